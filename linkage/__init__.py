@@ -1,0 +1,3 @@
+"""linkage package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pseudonymise package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""sdc package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""synth package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""tre_export package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+from trelink.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The ``trelink`` command: one Typer application gathering every role's sub-commands.
+
+Each role package owns its commands in its own ``cli.py`` and exposes
+``register(app)``; this module only assembles them and turns deliberate errors into
+clear messages and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+import linkage.cli
+import pseudonymise.cli
+import sdc.cli
+import synth.cli
+import tre_export.cli
+from trelink.errors import TrelinkError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="trelink",
+    help="Privacy-preserving linkage and disclosure control for Trusted Research Environments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for role_cli in (synth.cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.cli):
+    role_cli.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except TrelinkError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
