@@ -1,11 +1,19 @@
-"""Command-line entry points of ``pseudonymise``; ``register(app)`` adds them to ``trelink``."""
+"""Command-line entry points of the data owner's side; ``register(app)`` adds them.
+
+``prepare`` lives in ``prepare_cli`` (reading raw extracts by a dataset spec); ``keys``,
+``pseudonymise`` and ``package`` live in ``owner_cli``.
+"""
 
 from __future__ import annotations
 
 import typer
 
+from pseudonymise import owner_cli, prepare_cli
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this package's commands to the umbrella ``trelink`` application."""
+    """Add the data owner's commands to the umbrella ``trelink`` application."""
+    prepare_cli.register(app)
+    owner_cli.register(app)
