@@ -1,0 +1,240 @@
+"""The match-key spec: what owners tokenise and how the TRE compares the tokens.
+
+One YAML file (``specs/pseudonymise/match_keys.yaml``) is read by both sides of the
+boundary: ``pseudonymise`` derives and tokenises every entry of ``match_keys``;
+``linkage`` turns every entry of ``comparisons`` into one Splink comparison whose
+levels run from strongest to weakest. Cross-references are checked on load.
+
+A comparison level is a list of *terms*, combined with ``all`` (AND) or ``any`` (OR):
+
+``{equal: k}``          left and right tokens of key ``k`` are equal
+``{cross: [a, b]}``     ``a`` on one side equals ``b`` on the other (either direction);
+                        ``a`` and ``b`` must share a token domain
+``{overlap: k}``        list key ``k`` shares at least one token between the sides
+``{member: [a, b]}``    scalar ``a`` on one side is in list ``b`` on the other (either
+                        direction); same domain
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from specs.loader import SpecModel, load_spec, spec_path
+
+__all__ = [
+    "DEFAULT_MATCH_KEY_SPEC",
+    "ComparisonLevelSpec",
+    "ComparisonSpec",
+    "CrossTerm",
+    "Derivation",
+    "EqualTerm",
+    "MatchKey",
+    "MatchKeySpec",
+    "MemberTerm",
+    "OverlapTerm",
+    "Term",
+    "load_match_key_spec",
+]
+
+DEFAULT_MATCH_KEY_SPEC = spec_path("pseudonymise", "match_keys.yaml")
+
+Derivation = Literal[
+    "forename",
+    "surname",
+    "name_set",
+    "forename_metaphone",
+    "surname_metaphone",
+    "forename_initial",
+    "forename_prefix4",
+    "surname_prefix4",
+    "forename_deletions",
+    "surname_deletions",
+    "alias_forename_surname",
+    "dob",
+    "dob_day_month_swapped",
+    "dob_alternatives",
+    "dob_year",
+    "dob_month",
+    "dob_day",
+    "postcode",
+    "postcode_sector",
+    "postcode_district",
+    "nhs_number",
+    "upn",
+    "pnc_id",
+]
+
+# Parts that yield one value per record; the others yield a list of values.
+LIST_DERIVATIONS: frozenset[str] = frozenset(
+    {"forename_deletions", "surname_deletions", "alias_forename_surname", "dob_alternatives"}
+)
+# Parts with few distinct values: never allowed to make up a token on their own.
+LOW_CARDINALITY_DERIVATIONS: frozenset[str] = frozenset(
+    {
+        "forename_metaphone",
+        "surname_metaphone",
+        "forename_initial",
+        "dob_year",
+        "dob_month",
+        "dob_day",
+    }
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MatchKey(_Frozen):
+    """One token column of ``identity.parquet``."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    domain: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    derive: tuple[Derivation, ...] = Field(min_length=1)
+    list: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MatchKey:
+        parts = set(self.derive)
+        if len(self.derive) == 1 and self.derive[0] in LOW_CARDINALITY_DERIVATIONS:
+            raise ValueError(
+                f"match key {self.name!r} is a low-cardinality value on its own "
+                f"({self.derive[0]}); combine it with another part"
+            )
+        makes_list = bool(parts & LIST_DERIVATIONS)
+        if makes_list and len(self.derive) != 1:
+            raise ValueError(f"match key {self.name!r}: a list part must stand alone")
+        if makes_list != self.list:
+            raise ValueError(
+                f"match key {self.name!r}: set `list: {str(makes_list).lower()}` "
+                f"for the parts {list(self.derive)}"
+            )
+        return self
+
+
+class EqualTerm(_Frozen):
+    equal: str
+
+
+class CrossTerm(_Frozen):
+    cross: tuple[str, str]
+
+
+class OverlapTerm(_Frozen):
+    overlap: str
+
+
+class MemberTerm(_Frozen):
+    member: tuple[str, str]
+
+
+Term = EqualTerm | CrossTerm | OverlapTerm | MemberTerm
+
+
+class ComparisonLevelSpec(_Frozen):
+    """One level of a comparison: its terms combined by ``all`` or ``any``."""
+
+    label: str
+    all: tuple[Term, ...] = ()
+    any: tuple[Term, ...] = ()
+    tf: str | None = None  # term-frequency adjustment on this scalar key
+
+    @model_validator(mode="after")
+    def _one_combiner(self) -> ComparisonLevelSpec:
+        if bool(self.all) == bool(self.any):
+            raise ValueError(f"level {self.label!r}: give exactly one of `all` or `any`")
+        return self
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self.all or self.any
+
+
+class ComparisonSpec(_Frozen):
+    """One Splink comparison: null when every key in ``null_when_missing`` is missing."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    null_when_missing: tuple[str, ...] = Field(min_length=1)
+    levels: tuple[ComparisonLevelSpec, ...] = Field(min_length=1)
+
+
+def _term_keys(term: Term) -> tuple[str, ...]:
+    if isinstance(term, EqualTerm):
+        return (term.equal,)
+    if isinstance(term, OverlapTerm):
+        return (term.overlap,)
+    if isinstance(term, CrossTerm):
+        return term.cross
+    return term.member
+
+
+class MatchKeySpec(SpecModel):
+    """The whole match-key file."""
+
+    token_bits: Literal[64] = 64
+    match_keys: tuple[MatchKey, ...] = Field(min_length=1)
+    comparisons: tuple[ComparisonSpec, ...] = ()
+
+    def key(self, name: str) -> MatchKey:
+        """The match key called ``name`` (``KeyError`` if there is none)."""
+        for match_key in self.match_keys:
+            if match_key.name == name:
+                return match_key
+        raise KeyError(name)
+
+    @property
+    def token_columns(self) -> tuple[str, ...]:
+        return tuple(match_key.name for match_key in self.match_keys)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> MatchKeySpec:
+        problems: list[str] = []
+        names = [match_key.name for match_key in self.match_keys]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            problems.append(f"match_keys: duplicate names {duplicated}")
+        by_name = {match_key.name: match_key for match_key in self.match_keys}
+        for comparison in self.comparisons:
+            where = f"comparisons.{comparison.name}"
+            for name in comparison.null_when_missing:
+                if name not in by_name:
+                    problems.append(f"{where}.null_when_missing: unknown match key {name!r}")
+            for level in comparison.levels:
+                here = f"{where}.levels[{level.label}]"
+                problems.extend(_level_problems(level, by_name, here))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _level_problems(
+    level: ComparisonLevelSpec, by_name: dict[str, MatchKey], here: str
+) -> list[str]:
+    problems: list[str] = []
+    for term in level.terms:
+        keys = _term_keys(term)
+        unknown = [name for name in keys if name not in by_name]
+        if unknown:
+            problems.append(f"{here}: unknown match key(s) {unknown}")
+            continue
+        found = [by_name[name] for name in keys]
+        if isinstance(term, EqualTerm) and found[0].list:
+            problems.append(f"{here}: `equal` needs a scalar key, {term.equal!r} is a list")
+        if isinstance(term, OverlapTerm) and not found[0].list:
+            problems.append(f"{here}: `overlap` needs a list key, {term.overlap!r} is scalar")
+        if isinstance(term, CrossTerm | MemberTerm) and found[0].domain != found[1].domain:
+            problems.append(f"{here}: {list(keys)} are in different token domains")
+        if isinstance(term, MemberTerm) and (found[0].list or not found[1].list):
+            problems.append(f"{here}: `member` needs [scalar key, list key]")
+    if level.tf is not None and (level.tf not in by_name or by_name[level.tf].list):
+        problems.append(f"{here}.tf: {level.tf!r} must be a scalar match key")
+    return problems
+
+
+def load_match_key_spec(path: str | os.PathLike[str] | None = None) -> MatchKeySpec:
+    """Load the match-key spec (the shipped default when ``path`` is None)."""
+    return load_spec(Path(path) if path is not None else DEFAULT_MATCH_KEY_SPEC, MatchKeySpec)
