@@ -1,0 +1,46 @@
+"""Errors raised by the TRE side: importing packages, linkage jobs and reports.
+
+Exception tree::
+
+    trelink.errors.TrelinkError
+    └── LinkageError                 any problem the TRE researcher must fix
+        ├── ImportPackageError       a package failed verification or loading (``trelink import``)
+        ├── JobSpecError             a linkage job spec names unknown datasets, columns or options
+        ├── InputTableError          an identity table is empty or lacks the tokens the job needs
+        └── KeyMismatchError         datasets were tokenised under different linkage keys
+
+Messages name the file, dataset, column or key path at fault and say how to fix it.
+They never contain an identifier value, a token or a key.
+"""
+
+from __future__ import annotations
+
+from trelink.errors import TrelinkError
+
+__all__ = [
+    "ImportPackageError",
+    "InputTableError",
+    "JobSpecError",
+    "KeyMismatchError",
+    "LinkageError",
+]
+
+
+class LinkageError(TrelinkError):
+    """Base class for every deliberate error of the ``linkage`` package."""
+
+
+class ImportPackageError(LinkageError):
+    """A transfer package failed verification, decryption or loading."""
+
+
+class JobSpecError(LinkageError):
+    """A linkage job spec refers to datasets, columns or options that do not exist."""
+
+
+class InputTableError(LinkageError):
+    """An input identity table is empty, unreadable or lacks a required token column."""
+
+
+class KeyMismatchError(LinkageError):
+    """Two datasets carry different linkage key ids, so their tokens cannot agree."""
