@@ -301,9 +301,10 @@ def load_recipient_private_key(path: str | os.PathLike[str]) -> RecipientPrivate
     blocks = _pem_blocks(source, _read(source, private=True))
     keys = [_parse_private(source, block) for block in blocks]
     if len(keys) == 1 and isinstance(keys[0], x25519.X25519PrivateKey):
-        public = keys[0].public_key()
+        classical_public = keys[0].public_key()
+        raw_public = classical_public.public_bytes_raw()
         return RecipientPrivateKey(
-            "x25519", keys[0], RecipientPublicKey("x25519", public, public.public_bytes_raw())
+            "x25519", keys[0], RecipientPublicKey("x25519", classical_public, raw_public)
         )
     if (
         len(keys) == 2
@@ -315,8 +316,8 @@ def load_recipient_private_key(path: str | os.PathLike[str]) -> RecipientPrivate
         raw = (
             post_quantum.public_key().public_bytes_raw() + classical.public_key().public_bytes_raw()
         )
-        public = RecipientPublicKey("mlkem768-x25519", hybrid.public_key(), raw)
-        return RecipientPrivateKey("mlkem768-x25519", hybrid, public)
+        hybrid_public = RecipientPublicKey("mlkem768-x25519", hybrid.public_key(), raw)
+        return RecipientPrivateKey("mlkem768-x25519", hybrid, hybrid_public)
     raise _wrong_type(source, keys[0], _RECIPIENT)
 
 
