@@ -1,14 +1,14 @@
 """Command-line entry points of the TRE side; ``register(app)`` adds them.
 
-``import`` (verify and load packages) lives in ``import_cli``; ``link`` and the ICTG
-table builders live in ``link_cli``.
+``import`` (verify and load packages) lives in ``import_cli``; ``link`` lives in
+``link_cli``; the ICTG stage 2-4 table builders in ``ictg_cli``.
 """
 
 from __future__ import annotations
 
 import typer
 
-from linkage import import_cli, link_cli
+from linkage import ictg_cli, import_cli, link_cli
 
 __all__ = ["register"]
 
@@ -17,3 +17,4 @@ def register(app: typer.Typer) -> None:
     """Add the TRE researcher's commands to the umbrella ``trelink`` application."""
     import_cli.register(app)
     link_cli.register(app)
+    ictg_cli.register(app)

@@ -1,0 +1,11 @@
+"""Commands of this module are added by ``register(app)``."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
