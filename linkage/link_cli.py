@@ -1,11 +1,102 @@
-"""Commands of this module are added by ``register(app)``."""
+"""``trelink link``: link pseudonymised datasets into pairs, a person spine and a report.
+
+Quick mode takes pseudonymised folders (``DIR/identity.parquet``); production mode
+takes a TRE database of imported datasets and a job spec. Both write ``OUTDIR`` at
+once when the run has succeeded.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from linkage.backends import BackendName
+from linkage.errors import LinkageError
+from linkage.inputs import DatasetSource, folder_source
+from linkage.job import LinkJob, load_link_job
+from linkage.run import LinkResult, link_datasets
+from specs.match_keys import load_match_key_spec
 
 __all__ = ["register"]
 
 
+def _print_summary(result: LinkResult) -> None:
+    console = Console()
+    records = sum(result.records.values())
+    console.print(
+        f"linked {records:,} records from {len(result.records)} datasets in "
+        f"{result.seconds:.1f} s: {result.pairs:,} pairs at match probability "
+        f">= {result.threshold}, {result.persons:,} persons"
+    )
+    if result.repeat_persons is not None:
+        console.print(f"persons with repeat records in one dataset: {result.repeat_persons:,}")
+    if result.metrics is not None:
+        overall = result.metrics.overall
+        console.print(
+            f"against the truth: precision {overall.precision:.4f}, "
+            f"recall {overall.recall:.4f}, F1 {overall.f1:.4f}"
+        )
+    console.print(
+        f"wrote {result.out_dir}/pairs.parquet, clusters.parquet, model.json, report.html"
+    )
+
+
+def link(
+    folders: list[Path] = typer.Argument(
+        None, help="Pseudonymised dataset folders (quick mode).", show_default=False
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder (must not exist or be empty)."),
+    db: Path | None = typer.Option(None, "--db", help="TRE database of imported datasets."),
+    job_path: Path | None = typer.Option(
+        None, "--job", help="Linkage job spec (specs/linkage/*.yaml); needed with --db."
+    ),
+    backend: str = typer.Option("duckdb", "--backend", help="duckdb or spark."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Match probability of a link (default: the job's, 0.9)."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="Reuse a saved model.json instead of training."
+    ),
+    match_keys: Path | None = typer.Option(
+        None, "--match-keys", help="Match-key spec (default: the shipped one)."
+    ),
+    truth: Path | None = typer.Option(
+        None, "--truth", help="Parquet of dataset, record_pid, person_id (synthetic data only)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUTDIR."),
+) -> None:
+    """Link datasets on their tokens with Splink; write pairs, clusters, model and report."""
+    if backend not in ("duckdb", "spark"):
+        raise LinkageError(f"--backend must be duckdb or spark, not {backend!r}")
+    chosen: BackendName = "spark" if backend == "spark" else "duckdb"
+    job = load_link_job(job_path) if job_path is not None else LinkJob()
+    sources: list[DatasetSource]
+    if db is not None:
+        if folders:
+            raise LinkageError("give either dataset folders or --db, not both")
+        if job_path is None:
+            raise LinkageError("--db needs --job naming the datasets to link")
+        raise LinkageError("--db is not wired yet")
+    else:
+        if not folders:
+            raise LinkageError("give pseudonymised dataset folders, or --db with --job")
+        sources = [folder_source(folder) for folder in folders]
+    result = link_datasets(
+        sources,
+        out_dir=out,
+        job=job,
+        match_keys=load_match_key_spec(match_keys),
+        backend=chosen,
+        threshold=threshold,
+        model_path=model,
+        truth_path=truth,
+        overwrite=overwrite,
+    )
+    _print_summary(result)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``trelink link`` to ``app``."""
+    app.command("link")(link)

@@ -1,0 +1,117 @@
+"""Where Splink runs: DuckDB (embedded default) or Spark (local mode here, clusters later).
+
+Inputs are always prepared in a DuckDB work connection (``linkage.inputs``); a backend
+registers them with Splink and hands Splink's results back to that connection, so
+everything downstream (pairs, clusters, report) is backend-neutral.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+from splink import DuckDBAPI
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from linkage.comparisons import Dialect
+from linkage.errors import LinkageError
+
+__all__ = ["Backend", "BackendName", "column_names", "open_backend"]
+
+BackendName = Literal["duckdb", "spark"]
+
+
+def column_names(frame: SplinkDataFrame) -> list[str]:
+    """The plain column names of a Splink result."""
+    return [column.unquote().name for column in frame.columns]
+
+
+@dataclass
+class Backend:
+    """A Splink database API plus the DuckDB work connection results return to."""
+
+    name: BackendName
+    dialect: Dialect
+    db_api: Any
+    connection: duckdb.DuckDBPyConnection
+    spark: Any = None
+
+    def register(self, table: str, *, dataset: str) -> SplinkDataFrame:
+        """Register the work table ``table`` with Splink as dataset ``dataset``."""
+        source: Any = table
+        if self.spark is not None:
+            source = self.spark.createDataFrame(self.connection.table(table).to_arrow_table())
+        registered: SplinkDataFrame = self.db_api.register(source, dataset_display_name=dataset)
+        return registered
+
+    def to_work(self, frame: SplinkDataFrame, table: str, *, select: str = "*") -> str:
+        """Copy a Splink result into the work connection as ``table``; return its name."""
+        if self.spark is None:
+            source = frame.physical_name
+        else:
+            arrow = frame.as_spark_dataframe().toArrow()
+            self.connection.register(f"{table}_arrow", arrow)
+            source = f"{table}_arrow"
+        self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM {source}")
+        if self.spark is not None:
+            self.connection.unregister(f"{table}_arrow")
+        return table
+
+
+def _spark_session(workdir: Path) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError as error:
+        raise LinkageError(
+            "--backend spark needs pyspark: install trelink with the `spark` extra"
+        ) from error
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("trelink-link")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.default.parallelism", "8")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.local.dir", str(workdir / "spark_local"))
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(str(workdir / "spark_checkpoints"))
+    return session
+
+
+@contextlib.contextmanager
+def open_backend(
+    name: BackendName, *, connection: duckdb.DuckDBPyConnection, workdir: Path
+) -> Iterator[Backend]:
+    """Yield a backend whose temporary files live under ``workdir``."""
+    if name == "duckdb":
+        yield Backend(
+            name="duckdb", dialect="duckdb", db_api=DuckDBAPI(connection), connection=connection
+        )
+        return
+    from splink.backends.spark import SparkAPI
+
+    # py4j logs every gateway call at INFO; keep the researcher's terminal readable.
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    session = _spark_session(workdir)
+    try:
+        db_api = SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=session,
+            break_lineage_method="parquet",
+            num_partitions_on_repartition=8,
+        )
+        yield Backend(
+            name="spark", dialect="spark", db_api=db_api, connection=connection, spark=session
+        )
+    finally:
+        session.stop()

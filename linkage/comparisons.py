@@ -1,0 +1,139 @@
+"""Turn the match-key spec's ``comparisons`` into Splink comparisons, per SQL dialect.
+
+Each ``ComparisonSpec`` becomes one ``CustomComparison``: a null level (every key in
+``null_when_missing`` is missing on one side), one ``CustomLevel`` per spec level in
+order (strongest first), then an else level. The SQL of each level is built by the
+small pure functions below; this module is the one place that knows how DuckDB and
+Spark differ (list overlap and membership).
+
+Column names in the spec are validated identifiers (``^[a-z][a-z0-9_]*$``), so the SQL
+leaves them unquoted: double quotes would be string literals in Spark SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+from specs.match_keys import (
+    ComparisonLevelSpec,
+    ComparisonSpec,
+    CrossTerm,
+    EqualTerm,
+    OverlapTerm,
+    Term,
+)
+
+__all__ = [
+    "Dialect",
+    "build_comparison",
+    "build_comparisons",
+    "comparison_columns",
+    "level_sql",
+    "null_level_sql",
+    "term_columns",
+    "term_sql",
+]
+
+Dialect = Literal["duckdb", "spark"]
+
+
+def _overlap_sql(left: str, right: str, dialect: Dialect) -> str:
+    if dialect == "spark":
+        return f"arrays_overlap({left}, {right})"
+    return f"len(list_intersect({left}, {right})) > 0"
+
+
+def _contains_sql(list_column: str, scalar_column: str, dialect: Dialect) -> str:
+    function = "array_contains" if dialect == "spark" else "list_contains"
+    return f"{function}({list_column}, {scalar_column})"
+
+
+def term_sql(term: Term, *, dialect: Dialect) -> str:
+    """SQL that is true when ``term`` holds between the left and right record."""
+    if isinstance(term, EqualTerm):
+        return f"{term.equal}_l = {term.equal}_r"
+    if isinstance(term, CrossTerm):
+        first, second = term.cross
+        return f"({first}_l = {second}_r OR {second}_l = {first}_r)"
+    if isinstance(term, OverlapTerm):
+        return _overlap_sql(f"{term.overlap}_l", f"{term.overlap}_r", dialect)
+    scalar, listed = term.member
+    return (
+        f"({_contains_sql(f'{listed}_r', f'{scalar}_l', dialect)}"
+        f" OR {_contains_sql(f'{listed}_l', f'{scalar}_r', dialect)})"
+    )
+
+
+def level_sql(level: ComparisonLevelSpec, *, dialect: Dialect) -> str:
+    """SQL of one level: its terms joined by AND (``all``) or OR (``any``)."""
+    parts = [term_sql(term, dialect=dialect) for term in level.terms]
+    if len(parts) == 1:
+        return parts[0]
+    joiner = " AND " if level.all else " OR "
+    return "(" + joiner.join(parts) + ")"
+
+
+def null_level_sql(comparison: ComparisonSpec) -> str:
+    """SQL that is true when either side lacks every key of ``null_when_missing``."""
+    sides = []
+    for side in ("l", "r"):
+        missing = [f"{key}_{side} IS NULL" for key in comparison.null_when_missing]
+        sides.append(missing[0] if len(missing) == 1 else "(" + " AND ".join(missing) + ")")
+    return " OR ".join(sides)
+
+
+def term_columns(term: Term) -> tuple[str, ...]:
+    """The match keys (token columns) a term reads."""
+    if isinstance(term, EqualTerm):
+        return (term.equal,)
+    if isinstance(term, OverlapTerm):
+        return (term.overlap,)
+    if isinstance(term, CrossTerm):
+        return term.cross
+    return term.member
+
+
+def comparison_columns(comparison: ComparisonSpec) -> tuple[str, ...]:
+    """Every token column a comparison reads, in first-use order."""
+    seen: dict[str, None] = dict.fromkeys(comparison.null_when_missing)
+    for level in comparison.levels:
+        for term in level.terms:
+            seen.update(dict.fromkeys(term_columns(term)))
+        if level.tf is not None:
+            seen[level.tf] = None
+    return tuple(seen)
+
+
+def build_comparison(comparison: ComparisonSpec, *, dialect: Dialect) -> cl.CustomComparison:
+    """One Splink comparison for ``comparison`` in ``dialect``."""
+    levels: list[ComparisonLevelCreator] = [
+        cll.CustomLevel(null_level_sql(comparison), label_for_charts="missing").configure(
+            is_null_level=True
+        )
+    ]
+    for level in comparison.levels:
+        creator: ComparisonLevelCreator = cll.CustomLevel(
+            level_sql(level, dialect=dialect), label_for_charts=level.label
+        )
+        if level.tf is not None:
+            # Tokens keep each value's frequency, so rare names and dates still count more.
+            creator = creator.configure(tf_adjustment_column=level.tf, tf_adjustment_weight=1.0)
+        levels.append(creator)
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name=comparison.name,
+        comparison_levels=list(levels),
+        comparison_description=comparison.name,
+    )
+
+
+def build_comparisons(
+    comparisons: Iterable[ComparisonSpec], *, dialect: Dialect
+) -> list[cl.CustomComparison]:
+    """Splink comparisons for every spec entry, in order."""
+    return [build_comparison(comparison, dialect=dialect) for comparison in comparisons]

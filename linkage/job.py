@@ -1,0 +1,189 @@
+"""The linkage job spec: which datasets, how to block, train, score and cluster.
+
+A job is a YAML file under ``specs/linkage/`` loaded into the frozen ``LinkJob`` model
+(validated on load, every problem reported at once). Quick mode (``trelink link DIR
+...``) runs ``LinkJob()`` with its defaults, which are the settings measured to work
+on the synthetic data; production mode reads a file such as ``specs/linkage/spine.yaml``.
+
+Blocking rules and EM training blocks are written in terms of match keys, so they
+stay valid whatever the token values are. A blocking rule is a list of terms that
+must all hold: ``{equal: k}`` or ``{cross: [a, b]}`` (``a`` on one side equals ``b`` on
+the other; it is generated in both directions, so swapped name order is found).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from specs.loader import SpecModel, load_spec
+from specs.match_keys import ComparisonSpec, CrossTerm, EqualTerm, MatchKeySpec
+
+__all__ = [
+    "BlockingRuleSpec",
+    "ClusteringSpec",
+    "LinkJob",
+    "LinkType",
+    "TrainingSpec",
+    "load_link_job",
+]
+
+LinkType = Literal["link_only", "dedupe_only", "link_and_dedupe"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BlockingRuleSpec(_Frozen):
+    """Candidate pairs are those on which every term holds."""
+
+    all: tuple[EqualTerm | CrossTerm, ...] = Field(min_length=1)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        keys: list[str] = []
+        for term in self.all:
+            keys.extend((term.equal,) if isinstance(term, EqualTerm) else term.cross)
+        return tuple(keys)
+
+
+def _rule(*terms: EqualTerm | CrossTerm) -> BlockingRuleSpec:
+    return BlockingRuleSpec(all=terms)
+
+
+def _equal(*keys: str) -> BlockingRuleSpec:
+    return _rule(*(EqualTerm(equal=key) for key in keys))
+
+
+# Each rule catches pairs the others miss: typos in one name (the other name plus
+# part of the date of birth), swapped name order, a wrong date of birth (full name),
+# phonetic spelling variants, and shared validated identifiers. Every rule is narrow
+# enough that 1M x 1M stays in the tens of millions of comparisons.
+DEFAULT_PREDICTION_RULES: tuple[BlockingRuleSpec, ...] = (
+    _equal("fn_sn"),
+    _rule(CrossTerm(cross=("fn_sn", "sn_fn"))),
+    _equal("name_set"),
+    _equal("dob", "sn"),
+    _equal("dob", "fn"),
+    _equal("sn", "dob_ym"),
+    _equal("fn", "dob_yd"),
+    _equal("fn", "dob_md"),
+    _equal("fn_sn_dm", "dob_ym"),
+    _rule(CrossTerm(cross=("fn_sn_dm", "sn_fn_dm")), EqualTerm(equal="dob")),
+    _equal("fn_sn_dm", "pc_district"),
+    _equal("dob", "pc"),
+    _equal("nhs_number"),
+    _equal("upn"),
+    _equal("pnc_id"),
+)
+
+# EM blocks that keep near-misses (twins and siblings share surname, postcode and
+# sometimes date of birth) out of the match class: measured on the synthetic data,
+# forename+surname, forename+dob and dob alone train well, dob+surname+postcode not.
+DEFAULT_EM_BLOCKS: tuple[tuple[str, ...], ...] = (("fn_sn",), ("fn", "dob"), ("dob",))
+
+# Deterministic rules used to estimate the prior probability that two records match.
+DEFAULT_PRIOR_RULES: tuple[tuple[str, ...], ...] = (("fn_sn", "dob"), ("name_set", "dob"))
+
+
+class TrainingSpec(_Frozen):
+    """How m, u and the prior are estimated."""
+
+    seed: int = 42
+    u_max_pairs: float = Field(default=5e6, gt=0)
+    em_blocks: tuple[tuple[str, ...], ...] = Field(default=DEFAULT_EM_BLOCKS, min_length=1)
+    em_max_pairs: float = Field(default=2e6, gt=0)
+    prior_rules: tuple[tuple[str, ...], ...] = Field(default=DEFAULT_PRIOR_RULES, min_length=1)
+    prior_recall: float = Field(default=0.8, gt=0, le=1)
+    # A clerical sample: a column (in every identity table) holding a cluster label.
+    # When set, m comes from the labels instead of EM.
+    label_column: str | None = None
+
+
+class ClusteringSpec(_Frozen):
+    """How pairs become persons (connected components above a match probability)."""
+
+    threshold: float | None = Field(default=None, gt=0, lt=1)  # None: the job's threshold
+
+
+class LinkJob(SpecModel):
+    """A whole linkage job."""
+
+    name: str = "link"
+    datasets: tuple[str, ...] = ()  # empty: every dataset given to the run
+    link_type: LinkType = "link_and_dedupe"
+    threshold: float = Field(default=0.9, gt=0, lt=1)  # match probability of a link
+    required_comparisons: tuple[str, ...] = ("name", "dob")
+    comparisons: tuple[ComparisonSpec, ...] | None = None  # None: the match-key spec's
+    blocking: tuple[BlockingRuleSpec, ...] = Field(default=DEFAULT_PREDICTION_RULES, min_length=1)
+    training: TrainingSpec = TrainingSpec()
+    clustering: ClusteringSpec = ClusteringSpec()
+    # Attribute columns whose groups get their own linkage rates in the report.
+    subgroups: tuple[str, ...] = ("nationality_group", "sex", "age_group", "unaccompanied")
+    # The dataset whose repeat records of one person are counted (repeat NRM referrals).
+    repeats_dataset: str | None = "nrm"
+    version: int = 1
+
+    @model_validator(mode="after")
+    def _distinct_datasets(self) -> LinkJob:
+        repeated = sorted({name for name in self.datasets if self.datasets.count(name) > 1})
+        if repeated:
+            raise ValueError(f"datasets: listed more than once: {repeated}")
+        return self
+
+    @property
+    def cluster_threshold(self) -> float:
+        return (
+            self.clustering.threshold if self.clustering.threshold is not None else self.threshold
+        )
+
+    def effective_comparisons(self, match_keys: MatchKeySpec) -> tuple[ComparisonSpec, ...]:
+        """The job's own comparisons if it overrides them, else the match-key spec's."""
+        return self.comparisons if self.comparisons is not None else match_keys.comparisons
+
+    def key_problems(self, match_keys: MatchKeySpec) -> list[str]:
+        """Every reference to a match key or comparison that the spec does not define."""
+        known = set(match_keys.token_columns)
+        problems: list[str] = []
+        for index, rule in enumerate(self.blocking):
+            unknown = sorted(set(rule.keys) - known)
+            if unknown:
+                problems.append(f"blocking[{index}]: unknown match key(s) {unknown}")
+        for index, block in enumerate(self.training.em_blocks):
+            unknown = sorted(set(block) - known)
+            if unknown:
+                problems.append(f"training.em_blocks[{index}]: unknown match key(s) {unknown}")
+        for index, block in enumerate(self.training.prior_rules):
+            unknown = sorted(set(block) - known)
+            if unknown:
+                problems.append(f"training.prior_rules[{index}]: unknown match key(s) {unknown}")
+        names = {comparison.name for comparison in self.effective_comparisons(match_keys)}
+        missing = sorted(set(self.required_comparisons) - names)
+        if missing:
+            problems.append(f"required_comparisons: no comparison called {missing}")
+        if self.comparisons is not None:
+            problems.extend(_override_problems(self.comparisons, match_keys))
+        return problems
+
+
+def _override_problems(
+    comparisons: tuple[ComparisonSpec, ...], match_keys: MatchKeySpec
+) -> list[str]:
+    # An override must pass the same cross-checks as the match-key spec's own section,
+    # so validate it as if it were that section.
+    document = match_keys.model_dump(exclude={"comparisons"})
+    document["comparisons"] = [comparison.model_dump() for comparison in comparisons]
+    try:
+        MatchKeySpec.model_validate(document)
+    except ValidationError as error:
+        return [f"comparisons: {detail['msg']}" for detail in error.errors()]
+    return []
+
+
+def load_link_job(path: str | os.PathLike[str]) -> LinkJob:
+    """Load and validate a job spec (``SpecError`` lists every problem)."""
+    return load_spec(Path(path), LinkJob)

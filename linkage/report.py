@@ -1,0 +1,256 @@
+"""The linkage report: one HTML file that opens offline inside the TRE.
+
+It holds Splink's own charts (match weights, m and u, a waterfall for example pairs,
+the match-weight histogram), match rates per dataset, linkage rates by subgroup from
+the attributes, threshold sensitivity, and precision/recall/F1 where truth exists.
+The chart libraries (vega, vega-lite, vega-embed) are embedded once from the copies
+Splink ships, so nothing is fetched from a CDN. The report shows tokens' effects
+only: waterfalls are drawn with ``remove_sensitive_data=True``, so no token or value
+of any record appears.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+from splink import Linker
+from splink.internals.html_utils import load_chart_libraries
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from linkage.backends import Backend
+from linkage.clusters import Spine
+from linkage.evaluate import SENSITIVITY_THRESHOLDS, LinkageMetrics
+from linkage.inputs import PreparedInputs
+from linkage.job import LinkJob
+from trelink.atomic import atomic_file
+
+__all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
+
+_TEMPLATE = Path(__file__).with_name("report.html.j2")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report draws from; the work tables live in ``backend.connection``."""
+
+    linker: Linker
+    backend: Backend
+    predictions: SplinkDataFrame
+    prepared: PreparedInputs
+    job: LinkJob
+    spine: Spine
+    metrics: LinkageMetrics | None
+
+
+def _bar_chart(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    title: str,
+    category: str,
+    measure: str,
+    colour: str | None = None,
+    percent: bool = True,
+) -> dict[str, Any]:
+    """A small Vega-Lite bar chart (vega-lite 5.2, the version Splink bundles)."""
+    encoding: dict[str, Any] = {
+        "y": {"field": category, "type": "nominal", "sort": None, "title": None},
+        "x": {
+            "field": measure,
+            "type": "quantitative",
+            "title": measure.replace("_", " "),
+            **({"axis": {"format": ".0%"}, "scale": {"domain": [0, 1]}} if percent else {}),
+        },
+        "tooltip": [{"field": key, "type": "nominal"} for key in rows[0]] if rows else [],
+    }
+    if colour is not None:
+        encoding["color"] = {"field": colour, "type": "nominal"}
+        encoding["yOffset"] = {"field": colour}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": title,
+        "width": 420,
+        "data": {"values": [dict(row) for row in rows]},
+        "mark": "bar",
+        "encoding": encoding,
+    }
+
+
+def _rows(connection: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    relation = connection.sql(sql)
+    names = relation.columns
+    return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
+
+
+def _dataset_rates(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per dataset: records, share linked to another dataset, share with any link."""
+    return _rows(
+        connection,
+        "WITH per_person AS (SELECT person_id, count(DISTINCT dataset) AS datasets, "
+        "count(*) AS records FROM clusters GROUP BY person_id) "
+        "SELECT c.dataset, count(*) AS records, "
+        "avg(CASE WHEN p.datasets > 1 THEN 1 ELSE 0 END) AS linked_elsewhere, "
+        "avg(CASE WHEN p.records > 1 THEN 1 ELSE 0 END) AS any_link "
+        "FROM clusters c JOIN per_person p USING (person_id) GROUP BY c.dataset ORDER BY 1",
+    )
+
+
+def subgroup_link_rates(
+    connection: duckdb.DuckDBPyConnection,
+    attributes: Mapping[str, str],
+    subgroups: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Share of each dataset's records linked to another dataset, by subgroup value.
+
+    Needs the work table ``clusters``. No truth is needed, so this runs on real data.
+    """
+    rows: list[dict[str, Any]] = []
+    for dataset, table in attributes.items():
+        columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
+        for group in (name for name in subgroups if name in columns):
+            rows.extend(
+                _rows(
+                    connection,
+                    "WITH per_person AS (SELECT person_id, count(DISTINCT dataset) AS datasets "
+                    "FROM clusters GROUP BY person_id) "
+                    f"SELECT '{dataset}' AS dataset, '{group}' AS subgroup, "
+                    f"coalesce(CAST(a.{group} AS VARCHAR), 'not recorded') AS value, "
+                    "count(*) AS records, "
+                    "avg(CASE WHEN p.datasets > 1 THEN 1 ELSE 0 END) AS linked_elsewhere "
+                    f"FROM clusters c JOIN {table} a ON c.dataset = '{dataset}' "
+                    "AND a.record_pid = c.record_pid JOIN per_person p USING (person_id) "
+                    "GROUP BY ALL ORDER BY value",
+                )
+            )
+    return rows
+
+
+def _threshold_rows(
+    connection: duckdb.DuckDBPyConnection, metrics: LinkageMetrics | None
+) -> list[dict[str, Any]]:
+    quality = dict(metrics.by_threshold) if metrics is not None else {}
+    rows = []
+    for threshold in SENSITIVITY_THRESHOLDS:
+        pairs = connection.sql(
+            f"SELECT count(*) FROM scored_pairs WHERE match_probability >= {threshold}"
+        ).fetchall()[0][0]
+        row: dict[str, Any] = {"threshold": threshold, "pairs": int(pairs)}
+        if threshold in quality:
+            counts = quality[threshold]
+            row.update(precision=counts.precision, recall=counts.recall, f1=counts.f1)
+        rows.append(row)
+    return rows
+
+
+def _example_pairs(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """A few scored pairs: strong links, pairs near the threshold, and weak ones."""
+    table = inputs.predictions.physical_name
+    threshold = inputs.job.threshold
+    order = "record_pid_l, record_pid_r"
+    queries = [
+        f"SELECT * FROM {table} WHERE match_probability >= {threshold} "
+        f"ORDER BY match_weight DESC, {order} LIMIT 2",
+        f"SELECT * FROM {table} ORDER BY abs(match_probability - {threshold}), {order} LIMIT 3",
+        f"SELECT * FROM {table} WHERE match_probability < {threshold} "
+        f"ORDER BY match_weight DESC, {order} LIMIT 2",
+    ]
+    records: list[dict[str, Any]] = []
+    for query in queries:
+        if inputs.backend.spark is not None:
+            found = [row.asDict() for row in inputs.backend.spark.sql(query).collect()]
+        else:
+            found = _rows(inputs.backend.connection, query)
+        records.extend(found)
+    return records
+
+
+def _splink_charts(inputs: ReportInputs) -> dict[str, dict[str, Any]]:
+    visualisations = inputs.linker.visualisations
+    charts = {
+        "match_weights": visualisations.match_weights_chart().chart_dict,
+        "m_u": visualisations.m_u_parameters_chart().chart_dict,
+        "histogram": visualisations.match_weights_histogram(inputs.predictions).chart_dict,
+    }
+    examples = _example_pairs(inputs)
+    if examples:
+        charts["waterfall"] = visualisations.waterfall_chart(
+            examples, filter_nulls=True, remove_sensitive_data=True
+        ).chart_dict
+    return charts
+
+
+def _json_for_script(value: Any) -> str:
+    # Inside a <script> element nothing may close the element or open a comment.
+    return (
+        json.dumps(value, default=float)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
+def write_report(path: Path, inputs: ReportInputs) -> None:
+    """Render the report to ``path`` (atomically)."""
+    connection = inputs.backend.connection
+    metrics = inputs.metrics
+    dataset_rates = _dataset_rates(connection)
+    subgroup_rates = subgroup_link_rates(
+        connection, inputs.prepared.attributes, inputs.job.subgroups
+    )
+    charts = _splink_charts(inputs)
+    charts["dataset_rates"] = _bar_chart(
+        dataset_rates,
+        title="Records linked to another dataset",
+        category="dataset",
+        measure="linked_elsewhere",
+    )
+    for group in dict.fromkeys(row["subgroup"] for row in subgroup_rates):
+        rows = [row for row in subgroup_rates if row["subgroup"] == group]
+        charts[f"subgroup_{group}"] = _bar_chart(
+            rows,
+            title=f"Linked to another dataset, by {group.replace('_', ' ')}",
+            category="value",
+            measure="linked_elsewhere",
+            colour="dataset",
+        )
+    if metrics is not None:
+        for group in dict.fromkeys(item.subgroup for item in metrics.by_group):
+            charts[f"recall_{group}"] = _bar_chart(
+                [
+                    {"value": item.value, "recall": item.counts.recall}
+                    for item in metrics.by_group
+                    if item.subgroup == group
+                ],
+                title=f"Recall of true pairs, by {group.replace('_', ' ')}",
+                category="value",
+                measure="recall",
+            )
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = environment.from_string(_TEMPLATE.read_text(encoding="utf-8"))
+    libraries: dict[str, str] = load_chart_libraries()  # type: ignore[no-untyped-call]
+    html = template.render(
+        job=inputs.job,
+        backend=inputs.backend.name,
+        records=inputs.prepared.record_counts,
+        comparisons=[comparison.name for comparison in inputs.prepared.comparisons],
+        spine=inputs.spine,
+        pairs=connection.sql(
+            f"SELECT count(*) FROM scored_pairs WHERE match_probability >= {inputs.job.threshold}"
+        ).fetchall()[0][0],
+        dataset_rates=dataset_rates,
+        subgroup_rates=subgroup_rates,
+        thresholds=_threshold_rows(connection, metrics),
+        metrics=metrics,
+        chart_specs=_json_for_script(charts),
+        chart_names=list(charts),
+        vega=libraries["vega"],
+        vega_lite=libraries["vega-lite"],
+        vega_embed=libraries["vega-embed"],
+    )
+    with atomic_file(path) as temporary:
+        temporary.write_text(html, encoding="utf-8")

@@ -1,0 +1,301 @@
+"""One linkage run, start to finish: inputs → model → pairs → person spine → report.
+
+``link_datasets`` is what ``trelink link`` (both modes) and the demo call. Everything
+it writes lands in ``out_dir`` at once, when the whole run has succeeded; work files
+(DuckDB spill, Spark checkpoints) live in a temporary directory beside it and are
+removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from splink import Linker
+
+from linkage.backends import Backend, BackendName, column_names, open_backend
+from linkage.blocking import prediction_blocking_rules
+from linkage.clusters import assign_persons
+from linkage.errors import JobSpecError, LinkageError
+from linkage.evaluate import LinkageMetrics, evaluate_against_truth
+from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
+from linkage.job import LinkJob
+from linkage.model import apply_trained_parameters, build_settings, read_model
+from linkage.report import ReportInputs, write_report
+from linkage.training import train_model
+from specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.atomic import atomic_directory
+
+__all__ = ["LinkResult", "link_datasets"]
+
+# Pairs are scored down to this probability so the report can show what a lower
+# threshold would add; only pairs at or above the job's threshold are links.
+SENSITIVITY_FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What a run produced, for the command line and callers such as the demo."""
+
+    out_dir: Path
+    records: dict[str, int]
+    pairs: int
+    persons: int
+    repeat_persons: int | None
+    threshold: float
+    metrics: LinkageMetrics | None
+    seconds: float
+
+
+def _select_sources(sources: Sequence[DatasetSource], job: LinkJob) -> list[DatasetSource]:
+    if not job.datasets:
+        return list(sources)
+    by_name = {source.name: source for source in sources}
+    unknown = [name for name in job.datasets if name not in by_name]
+    if unknown:
+        raise JobSpecError(
+            f"datasets: {unknown} not found; available datasets are {sorted(by_name)}"
+        )
+    return [by_name[name] for name in job.datasets]
+
+
+def _check_job(job: LinkJob, match_keys: MatchKeySpec, sources: Sequence[DatasetSource]) -> None:
+    problems = job.key_problems(match_keys)
+    if problems:
+        raise JobSpecError(f"linkage job {job.name!r}: " + "; ".join(problems))
+    if job.link_type == "dedupe_only" and len(sources) != 1:
+        raise JobSpecError(
+            f"link_type dedupe_only takes one dataset, got {len(sources)}; "
+            "use link_and_dedupe to link and deduplicate several"
+        )
+    if job.link_type != "dedupe_only" and len(sources) < 2:
+        raise JobSpecError(f"link_type {job.link_type} needs at least two datasets")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    if not enabled:
+        yield lambda _description: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def step(description: str) -> None:
+            progress.update(task, description=description)
+
+        yield step
+        progress.update(task, description="done")
+
+
+def _extra_keys(job: LinkJob) -> list[str]:
+    keys: list[str] = []
+    for rule in job.blocking:
+        keys.extend(rule.keys)
+    for block in (*job.training.em_blocks, *job.training.prior_rules):
+        keys.extend(block)
+    return keys
+
+
+def _prediction_select(columns: Sequence[str], datasets: Sequence[str]) -> str:
+    if "source_dataset_l" in columns:
+        left, right = "source_dataset_l", "source_dataset_r"
+    else:  # a single deduplicated dataset carries no source column
+        left = right = "'" + datasets[0] + "'"
+    return (
+        f"{left} AS dataset_l, record_pid_l, {right} AS dataset_r, record_pid_r, "
+        "match_weight, match_probability"
+    )
+
+
+def _make_linker(
+    backend: Backend,
+    prepared: PreparedInputs,
+    job: LinkJob,
+    model_path: Path | None,
+) -> tuple[Linker, bool]:
+    available = set(prepared.columns)
+    rules = prediction_blocking_rules(job.blocking, available=available)
+    if not rules:
+        raise JobSpecError("blocking: no rule can run on these datasets' token columns")
+    settings = build_settings(
+        prepared.comparisons,
+        dialect=backend.dialect,
+        link_type=job.link_type,
+        blocking_rules=rules,
+        retain_intermediate=True,
+    )
+    trained = False
+    if model_path is not None:
+        settings = apply_trained_parameters(settings, read_model(model_path), source=model_path)
+        trained = True
+    frames = [
+        backend.register(table, dataset=dataset) for dataset, table in prepared.tables.items()
+    ]
+    linker = Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.WARNING)
+    return linker, trained
+
+
+def link_datasets(
+    sources: Sequence[DatasetSource],
+    *,
+    out_dir: Path,
+    job: LinkJob | None = None,
+    match_keys: MatchKeySpec | None = None,
+    backend: BackendName = "duckdb",
+    threshold: float | None = None,
+    model_path: Path | None = None,
+    truth_path: Path | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    memory_limit: str = "8GB",
+) -> LinkResult:
+    """Link ``sources`` and write pairs, clusters, model and report into ``out_dir``."""
+    started = time.perf_counter()
+    job = job if job is not None else LinkJob()
+    if threshold is not None:
+        if not 0 < threshold < 1:
+            raise LinkageError(
+                f"--threshold must be a match probability in (0, 1), got {threshold}"
+            )
+        job = job.model_copy(update={"threshold": threshold})
+    match_keys = match_keys if match_keys is not None else load_match_key_spec()
+    selected = _select_sources(sources, job)
+    _check_job(job, match_keys, selected)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise LinkageError(f"{out_dir} already exists and is not empty; choose another path")
+    with (
+        atomic_directory(out_dir, overwrite=overwrite) as staging,
+        tempfile.TemporaryDirectory(prefix=".link-work-", dir=out_dir.parent) as work,
+        _progress(show_progress) as step,
+    ):
+        result = _run(
+            selected,
+            job=job,
+            match_keys=match_keys,
+            backend_name=backend,
+            model_path=model_path,
+            truth_path=truth_path,
+            staging=staging,
+            workdir=Path(work),
+            step=step,
+            memory_limit=memory_limit,
+        )
+    return LinkResult(out_dir=out_dir, seconds=time.perf_counter() - started, **result)
+
+
+def _run(
+    sources: Sequence[DatasetSource],
+    *,
+    job: LinkJob,
+    match_keys: MatchKeySpec,
+    backend_name: BackendName,
+    model_path: Path | None,
+    truth_path: Path | None,
+    staging: Path,
+    workdir: Path,
+    step: Callable[[str], None],
+    memory_limit: str,
+) -> dict[str, Any]:
+    connection = duckdb.connect(
+        ":memory:",
+        config={"temp_directory": str(workdir / "duckdb_spill"), "memory_limit": memory_limit},
+    )
+    try:
+        step("checking and loading the datasets")
+        prepared = prepare_inputs(
+            connection,
+            sources,
+            match_keys=match_keys,
+            comparisons=job.effective_comparisons(match_keys),
+            required_comparisons=job.required_comparisons,
+            extra_columns=_extra_keys(job),
+            label_column=job.training.label_column,
+        )
+        with open_backend(backend_name, connection=connection, workdir=workdir) as backend:
+            return _link(prepared, backend, job, model_path, truth_path, staging, step)
+    finally:
+        connection.close()
+
+
+def _link(
+    prepared: PreparedInputs,
+    backend: Backend,
+    job: LinkJob,
+    model_path: Path | None,
+    truth_path: Path | None,
+    staging: Path,
+    step: Callable[[str], None],
+) -> dict[str, Any]:
+    connection = backend.connection
+    linker, trained = _make_linker(backend, prepared, job, model_path)
+    if not trained:
+        train_model(linker, job.training, available=set(prepared.columns), step=step)
+    linker.misc.save_model_to_json(str(staging / "model.json"), overwrite=True)
+    step("scoring candidate pairs")
+    predictions = linker.inference.predict(
+        threshold_match_probability=min(SENSITIVITY_FLOOR, job.threshold), warning_mode="never"
+    )
+    datasets = list(prepared.tables)
+    select = _prediction_select(column_names(predictions), datasets)
+    backend.to_work(predictions, "scored_pairs", select=select)
+    step("clustering pairs into persons")
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=job.cluster_threshold
+    )
+    spine = assign_persons(
+        backend, clustered, datasets=datasets, repeats_dataset=job.repeats_dataset
+    )
+    connection.execute(
+        "CREATE OR REPLACE TABLE pairs AS SELECT * FROM scored_pairs "
+        f"WHERE match_probability >= {job.threshold} "
+        "ORDER BY dataset_l, record_pid_l, dataset_r, record_pid_r"
+    )
+    step("writing pairs and clusters")
+    connection.execute(f"COPY pairs TO '{staging / 'pairs.parquet'}' (FORMAT parquet)")
+    connection.execute(
+        f"COPY (SELECT * FROM clusters ORDER BY person_id, dataset, record_pid) "
+        f"TO '{staging / 'clusters.parquet'}' (FORMAT parquet)"
+    )
+    metrics = None
+    if truth_path is not None:
+        step("evaluating against the truth")
+        metrics = evaluate_against_truth(
+            connection,
+            truth_path=truth_path,
+            link_type=job.link_type,
+            threshold=job.threshold,
+            attributes=prepared.attributes,
+            subgroups=job.subgroups,
+        )
+    step("writing the report")
+    write_report(
+        staging / "report.html",
+        ReportInputs(
+            linker=linker,
+            backend=backend,
+            predictions=predictions,
+            prepared=prepared,
+            job=job,
+            spine=spine,
+            metrics=metrics,
+        ),
+    )
+    pair_count = connection.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
+    return {
+        "records": dict(prepared.record_counts),
+        "pairs": int(pair_count),
+        "persons": spine.persons,
+        "repeat_persons": spine.repeat_persons,
+        "threshold": job.threshold,
+        "metrics": metrics,
+    }

@@ -1,0 +1,53 @@
+"""Estimate the model: the prior, u by seeded random sampling, m by EM or from labels.
+
+EM runs once per training block. Splink switches off, in each session, the
+comparisons that read a blocking column (it matches column names), so the blocks
+are chosen so that every comparison is trained in at least one session and no
+block lets near-misses (twins, siblings) dominate the pairs it produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from splink import Linker
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+from linkage.blocking import key_block_rules
+from linkage.errors import JobSpecError
+from linkage.job import TrainingSpec
+
+__all__ = ["train_model"]
+
+
+def train_model(
+    linker: Linker,
+    training: TrainingSpec,
+    *,
+    available: Collection[str],
+    step: Callable[[str], None] = lambda _description: None,
+) -> None:
+    """Train ``linker`` in place; ``step`` is told what is running (for progress)."""
+    prior_rules = key_block_rules(training.prior_rules, available=available)
+    if not prior_rules:
+        raise JobSpecError("training.prior_rules: no rule can run on these datasets' token columns")
+    step("estimating the prior from deterministic rules")
+    linker.training.estimate_probability_two_random_records_match(
+        list[str | BlockingRuleCreator](prior_rules), recall=training.prior_recall
+    )
+    step("estimating u by random sampling")
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training.u_max_pairs, seed=training.seed
+    )
+    if training.label_column is not None:
+        step("estimating m from the clerical labels")
+        linker.training.estimate_m_from_label_column(training.label_column)
+        return
+    blocks = key_block_rules(training.em_blocks, available=available)
+    if not blocks:
+        raise JobSpecError("training.em_blocks: no block can run on these datasets' token columns")
+    for number, block in enumerate(blocks, start=1):
+        step(f"estimating m by EM, block {number} of {len(blocks)}")
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block, max_pairs=training.em_max_pairs
+        )
