@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from specs.loader import SpecModel, load_spec
 from specs.match_keys import ComparisonSpec, CrossTerm, EqualTerm, MatchKeySpec
@@ -101,7 +101,7 @@ class TrainingSpec(_Frozen):
     prior_recall: float = Field(default=0.8, gt=0, le=1)
     # A clerical sample: a column (in every identity table) holding a cluster label.
     # When set, m comes from the labels instead of EM.
-    label_column: str | None = None
+    label_column: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
 
 class ClusteringSpec(_Frozen):
@@ -114,7 +114,8 @@ class LinkJob(SpecModel):
     """A whole linkage job."""
 
     name: str = "link"
-    datasets: tuple[str, ...] = ()  # empty: every dataset given to the run
+    # Empty: every dataset given to the run.
+    datasets: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = ()
     link_type: LinkType = "link_and_dedupe"
     threshold: float = Field(default=0.9, gt=0, lt=1)  # match probability of a link
     required_comparisons: tuple[str, ...] = ("name", "dob")
@@ -128,12 +129,14 @@ class LinkJob(SpecModel):
     repeats_dataset: str | None = "nrm"
     version: int = 1
 
-    @model_validator(mode="after")
-    def _distinct_datasets(self) -> LinkJob:
-        repeated = sorted({name for name in self.datasets if self.datasets.count(name) > 1})
+    @field_validator("datasets")
+    @classmethod
+    def _distinct_datasets(cls, datasets: tuple[str, ...]) -> tuple[str, ...]:
+        # A field validator, so the problem is reported beside any others in the file.
+        repeated = sorted({name for name in datasets if datasets.count(name) > 1})
         if repeated:
-            raise ValueError(f"datasets: listed more than once: {repeated}")
-        return self
+            raise ValueError(f"listed more than once: {repeated}")
+        return datasets
 
     @property
     def cluster_threshold(self) -> float:

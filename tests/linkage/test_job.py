@@ -1,0 +1,71 @@
+"""Linkage job specs: loading, defaults, and every problem reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linkage.job import LinkJob, load_link_job
+from specs.loader import SpecError, spec_path
+from specs.match_keys import load_match_key_spec
+
+
+def test_shipped_job_specs_load_and_reference_known_keys() -> None:
+    match_keys = load_match_key_spec()
+    paths = sorted(spec_path("linkage").glob("*.yaml"))
+    assert paths
+    for path in paths:
+        job = load_link_job(path)
+        assert job.key_problems(match_keys) == []
+
+
+def test_defaults_need_no_file() -> None:
+    job = LinkJob()
+    assert job.link_type == "link_and_dedupe"
+    assert job.key_problems(load_match_key_spec()) == []
+
+
+def test_bad_job_spec_reports_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "version: 1\nlink_type: merge\nthreshold: 1.5\ndatasets: [nrm, nrm]\nsurprise: 1\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_link_job(path)
+    text = str(caught.value)
+    for fragment in ("link_type", "threshold", "surprise", "more than once", str(path)):
+        assert fragment in text
+
+
+def test_unknown_match_keys_and_comparisons_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "version: 1\n"
+        "blocking:\n  - all: [{equal: shoe_size}]\n"
+        "training: {em_blocks: [[dob, star_sign]]}\n"
+        "required_comparisons: [name, shoe]\n"
+    )
+    problems = load_link_job(path).key_problems(load_match_key_spec())
+    joined = "; ".join(problems)
+    assert "blocking[0]" in joined and "shoe_size" in joined
+    assert "training.em_blocks[0]" in joined and "star_sign" in joined
+    assert "required_comparisons" in joined and "shoe" in joined
+
+
+def test_comparison_override_is_validated_like_the_match_key_spec(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "version: 1\nrequired_comparisons: [name]\n"
+        "comparisons:\n"
+        "  - name: name\n    null_when_missing: [fn_sn]\n    levels:\n"
+        "      - {label: full, all: [{equal: fn_sn}]}\n"
+        "      - {label: bad, all: [{equal: fn_del}]}\n"
+        "      - {label: unknown, all: [{equal: nickname}]}\n"
+    )
+    job = load_link_job(path)
+    problems = "; ".join(job.key_problems(load_match_key_spec()))
+    assert "fn_del" in problems and "nickname" in problems
+    assert [comparison.name for comparison in job.effective_comparisons(load_match_key_spec())] == [
+        "name"
+    ]
