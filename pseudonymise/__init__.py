@@ -3,6 +3,7 @@
 Public names are listed in ``__all__``; modules not named here are internal.
 """
 
+from pseudonymise.canonical import CanonicalTable, check_canonical, read_canonical
 from pseudonymise.errors import (
     IdentifierLeakError,
     InputError,
@@ -25,8 +26,15 @@ from pseudonymise.keys import (
     load_signing_private_key,
     load_signing_public_key,
 )
+from pseudonymise.normalise import NORMALISATION_VERSION
+from pseudonymise.risk import RiskReport
+from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
+from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
+from pseudonymise.tokens import hmac_sha256, match_key_subkey, record_pid_subkey
 
 __all__ = [
+    "NORMALISATION_VERSION",
+    "CanonicalTable",
     "IdentifierLeakError",
     "InputError",
     "KeyFileError",
@@ -34,15 +42,26 @@ __all__ = [
     "PackageVerifyError",
     "PrepareError",
     "PseudonymiseError",
+    "PseudonymiseSpec",
+    "PseudonymisedTables",
     "RecipientPrivateKey",
     "RecipientPublicKey",
+    "RiskReport",
+    "check_canonical",
     "generate_recipient_keypair",
     "generate_secret",
     "generate_signer_keypair",
+    "hmac_sha256",
     "key_id",
+    "load_pseudonymise_spec",
     "load_recipient_private_key",
     "load_recipient_public_key",
     "load_secret",
     "load_signing_private_key",
     "load_signing_public_key",
+    "match_key_subkey",
+    "pseudonymise_table",
+    "read_canonical",
+    "record_pid_subkey",
+    "write_pseudonymised",
 ]

@@ -1,0 +1,210 @@
+"""Derive the match keys of ``specs/pseudonymise/match_keys.yaml`` from canonical columns.
+
+Each ``Derivation`` named in the spec is computed here once per distinct value and
+cached, so a part shared by several keys (the normalised surname feeds eight of them)
+is computed once. A key made of several parts joins them with a unit separator, and
+is missing when any part is. The result is the *message* of each key per row, still
+in clear text: ``tokens`` hashes it, and nothing here ever leaves this process.
+
+Derivations and what they mean:
+
+========================  ==========================================================
+``forename``              first forename (``normalise.normalise_forename``)
+``surname``               whole surname (``normalise.normalise_surname``)
+``name_set``              forename and surname in sorted order (order-insensitive)
+``*_metaphone``           primary Double Metaphone code of the normalised name
+``forename_initial``      first letter of the forename
+``*_prefix4``             first four letters (the whole name when shorter)
+``*_deletions``           the name and every one-letter deletion of it; names of
+                          four letters or more only (shorter ones share too much)
+``alias_forename_surname`` each alias as forename + surname, normalised as above
+``dob``                   ``YYYY-MM-DD``
+``dob_day_month_swapped`` the date with day and month exchanged, when that is a
+                          different valid date (day ≤ 12 and day ≠ month)
+``dob_alternatives``      other recorded dates of birth, excluding ``dob``
+``dob_year|month|day``    the component (only ever combined with another)
+``postcode``              full postcode ``OUTWARD INWARD``
+``postcode_sector``       outward code + first digit of the inward code
+``postcode_district``     outward code (also from an outward code recorded alone)
+``nhs_number|upn|pnc_id`` validated identifiers; invalid values count as missing
+========================  ==========================================================
+
+``sex`` is never a match key: alone it is a low-cardinality value, and it is kept as a
+low-risk attribute in ``attributes.parquet`` where linkage can use it to block or
+report by subgroup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from metaphone import doublemetaphone
+
+from pseudonymise import normalise
+from pseudonymise.encoded import Encoded, EncodedLists, encode, encode_lists
+from specs.match_keys import MatchKey, MatchKeySpec
+
+__all__ = ["DerivedKeys", "derive_match_keys"]
+
+Part = Encoded | EncodedLists
+MIN_DELETION_LENGTH = 4
+
+
+@dataclass
+class DerivedKeys:
+    """Per-row messages of every match key, and counts of values found invalid."""
+
+    keys: dict[str, Part]
+    invalid: dict[str, int] = field(default_factory=dict)
+
+
+def _metaphone(name: str) -> str | None:
+    primary: str = doublemetaphone(name)[0]
+    return primary or None
+
+
+def _deletions(name: str) -> list[str]:
+    if len(name) < MIN_DELETION_LENGTH:
+        return []
+    return sorted({name} | {name[:index] + name[index + 1 :] for index in range(len(name))})
+
+
+def _swapped(date_text: str) -> str | None:
+    year, month, day = date_text[:4], date_text[5:7], date_text[8:10]
+    if int(day) > 12 or day == month:
+        return None
+    return f"{year}-{day}-{month}"
+
+
+def _sorted_join(parts: Sequence[str]) -> str:
+    return "\x1f".join(sorted(parts))
+
+
+class _Deriver:
+    """Computes parts on demand from one canonical table, caching each by name."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._rows = table.num_rows
+        self._cache: dict[str, Part] = {}
+        self.invalid: dict[str, int] = {}
+
+    def _column(self, name: str) -> Encoded:
+        if name not in self._table.column_names:
+            return encode(pa.nulls(self._rows, pa.string()))
+        column = self._table.column(name)
+        if pa.types.is_integer(column.type):
+            # Identifiers stored as integers lose leading zeros; restore the width.
+            column = pc.utf8_lpad(pc.cast(column, pa.string()), 10, "0")
+        elif pa.types.is_date(column.type):
+            column = pc.strftime(pc.cast(column, pa.timestamp("s")), format="%Y-%m-%d")
+        return encode(column)
+
+    def _normalised(self, column: str, function: Callable[[str], str | None]) -> Encoded:
+        encoded, lost = self._column(column).map(function)
+        if lost:
+            self.invalid[column] = self.invalid.get(column, 0) + lost
+        return encoded
+
+    def part(self, name: str) -> Part:
+        if name not in self._cache:
+            self._cache[name] = self._derive(name)
+        return self._cache[name]
+
+    def scalar(self, name: str) -> Encoded:
+        found = self.part(name)
+        if not isinstance(found, Encoded):  # the spec model refuses list parts in combinations
+            raise TypeError(f"derivation {name!r} yields lists, not one value per row")
+        return found
+
+    def _derive(self, name: str) -> Part:
+        derivations: dict[str, Callable[[], Part]] = {
+            "forename": lambda: self._normalised("forename", normalise.normalise_forename),
+            "surname": lambda: self._normalised("surname", normalise.normalise_surname),
+            "name_set": lambda: self.scalar("forename").combine(
+                self.scalar("surname"), join=_sorted_join
+            ),
+            "forename_metaphone": lambda: self.scalar("forename").map(_metaphone)[0],
+            "surname_metaphone": lambda: self.scalar("surname").map(_metaphone)[0],
+            "forename_initial": lambda: self.scalar("forename").map(lambda text: text[0])[0],
+            "forename_prefix4": lambda: self.scalar("forename").map(lambda text: text[:4])[0],
+            "surname_prefix4": lambda: self.scalar("surname").map(lambda text: text[:4])[0],
+            "forename_deletions": lambda: self.scalar("forename").map_lists(_deletions),
+            "surname_deletions": lambda: self.scalar("surname").map_lists(_deletions),
+            "alias_forename_surname": self._aliases,
+            "dob": lambda: self._column("dob"),
+            "dob_day_month_swapped": lambda: self.scalar("dob").map(_swapped)[0],
+            "dob_alternatives": self._dob_alternatives,
+            "dob_year": lambda: self.scalar("dob").map(lambda text: text[:4])[0],
+            "dob_month": lambda: self.scalar("dob").map(lambda text: text[5:7])[0],
+            "dob_day": lambda: self.scalar("dob").map(lambda text: text[8:10])[0],
+            "postcode": lambda: self._postcode_part("full"),
+            "postcode_sector": lambda: self._postcode_part("sector"),
+            "postcode_district": lambda: self._postcode_part("district"),
+            "nhs_number": lambda: self._normalised("nhs_number", normalise.normalise_nhs_number),
+            "upn": lambda: self._normalised("upn", normalise.normalise_upn),
+            "pnc_id": lambda: self._normalised("pnc_id", normalise.normalise_pnc_id),
+        }
+        return derivations[name]()
+
+    def _postcode_part(self, attribute: str) -> Encoded:
+        def parse(text: str) -> str | None:
+            postcode = normalise.normalise_postcode(text)
+            return None if postcode is None else getattr(postcode, attribute)
+
+        if attribute == "district":  # count invalid postcodes once, on the widest part
+            return self._normalised("postcode", parse)
+        return self._column("postcode").map(parse)[0]
+
+    def _list_rows(self, column: str) -> list[list[object] | None]:
+        if column not in self._table.column_names:
+            return [None] * self._rows
+        rows: list[list[object] | None] = self._table.column(column).to_pylist()
+        return rows
+
+    def _aliases(self) -> EncodedLists:
+        rows: list[list[str] | None] = []
+        for aliases in self._list_rows("aliases"):
+            names: list[str] = []
+            for alias in aliases or []:
+                if not isinstance(alias, dict):
+                    continue
+                forename = normalise.normalise_forename(alias.get("forename"))
+                surname = normalise.normalise_surname(alias.get("surname"))
+                if forename and surname:
+                    names.append(f"{forename}\x1f{surname}")
+            rows.append(names)
+        return encode_lists(rows)
+
+    def _dob_alternatives(self) -> EncodedLists:
+        dob = self.scalar("dob")
+        rows: list[list[str] | None] = []
+        for index, dates in enumerate(self._list_rows("dob_alt")):
+            own = dob.values[dob.codes[index]] if dob.codes[index] >= 0 else None
+            texts = [
+                normalise.format_date(item) for item in dates or [] if isinstance(item, dt.date)
+            ]
+            rows.append([text for text in texts if text != own])
+        return encode_lists(rows)
+
+    def key(self, match_key: MatchKey) -> Part:
+        if match_key.list:
+            return self.part(match_key.derive[0])
+        first, *rest = (self.scalar(part) for part in match_key.derive)
+        return first.combine(*rest) if rest else first
+
+
+def derive_match_keys(table: pa.Table, spec: MatchKeySpec) -> DerivedKeys:
+    """Messages of every match key in ``spec`` for each row of a canonical ``table``.
+
+    Missing source columns give missing keys; invalid values (a postcode that is not
+    one, an NHS number with a wrong check digit) are missing and counted in
+    ``invalid`` by source column.
+    """
+    deriver = _Deriver(table)
+    keys = {match_key.name: deriver.key(match_key) for match_key in spec.match_keys}
+    return DerivedKeys(keys, deriver.invalid)

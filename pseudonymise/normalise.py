@@ -1,0 +1,232 @@
+"""Normalise identifier values before they are derived into match keys and hashed.
+
+Each function takes one raw value and returns its canonical form, or ``None`` when the
+value is missing or invalid. They are pure and idempotent (normalising a normalised
+value changes nothing), and callers apply them once per DISTINCT value, never per row.
+
+Names (``NORMALISATION_VERSION`` 1):
+
+1. Unicode NFKC, then transliteration to ASCII with anyascii (Nguyễn → Nguyen,
+   Đặng → Dang, Şahin → Sahin), then upper case.
+2. Tigrinya and Amharic abbreviations: ``G/`` → ``GEBRE``, ``W/`` → ``WOLDE``
+   (G/Medhin → GEBRE MEDHIN), and the prefix particles ABD, ABDUL, ABDEL, ABU, AL,
+   EL, GEBRE, WOLDE, HAILE are joined to the word after them, so G/Medhin, Gebre Medhin
+   and Gebremedhin all become GEBREMEDHIN.
+3. Apostrophes vanish (O'Brien → OBRIEN); digits and every other punctuation mark,
+   including hyphens, become spaces.
+4. Leading titles (MR, MRS, MISS, MS, MX, MASTER, DR, PROF, REV, SIR, DAME, LADY,
+   LORD) and trailing suffixes (JR, JNR, SR, SNR) are dropped while another word
+   remains, so a surname Lord stays LORD.
+5. Placeholders (UNKNOWN, NOT KNOWN, NK, N/A, NONE, NULL, BABY, BABY OF) are missing.
+6. Forename: the first remaining word only; middle names are dropped, so Anne-Marie,
+   Anne Marie and Anne all give ANNE. Surname: every word joined without spaces, so
+   Smith-Jones, Smith Jones and SmithJones agree.
+
+Name order is not guessed here: a family name recorded as the forename is caught by
+the swapped match keys (``sn_fn``), which the linkage compares across columns.
+
+Postcodes: upper case, spaces removed, checked against the UK format (outward code of
+2-4 characters, inward code digit + 2 letters) and written ``OUTWARD INWARD``. An
+outward code alone (``SW1A``) is kept as a district only.
+
+Identifiers: NHS numbers are 10 digits whose last is the modulus-11 check digit; UPNs
+(unique pupil numbers) are 13 characters with a modulus-23 check letter first, and
+temporary UPNs (last character a letter) are accepted; PNC ids are ``YY/NNNNNNNL``
+(two-digit year, serial of up to 7 digits, modulus-23 check letter). Invalid values
+are treated as missing and counted, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from anyascii import anyascii
+
+__all__ = [
+    "NORMALISATION_VERSION",
+    "Postcode",
+    "format_date",
+    "normalise_forename",
+    "normalise_nhs_number",
+    "normalise_pnc_id",
+    "normalise_postcode",
+    "normalise_surname",
+    "normalise_upn",
+    "normalise_words",
+    "pnc_check_letter",
+    "upn_check_letter",
+]
+
+NORMALISATION_VERSION = 1
+
+_TITLES = frozenset(
+    {"MR", "MRS", "MISS", "MS", "MX", "MASTER", "DR", "PROF", "REV", "SIR", "DAME", "LADY"}
+    | {"LORD"}
+)
+_SUFFIXES = frozenset({"JR", "JNR", "SR", "SNR"})
+_PARTICLES = frozenset({"ABD", "ABDUL", "ABDEL", "ABU", "AL", "EL", "GEBRE", "WOLDE", "HAILE"})
+_PLACEHOLDERS = frozenset(
+    {"UNKNOWN", "NOT KNOWN", "NK", "N A", "NA", "NONE", "NULL", "BABY", "BABY OF"}
+)
+_ETHIOPIC_ABBREVIATION = re.compile(r"\b([GW])\s*/\s*")
+_ABBREVIATION_WORDS = {"G": "GEBRE ", "W": "WOLDE "}
+_APOSTROPHES = re.compile(r"['`\u2018\u2019]")
+_NOT_LETTER = re.compile(r"[^A-Z]+")
+
+
+def normalise_words(value: str | None) -> list[str]:
+    """Steps 1-5 above: the words of a name, or ``[]`` when it is missing."""
+    if value is None:
+        return []
+    text = anyascii(unicodedata.normalize("NFKC", value)).upper()
+    text = _ETHIOPIC_ABBREVIATION.sub(lambda match: _ABBREVIATION_WORDS[match.group(1)], text)
+    text = _APOSTROPHES.sub("", text)
+    words = _NOT_LETTER.sub(" ", text).split()
+    while len(words) > 1 and words[0] in _TITLES:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _SUFFIXES:
+        words = words[:-1]
+    if " ".join(words) in _PLACEHOLDERS or "".join(words) in _PLACEHOLDERS:
+        return []
+    return _join_particles(words)
+
+
+def _join_particles(words: list[str]) -> list[str]:
+    joined: list[str] = []
+    pending = ""
+    for word in words:
+        if word in _PARTICLES:
+            pending += word
+        else:
+            joined.append(pending + word)
+            pending = ""
+    if pending:
+        joined.append(pending)
+    return joined
+
+
+def normalise_forename(value: str | None) -> str | None:
+    """The first forename, normalised; ``None`` when missing."""
+    words = normalise_words(value)
+    # "NA Smith" or "Baby Smith" in a forename field records no forename at all.
+    return words[0] if words and words[0] not in _PLACEHOLDERS else None
+
+
+def normalise_surname(value: str | None) -> str | None:
+    """The whole surname, normalised, words joined without spaces; ``None`` when missing."""
+    words = normalise_words(value)
+    return "".join(words) if words else None
+
+
+@dataclass(frozen=True)
+class Postcode:
+    """A UK postcode split into the parts match keys use. ``full`` is None for an
+    outward code alone."""
+
+    full: str | None
+    sector: str | None
+    district: str
+
+
+_OUTWARD = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)"
+_FULL_POSTCODE = re.compile(rf"({_OUTWARD})([0-9][A-Z]{{2}})")
+_OUTWARD_ONLY = re.compile(_OUTWARD)
+_SPACES_AND_DASHES = re.compile(r"[\s\-]+")
+
+
+def normalise_postcode(value: str | None) -> Postcode | None:
+    """Parse a UK postcode (any spacing or case); ``None`` when it is not one."""
+    if value is None:
+        return None
+    text = _SPACES_AND_DASHES.sub("", unicodedata.normalize("NFKC", value)).upper()
+    match = _FULL_POSTCODE.fullmatch(text)
+    if match is not None:
+        outward, inward = match.groups()
+        return Postcode(f"{outward} {inward}", f"{outward} {inward[0]}", outward)
+    if _OUTWARD_ONLY.fullmatch(text):
+        return Postcode(None, None, text)
+    return None
+
+
+_NOT_DIGIT = re.compile(r"[\s\-]+")
+
+
+def normalise_nhs_number(value: str | int | None) -> str | None:
+    """A 10-digit NHS number with a valid modulus-11 check digit, else ``None``."""
+    if value is None:
+        return None
+    digits = _NOT_DIGIT.sub("", str(value))
+    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
+        return None
+    total = sum(
+        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
+    )
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10 or check != int(digits[9]):
+        return None
+    return digits
+
+
+# DfE "Unique Pupil Number" guidance: check letters omit I, O and S.
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_UPN = re.compile(r"[A-Z][0-9]{11}[0-9A-Z]")
+
+
+def upn_check_letter(body: str) -> str:
+    """The check letter for the 12 characters after it (weights 2..13, modulus 23).
+
+    A letter in the last place (a temporary UPN) counts as its index in the
+    check-letter alphabet.
+    """
+    total = 0
+    for weight, character in enumerate(body, start=2):
+        value = int(character) if character.isdigit() else _UPN_LETTERS.index(character)
+        total += weight * value
+    return _UPN_LETTERS[total % 23]
+
+
+def normalise_upn(value: str | None) -> str | None:
+    """A 13-character UPN (permanent or temporary) with a valid check letter, else None."""
+    if value is None:
+        return None
+    text = _SPACES_AND_DASHES.sub("", value).upper()
+    if not _UPN.fullmatch(text) or (text[-1].isalpha() and text[-1] not in _UPN_LETTERS):
+        return None
+    return text if upn_check_letter(text[1:]) == text[0] else None
+
+
+# Police National Computer ids: the check letter is (YY * 10^7 + serial) mod 23 indexed
+# into this alphabet (again without I, O, S).
+_PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
+_PNC = re.compile(r"(\d{2}|\d{4})/(\d{1,7})([A-Z])")
+
+
+def pnc_check_letter(year: int, serial: int) -> str:
+    """Check letter of PNC id ``YY/serial`` (two-digit year)."""
+    return _PNC_LETTERS[(year % 100 * 10_000_000 + serial) % 23]
+
+
+def normalise_pnc_id(value: str | None) -> str | None:
+    """A PNC id in canonical ``YY/NNNNNNNL`` form with a valid check letter, else None.
+
+    Four-digit years (2004/123456K) and short serials are accepted and rewritten.
+    """
+    if value is None:
+        return None
+    match = _PNC.fullmatch(_SPACES_AND_DASHES.sub("", value).upper())
+    if match is None:
+        return None
+    year, serial, letter = int(match.group(1)) % 100, int(match.group(2)), match.group(3)
+    if pnc_check_letter(year, serial) != letter:
+        return None
+    return f"{year:02d}/{serial:07d}{letter}"
+
+
+def format_date(value: dt.date) -> str:
+    """Dates enter match keys as ``YYYY-MM-DD``."""
+    return value.isoformat()

@@ -1,0 +1,223 @@
+"""Pseudonymise a canonical table: identity tokens, attributes, the owner's lookup.
+
+``pseudonymise_table`` splits one canonical table into
+
+* ``identity``: ``record_pid`` then one column per match key, in spec order (scalar keys
+  ``int64``, list keys ``list<int64>``, null where the source value is missing or
+  invalid). Event tables (no identifier columns) have no identity table;
+* ``attributes``: ``record_pid`` then every non-identifying column (``sex`` included,
+  as a low-risk attribute), minus the spec's ``drop`` list;
+* ``lookup``: ``record_id``, ``record_pid``; it stays with the owner;
+* ``manifest``: versions, key ids, row counts, token columns, counts of invalid values
+  and the risk report. It never holds a value, a token or a key.
+
+``write_pseudonymised`` writes them as ``identity.parquet``, ``attributes.parquet``,
+``lookup.parquet`` and ``manifest.json`` into a directory that appears complete or not
+at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pseudonymise.canonical import IDENTIFIER_COLUMNS, CanonicalTable, check_canonical
+from pseudonymise.encoded import Encoded, EncodedLists, encode
+from pseudonymise.errors import InputError
+from pseudonymise.keys import key_id
+from pseudonymise.match_keys import derive_match_keys
+from pseudonymise.normalise import NORMALISATION_VERSION
+from pseudonymise.risk import RiskReport, assess_risk
+from pseudonymise.spec import DEFAULT_QUASI_IDENTIFIERS, PseudonymiseSpec
+from pseudonymise.tokens import Hmac, match_key_subkey, record_pid_subkey
+from specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.atomic import atomic_directory
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "PseudonymisedTables",
+    "pseudonymise_table",
+    "write_pseudonymised",
+]
+
+MANIFEST_FORMAT = "trelink-pseudonymised/v1"
+_NON_ATTRIBUTES = frozenset({"record_id", *IDENTIFIER_COLUMNS})
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PseudonymisedTables:
+    """The owner's output for one canonical table."""
+
+    identity: pa.Table | None
+    attributes: pa.Table
+    lookup: pa.Table
+    manifest: dict[str, Any]
+    risk: RiskReport = field(repr=False)
+
+
+def _token_array(part: Encoded | EncodedLists, hmac: Hmac) -> pa.Array:
+    valid = part.codes >= 0
+    safe_codes = np.where(valid, part.codes, 0)
+    if isinstance(part, Encoded):
+        distinct = hmac.tokens64(part.values)
+        if len(distinct) == 0:
+            return pa.nulls(len(part.codes), pa.int64())
+        return pa.array(distinct[safe_codes], pa.int64(), mask=~valid)
+    flat_values = [item for items in part.lists for item in items]
+    flat_tokens = hmac.tokens64(flat_values)
+    lengths = np.fromiter((len(items) for items in part.lists), np.int64, len(part.lists))
+    if len(lengths) == 0:
+        return pa.nulls(len(part.codes), pa.list_(pa.int64()))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    row_lengths = np.where(valid, lengths[safe_codes], 0)
+    offsets = np.concatenate([[0], np.cumsum(row_lengths)]).astype(np.int32)
+    # For each row, the positions starts[code] .. starts[code] + length - 1 of the flat list.
+    index = np.repeat(starts[safe_codes] - offsets[:-1], row_lengths) + np.arange(offsets[-1])
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(flat_tokens[index], pa.int64()), mask=pa.array(~valid)
+    )
+
+
+def _record_pids(record_ids: pa.ChunkedArray, owner_key: bytes) -> tuple[Encoded, list[str]]:
+    encoded = encode(record_ids)
+    return encoded, Hmac(record_pid_subkey(owner_key)).hex32(encoded.values)
+
+
+def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(frame, pa.Table):
+        return frame
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _spec_digest(spec: MatchKeySpec) -> str:
+    text = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pseudonymise_table(
+    frame: pd.DataFrame | pa.Table | CanonicalTable,
+    *,
+    linkage_key: bytes,
+    owner_key: bytes,
+    spec: MatchKeySpec | None = None,
+    options: PseudonymiseSpec | None = None,
+    progress: Progress | None = None,
+) -> PseudonymisedTables:
+    """Tokenise one canonical table (see the module docstring for the outputs)."""
+    match_key_spec = spec if spec is not None else load_match_key_spec()
+    settings = options if options is not None else PseudonymiseSpec(version=1)
+    canonical = frame if isinstance(frame, CanonicalTable) else check_canonical(_as_table(frame))
+    if linkage_key == owner_key:
+        raise InputError(
+            "the linkage key and the owner key are the same file contents; the owner key "
+            "must be the owner's own secret (`trelink keys secret`)"
+        )
+    table = canonical.table
+    report = progress or (lambda _step: None)
+    report("record pids")
+    record_codes, pids = _record_pids(table.column("record_id"), owner_key)
+    pid_column = pa.array(np.asarray(pids, dtype=object)[record_codes.codes], pa.string())
+    identity: pa.Table | None = None
+    invalid: dict[str, int] = {}
+    if not canonical.is_events:
+        report("match keys")
+        derived = derive_match_keys(table, match_key_spec)
+        invalid = derived.invalid
+        columns: dict[str, pa.Array] = {"record_pid": pid_column}
+        for match_key in match_key_spec.match_keys:
+            report(f"tokens: {match_key.name}")
+            hmac = Hmac(match_key_subkey(linkage_key, match_key.domain))
+            columns[match_key.name] = _token_array(derived.keys[match_key.name], hmac)
+        identity = pa.table(columns)
+    kept = [
+        name
+        for name in table.column_names
+        if name not in _NON_ATTRIBUTES and name not in settings.drop
+    ]
+    attributes = pa.Table.from_arrays(
+        [pid_column, *(table.column(name) for name in kept)], names=["record_pid", *kept]
+    )
+    lookup = pa.table(
+        {"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pa.array(pids)}
+    )
+    quasi = settings.quasi_identifiers or DEFAULT_QUASI_IDENTIFIERS
+    report("risk report")
+    risk = assess_risk(
+        identity,
+        attributes,
+        token_columns=match_key_spec.token_columns,
+        quasi_identifiers=quasi,
+        limits=settings.risk,
+    )
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "kind": "events" if canonical.is_events else "identity",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "normalisation_version": NORMALISATION_VERSION,
+        "match_key_spec": {
+            "version": match_key_spec.version,
+            "sha256": _spec_digest(match_key_spec),
+            "token_bits": match_key_spec.token_bits,
+        },
+        "linkage_key_id": key_id(linkage_key),
+        "owner_key_id": key_id(owner_key),
+        "source_encoding": canonical.encoding,
+        "rows": {
+            "identity": 0 if identity is None else identity.num_rows,
+            "attributes": attributes.num_rows,
+            "lookup": lookup.num_rows,
+        },
+        "token_columns": [] if identity is None else list(match_key_spec.token_columns),
+        "token_domains": {key.name: key.domain for key in match_key_spec.match_keys}
+        if identity is not None
+        else {},
+        "attribute_columns": kept,
+        "dropped_columns": [name for name in settings.drop if name in table.column_names],
+        "invalid_values": invalid,
+        "risk": risk.to_dict(),
+    }
+    return PseudonymisedTables(identity, attributes, lookup, manifest, risk)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_pseudonymised(
+    tables: PseudonymisedTables, out: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write the four outputs into directory ``out`` atomically; return its path."""
+    target = Path(out)
+    try:
+        with atomic_directory(target, overwrite=overwrite) as temporary:
+            members: dict[str, str] = {}
+            parts = {"identity.parquet": tables.identity, "attributes.parquet": tables.attributes}
+            for name, table in parts.items():
+                if table is not None:
+                    pq.write_table(table, temporary / name)
+                    members[name] = _sha256(temporary / name)
+            pq.write_table(tables.lookup, temporary / "lookup.parquet")
+            manifest = {**tables.manifest, "members": members}
+            (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            os.chmod(temporary / "lookup.parquet", 0o600)
+    except FileExistsError:
+        raise InputError(
+            f"{target}: already exists and is not empty; choose another --out"
+        ) from None
+    return target

@@ -1,0 +1,102 @@
+"""Normalisation: the variants the design says must agree do agree; it is idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pseudonymise import normalise
+
+AGREE = [
+    ("Nguyễn", "Nguyen", "NGUYEN"),
+    ("Đặng", "Dang", "DANG"),
+    ("G/Medhin", "Gebremedhin", "GEBREMEDHIN"),
+    ("G / Medhin", "Gebre Medhin", "GEBREMEDHIN"),
+    ("W/Mariam", "Wolde-Mariam", "WOLDEMARIAM"),
+    ("Smith-Jones", "smith jones", "SMITHJONES"),
+    ("O'Brien", "OBRIEN", "OBRIEN"),
+    ("Mr. Smith", "SMITH", "SMITH"),
+    ("Abdul Rahman", "Abdulrahman", "ABDULRAHMAN"),
+    ("Şahin", "sahin", "SAHIN"),
+    ("  smith  ", "Smith Jr", "SMITH"),
+]
+
+
+@pytest.mark.parametrize(("one", "other", "expected"), AGREE)
+def test_surname_variants_agree(one: str, other: str, expected: str) -> None:
+    assert normalise.normalise_surname(one) == normalise.normalise_surname(other) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Anne-Marie", "ANNE"),
+        ("anne marie", "ANNE"),
+        ("Miss Anne", "ANNE"),
+        ("Dr John Paul", "JOHN"),
+        ("G/Egziabher Tesfay", "GEBREEGZIABHER"),
+        ("NA Smith", None),
+        ("Not Known", None),
+        ("", None),
+        (None, None),
+        ("Lord", "LORD"),
+    ],
+)
+def test_forename_is_first_name_without_titles(raw: str | None, expected: str | None) -> None:
+    assert normalise.normalise_forename(raw) == expected
+
+
+@given(st.text(max_size=30))
+def test_name_normalisation_is_idempotent(text: str) -> None:
+    for function in (normalise.normalise_forename, normalise.normalise_surname):
+        once = function(text)
+        assert function(once) == once
+        assert once is None or once.isascii() and once.isalpha() and once.isupper()
+
+
+@pytest.mark.parametrize(
+    ("raw", "full", "sector", "district"),
+    [
+        ("sw1a1aa", "SW1A 1AA", "SW1A 1", "SW1A"),
+        (" M1  1ae ", "M1 1AE", "M1 1", "M1"),
+        ("B33-8TH", "B33 8TH", "B33 8", "B33"),
+        ("SW1A", None, None, "SW1A"),
+    ],
+)
+def test_postcodes(raw: str, full: str | None, sector: str | None, district: str) -> None:
+    assert normalise.normalise_postcode(raw) == normalise.Postcode(full, sector, district)
+
+
+@pytest.mark.parametrize("raw", ["hello", "12345", "SW1A 1A", "", None])
+def test_not_postcodes(raw: str | None) -> None:
+    assert normalise.normalise_postcode(raw) is None
+
+
+def test_nhs_number_check_digit() -> None:
+    assert normalise.normalise_nhs_number("943 476 5919") == "9434765919"
+    assert normalise.normalise_nhs_number(9434765919) == "9434765919"
+    assert normalise.normalise_nhs_number("9434765918") is None  # wrong check digit
+    assert normalise.normalise_nhs_number("943476591") is None  # 9 digits
+    assert normalise.normalise_nhs_number("1000000010") is None  # remainder gives 10
+
+
+def test_upn_check_letter_permanent_and_temporary() -> None:
+    permanent = "801201001001"
+    valid = normalise.upn_check_letter(permanent) + permanent
+    assert normalise.normalise_upn(valid.lower()) == valid
+    wrong = ("B" if valid[0] == "A" else "A") + permanent
+    assert normalise.normalise_upn(wrong) is None
+    temporary = "80120100100K"
+    valid_temporary = normalise.upn_check_letter(temporary) + temporary
+    assert normalise.normalise_upn(valid_temporary) == valid_temporary
+    assert normalise.normalise_upn(valid[:-1]) is None
+
+
+def test_pnc_id_check_letter_and_canonical_form() -> None:
+    letter = normalise.pnc_check_letter(4, 12345)
+    assert normalise.normalise_pnc_id(f"2004/12345{letter}") == f"04/0012345{letter}"
+    assert normalise.normalise_pnc_id(f"04/0012345{letter.lower()}") == f"04/0012345{letter}"
+    other = "A" if letter != "A" else "B"
+    assert normalise.normalise_pnc_id(f"04/0012345{other}") is None
+    assert normalise.normalise_pnc_id("0012345") is None
