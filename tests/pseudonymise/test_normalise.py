@@ -52,7 +52,7 @@ def test_name_normalisation_is_idempotent(text: str) -> None:
     for function in (normalise.normalise_forename, normalise.normalise_surname):
         once = function(text)
         assert function(once) == once
-        assert once is None or once.isascii() and once.isalpha() and once.isupper()
+        assert once is None or (once.isascii() and once.isalpha() and once.isupper())
 
 
 @pytest.mark.parametrize(
