@@ -1,11 +1,291 @@
-"""Command-line entry points of ``tre_export``; ``register(app)`` adds them to ``trelink``."""
+"""``trelink export``: output requests, signed reviews, releases and the audit log.
+
+Every command that changes anything takes ``--key PRIVATE``: the actor is whoever
+enrolled that key's public half, and the action is signed with it. A name typed on the
+command line identifies nobody.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from pathlib import Path
 
-__all__ = ["register"]
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tre_export.area import ExportArea
+from tre_export.enrolment import enrol, init_area
+from tre_export.errors import ExportError
+from tre_export.model import CheckOutcome, Decision, OutputKind, Role
+from tre_export.release import release_request
+from tre_export.request import add_output, new_request, submit_request
+from tre_export.review import review_output
+from tre_export.signing import cli_signer
+from tre_export.state import read_state, verify_area
+
+__all__ = ["export_app", "register"]
+
+export_app = typer.Typer(
+    name="export",
+    help="Export requests: submit outputs, review them (two checkers), release, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+_DIR = typer.Option(..., "--dir", help="The export area.", file_okay=False)
+_KEY = typer.Option(
+    ..., "--key", help="Your Ed25519 private key (made by `trelink keys signer`).", dir_okay=False
+)
+_REQUEST = typer.Option(..., "--request", help="Request id, e.g. R0001.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the umbrella ``trelink`` application."""
+    app.add_typer(export_app, name="export")
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@export_app.command("init")
+def init_command(
+    directory: Path = _DIR,
+    project: str = typer.Option(..., "--project", help="Project name."),
+    key: Path = typer.Option(
+        ..., "--key", help="The administrator's Ed25519 private key; it alone may enrol people."
+    ),
+    name: str = typer.Option("administrator", "--name", help="The administrator's name."),
+    approvals: int = typer.Option(
+        2, "--approvals", help="Distinct checkers who must approve each output (at least 2)."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="SDC policy for the automated checks (default: sdc's default)."
+    ),
+) -> None:
+    """Create an export area for a project."""
+    area = init_area(
+        directory,
+        project=project,
+        administrator=cli_signer(key),
+        administrator_name=name,
+        required_approvals=approvals,
+        policy=policy,
+    )
+    _console().print(f"created export area {area.root} for project {project!r}")
+
+
+@export_app.command("enrol")
+def enrol_command(
+    directory: Path = _DIR,
+    name: str = typer.Option(..., "--name", help="The person's name as checkers will see it."),
+    role: Role = typer.Option(..., "--role", help="researcher or checker."),
+    public_key: Path = typer.Option(
+        ..., "--public-key", help="Their PREFIX.public.pem from `trelink keys signer`."
+    ),
+    key: Path = typer.Option(..., "--key", help="The administrator's private key."),
+) -> None:
+    """Enrol a researcher or checker by their public key (signed by the administrator)."""
+    person = enrol(
+        ExportArea.open(directory),
+        administrator=cli_signer(key),
+        name=name,
+        role=role,
+        public_key=public_key,
+    )
+    _console().print(f"enrolled {person.name} as {person.role.value} with key {person.key_id}")
+
+
+@export_app.command("new")
+def new_command(
+    directory: Path = _DIR,
+    key: Path = _KEY,
+    title: str = typer.Option(..., "--title", help="What the outputs are for."),
+) -> None:
+    """Open a request; its id is printed as the last line."""
+    request_id = new_request(ExportArea.open(directory), researcher=cli_signer(key), title=title)
+    _console().print(f"opened request {request_id}")
+    typer.echo(request_id)
+
+
+@export_app.command("add")
+def add_command(
+    file: Path = typer.Argument(..., help="The output file; stored under its own name."),
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    kind: OutputKind = typer.Option(..., "--kind", help="table, figure, model or text."),
+    description: str = typer.Option(..., "--description", help="What the output shows."),
+) -> None:
+    """Add an output file to a draft request."""
+    output = add_output(
+        ExportArea.open(directory),
+        researcher=cli_signer(key),
+        request_id=request,
+        source=file,
+        kind=kind,
+        description=description,
+    )
+    evidence = f" with evidence {', '.join(output.evidence)}" if output.evidence else ""
+    _console().print(f"added {output.name} ({output.kind.value}){evidence} to {request}")
+
+
+@export_app.command("submit")
+def submit_command(directory: Path = _DIR, request: str = _REQUEST, key: Path = _KEY) -> None:
+    """Freeze the request (SHA-256 of every file) and run the automated checks."""
+    console = _console()
+    with console.status(f"checking the outputs of {request}"):
+        checks = submit_request(
+            ExportArea.open(directory), researcher=cli_signer(key), request_id=request
+        )
+    table = Table("output", "automated check", "reasons", title=f"{request} submitted")
+    colours = {CheckOutcome.PASS: "green", CheckOutcome.FAIL: "red", CheckOutcome.MANUAL: "yellow"}
+    for name, check in checks.outputs.items():
+        outcome = f"[{colours[check.outcome]}]{check.outcome.value}[/]"
+        table.add_row(name, outcome, "\n".join(check.reasons))
+    console.print(table)
+
+
+@export_app.command("review")
+def review_command(
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    output: str = typer.Option(..., "--output", help="The output's file name."),
+    approve: bool = typer.Option(False, "--approve", help="Approve the output."),
+    reject: bool = typer.Option(False, "--reject", help="Reject the output."),
+    reason: str = typer.Option(..., "--reason", help="Why; recorded in the signed log."),
+    override: str | None = typer.Option(
+        None,
+        "--override",
+        help="Needed to approve an output that failed its automated checks: why the "
+        "failure is acceptable.",
+    ),
+) -> None:
+    """Approve or reject one output (checkers only); signed and logged."""
+    if approve == reject:
+        raise ExportError("give exactly one of --approve or --reject")
+    status = review_output(
+        ExportArea.open(directory),
+        checker=cli_signer(key),
+        request_id=request,
+        output=output,
+        decision=Decision.APPROVE if approve else Decision.REJECT,
+        reason=reason,
+        override=override,
+    )
+    _console().print(f"recorded; {request}/{output} is now {status.value}")
+
+
+@export_app.command("release")
+def release_command(
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    out: Path = typer.Option(..., "--out", help="The outbox directory to create."),
+) -> None:
+    """Copy out the outputs approved by enough distinct checkers, with manifest and sums."""
+    summary = release_request(
+        ExportArea.open(directory), checker=cli_signer(key), request_id=request, outbox=out
+    )
+    console = _console()
+    console.print(f"released {len(summary.released)} output(s) to {summary.outbox}")
+    for name in summary.withheld:
+        console.print(f"withheld (rejected): {name}")
+
+
+@export_app.command("audit")
+def audit_command(directory: Path = _DIR) -> None:
+    """Verify the whole log: chain, head, every signature, every rule. Exit 1 on any fault."""
+    verification = verify_area(ExportArea.open(directory))
+    console = _console()
+    if verification.passed:
+        project = verification.state.settings()
+        console.print(
+            f"audit log verified: {verification.entry_count} entries, every signature valid\n"
+            f"project {project.name!r}, administrator key {project.administrator_key_id}\n"
+            f"head {verification.head_digest} (record it outside the TRE to detect truncation)"
+        )
+        return
+    console.print(f"[bold red]audit log FAILED verification[/] ({verification.entry_count} lines):")
+    for problem in verification.problems:
+        console.print(f"  - {problem}")
+    raise typer.Exit(1)
+
+
+@export_app.command("list")
+def list_command(directory: Path = _DIR) -> None:
+    """List the requests with their status."""
+    state = read_state(ExportArea.open(directory))
+    table = Table("request", "status", "title", "researcher", "outputs", "created")
+    for request in state.requests.values():
+        researcher = state.person(request.researcher_key_id).name
+        table.add_row(
+            request.request_id,
+            request.status.value,
+            request.title,
+            researcher,
+            str(len(request.outputs)),
+            request.created,
+        )
+    _console().print(table)
+
+
+@export_app.command("status")
+def status_command(directory: Path = _DIR, request: str = _REQUEST) -> None:
+    """Show each output of a request: automated check, approvals, status."""
+    state = read_state(ExportArea.open(directory))
+    found = state.request(request)
+    required = state.settings().required_approvals
+    table = Table(
+        "output", "kind", "check", "approved by", "status", title=f"{request}: {found.status.value}"
+    )
+    for name, output in found.outputs.items():
+        outcome = found.check_outcomes.get(name)
+        approvers = ", ".join(review.checker_name for review in found.approvers(name))
+        table.add_row(
+            name,
+            output.kind.value,
+            outcome.value if outcome else "not yet run",
+            f"{approvers or '-'} ({len(found.approvers(name))}/{required})",
+            state.output_status(found, name).value,
+        )
+    _console().print(table)
+
+
+@export_app.command("passwd")
+def passwd_command(
+    directory: Path = _DIR,
+    key: Path = _KEY,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from the first line of stdin."
+    ),
+) -> None:
+    """Set your password for the web page (and delegate a web key signed by your key)."""
+    from tre_export.web.accounts import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New web password", hide_input=True, confirmation_prompt=True)
+    person = set_password(ExportArea.open(directory), owner=cli_signer(key), password=password)
+    _console().print(f"web password set for {person.name}; earlier web sessions' key revoked")
+
+
+@export_app.command("serve")
+def serve_command(
+    directory: Path = _DIR,
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind (localhost only by default)."
+    ),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+) -> None:
+    """Serve the checkers' web page."""
+    import uvicorn
+
+    from tre_export.web.app import create_app
+
+    area = ExportArea.open(directory)
+    _console().print(f"serving {area.root} on http://{host}:{port}/ (Ctrl-C stops)")
+    uvicorn.run(create_app(area), host=host, port=port, log_level="warning")

@@ -1,0 +1,91 @@
+"""Shared fixtures: signer keys for each person and a ready export area."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pseudonymise.keys import generate_signer_keypair, private_key_path, public_key_path
+from tre_export.area import ExportArea
+from tre_export.enrolment import enrol, init_area
+from tre_export.model import Role
+from tre_export.signing import Signer, cli_signer
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    private: Path
+    public: Path
+
+    @property
+    def signer(self) -> Signer:
+        return cli_signer(self.private)
+
+
+@dataclass(frozen=True)
+class Team:
+    admin: Person
+    researcher: Person
+    other_researcher: Person
+    checker1: Person
+    checker2: Person
+    checker3: Person
+    stranger: Person  # has a key, never enrolled
+
+
+def _person(directory: Path, name: str) -> Person:
+    prefix = directory / name.lower()
+    generate_signer_keypair(prefix)
+    return Person(name, private_key_path(prefix), public_key_path(prefix))
+
+
+@pytest.fixture()
+def team(tmp_path: Path) -> Team:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    names = ["Admin", "Rita", "Omar", "Carl", "Dana", "Eve", "Mallory"]
+    return Team(*(_person(keys, name) for name in names))
+
+
+@pytest.fixture()
+def area(tmp_path: Path, team: Team) -> ExportArea:
+    created = init_area(tmp_path / "E", project="Demo", administrator=team.admin.signer)
+    for person, role in [
+        (team.researcher, Role.RESEARCHER),
+        (team.other_researcher, Role.RESEARCHER),
+        (team.checker1, Role.CHECKER),
+        (team.checker2, Role.CHECKER),
+        (team.checker3, Role.CHECKER),
+    ]:
+        enrol(
+            created,
+            administrator=team.admin.signer,
+            name=person.name,
+            role=role,
+            public_key=person.public,
+        )
+    return created
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    output: str
+
+
+def run_cli(*args: str | Path, input_text: str | None = None) -> CliResult:
+    """Run ``trelink ARGS`` in process, mapping deliberate errors as ``trelink.cli.main`` does."""
+    from typer.testing import CliRunner
+
+    from trelink.cli import app
+    from trelink.errors import TrelinkError
+
+    result = CliRunner().invoke(app, [str(arg) for arg in args], input=input_text)
+    if isinstance(result.exception, TrelinkError):
+        return CliResult(2, result.output + f"error: {result.exception}")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.output)

@@ -1,0 +1,166 @@
+"""The vocabulary of the workflow: roles, statuses, decisions, and the records they fill.
+
+Everything here is derived by replaying the audit log (see ``state.py``); nothing is
+stored on its own, so the log is the single record of who did what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "ActionType",
+    "Channel",
+    "CheckOutcome",
+    "Decision",
+    "Enrolment",
+    "Output",
+    "OutputKind",
+    "OutputStatus",
+    "Project",
+    "Release",
+    "Request",
+    "RequestStatus",
+    "Review",
+    "Role",
+]
+
+
+class Role(StrEnum):
+    """What an enrolled person may do."""
+
+    ADMINISTRATOR = "administrator"  # creates the area and enrols people; reviews nothing
+    RESEARCHER = "researcher"  # opens, fills and submits requests
+    CHECKER = "checker"  # reviews outputs and releases approved ones
+
+
+class RequestStatus(StrEnum):
+    DRAFT = "draft"  # outputs may be added
+    SUBMITTED = "submitted"  # frozen and checked; open for review
+    RELEASED = "released"  # approved outputs left the TRE; no further reviews
+
+
+class OutputKind(StrEnum):
+    TABLE = "table"
+    FIGURE = "figure"
+    MODEL = "model"
+    TEXT = "text"
+
+
+class CheckOutcome(StrEnum):
+    """Result of the automated checks on one output."""
+
+    PASS = "pass"
+    FAIL = "fail"  # approval needs an explicit override reason
+    MANUAL = "manual"  # no automated check applies; a checker must judge it
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class OutputStatus(StrEnum):
+    PENDING = "pending"  # fewer approvals than the project requires, none rejecting
+    APPROVED = "approved"  # enough distinct checkers approve and none rejects
+    REJECTED = "rejected"  # at least one checker's latest decision rejects
+
+
+class Channel(StrEnum):
+    """How an action reached the log: signed by the person's own key, or on the web page
+    by the web key they delegated with their own key (see ``web/accounts.py``)."""
+
+    CLI = "cli"
+    WEB = "web"
+
+
+class ActionType(StrEnum):
+    INIT = "init"
+    ENROL = "enrol"
+    WEB_KEY = "web-key"
+    NEW = "new"
+    ADD = "add"
+    SUBMIT = "submit"
+    REVIEW = "review"
+    RELEASE = "release"
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    required_approvals: int
+    administrator_key_id: str
+    policy_sha256: str | None
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    name: str
+    role: Role
+    key_id: str
+    public_key: bytes
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    kind: OutputKind
+    description: str
+    sha256: str
+    evidence: dict[str, str]  # evidence file name -> SHA-256 (e.g. a decision record)
+
+
+@dataclass(frozen=True)
+class Review:
+    checker_key_id: str
+    checker_name: str
+    decision: Decision
+    reason: str
+    override: str | None
+    channel: Channel
+    time: str
+    log_seq: int
+
+
+@dataclass(frozen=True)
+class Release:
+    released_by: str
+    outputs: dict[str, str]  # name -> SHA-256
+    withheld: list[str]
+    time: str
+    log_seq: int
+
+
+@dataclass
+class Request:
+    """One export request as the log has built it so far."""
+
+    request_id: str
+    title: str
+    researcher_key_id: str
+    created: str
+    status: RequestStatus = RequestStatus.DRAFT
+    outputs: dict[str, Output] = field(default_factory=dict)
+    checks_sha256: str | None = None
+    check_outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
+    submitted: str | None = None
+    # output name -> checker key id -> that checker's latest review
+    reviews: dict[str, dict[str, Review]] = field(default_factory=dict)
+    release: Release | None = None
+
+    def output_status(self, name: str, *, required_approvals: int) -> OutputStatus:
+        """Pending, approved or rejected, counting each checker once (their latest say)."""
+        latest = self.reviews.get(name, {}).values()
+        if any(review.decision is Decision.REJECT for review in latest):
+            return OutputStatus.REJECTED
+        approvals = sum(1 for review in latest if review.decision is Decision.APPROVE)
+        return OutputStatus.APPROVED if approvals >= required_approvals else OutputStatus.PENDING
+
+    def approvers(self, name: str) -> list[Review]:
+        """The approving reviews that count for ``name``, one per checker."""
+        latest = self.reviews.get(name, {}).values()
+        return sorted(
+            (review for review in latest if review.decision is Decision.APPROVE),
+            key=lambda review: review.log_seq,
+        )

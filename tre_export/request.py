@@ -1,0 +1,159 @@
+"""A researcher's side of a request: open it, add outputs, submit it for checking.
+
+Outputs are copied into the export area under their original file names at ``add``;
+``submit`` freezes them (the SHA-256 of every file goes into the signed log entry), runs
+the automated checks on the stored files themselves, and stores the results beside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+import sdc
+from tre_export.area import ExportArea, validate_output_name
+from tre_export.canonical import sha256_file
+from tre_export.checks import RequestChecks, run_checks
+from tre_export.errors import RequestError
+from tre_export.model import ActionType, Output, OutputKind, Request
+from tre_export.signing import Signer
+from tre_export.state import ProjectState, transaction
+from trelink.atomic import atomic_file
+
+__all__ = [
+    "add_output",
+    "changed_files",
+    "evidence_for",
+    "new_request",
+    "stored_file_digests",
+    "submit_request",
+]
+
+
+def new_request(area: ExportArea, *, researcher: Signer, title: str) -> str:
+    """Open a request and return its id."""
+    with transaction(area) as work:
+        request_id = work.state.next_request_id()
+        work.append(
+            researcher, {"type": ActionType.NEW.value, "request": request_id, "title": title}
+        )
+    return request_id
+
+
+def evidence_for(source: Path, kind: OutputKind) -> list[Path]:
+    """Evidence files that travel with an output: a table protected by ``trelink sdc
+    protect`` has its decision record beside it. It is kept for the checkers (and read by
+    the table check) but never released, since it explains every suppressed cell."""
+    if kind is not OutputKind.TABLE:
+        return []
+    record = sdc.decision_record_path(source)
+    return [record] if record.is_file() else []
+
+
+def add_output(
+    area: ExportArea,
+    *,
+    researcher: Signer,
+    request_id: str,
+    source: str | os.PathLike[str],
+    kind: OutputKind,
+    description: str,
+) -> Output:
+    """Copy ``source`` into the request under its own file name (and its evidence)."""
+    source_path = Path(source)
+    name = validate_output_name(source_path.name)
+    if not source_path.is_file():
+        raise RequestError(f"{source_path}: no such file to add")
+    evidence = evidence_for(source_path, kind)
+    with transaction(area) as work, contextlib.ExitStack() as stack:
+        work.state.owned_draft(researcher.actor_key_id, request_id, "add outputs to")
+        # Copies go to temporaries first: a refused add (a duplicate name, say) must not
+        # overwrite what is already stored.
+        stored: dict[str, str] = {}
+        for path in (source_path, *evidence):
+            target = area.output_path(request_id, validate_output_name(path.name))
+            temporary = stack.enter_context(atomic_file(target))
+            shutil.copyfile(path, temporary)
+            stored[path.name] = sha256_file(temporary)
+        action = {
+            "type": ActionType.ADD.value,
+            "request": request_id,
+            "name": name,
+            "kind": kind.value,
+            "description": description,
+            "sha256": stored.pop(name),
+            "evidence": stored,
+        }
+        work.append(researcher, action)
+        return work.state.request(request_id).outputs[name]
+
+
+def stored_file_digests(area: ExportArea, request: Request) -> dict[str, str | None]:
+    """SHA-256 of every stored file of a request (outputs and evidence); None if missing."""
+    names = [
+        name for output in request.outputs.values() for name in (output.name, *output.evidence)
+    ]
+    digests: dict[str, str | None] = {}
+    for name in names:
+        path = area.output_path(request.request_id, name)
+        digests[name] = sha256_file(path) if path.is_file() else None
+    return digests
+
+
+def changed_files(area: ExportArea, request: Request) -> list[str]:
+    """Names of stored files whose bytes differ from what the log recorded for them."""
+    expected: dict[str, str] = {}
+    for output in request.outputs.values():
+        expected[output.name] = output.sha256
+        expected.update(output.evidence)
+    actual = stored_file_digests(area, request)
+    return sorted(name for name, digest in expected.items() if actual.get(name) != digest)
+
+
+def _earlier_released_tables(area: ExportArea, state: ProjectState) -> list[Path]:
+    return [
+        area.output_path(request.request_id, name)
+        for request in state.requests.values()
+        if request.release is not None
+        for name in request.release.outputs
+        if request.outputs[name].kind is OutputKind.TABLE
+    ]
+
+
+def submit_request(area: ExportArea, *, researcher: Signer, request_id: str) -> RequestChecks:
+    """Freeze the request's files, run the automated checks, record both in the log."""
+    with transaction(area) as work:
+        state = work.state
+        request = state.owned_draft(researcher.actor_key_id, request_id, "submit")
+        if not request.outputs:
+            raise RequestError(f"request {request_id} has no outputs; add some before submitting")
+        changed = changed_files(area, request)
+        if changed:
+            raise RequestError(
+                f"request {request_id}: {', '.join(changed)} changed or went missing since "
+                "added; add the outputs again to a new request"
+            )
+        files = [
+            (output, area.output_path(request_id, output.name))
+            for output in request.outputs.values()
+        ]
+        policy = area.policy_path if area.policy_path.is_file() else None
+        checks = run_checks(
+            files, policy_path=policy, earlier=_earlier_released_tables(area, state)
+        )
+        manifest = {
+            name: digest for name, digest in stored_file_digests(area, request).items() if digest
+        }
+        with atomic_file(area.checks_path(request_id)) as temporary:
+            temporary.write_bytes(checks.to_json())
+            action = {
+                "type": ActionType.SUBMIT.value,
+                "request": request_id,
+                "manifest": manifest,
+                "checks_sha256": sha256_file(temporary),
+                "outcomes": {name: check.outcome.value for name, check in checks.outputs.items()},
+            }
+            work.append(researcher, action)
+        return checks

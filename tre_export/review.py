@@ -1,0 +1,50 @@
+"""A checker's decision on one output, signed and appended to the log."""
+
+from __future__ import annotations
+
+from tre_export.area import ExportArea
+from tre_export.canonical import sha256_file
+from tre_export.errors import ReviewError
+from tre_export.model import ActionType, Decision, OutputStatus
+from tre_export.signing import Signer
+from tre_export.state import transaction
+
+__all__ = ["review_output"]
+
+
+def review_output(
+    area: ExportArea,
+    *,
+    checker: Signer,
+    request_id: str,
+    output: str,
+    decision: Decision,
+    reason: str,
+    override: str | None = None,
+) -> OutputStatus:
+    """Record ``checker``'s decision on ``output``; return the output's status after it.
+
+    The decision records the SHA-256 of the bytes the checker had in front of them, and
+    is refused when those differ from the bytes frozen at submit.
+    """
+    with transaction(area) as work:
+        state = work.state
+        request = state.request(request_id)
+        if output in request.outputs:
+            path = area.output_path(request_id, output)
+            if not path.is_file():
+                raise ReviewError(f"{request_id}/{output}: the stored file is missing")
+            digest = sha256_file(path)
+        else:
+            digest = "0" * 64  # the rules refuse the unknown name with a helpful message
+        action = {
+            "type": ActionType.REVIEW.value,
+            "request": request_id,
+            "output": output,
+            "decision": decision.value,
+            "reason": reason,
+            "override": override,
+            "sha256": digest,
+        }
+        work.append(checker, action)
+        return state.output_status(state.request(request_id), output)

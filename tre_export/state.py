@@ -1,0 +1,523 @@
+"""Replay the audit log into the project's state, and apply new actions through it.
+
+The same ``ProjectState.apply`` checks every entry when the log is replayed and every
+new action before it is appended, so the rules (who may do what, in which state) live
+in one place and an entry written around the command line, even with a valid key, is
+reported by ``trelink export audit`` just as the command would have refused it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tre_export.area import ExportArea, validate_output_name
+from tre_export.audit_log import (
+    GENESIS,
+    LogEntry,
+    append_line,
+    exclusive_lock,
+    make_line,
+    parse_line,
+    parse_log,
+    shared_lock,
+)
+from tre_export.errors import (
+    AuditLogError,
+    ExportError,
+    IdentityError,
+    ReleaseError,
+    RequestError,
+    ReviewError,
+)
+from tre_export.model import (
+    ActionType,
+    Channel,
+    CheckOutcome,
+    Decision,
+    Enrolment,
+    Output,
+    OutputKind,
+    OutputStatus,
+    Project,
+    Release,
+    Request,
+    RequestStatus,
+    Review,
+    Role,
+)
+from tre_export.signing import Signer, public_key_id, verify_signature
+
+__all__ = [
+    "LogVerification",
+    "ProjectState",
+    "Transaction",
+    "read_state",
+    "transaction",
+    "verify_area",
+]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MINIMUM_APPROVALS = 2
+
+
+def _field(action: dict[str, Any], name: str, kind: type) -> Any:
+    value = action.get(name)
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+        raise ExportError(f"action field {name!r} is missing, empty or of the wrong type")
+    return value
+
+
+def _optional_text(action: dict[str, Any], name: str) -> str | None:
+    value = action.get(name)
+    if value is None:
+        return None
+    return str(_field(action, name, str))
+
+
+def _digest(action: dict[str, Any], name: str) -> str:
+    value = _field(action, name, str)
+    if not _SHA256.fullmatch(value):
+        raise ExportError(f"action field {name!r} is not a SHA-256 hex digest")
+    return str(value)
+
+
+def _public_key(encoded: object) -> bytes:
+    try:
+        raw = base64.b64decode(str(encoded), validate=True)
+        public_key_id(raw)
+    except (binascii.Error, ValueError):
+        raise IdentityError("the public key is not a valid Ed25519 key") from None
+    return raw
+
+
+def _digests(value: object, what: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(key, str) and isinstance(digest, str) and _SHA256.fullmatch(digest)
+        for key, digest in value.items()
+    ):
+        raise ExportError(f"action field {what!r} must map file names to SHA-256 digests")
+    return {validate_output_name(key): digest for key, digest in value.items()}
+
+
+class ProjectState:
+    """Everything the log has established so far."""
+
+    def __init__(self) -> None:
+        self.project: Project | None = None
+        self.enrolments: dict[str, Enrolment] = {}
+        self.web_keys: dict[str, tuple[str, bytes]] = {}  # web key id -> (actor, public)
+        self.requests: dict[str, Request] = {}
+        self.last_seq = -1
+        self.last_digest = GENESIS
+
+    # --- lookups ----------------------------------------------------------------------
+
+    def settings(self) -> Project:
+        if self.project is None:
+            raise ExportError("the log does not begin with the project's init entry")
+        return self.project
+
+    def person(self, key_id: str) -> Enrolment:
+        enrolment = self.enrolments.get(key_id)
+        if enrolment is None:
+            raise IdentityError(
+                f"key {key_id} is not enrolled in this export area; ask the administrator "
+                "to enrol its public key with `trelink export enrol`"
+            )
+        return enrolment
+
+    def person_with_role(self, key_id: str, roles: tuple[Role, ...], doing: str) -> Enrolment:
+        enrolment = self.person(key_id)
+        if enrolment.role not in roles:
+            allowed = " or ".join(role.value for role in roles)
+            raise IdentityError(
+                f"{enrolment.name} ({key_id}) is enrolled as {enrolment.role.value} and may "
+                f"not {doing}; only a {allowed} may"
+            )
+        return enrolment
+
+    def request(self, request_id: str) -> Request:
+        found = self.requests.get(request_id)
+        if found is None:
+            raise RequestError(
+                f"no request {request_id!r} in this export area; `trelink export list` "
+                "shows the requests there are"
+            )
+        return found
+
+    def next_request_id(self) -> str:
+        return f"R{len(self.requests) + 1:04d}"
+
+    def output_status(self, request: Request, name: str) -> OutputStatus:
+        return request.output_status(name, required_approvals=self.settings().required_approvals)
+
+    # --- applying entries -------------------------------------------------------------
+
+    def apply(self, entry: LogEntry) -> None:
+        """Check ``entry`` (signature, chain position, rules) and fold it in, or raise."""
+        if entry.seq != self.last_seq + 1 or entry.prev != self.last_digest:
+            raise ExportError("entry does not follow the last one in the log")
+        try:
+            action_type = ActionType(entry.action["type"])
+        except ValueError:
+            raise ExportError(f"unknown action type {entry.action['type']!r}") from None
+        self._check_signature(entry, action_type)
+        handlers: dict[ActionType, Callable[[LogEntry], None]] = {
+            ActionType.INIT: self._init,
+            ActionType.ENROL: self._enrol,
+            ActionType.WEB_KEY: self._web_key,
+            ActionType.NEW: self._new,
+            ActionType.ADD: self._add,
+            ActionType.SUBMIT: self._submit,
+            ActionType.REVIEW: self._review,
+            ActionType.RELEASE: self._release,
+        }
+        handlers[action_type](entry)
+        self.last_seq = entry.seq
+        self.last_digest = entry.digest
+
+    def _check_signature(self, entry: LogEntry, action_type: ActionType) -> None:
+        if action_type is ActionType.INIT:
+            administrator = _field(entry.action, "administrator", dict)
+            public = _public_key(administrator.get("public_key"))
+            if public_key_id(public) != entry.actor:
+                raise IdentityError("init entry is not signed by the administrator it names")
+        elif entry.channel is Channel.CLI:
+            public = self.person(entry.actor).public_key
+        else:
+            actor, public = self.web_keys.get(entry.signer, ("", b""))
+            if actor != entry.actor:
+                raise IdentityError(
+                    f"web key {entry.signer} is not the current web key of {entry.actor}"
+                )
+            self.person(entry.actor)
+        if entry.channel is Channel.CLI and entry.signer != entry.actor:
+            raise IdentityError("a command-line entry must be signed by the actor's own key")
+        if not verify_signature(public, entry.signed_payload(), entry.signature):
+            raise IdentityError(f"signature does not verify against key {entry.signer}")
+
+    def _init(self, entry: LogEntry) -> None:
+        if self.project is not None or entry.seq != 0:
+            raise ExportError("init may only be the first entry of the log")
+        action = entry.action
+        required = _field(action, "required_approvals", int)
+        if required < MINIMUM_APPROVALS:
+            raise ExportError(f"required approvals must be at least {MINIMUM_APPROVALS}")
+        administrator = action["administrator"]
+        public = _public_key(administrator.get("public_key"))
+        self.project = Project(
+            name=_field(action, "project", str),
+            required_approvals=required,
+            administrator_key_id=entry.actor,
+            policy_sha256=_optional_text(action, "policy_sha256"),
+        )
+        self.enrolments[entry.actor] = Enrolment(
+            name=_field(administrator, "name", str),
+            role=Role.ADMINISTRATOR,
+            key_id=entry.actor,
+            public_key=public,
+        )
+
+    def _enrol(self, entry: LogEntry) -> None:
+        self.person_with_role(entry.actor, (Role.ADMINISTRATOR,), "enrol people")
+        action = entry.action
+        name = _field(action, "name", str)
+        try:
+            role = Role(_field(action, "role", str))
+        except ValueError:
+            raise IdentityError("role must be researcher or checker") from None
+        if role is Role.ADMINISTRATOR:
+            raise IdentityError("only one administrator exists: the one who created the area")
+        public = _public_key(action.get("public_key"))
+        new_id = public_key_id(public)
+        if new_id in self.enrolments or new_id in self.web_keys:
+            raise IdentityError(f"key {new_id} is already enrolled; each person needs their own")
+        if any(person.name == name for person in self.enrolments.values()):
+            raise IdentityError(f"someone named {name!r} is already enrolled")
+        self.enrolments[new_id] = Enrolment(name=name, role=role, key_id=new_id, public_key=public)
+
+    def _web_key(self, entry: LogEntry) -> None:
+        if entry.channel is not Channel.CLI:
+            raise IdentityError("a web key must be delegated with the person's own key")
+        self.person(entry.actor)
+        public = _public_key(entry.action.get("public_key"))
+        web_id = public_key_id(public)
+        if web_id in self.enrolments or web_id in self.web_keys:
+            raise IdentityError(f"key {web_id} is already in use")
+        # A new web key replaces the old one: a changed password revokes the old key.
+        for old_id in [k for k, (actor, _) in self.web_keys.items() if actor == entry.actor]:
+            del self.web_keys[old_id]
+        self.web_keys[web_id] = (entry.actor, public)
+
+    def _new(self, entry: LogEntry) -> None:
+        self.person_with_role(entry.actor, (Role.RESEARCHER,), "open requests")
+        request_id = _field(entry.action, "request", str)
+        if request_id != self.next_request_id():
+            raise RequestError(f"request id {request_id} is out of sequence")
+        self.requests[request_id] = Request(
+            request_id=request_id,
+            title=_field(entry.action, "title", str),
+            researcher_key_id=entry.actor,
+            created=entry.time,
+        )
+
+    def owned_draft(self, actor: str, request_id: str, doing: str) -> Request:
+        """The request if ``actor`` is the researcher who opened it and it is a draft."""
+        person = self.person_with_role(actor, (Role.RESEARCHER,), f"{doing} requests")
+        request = self.request(request_id)
+        if request.researcher_key_id != actor:
+            raise IdentityError(
+                f"request {request.request_id} belongs to another researcher; "
+                f"{person.name} may not {doing} it"
+            )
+        if request.status is not RequestStatus.DRAFT:
+            raise RequestError(
+                f"request {request.request_id} is {request.status.value}; it was frozen "
+                "when submitted, so open a new request instead"
+            )
+        return request
+
+    def _owned_draft(self, entry: LogEntry, doing: str) -> Request:
+        return self.owned_draft(entry.actor, _field(entry.action, "request", str), doing)
+
+    def _add(self, entry: LogEntry) -> None:
+        request = self._owned_draft(entry, "add outputs to")
+        action = entry.action
+        name = validate_output_name(_field(action, "name", str))
+        try:
+            kind = OutputKind(_field(action, "kind", str))
+        except ValueError:
+            raise RequestError("kind must be table, figure, model or text") from None
+        evidence = _digests(action.get("evidence", {}), "evidence")
+        taken = set(request.outputs) | {
+            evidence_name
+            for output in request.outputs.values()
+            for evidence_name in output.evidence
+        }
+        for new_name in (name, *evidence):
+            if new_name in taken:
+                raise RequestError(
+                    f"request {request.request_id} already holds a file named {new_name!r}; "
+                    "rename the output before adding it"
+                )
+        request.outputs[name] = Output(
+            name=name,
+            kind=kind,
+            description=_field(action, "description", str),
+            sha256=_digest(action, "sha256"),
+            evidence=evidence,
+        )
+
+    def _submit(self, entry: LogEntry) -> None:
+        request = self._owned_draft(entry, "submit")
+        if not request.outputs:
+            raise RequestError(f"request {request.request_id} has no outputs to submit")
+        action = entry.action
+        manifest = _digests(action.get("manifest"), "manifest")
+        expected = {name: output.sha256 for name, output in request.outputs.items()}
+        for output in request.outputs.values():
+            expected.update(output.evidence)
+        changed = sorted(name for name in expected if manifest.get(name) != expected[name])
+        if changed or set(manifest) != set(expected):
+            raise RequestError(
+                f"request {request.request_id}: {', '.join(changed) or 'the file list'} "
+                "changed since added; add the outputs to a new request"
+            )
+        outcomes = _field(action, "outcomes", dict)
+        try:
+            request.check_outcomes = {
+                name: CheckOutcome(outcomes[name]) for name in request.outputs
+            }
+        except (KeyError, ValueError):
+            raise RequestError("submit must record a check outcome for every output") from None
+        request.checks_sha256 = _digest(action, "checks_sha256")
+        request.status = RequestStatus.SUBMITTED
+        request.submitted = entry.time
+
+    def _submitted(self, request: Request, doing: str, error: type[ExportError]) -> None:
+        if request.status is RequestStatus.DRAFT:
+            raise error(
+                f"request {request.request_id} has not been submitted yet, so it cannot be {doing}"
+            )
+        if request.status is RequestStatus.RELEASED:
+            raise error(
+                f"request {request.request_id} was already released; it cannot be {doing} any more"
+            )
+
+    def _review(self, entry: LogEntry) -> None:
+        checker = self.person_with_role(entry.actor, (Role.CHECKER,), "review outputs")
+        action = entry.action
+        request = self.request(_field(action, "request", str))
+        self._submitted(request, "reviewed", ReviewError)
+        name = _field(action, "output", str)
+        output = request.outputs.get(name)
+        if output is None:
+            raise ReviewError(
+                f"request {request.request_id} has no output named {name!r}; "
+                f"its outputs are {', '.join(sorted(request.outputs))}"
+            )
+        if _digest(action, "sha256") != output.sha256:
+            raise ReviewError(
+                f"{request.request_id}/{name} no longer matches the bytes frozen at submit; "
+                "it must not be reviewed or released"
+            )
+        try:
+            decision = Decision(_field(action, "decision", str))
+        except ValueError:
+            raise ReviewError("decision must be approve or reject") from None
+        override = _optional_text(action, "override")
+        failed = request.check_outcomes.get(name) is CheckOutcome.FAIL
+        if decision is Decision.APPROVE and failed and override is None:
+            raise ReviewError(
+                f"{request.request_id}/{name} failed its automated checks; approving it "
+                "needs --override with the reason the failure is acceptable"
+            )
+        if override is not None and not (failed and decision is Decision.APPROVE):
+            raise ReviewError(
+                "--override is only for approving an output that failed its automated checks"
+            )
+        request.reviews.setdefault(name, {})[entry.actor] = Review(
+            checker_key_id=entry.actor,
+            checker_name=checker.name,
+            decision=decision,
+            reason=_field(action, "reason", str),
+            override=override,
+            channel=entry.channel,
+            time=entry.time,
+            log_seq=entry.seq,
+        )
+
+    def release_plan(self, request: Request) -> tuple[dict[str, str], list[str]]:
+        """Outputs to release (name -> frozen SHA-256) and those withheld; or refuse."""
+        self._submitted(request, "released", ReleaseError)
+        statuses = {name: self.output_status(request, name) for name in request.outputs}
+        pending = sorted(
+            name for name, status in statuses.items() if status is OutputStatus.PENDING
+        )
+        required = self.settings().required_approvals
+        if pending:
+            raise ReleaseError(
+                f"request {request.request_id}: {', '.join(pending)} still need approval by "
+                f"{required} distinct checkers (or a rejection); nothing was released"
+            )
+        approved = {
+            name: request.outputs[name].sha256
+            for name, status in statuses.items()
+            if status is OutputStatus.APPROVED
+        }
+        if not approved:
+            raise ReleaseError(
+                f"request {request.request_id}: every output was rejected; nothing to release"
+            )
+        withheld = sorted(
+            name for name, status in statuses.items() if status is OutputStatus.REJECTED
+        )
+        return approved, withheld
+
+    def _release(self, entry: LogEntry) -> None:
+        self.person_with_role(entry.actor, (Role.CHECKER,), "release outputs")
+        request = self.request(_field(entry.action, "request", str))
+        approved, withheld = self.release_plan(request)
+        if (
+            _digests(entry.action.get("outputs"), "outputs") != approved
+            or entry.action.get("withheld") != withheld
+        ):
+            raise ReleaseError(
+                f"request {request.request_id}: the release does not match the approvals"
+            )
+        request.status = RequestStatus.RELEASED
+        request.release = Release(
+            released_by=entry.actor,
+            outputs=approved,
+            withheld=withheld,
+            time=entry.time,
+            log_seq=entry.seq,
+        )
+
+
+@dataclass(frozen=True)
+class LogVerification:
+    """What ``trelink export audit`` reports."""
+
+    state: ProjectState
+    entry_count: int
+    head_digest: str
+    problems: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def _verify(area: ExportArea) -> LogVerification:
+    parsed = parse_log(area.log_path, area.head_path)
+    problems = list(parsed.problems)
+    state = ProjectState()
+    for entry in parsed.entries:
+        # An entry after a break in the chain cannot be placed; the chain problem is
+        # already reported, so replay stops trusting the log there.
+        if entry.prev != state.last_digest:
+            break
+        try:
+            state.apply(entry)
+        except ExportError as error:
+            problems.append(f"line {entry.seq + 1} ({entry.action.get('type')}): {error}")
+            break
+    if state.project is None and not problems:
+        problems.append("the log does not begin with the project's init entry")
+    return LogVerification(state, parsed.line_count, parsed.head_digest, problems)
+
+
+def verify_area(area: ExportArea) -> LogVerification:
+    """Check the whole chain, every signature and every rule; never raises on faults."""
+    with shared_lock(area.lock_path):
+        return _verify(area)
+
+
+def read_state(area: ExportArea) -> ProjectState:
+    """The current state; ``AuditLogError`` if the log does not verify."""
+    verification = verify_area(area)
+    if not verification.passed:
+        raise AuditLogError(str(area.log_path), verification.problems)
+    return verification.state
+
+
+class Transaction:
+    """The verified state under the exclusive lock, and the one way to extend the log."""
+
+    def __init__(self, area: ExportArea, state: ProjectState) -> None:
+        self.area = area
+        self.state = state
+
+    def append(self, signer: Signer, action: dict[str, Any]) -> LogEntry:
+        """Sign ``action``, check it against the rules, and append it; or raise."""
+        state = self.state
+        line = make_line(
+            seq=state.last_seq + 1,
+            prev=state.last_digest,
+            actor=signer.actor_key_id,
+            signer=signer.signer_key_id,
+            channel=signer.channel,
+            action=action,
+            sign=signer.sign,
+        )
+        entry = parse_line(line)
+        state.apply(entry)
+        append_line(self.area.log_path, self.area.head_path, line, seq=entry.seq)
+        return entry
+
+
+@contextlib.contextmanager
+def transaction(area: ExportArea) -> Iterator[Transaction]:
+    """Hold the writers' lock, verify the log, and yield the state to act on."""
+    with exclusive_lock(area.lock_path):
+        verification = _verify(area)
+        if not verification.passed:
+            raise AuditLogError(str(area.log_path), verification.problems)
+        yield Transaction(area, verification.state)

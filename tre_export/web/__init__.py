@@ -1,0 +1,7 @@
+"""The checkers' web page: sign-in with argon2id passwords, delegated web keys, and a
+Starlette application rendering the request queue with its automated evidence."""
+
+from tre_export.web.accounts import WebSession, set_password, sign_in
+from tre_export.web.app import create_app
+
+__all__ = ["WebSession", "create_app", "set_password", "sign_in"]

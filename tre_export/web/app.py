@@ -1,0 +1,356 @@
+"""The checkers' web page (Starlette, Jinja2 templates rendered on the server).
+
+Pages: sign-in; the queue of requests; one request with each output, its automated
+evidence (a table is rendered with the flagged cells highlighted) and the reviews so
+far; approve or reject with a reason. Decisions go through ``review_output`` exactly as
+on the command line, signed with the signed-in person's delegated web key.
+
+Hardening: session cookies are HttpOnly and SameSite=Strict and carry only a random
+session id (the unwrapped web key stays in server memory); every form carries a
+per-session CSRF token; the session id is replaced at sign-in; output files are looked
+up by name among the request's recorded outputs, never joined from user input; only
+the Host names given are served (against DNS rebinding); responses forbid framing,
+scripts and caching.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from tre_export.area import ExportArea
+from tre_export.checks import OutputCheck, RequestChecks, load_checks
+from tre_export.errors import ExportError
+from tre_export.model import CheckOutcome, Decision, OutputKind
+from tre_export.model import Request as ExportRequest
+from tre_export.review import review_output
+from tre_export.state import ProjectState, read_state
+from tre_export.web.accounts import WebSession, sign_in
+
+__all__ = ["create_app"]
+
+_HERE = Path(__file__).resolve().parent
+_SESSION_HOURS = 8
+_MAX_TABLE_ROWS = 500
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class RenderedTable:
+    header: list[str]
+    rows: list[list[tuple[str, str]]]  # (text, css class) per cell, row label first
+    truncated: bool
+
+
+def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | None:
+    """A wide CSV as rows of cells, flagged cells and suppressed (empty) cells marked."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(io.StringIO(handle.read())))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not rows:
+        return None
+    header, body = rows[0], rows[1:]
+    marked = set(flagged)
+    rendered = []
+    for row in body[:_MAX_TABLE_ROWS]:
+        label = row[0] if row else ""
+        cells = [(label, "label")]
+        for column, value in zip(header[1:], row[1:], strict=False):
+            css = "flagged" if (label, column) in marked else ""
+            if value.strip() == "":
+                cells.append(("suppressed", f"suppressed {css}".strip()))
+            else:
+                cells.append((value, css))
+        rendered.append(cells)
+    return RenderedTable(header, rendered, len(body) > _MAX_TABLE_ROWS)
+
+
+class _Sessions:
+    """Signed-in sessions in server memory: session id -> web session."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, WebSession] = {}
+
+    def current(self, request: Request) -> WebSession | None:
+        session_id = request.session.get("sid")
+        return self.by_id.get(session_id) if isinstance(session_id, str) else None
+
+
+def _csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The submitted form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    sent = form.get("csrf")
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not isinstance(expected, str):
+        raise HTTPException(403, "missing form token; reload the page")
+    if not hmac.compare_digest(sent, expected):
+        raise HTTPException(403, "stale or forged form token; reload the page")
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> Starlette:
+    """The web application for one export area."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    templates = Jinja2Templates(env=environment)
+    sessions = _Sessions()
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        context.setdefault("web", sessions.current(request))
+        context.setdefault("error", None)
+        context["csrf"] = _csrf_token(request)
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def signed_in(request: Request) -> WebSession:
+        web = sessions.current(request)
+        if web is None:
+            raise HTTPException(303, headers={"Location": "/login"})
+        return web
+
+    async def login_page(request: Request) -> Response:
+        return page(request, "login.html")
+
+    async def login(request: Request) -> Response:
+        form = await _form(request)
+        try:
+            web = sign_in(
+                area,
+                read_state(area),
+                name=form.get("name", ""),
+                password=form.get("password", ""),
+            )
+        except ExportError as error:
+            return page(request, "login.html", status_code=401, error=str(error))
+        request.session.clear()  # a fresh session id and token at sign-in
+        session_id = secrets.token_urlsafe(32)
+        sessions.by_id[session_id] = web
+        request.session["sid"] = session_id
+        return RedirectResponse("/", status_code=303)
+
+    async def logout(request: Request) -> Response:
+        await _form(request)
+        sessions.by_id.pop(str(request.session.get("sid")), None)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    async def queue(request: Request) -> Response:
+        web = signed_in(request)
+        state = read_state(area)
+        order = {"submitted": 0, "draft": 1, "released": 2}
+        requests = sorted(
+            state.requests.values(), key=lambda item: (order[item.status.value], item.request_id)
+        )
+        rows = [_queue_row(state, item) for item in requests]
+        return page(request, "queue.html", web=web, rows=rows, project=state.settings())
+
+    async def request_page(request: Request) -> Response:
+        signed_in(request)
+        return _request_view(request, str(request.path_params["request_id"]))
+
+    def _request_view(
+        request: Request, request_id: str, *, error: str | None = None, status_code: int = 200
+    ) -> Response:
+        state = read_state(area)
+        try:
+            found = state.request(request_id)
+        except ExportError:
+            raise HTTPException(404, "no such request") from None
+        checks = (
+            load_checks(area.checks_path(request_id)) if found.checks_sha256 is not None else None
+        )
+        outputs = [_output_view(area, state, found, name, checks) for name in found.outputs]
+        return page(
+            request,
+            "request.html",
+            status_code=status_code,
+            request_=found,
+            researcher=state.person(found.researcher_key_id).name,
+            outputs=outputs,
+            checks=checks,
+            required=state.settings().required_approvals,
+            error=error,
+            notice=request.query_params.get("notice"),
+        )
+
+    async def review(request: Request) -> Response:
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        form = await _form(request)
+        decision = {"approve": Decision.APPROVE, "reject": Decision.REJECT}.get(
+            form.get("decision", "")
+        )
+        output = form.get("output", "")
+        try:
+            if decision is None:
+                raise ExportError("choose approve or reject")
+            if not form.get("reason", "").strip():
+                raise ExportError("give a reason for the decision; it goes into the signed log")
+            status = review_output(
+                area,
+                checker=web.signer,
+                request_id=request_id,
+                output=output,
+                decision=decision,
+                reason=form["reason"],
+                override=form.get("override", "").strip() or None,
+            )
+        except ExportError as error:
+            return _request_view(request, request_id, error=str(error), status_code=403)
+        notice = f"{output}: your decision is recorded; the output is now {status.value}"
+        return RedirectResponse(
+            f"/requests/{request_id}?{urlencode({'notice': notice})}", status_code=303
+        )
+
+    async def output_file(request: Request) -> Response:
+        signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        name = str(request.path_params["name"])
+        try:
+            found = read_state(area).request(request_id)
+        except ExportError:
+            raise HTTPException(404, "no such request") from None
+        # Only names the log recorded for this request are served; nothing is joined
+        # from the URL before that check.
+        if name not in found.outputs:
+            raise HTTPException(404, "no such output")
+        path = area.output_path(request_id, name)
+        media = _IMAGE_TYPES.get(path.suffix.lower())
+        if media is None:
+            media = "text/plain; charset=utf-8"
+        response = FileResponse(path, media_type=media)
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        return response
+
+    async def stylesheet(request: Request) -> Response:
+        return FileResponse(_HERE / "static" / "style.css", media_type="text/css")
+
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for header, value in _HEADERS.items():
+            response.headers.setdefault(header, value)
+        return response
+
+    routes = [
+        Route("/", queue),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/requests/{request_id}", request_page, methods=["GET"]),
+        Route("/requests/{request_id}/review", review, methods=["POST"]),
+        Route("/requests/{request_id}/outputs/{name}", output_file, methods=["GET"]),
+        Route("/static/style.css", stylesheet),
+    ]
+    middleware = [
+        Middleware(
+            TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost"]
+        ),
+        Middleware(BaseHTTPMiddleware, dispatch=security_headers),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secrets.token_urlsafe(32),  # per process: a restart signs everyone out
+            session_cookie="trelink_session",
+            max_age=_SESSION_HOURS * 3600,
+            same_site="strict",
+            https_only=False,  # served on localhost over plain HTTP
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _queue_row(state: ProjectState, request: ExportRequest) -> dict[str, Any]:
+    statuses = [state.output_status(request, name).value for name in request.outputs]
+    failed = sum(outcome is CheckOutcome.FAIL for outcome in request.check_outcomes.values())
+    return {
+        "id": request.request_id,
+        "title": request.title,
+        "status": request.status.value,
+        "researcher": state.person(request.researcher_key_id).name,
+        "outputs": len(request.outputs),
+        "approved": statuses.count("approved"),
+        "rejected": statuses.count("rejected"),
+        "failed_checks": failed,
+        "created": request.created,
+    }
+
+
+def _output_view(
+    area: ExportArea,
+    state: ProjectState,
+    request: ExportRequest,
+    name: str,
+    checks: RequestChecks | None,
+) -> dict[str, Any]:
+    output = request.outputs[name]
+    check: OutputCheck | None = checks.outputs.get(name) if checks else None
+    path = area.output_path(request.request_id, name)
+    table = (
+        render_table(path, check.flagged_cells if check else [])
+        if output.kind is OutputKind.TABLE
+        else None
+    )
+    reviews = sorted(request.reviews.get(name, {}).values(), key=lambda review: review.log_seq)
+    return {
+        "name": name,
+        "kind": output.kind.value,
+        "description": output.description,
+        "sha256": output.sha256,
+        "check": check,
+        "table": table,
+        "image": path.suffix.lower() in _IMAGE_TYPES,
+        "text": _text_preview(path) if output.kind is OutputKind.TEXT else None,
+        "reviews": reviews,
+        "status": state.output_status(request, name).value,
+        "approvals": len(request.approvers(name)),
+        "failed": bool(check and check.outcome is CheckOutcome.FAIL),
+        "flagged_count": len(check.flagged_cells) if check else 0,
+        "evidence": sorted(output.evidence),
+    }
+
+
+def _text_preview(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")[:20000]
+    except (OSError, UnicodeDecodeError):
+        return None
