@@ -1,0 +1,283 @@
+"""Where the ICTG stage 2-4 inputs come from, and the checks they pass before any rule runs.
+
+The stages read three pseudonymised attribute tables (referral, monthly, contact), each
+keyed by the pseudonymous URN (``record_pid`` by default). A table may arrive as one or
+more Parquet files (the DW, RPC and Missing returns separately, or already combined by
+``trelink prepare``), or as a table of a TRE DuckDB database. ``load_inputs`` checks
+every source (readable, not empty, every canonical column present, values of the right
+type) and copies the union of a table's sources into one work table with canonical
+types and a stable row number ``_row`` (input order), which the rules use as their last
+tie-break so results never depend on scan order.
+
+Errors name the file (or database table), the column and, for a bad value, its row;
+they never quote a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from linkage.errors import LinkageError
+
+__all__ = [
+    "TABLE_COLUMNS",
+    "IctgInputError",
+    "IctgSources",
+    "TableName",
+    "TableSource",
+    "database_sources",
+    "load_inputs",
+    "parquet_sources",
+    "quote",
+    "work_table",
+]
+
+TableName = Literal["referral", "monthly", "contact"]
+
+# Canonical attribute columns of each table (docs/data.md) and the DuckDB type each is
+# cast to; the key column is added by the caller's choice (``record_pid``/``record_id``).
+TABLE_COLUMNS: Mapping[TableName, Mapping[str, str]] = {
+    "referral": {
+        "nationality": "VARCHAR",
+        "site": "VARCHAR",
+        "referral_date": "DATE",
+        "exploitation_types": "VARCHAR[]",
+        "worker_type": "VARCHAR",
+        "closure_date": "DATE",
+        "closure_reason": "VARCHAR",
+        "moved_on_service": "VARCHAR",
+        "period": "VARCHAR",
+        "group": "VARCHAR",
+    },
+    "monthly": {
+        "month": "DATE",
+        "status": "VARCHAR",
+        "missing_episodes": "BIGINT",
+        "placement_type": "VARCHAR",
+        "period": "VARCHAR",
+        "group": "VARCHAR",
+    },
+    "contact": {
+        "contact_date": "DATE",
+        "contact_type": "VARCHAR",
+        "contact_subject": "VARCHAR",
+        "period": "VARCHAR",
+        "group": "VARCHAR",
+    },
+}
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class IctgInputError(LinkageError):
+    """An ICTG input table is unreadable, empty, lacks a column or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """One relation DuckDB can read (``read_parquet(...)`` or a table) and its name in messages."""
+
+    relation: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class IctgSources:
+    """The sources of the three tables; several sources of one table are stacked."""
+
+    referral: tuple[TableSource, ...]
+    monthly: tuple[TableSource, ...]
+    contact: tuple[TableSource, ...]
+    attach: tuple[str, ...] = ()  # SQL run first on the work connection (ATTACH ...)
+
+    def of(self, table: TableName) -> tuple[TableSource, ...]:
+        """The sources of ``table``."""
+        sources: tuple[TableSource, ...] = getattr(self, table)
+        return sources
+
+
+def quote(identifier: str) -> str:
+    """``identifier`` as a DuckDB quoted identifier (``group`` is a keyword)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def work_table(table: TableName) -> str:
+    """Name of the work table ``load_inputs`` creates for ``table``."""
+    return f"ictg_{table}_input"
+
+
+def parquet_sources(
+    *,
+    referral: Sequence[Path],
+    monthly: Sequence[Path],
+    contact: Sequence[Path],
+) -> IctgSources:
+    """Sources from Parquet files (for example ``attributes.parquet`` of pseudonymised folders)."""
+
+    def sources(table: str, paths: Sequence[Path]) -> tuple[TableSource, ...]:
+        if not paths:
+            raise IctgInputError(f"no {table} file given; pass at least one Parquet file")
+        for path in paths:
+            if not path.is_file():
+                raise IctgInputError(f"{path}: {table} file not found")
+        return tuple(
+            TableSource(relation=f"read_parquet({_literal(str(path))})", origin=str(path))
+            for path in paths
+        )
+
+    return IctgSources(
+        referral=sources("referral", referral),
+        monthly=sources("monthly", monthly),
+        contact=sources("contact", contact),
+    )
+
+
+def database_sources(
+    database: Path, *, referral: Sequence[str], monthly: Sequence[str], contact: Sequence[str]
+) -> IctgSources:
+    """Sources from tables (or views) of a TRE DuckDB database, attached read-only."""
+    if not database.is_file():
+        raise IctgInputError(f"{database}: database not found")
+
+    def sources(table: str, names: Sequence[str]) -> tuple[TableSource, ...]:
+        if not names:
+            raise IctgInputError(f"{database}: no {table} table named; pass at least one")
+        for name in names:
+            parts = name.split(".")
+            if not all(_IDENTIFIER.match(part) for part in parts) or len(parts) > 2:
+                raise IctgInputError(
+                    f"{database}: {table} table name {name!r} is not a plain [schema.]table name"
+                )
+        return tuple(
+            TableSource(
+                relation="tre." + ".".join(quote(part) for part in name.split(".")),
+                origin=f"{database}:{name}",
+            )
+            for name in names
+        )
+
+    return IctgSources(
+        referral=sources("referral", referral),
+        monthly=sources("monthly", monthly),
+        contact=sources("contact", contact),
+        attach=(f"ATTACH {_literal(str(database))} AS tre (READ_ONLY)",),
+    )
+
+
+def _describe(connection: duckdb.DuckDBPyConnection, source: TableSource) -> dict[str, str]:
+    try:
+        described = connection.sql(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
+    except duckdb.Error as error:
+        # DuckDB's read errors name the file and the format problem, never a value.
+        raise IctgInputError(f"{source.origin}: cannot read the table ({error})") from error
+    return {str(row[0]): str(row[1]) for row in described}
+
+
+def _type_problem(column: str, actual: str, wanted: str) -> str | None:
+    """Why ``actual`` cannot serve as ``wanted``, or None when a cast is safe to try."""
+    if wanted == "VARCHAR[]":
+        if actual.endswith("[]") or actual == '"NULL"':
+            return None
+        return f"column {column!r} is {actual}, expected a list of category codes"
+    if wanted == "DATE" and not (actual in {"DATE", "VARCHAR"} or actual.startswith("TIMESTAMP")):
+        return f"column {column!r} is {actual}, expected a date"
+    if wanted == "BIGINT" and actual not in _INTEGER_TYPES | {"VARCHAR", "BIGINT", "HUGEINT"}:
+        return f"column {column!r} is {actual}, expected a whole number"
+    return None
+
+
+def _bad_value_row(
+    connection: duckdb.DuckDBPyConnection, source: TableSource, column: str, wanted: str
+) -> tuple[int, int] | None:
+    """(first bad row, 1-based; number of bad rows) for values that do not cast, or None."""
+    found = connection.sql(
+        f"SELECT min(_position), count(*) FROM (SELECT row_number() OVER () AS _position, "
+        f"{quote(column)} AS value FROM {source.relation}) "
+        f"WHERE value IS NOT NULL AND TRY_CAST(value AS {wanted}) IS NULL"
+    ).fetchall()[0]
+    return None if not found[1] else (int(found[0]), int(found[1]))
+
+
+def _check_source(
+    connection: duckdb.DuckDBPyConnection,
+    table: TableName,
+    source: TableSource,
+    *,
+    key: str,
+) -> None:
+    types = _describe(connection, source)
+    wanted = {key: "VARCHAR", **TABLE_COLUMNS[table]}
+    missing = [column for column in wanted if column not in types]
+    if missing:
+        raise IctgInputError(
+            f"{source.origin}: the {table} table lacks column(s) {missing}; it needs "
+            f"{list(wanted)} (docs/data.md), keyed by {key!r} (see --key)"
+        )
+    problems = [
+        problem
+        for column, target in wanted.items()
+        if (problem := _type_problem(column, types[column], target)) is not None
+    ]
+    for column, target in wanted.items():
+        if types[column] != target and target in {"DATE", "BIGINT"} and not problems:
+            bad = _bad_value_row(connection, source, column, target)
+            if bad is not None:
+                problems.append(
+                    f"column {column!r}: row {bad[0]} (and {bad[1] - 1} more) is not a "
+                    f"{target.lower()}"
+                )
+    if problems:
+        raise IctgInputError(f"{source.origin}: " + "; ".join(problems))
+    if connection.sql(f"SELECT count(*) FROM {source.relation}").fetchall()[0][0] == 0:
+        raise IctgInputError(f"{source.origin}: the {table} table is empty")
+
+
+def _load_sql(table: TableName, sources: Sequence[TableSource], *, key: str) -> str:
+    columns = {key: "VARCHAR", **TABLE_COLUMNS[table]}
+    casts = ", ".join(
+        f"CAST({quote(column)} AS {target}) AS {quote(column)}"
+        for column, target in columns.items()
+    )
+    stacked = " UNION ALL ".join(
+        f"SELECT {casts}, {position} AS _source, row_number() OVER () AS _position "
+        f"FROM {source.relation}"
+        for position, source in enumerate(sources)
+    )
+    # Input order (source by source, row by row) numbers the rows: the rules' last tie-break.
+    return (
+        "SELECT * EXCLUDE (_source, _position), "
+        f"row_number() OVER (ORDER BY _source, _position) AS _row FROM ({stacked})"
+    )
+
+
+def load_inputs(
+    connection: duckdb.DuckDBPyConnection, sources: IctgSources, *, key: str
+) -> dict[TableName, str]:
+    """Check every source and create the three work tables; return their names."""
+    for statement in sources.attach:
+        try:
+            connection.execute(statement)
+        except duckdb.Error as error:
+            raise IctgInputError(f"cannot open the TRE database ({error})") from error
+    tables: dict[TableName, str] = {}
+    table: TableName
+    for table in ("referral", "monthly", "contact"):
+        for source in sources.of(table):
+            _check_source(connection, table, source, key=key)
+        name = work_table(table)
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS {_load_sql(table, sources.of(table), key=key)}"
+        )
+        tables[table] = name
+    return tables
