@@ -1,11 +1,171 @@
-"""Command-line entry points of ``sdc``; ``register(app)`` adds them to ``trelink``."""
+"""Command-line entry points of ``sdc``; ``register(app)`` adds them to ``trelink``.
+
+``trelink sdc protect`` builds a protected table from microdata, ``check`` verifies one
+table file, ``audit`` runs the joint audit over several. Exit status: 0 safe, 1 unsafe
+(with reasons), 2 bad input (from the umbrella command's error handling).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pandas as pd
 import typer
+from rich.console import Console
+
+from sdc.audit import audit_outputs
+from sdc.check import check_table_file
+from sdc.errors import TableInputError
+from sdc.models import check_model_file
+from sdc.policy import load_policy
+from sdc.suppression import Method
+from sdc.table import frequency_table, magnitude_table
+from sdc.tablefile import write_table
 
 __all__ = ["register"]
+
+MULTI_VALUE_OPTIONS = ("--rows", "--cols", "--earlier")
+
+sdc_app = typer.Typer(
+    name="sdc",
+    help="Statistical disclosure control: protect tables, check them, audit a request.",
+    no_args_is_help=True,
+)
+
+
+class _MultiValueCommand(typer.core.TyperCommand):
+    """Accept ``--rows a b`` as well as ``--rows a --rows b`` and ``--rows a,b``.
+
+    Click options take one value each; before parsing, the words after a multi-value
+    option (up to the next option) are rewritten as repeated options.
+    """
+
+    def parse_args(self, ctx: typer._click.Context, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        current: str | None = None
+        for word in args:
+            if word.startswith("-"):
+                current = word if word in MULTI_VALUE_OPTIONS else None
+                if current is None:
+                    rewritten.append(word)
+                continue
+            if current is not None:
+                rewritten.extend(
+                    item for part in word.split(",") if part for item in (current, part)
+                )
+                continue
+            rewritten.append(word)
+        return super().parse_args(ctx, rewritten)
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the umbrella ``trelink`` application."""
+    app.add_typer(sdc_app, name="sdc")
+
+
+def _read_microdata(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise TableInputError(f"{path}: file not found")
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, low_memory=False)
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        raise TableInputError(f"{path}: cannot be read ({error.__class__.__name__})") from None
+
+
+@sdc_app.command(cls=_MultiValueCommand)
+def protect(
+    microdata: Path = typer.Option(..., "--in", help="microdata, CSV or Parquet"),
+    rows: list[str] = typer.Option(..., "--rows", help="row variables: --rows A B"),
+    cols: list[str] = typer.Option(..., "--cols", help="column variables: --cols C D"),
+    value: str | None = typer.Option(None, "--value", help="numeric variable to total"),
+    stat: str = typer.Option("sum", "--stat", help="sum or mean (with --value)"),
+    policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
+    method: Method = typer.Option(Method.AUTO, "--method", help="secondary suppression"),
+    out: Path = typer.Option(..., "--out", help="OUT.csv; the record goes to OUT.sdc.json"),
+) -> None:
+    """Build a protected table from microdata and write it with its decision record."""
+    policy = load_policy(policy_path)
+    data = _read_microdata(microdata)
+    if value is None:
+        table = frequency_table(data, rows, cols, policy=policy, method=method, show_progress=True)
+    else:
+        table = magnitude_table(
+            data,
+            rows,
+            cols,
+            value,
+            statistic=stat,
+            policy=policy,
+            method=method,
+            show_progress=True,
+        )
+    table_path, record_path = write_table(table, out)
+    summary = table.decision_record()["summary"]
+    run = table.suppression
+    Console().print(
+        f"{table_path}: {table.grid.size} cells, {summary['primary']} primary and "
+        f"{summary['secondary']} secondary suppressions ({run.method.value}, "
+        f"{'optimal' if run.optimal else 'heuristic'}, {run.seconds:.2f} s); "
+        f"decision record {record_path} (keep inside the TRE)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@sdc_app.command()
+def check(
+    table: Path = typer.Argument(..., help="table CSV (or a *.model.json model output)"),
+    policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
+) -> None:
+    """Exit 0 if the output is safe to release, 1 with reasons if not."""
+    policy = load_policy(policy_path)
+    console = Console()
+    if table.name.endswith(".model.json"):
+        model = check_model_file(table, policy=policy)
+        safe, reasons = model.safe, model.reasons
+    else:
+        result = check_table_file(table, policy=policy)
+        safe, reasons = result.safe, result.reasons
+    if safe:
+        console.print(f"{table}: safe", highlight=False)
+        return
+    console.print(f"{table}: NOT safe", highlight=False)
+    for reason in reasons:
+        console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@sdc_app.command(cls=_MultiValueCommand)
+def audit(
+    files: list[str] = typer.Argument(..., help="table CSVs of one request"),
+    earlier: list[str] = typer.Option([], "--earlier", help="tables released before"),
+    policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
+    report: Path | None = typer.Option(None, "--report", help="write the intervals as JSON"),
+) -> None:
+    """Joint audit: every suppressed cell's range given all these outputs together."""
+    from trelink.atomic import atomic_file
+
+    policy = load_policy(policy_path)
+    result = audit_outputs(files, policy=policy, earlier=earlier, show_progress=True)
+    console = Console()
+    if report is not None:
+        with atomic_file(report) as temporary:
+            temporary.write_text(json.dumps(result.as_dict(), indent=1), encoding="utf-8")
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    widths = [cell.width for cell in result.cells]
+    narrowest = f"; narrowest range {min(widths):g}" if widths else ""
+    console.print(
+        f"audited {len(result.cells)} suppressed cell(s) across {len(files)} file(s){narrowest}",
+        highlight=False,
+    )
+    if result.passed:
+        console.print("audit passed", highlight=False)
+        return
+    console.print("audit FAILED", highlight=False)
+    for failure in result.failures:
+        console.print(f"  - {failure}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)

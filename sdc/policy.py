@@ -1,0 +1,140 @@
+"""Disclosure-control policies: the YAML in ``specs/sdc/`` as a frozen, validated object.
+
+A policy holds every number a checker may want to change (threshold, dominance, p%,
+zeros, class disclosure, model degrees of freedom, unsafe statistics, rounding and the
+protection a suppressed cell needs). ``load_policy()`` with no path reads
+``specs/sdc/default.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sdc.errors import PolicyError
+from specs.loader import SpecError, SpecModel, load_spec, spec_path
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "DominanceRule",
+    "InformationLoss",
+    "ModelRules",
+    "Policy",
+    "ProtectionRules",
+    "RoundingMethod",
+    "RoundingRules",
+    "UnsafeStatisticRules",
+    "load_policy",
+]
+
+DEFAULT_POLICY = spec_path("sdc", "default.yaml")
+
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DominanceRule(_Section):
+    """(n, k) dominance: a cell is unsafe when its ``n`` largest contributors hold more
+    than ``k`` percent of its total."""
+
+    n: int = Field(default=2, ge=1)
+    k: Percent = 90.0
+
+
+class ModelRules(_Section):
+    """Checks applied to regression outputs."""
+
+    min_residual_dof: int = Field(default=10, ge=1)
+    # A standard error this many times larger than max(|coefficient|, 1) signals a
+    # separated or near-empty category (ACRO passed one 455 times its coefficient).
+    max_standard_error_ratio: float = Field(default=100.0, gt=0)
+
+
+class UnsafeStatisticRules(_Section):
+    """Statistics that reveal one person's value unless enough people contribute."""
+
+    statistics: tuple[str, ...] = ("min", "max", "median", "percentile", "mode")
+    min_contributors: int | None = Field(default=None, ge=1)  # None: the threshold
+
+
+class RoundingMethod(StrEnum):
+    """How published counts are rounded to the base."""
+
+    NEAREST = "nearest"  # each cell to the nearest multiple (halves up); not additive
+    CONTROLLED = "controlled"  # up or down per cell so that margins still add up
+
+
+class RoundingRules(_Section):
+    """Round published counts to a multiple of ``base``."""
+
+    base: int = Field(ge=2)
+    method: RoundingMethod = RoundingMethod.CONTROLLED
+
+
+class InformationLoss(StrEnum):
+    """What secondary suppression minimises."""
+
+    VALUE = "value"  # the total value hidden (each cell costs its value plus one)
+    CELLS = "cells"  # the number of cells hidden
+
+
+class ProtectionRules(_Section):
+    """How wide a suppressed cell's feasible range must be."""
+
+    # Width in counts of the interval an attacker can derive for a suppressed count;
+    # None means "the threshold".
+    level: float | None = Field(default=None, gt=0)
+    # For sums and means: width as a percentage of the cell's true value.
+    magnitude_percent: Percent = 10.0
+    information_loss: InformationLoss = InformationLoss.VALUE
+    # Tables with more cells than this use the heuristic instead of the exact MILP.
+    exact_cell_limit: int = Field(default=6000, ge=1)
+
+
+class Policy(SpecModel):
+    """A complete disclosure-control policy (schema version 1)."""
+
+    name: str
+    source: str = Field(description="where the numbers come from")
+    threshold: int = Field(default=10, ge=1)
+    zeros_disclosive: bool = True
+    dominance: DominanceRule | None = DominanceRule()
+    p_percent: Percent | None = 10.0
+    class_disclosure: bool = True
+    model: ModelRules = ModelRules()
+    unsafe_statistics: UnsafeStatisticRules = UnsafeStatisticRules()
+    rounding: RoundingRules | None = None
+    protection: ProtectionRules = ProtectionRules()
+
+    @model_validator(mode="after")
+    def _known_statistics(self) -> Policy:
+        known = {"min", "max", "median", "percentile", "mode"}
+        unknown = sorted(set(self.unsafe_statistics.statistics) - known)
+        if unknown:
+            raise ValueError(
+                f"unsafe_statistics.statistics: unknown {unknown}; choose from {sorted(known)}"
+            )
+        return self
+
+    @property
+    def count_protection(self) -> float:
+        """Width a suppressed count's feasible range must reach."""
+        return float(self.protection.level or self.threshold)
+
+    @property
+    def statistic_min_contributors(self) -> int:
+        return self.unsafe_statistics.min_contributors or self.threshold
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """Load a policy file (default ``specs/sdc/default.yaml``); raise ``PolicyError``."""
+    try:
+        return load_spec(DEFAULT_POLICY if path is None else path, Policy)
+    except SpecError as error:
+        raise PolicyError(str(error)) from None

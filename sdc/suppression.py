@@ -1,0 +1,241 @@
+"""Secondary suppression: hide as little as possible so that no hidden cell can be
+worked out from what is published.
+
+Formulation (Benders-style cut generation, after Fischetti and Salazar-González). Let
+``x_i = 1`` when cell ``i`` is hidden. For a hidden cell ``p`` the attacker's range is
+``max y_p - min y_p`` over the linear program of :mod:`sdc.intervals`. By LP duality,
+for every vector ``lambda`` of equation multipliers, with ``r = e_p - A^T lambda``::
+
+    max y_p - a_p  <=  sum_i (r_i^+ U_i + r_i^- L_i) x_i
+
+where ``U_i`` / ``L_i`` are how far cell ``i`` may rise / fall when hidden, with equality
+at the optimal ``lambda``. So a pattern protects ``p`` (range at least ``P_p`` wide)
+exactly when it satisfies, for the optimal multipliers of both directions::
+
+    sum_i (up_i + down_i) x_i  >=  P_p x_p                                       (cut)
+
+The master problem minimises ``sum c_i x_i`` (information loss: each cell's value plus
+one, or one per cell) over binary ``x`` with primary cells fixed to 1 and all cuts found
+so far. Solve the master, solve the attacker LPs of every hidden cell, add a cut for
+each cell whose range is too narrow, repeat until none is. Starting cuts: a hidden cell
+cannot be the only hidden cell of any equation it is in.
+
+* ``exact``: the master is a MILP solved to optimality by HiGHS (``scipy.optimize.milp``);
+  a time limit turns it into "best found", reported as not optimal.
+* ``heuristic``: the master is solved greedily (cheapest cells per unit of missing
+  range first); hidden sets only grow, so a cell once proven safe stays safe and is
+  not solved again. For tables beyond a few thousand cells.
+
+Every hidden cell, primary or secondary, must reach its protection width, so the
+joint audit of :mod:`sdc.audit` passes on the result by construction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import scipy.sparse as sp
+from rich.progress import Progress
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from sdc.errors import SuppressionError
+from sdc.intervals import AttackerLp, Bound
+
+__all__ = ["Method", "SuppressionProblem", "SuppressionResult", "suppress"]
+
+TOLERANCE = 1e-6
+
+
+class Method(StrEnum):
+    """How the master problem is solved."""
+
+    AUTO = "auto"  # exact up to the policy's cell limit, heuristic beyond
+    EXACT = "exact"
+    HEURISTIC = "heuristic"
+
+
+@dataclass(frozen=True)
+class SuppressionProblem:
+    """Everything secondary suppression needs, for one table or several linked ones."""
+
+    matrix: sp.csr_matrix  # equations: matrix @ values == 0
+    values: np.ndarray  # true values
+    lower: np.ndarray  # the attacker's lower bound on a hidden cell
+    upper: np.ndarray  # the attacker's upper bound on a hidden cell (may be inf)
+    required: np.ndarray  # width a cell's range must reach if it is hidden
+    primary: np.ndarray  # cells that must be hidden
+    eligible: np.ndarray  # cells that may be hidden to protect others
+    cost: np.ndarray  # information lost by hiding each cell
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    hidden: np.ndarray
+    method: Method
+    optimal: bool
+    iterations: int
+    information_loss: float
+    intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Cuts:
+    """Cut rows ``coefficients @ x >= 0`` gathered so far (sparse, appended per round)."""
+
+    size: int
+    rows: list[sp.csr_matrix] = field(default_factory=list)
+
+    def add(self, coefficients: np.ndarray, cell: int, required: float) -> None:
+        row = coefficients.copy()
+        row[cell] -= required
+        self.rows.append(sp.csr_matrix(row[None, :]))
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.vstack(self.rows, format="csr")
+
+
+def suppress(
+    problem: SuppressionProblem,
+    *,
+    method: Method = Method.EXACT,
+    time_limit: float = 60.0,
+    show_progress: bool = False,
+) -> SuppressionResult:
+    """Choose the cells to hide. Raises ``SuppressionError`` if no pattern protects."""
+    started = time.perf_counter()
+    size = problem.values.size
+    # The attacker we optimise against may move a hidden cell up by at most the widest
+    # protection any cell needs. That keeps cut coefficients finite and small, and it
+    # only weakens this attacker: the audit, with no such ceiling, finds ranges at
+    # least as wide, so whatever is proven protected here is protected there.
+    reach = float(problem.required.max(initial=1.0))
+    upper = np.minimum(problem.upper, problem.values + reach)
+    rise = np.maximum(upper - problem.values, 0.0)
+    fall = np.maximum(problem.values - problem.lower, 0.0)
+    hidden = problem.primary.copy()
+    if not hidden.any():
+        return SuppressionResult(hidden, method, True, 0, 0.0, {}, time.perf_counter() - started)
+    cuts = _Cuts(size)
+    _add_equation_cuts(problem.matrix, np.flatnonzero(problem.primary), cuts)
+    certified: dict[int, tuple[float, float]] = {}
+    iterations = 0
+    optimal = True
+    if method is Method.EXACT:
+        hidden, optimal = _solve_master(problem, cuts, time_limit)
+    with Progress(transient=True, disable=not show_progress) as progress:
+        task = progress.add_task("secondary suppression", total=None)
+        while True:
+            iterations += 1
+            lp = AttackerLp(problem.matrix, problem.values, hidden, problem.lower, upper)
+            if method is Method.EXACT:
+                certified = {}  # the master may drop cells between rounds: re-check all
+            violated: list[int] = []
+            for cell in lp.cells():
+                if cell in certified:
+                    continue
+                low, high = lp.bounds(cell)
+                if high.value - low.value + TOLERANCE >= max(problem.required[cell], TOLERANCE):
+                    certified[cell] = (low.value, high.value)
+                    continue
+                coefficients = _cut_coefficients(problem.matrix, cell, low, high, rise, fall, size)
+                cuts.add(coefficients, cell, float(problem.required[cell]))
+                violated.append(cell)
+            progress.update(task, description=f"round {iterations}: {len(violated)} exposed")
+            if not violated:
+                break
+            if method is Method.EXACT:
+                remaining = time_limit - (time.perf_counter() - started)
+                hidden, round_optimal = _solve_master(problem, cuts, max(remaining, 1.0))
+                optimal = optimal and round_optimal
+            else:
+                hidden = _greedy_master(problem, cuts.rows[-len(violated) :], hidden)
+                optimal = False
+    loss = float(problem.cost[hidden].sum())
+    return SuppressionResult(
+        hidden, method, optimal, iterations, loss, certified, time.perf_counter() - started
+    )
+
+
+def _add_equation_cuts(matrix: sp.csr_matrix, cells: np.ndarray, cuts: _Cuts) -> None:
+    """A hidden cell alone in an equation is recomputed exactly: require a partner."""
+    columns = matrix.tocsc()
+    size = matrix.shape[1]
+    for cell in cells:
+        for equation in columns.indices[columns.indptr[cell] : columns.indptr[cell + 1]]:
+            members = matrix.indices[matrix.indptr[equation] : matrix.indptr[equation + 1]]
+            row = np.zeros(size)
+            row[members] = 1.0
+            row[cell] = 0.0
+            cuts.add(row, int(cell), 1.0)
+
+
+def _cut_coefficients(
+    matrix: sp.csr_matrix,
+    cell: int,
+    low: Bound,
+    high: Bound,
+    rise: np.ndarray,
+    fall: np.ndarray,
+    size: int,
+) -> np.ndarray:
+    """How much hiding each cell could widen ``cell``'s range (see module docstring)."""
+    total = np.zeros(size)
+    for bound, sign in ((high, 1.0), (low, -1.0)):
+        reduced = np.zeros(size)
+        reduced[cell] = 1.0
+        if bound.rows.size:
+            reduced -= matrix[bound.rows, :].T @ bound.duals
+        reduced *= sign
+        total += np.clip(reduced, 0.0, None) * rise + np.clip(-reduced, 0.0, None) * fall
+    return total
+
+
+def _solve_master(
+    problem: SuppressionProblem, cuts: _Cuts, time_limit: float
+) -> tuple[np.ndarray, bool]:
+    size = problem.values.size
+    lower_bound = problem.primary.astype(float)
+    upper_bound = np.where(problem.primary | problem.eligible, 1.0, 0.0)
+    result = milp(
+        c=problem.cost,
+        integrality=np.ones(size),
+        bounds=Bounds(lower_bound, upper_bound),
+        constraints=LinearConstraint(cuts.matrix(), lb=0.0, ub=np.inf),
+        options={"time_limit": time_limit, "disp": False},
+    )
+    if result.x is None:
+        raise SuppressionError(
+            "no suppression pattern protects every primary cell under this policy "
+            f"(solver: {result.message}); hide the table's margins or coarsen categories"
+        )
+    return result.x > 0.5, bool(result.status == 0)
+
+
+def _greedy_master(
+    problem: SuppressionProblem, new_cuts: list[sp.csr_matrix], hidden: np.ndarray
+) -> np.ndarray:
+    """Satisfy each new cut by adding the cells with the lowest cost per unit of range."""
+    hidden = hidden.copy()
+    candidates = problem.eligible
+    for cut in new_cuts:
+        row = cut.toarray().ravel()
+        shortfall = -float(row[hidden].sum())
+        if shortfall <= TOLERANCE:
+            continue
+        useful = np.flatnonzero(candidates & ~hidden & (row > TOLERANCE))
+        if useful.size == 0:
+            raise SuppressionError(
+                "no further cell can protect an exposed cell under this policy; hide the "
+                "table's margins or coarsen categories"
+            )
+        # A cell worth more than the shortfall is worth only the shortfall.
+        worth = np.minimum(row[useful], shortfall)
+        order = useful[np.argsort(problem.cost[useful] / worth, kind="stable")]
+        gained = np.cumsum(row[order])
+        take = int(np.searchsorted(gained, shortfall - TOLERANCE)) + 1
+        hidden[order[:take]] = True
+    return hidden
