@@ -129,13 +129,9 @@ def audit_tables(
     return AuditReport(not failures, cells, failures, notes)
 
 
-def _key_map(table: TableFile) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
-    return [(table.measure, table.grid.coordinates(index)) for index in range(table.grid.size)]
-
-
 def _populations(tables: list[TableFile], notes: list[str]) -> list[list[TableFile]]:
     """Group tables that describe the same people (shared cells, no contradictions)."""
-    keys = [_key_map(table) for table in tables]
+    keys = [table.grid.cell_keys(table.measure) for table in tables]
     published = [
         {
             key: value
@@ -191,7 +187,9 @@ def _audit_group(
     index: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
     mappings = []
     for table in group:
-        mapping = np.array([index.setdefault(key, len(index)) for key in _key_map(table)])
+        mapping = np.array(
+            [index.setdefault(key, len(index)) for key in table.grid.cell_keys(table.measure)]
+        )
         mappings.append(mapping)
     size = len(index)
     lower = np.full(size, -np.inf)

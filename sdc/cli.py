@@ -21,11 +21,11 @@ from sdc.models import check_model_file
 from sdc.policy import load_policy
 from sdc.suppression import Method
 from sdc.table import frequency_table, magnitude_table
-from sdc.tablefile import write_table
+from sdc.tablefile import read_table_file, write_table
 
 __all__ = ["register"]
 
-MULTI_VALUE_OPTIONS = ("--rows", "--cols", "--earlier")
+MULTI_VALUE_OPTIONS = ("--rows", "--cols", "--earlier", "--with")
 
 sdc_app = typer.Typer(
     name="sdc",
@@ -84,13 +84,19 @@ def protect(
     stat: str = typer.Option("sum", "--stat", help="sum or mean (with --value)"),
     policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
     method: Method = typer.Option(Method.AUTO, "--method", help="secondary suppression"),
+    linked: list[str] = typer.Option(
+        [], "--with", help="tables already released (with their records): protect jointly"
+    ),
     out: Path = typer.Option(..., "--out", help="OUT.csv; the record goes to OUT.sdc.json"),
 ) -> None:
     """Build a protected table from microdata and write it with its decision record."""
     policy = load_policy(policy_path)
     data = _read_microdata(microdata)
+    others = [read_table_file(path) for path in linked]
     if value is None:
-        table = frequency_table(data, rows, cols, policy=policy, method=method, show_progress=True)
+        table = frequency_table(
+            data, rows, cols, policy=policy, method=method, linked=others, show_progress=True
+        )
     else:
         table = magnitude_table(
             data,
@@ -100,6 +106,7 @@ def protect(
             statistic=stat,
             policy=policy,
             method=method,
+            linked=others,
             show_progress=True,
         )
     table_path, record_path = write_table(table, out)

@@ -19,12 +19,13 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["TOTAL", "Axis", "TableGrid", "hierarchy"]
+__all__ = ["TOTAL", "Axis", "CellKey", "TableGrid", "hierarchy"]
 
 TOTAL = "Total"
 LABEL_SEPARATOR = " | "
 
 Key = tuple[str, ...]
+CellKey = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,10 @@ class TableGrid:
         """(row label, column label) of a flat cell index."""
         row, column = divmod(index, self.shape[1])
         return self.rows.label(row), self.columns.label(column)
+
+    def cell_keys(self, measure: str) -> list[CellKey]:
+        """Every cell's identity across tables: ``(measure, coordinates)``."""
+        return [(measure, self.coordinates(index)) for index in range(self.size)]
 
     def coordinates(self, index: int) -> tuple[tuple[str, str], ...]:
         """The cell as ``((variable, value), ...)`` over its non-total parts, sorted.

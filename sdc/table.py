@@ -10,20 +10,24 @@ they are published or suppressed, never recomputed from visible cells.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from sdc.errors import TableInputError
+from sdc.linked import link_problem
 from sdc.policy import InformationLoss, Policy, RoundingMethod
 from sdc.rounding import base_round, controlled_round
 from sdc.rules import CellFacts, dominance_shares, p_percent_margins, primary_rules
 from sdc.status import CellStatus, Rule, TableKind
 from sdc.structure import LABEL_SEPARATOR, TOTAL, Axis, TableGrid, hierarchy
 from sdc.suppression import Method, SuppressionProblem, SuppressionResult, suppress
+
+if TYPE_CHECKING:
+    from sdc.tablefile import TableFile
 
 __all__ = ["MISSING_LABEL", "ProtectedTable", "frequency_table", "magnitude_table"]
 
@@ -149,15 +153,21 @@ def frequency_table(
     *,
     policy: Policy,
     method: Method = Method.AUTO,
+    linked: Sequence[TableFile] = (),
     show_progress: bool = False,
 ) -> ProtectedTable:
-    """Counts of records by ``rows`` x ``columns`` with hierarchical margins, protected."""
+    """Counts of records by ``rows`` x ``columns`` with hierarchical margins, protected.
+
+    ``linked``: table files already released (or released together with this one); the
+    suppression pattern is chosen so that nothing hidden here or there can be derived
+    from all of them together (see :mod:`sdc.linked`).
+    """
     codes = _CellCodes.build(data, rows, columns)
     counts = np.bincount(codes.cell, minlength=codes.interior_size).astype(float)
     grid, full_counts = codes.aggregate(counts)
     facts = CellFacts(counts=full_counts, values=full_counts)
     return _protect(
-        TableKind.FREQUENCY, grid, facts, policy, None, method, show_progress, full_counts
+        TableKind.FREQUENCY, grid, facts, policy, None, method, show_progress, full_counts, linked
     )
 
 
@@ -170,6 +180,7 @@ def magnitude_table(
     statistic: str = "sum",
     policy: Policy,
     method: Method = Method.AUTO,
+    linked: Sequence[TableFile] = (),
     show_progress: bool = False,
 ) -> ProtectedTable:
     """Sums (or means) of ``value`` by ``rows`` x ``columns``, protected.
@@ -200,7 +211,7 @@ def magnitude_table(
     largest = codes.largest_per_cell(cell, np.abs(amounts), top_n)
     facts = CellFacts(full_counts, full_sums, full_absolute, largest)
     kind = TableKind.SUM if statistic == "sum" else TableKind.MEAN
-    return _protect(kind, grid, facts, policy, value, method, show_progress, full_counts)
+    return _protect(kind, grid, facts, policy, value, method, show_progress, full_counts, linked)
 
 
 @dataclass(frozen=True)
@@ -328,6 +339,7 @@ def _protect(
     method: Method,
     show_progress: bool,
     counts: np.ndarray,
+    linked: Sequence[TableFile],
 ) -> ProtectedTable:
     matrix = grid.constraints
     rules = primary_rules(facts, kind, policy, matrix)
@@ -356,10 +368,26 @@ def _protect(
         eligible=~zero_published,
         cost=cost,
     )
+    measure = "count" if kind is TableKind.FREQUENCY else f"{kind.value}:{value_variable}"
+    if linked and kind is not TableKind.MEAN:
+        labels = [grid.cell_labels(index) for index in range(values.size)]
+        problem = link_problem(
+            problem,
+            grid.cell_keys(measure),
+            labels,
+            linked,
+            required_for=policy.count_protection,
+        )
     if method is Method.AUTO:
-        exact = values.size <= policy.protection.exact_cell_limit
+        exact = problem.values.size <= policy.protection.exact_cell_limit
         method = Method.EXACT if exact else Method.HEURISTIC
     result = suppress(problem, method=method, show_progress=show_progress)
+    if result.hidden.size > values.size:
+        result = replace(
+            result,
+            hidden=result.hidden[: values.size],
+            intervals={cell: span for cell, span in result.intervals.items() if cell < values.size},
+        )
     statuses = []
     margin = grid.is_margin
     for index in range(values.size):
