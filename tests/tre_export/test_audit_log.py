@@ -116,7 +116,7 @@ def test_well_chained_entry_by_unenrolled_key_is_detected(area: ExportArea, team
 def test_entry_breaking_the_rules_is_detected_even_when_validly_signed(
     area: ExportArea, team: Team
 ) -> None:
-    """A researcher who writes a review into the log by hand is caught by the audit."""
+    """A researcher who enrols a checker by writing the log by hand is caught by the audit."""
     from tre_export.audit_log import append_line
 
     state = read_state(area)

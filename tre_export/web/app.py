@@ -37,6 +37,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from sdc.structure import LABEL_SEPARATOR, TOTAL
 from tre_export.area import ExportArea
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.errors import ExportError
@@ -65,12 +66,25 @@ _HEADERS = {
 @dataclass(frozen=True)
 class RenderedTable:
     header: list[str]
-    rows: list[list[tuple[str, str]]]  # (text, css class) per cell, row label first
+    label_columns: int
+    rows: list[list[tuple[str, str]]]  # (text, css class) per cell, row labels first
     truncated: bool
 
 
+def _label_columns(header: list[str]) -> int:
+    # As sdc writes tables: row-label columns, then value columns headed "var: value"
+    # or "Total".
+    return next(
+        (i for i, name in enumerate(header) if name in (TOTAL, "All") or ": " in name),
+        len(header),
+    )
+
+
 def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | None:
-    """A wide CSV as rows of cells, flagged cells and suppressed (empty) cells marked."""
+    """A wide CSV as rows of cells; flagged cells and suppressed (empty) cells marked.
+
+    A flagged cell is named as sdc names it: the row's labels joined by " | " and the
+    column header."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(io.StringIO(handle.read())))
@@ -79,19 +93,21 @@ def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | 
     if not rows:
         return None
     header, body = rows[0], rows[1:]
+    labels = max(_label_columns(header), 1)
     marked = set(flagged)
     rendered = []
     for row in body[:_MAX_TABLE_ROWS]:
-        label = row[0] if row else ""
-        cells = [(label, "label")]
-        for column, value in zip(header[1:], row[1:], strict=False):
+        parts = [TOTAL if part == "All" else part for part in row[:labels]]
+        label = LABEL_SEPARATOR.join(parts)
+        cells = [(part, "label") for part in row[:labels]]
+        for column, value in zip(header[labels:], row[labels:], strict=False):
             css = "flagged" if (label, column) in marked else ""
             if value.strip() == "":
                 cells.append(("suppressed", f"suppressed {css}".strip()))
             else:
                 cells.append((value, css))
         rendered.append(cells)
-    return RenderedTable(header, rendered, len(body) > _MAX_TABLE_ROWS)
+    return RenderedTable(header, labels, rendered, len(body) > _MAX_TABLE_ROWS)
 
 
 class _Sessions:
