@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from synth.generate import generate
 
 __all__ = ["register"]
 
 
+def synth_command(
+    out: Path = typer.Option(..., "--out", help="Directory to write the raw extracts into."),
+    seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same bytes."),
+    scale: float = typer.Option(
+        1.0, "--scale", help="Population size as a multiple of the default (fractions allowed)."
+    ),
+) -> None:
+    """Write synthetic NRM, ICTG, education, health and justice extracts, with truth apart."""
+    summary = generate(out, seed=seed, scale=scale)
+    table = Table(title=f"trelink synth: {summary.people:,} people (seed {seed}, scale {scale})")
+    table.add_column("source/table")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.rows.items():
+        table.add_row(name, f"{rows:,}")
+    console = Console()
+    console.print(table)
+    console.print(f"raw extracts under {out}; ground truth only under {out / 'truth'}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the umbrella ``trelink`` application."""
+    app.command("synth")(synth_command)

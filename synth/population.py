@@ -259,8 +259,9 @@ def _link_families(
 ) -> None:
     """Siblings share family id, care status and first placement postcode.
 
-    A third of sibling pairs are twins who also share the date of birth (and half of
-    those the sex). Surname, nationality and origin were shared when they were drawn.
+    A third of sibling pairs are twins who also share the date of birth (their sexes
+    were drawn independently, so about half are same-sex). Surname, nationality and
+    origin were shared when they were drawn.
     """
     follower, head = family
     for column in ("unaccompanied", "family_id"):
@@ -271,11 +272,9 @@ def _link_families(
     for row, lead in zip(follower.tolist(), head.tolist(), strict=True):
         histories[row] = (histories[lead][0], *histories[row][1:])
     twins = follower[rng.random(follower.size) < 1 / 3]
-    same_sex = twins[rng.random(twins.size) < 0.5]
-    for column, rows in (("dob", twins), ("sex", same_sex)):
-        values = frame[column].to_numpy().copy()
-        values[rows] = values[rows - 1]
-        frame[column] = values
+    dob = frame["dob"].to_numpy().copy()
+    dob[twins] = dob[twins - 1]
+    frame["dob"] = dob
     twin = np.zeros(len(frame), dtype=bool)
     twin[twins] = True
     frame["twin"] = twin

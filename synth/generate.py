@@ -1,0 +1,286 @@
+"""Write every owner's raw extract and the ground truth: what ``trelink synth`` runs.
+
+The population is built in *blocks*: one block is the default-size population
+(about 9,000 trafficked children, 9,500 trafficked adults and 16,000 other children);
+``scale`` is the number of blocks (fractions allowed). Each block is generated, written
+and dropped before the next, so memory stays flat however large the scale. With more
+than one block, NRM, education, health and justice are written as CSV only (one file
+per year, appended block by block); ICTG always comes from the first block and keeps
+its real size. Layout under ``DIR``: ``nrm/``, ``ictg/<period>/<group>/``,
+``education/``, ``health/``, ``justice/``, ``truth/`` and ``synth.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from rich.progress import Progress
+
+from specs.dataset import DatasetSpec, dataset_spec_path, load_dataset_spec
+from synth.education import education_batches
+from synth.errors import SynthError
+from synth.health import health_batches
+from synth.ictg import ictg_batches, select_ictg_children
+from synth.justice import justice_batches
+from synth.names import NamePool, build_name_pools
+from synth.nrm import nrm_batches
+from synth.population import make_people
+from synth.rates import DEFAULT_RATES, IdentifierErrorRates
+from synth.rawfiles import append_csv, write_workbook
+from synth.render import RawBatch, render_rows
+from trelink.atomic import atomic_directory
+
+__all__ = ["BLOCK_PEOPLE", "SOURCES", "GenerationSummary", "generate"]
+
+SOURCES = ("nrm", "ictg", "education", "health", "justice")
+BLOCK_PEOPLE: Mapping[str, int] = {"child": 9_000, "adult": 9_500, "outside": 16_000}
+_ICTG_WITHOUT_NRM_SHARE = 0.05  # ICTG children whose NRM referral is not in the extract
+_MANIFEST = "synth.json"
+
+_RECORD_TRUTH = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("table", pa.string()),
+        ("record_id", pa.string()),
+        ("person_id", pa.string()),
+        ("errors", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+_PEOPLE_TRUTH = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("kind", pa.string()),
+        ("forename", pa.string()),
+        ("surname", pa.string()),
+        ("dob", pa.date32()),
+        ("assessed_dob", pa.date32()),
+        ("sex", pa.string()),
+        ("nationality", pa.string()),
+        ("nationality_group", pa.string()),
+        ("age_group", pa.string()),
+        ("unaccompanied", pa.bool_()),
+        ("exploitation_types", pa.list_(pa.string())),
+        ("family_id", pa.string()),
+        ("twin", pa.bool_()),
+        ("nhs_number", pa.string()),
+        ("in_nrm", pa.bool_()),
+        ("in_ictg", pa.bool_()),
+    ]
+)
+
+
+@dataclass
+class GenerationSummary:
+    """Rows written per source table and file, and the people behind them."""
+
+    seed: int
+    scale: float
+    people: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # "<source>/<table>" -> rows
+    files: dict[str, int] = field(default_factory=dict)  # relative path -> data rows
+
+
+class _Sink:
+    """Writes batches to files and truth, keeping row counts per file."""
+
+    def __init__(self, root: Path, specs: Mapping[str, DatasetSpec], *, csv_only: bool) -> None:
+        self.root = root
+        self.specs = specs
+        self.csv_only = csv_only
+        self.summary_files: dict[str, int] = {}
+        self.records = pq.ParquetWriter(root / "truth" / "records.parquet", _RECORD_TRUTH)
+        self.people = pq.ParquetWriter(root / "truth" / "people.parquet", _PEOPLE_TRUTH)
+
+    def close(self) -> None:
+        self.records.close()
+        self.people.close()
+
+    def write(self, source: str, batch: RawBatch, rng: np.random.Generator) -> None:
+        if batch.records.empty:
+            return
+        relative = Path(source) / batch.path
+        chunked = self.csv_only and source != "ictg"
+        if chunked:
+            relative = relative.with_suffix(".csv")
+        table = self.specs[source].table(batch.table)
+        header, rows = render_rows(batch, table, rng, force_text_dates=chunked)
+        path = self.root / relative
+        first_row = self.summary_files.get(str(relative), 0) + 1
+        if relative.suffix == ".csv":
+            append_csv(path, header, rows, encoding=batch.encoding)
+        else:
+            write_workbook(path, header, rows)
+        self.summary_files[str(relative)] = first_row - 1 + len(rows)
+        if table.kind == "identity":
+            self._truth(source, batch, str(relative), first_row)
+
+    def _truth(self, source: str, batch: RawBatch, relative: str, first_row: int) -> None:
+        count = len(batch.records)
+        self.records.write_table(
+            pa.table(
+                {
+                    "dataset": [source] * count,
+                    "table": [batch.table] * count,
+                    "record_id": batch.records["record_id"],
+                    "person_id": batch.records["person_id"],
+                    "errors": batch.records["errors"],
+                    "source_file": [relative] * count,
+                    "source_row": np.arange(first_row, first_row + count),
+                },
+                schema=_RECORD_TRUTH,
+            )
+        )
+
+    def write_people(self, people: pd.DataFrame, *, in_nrm: set[str], in_ictg: set[str]) -> None:
+        ids = people["person_id"]
+        self.people.write_table(
+            pa.table(
+                {
+                    "person_id": ids,
+                    "kind": people["kind"],
+                    "forename": people["forename"],
+                    "surname": people["surname"],
+                    "dob": pd.to_datetime(people["dob"]).dt.date,
+                    "assessed_dob": pd.to_datetime(people["assessed_dob"]).dt.date,
+                    "sex": people["sex"],
+                    "nationality": people["nationality"],
+                    "nationality_group": people["nationality_group"],
+                    "age_group": np.where(people["kind"] == "adult", "adult", "child"),
+                    "unaccompanied": people["unaccompanied"].astype(bool),
+                    "exploitation_types": [list(value) for value in people["exploitation_types"]],
+                    "family_id": people["family_id"],
+                    "twin": people["twin"].astype(bool),
+                    "nhs_number": people["nhs_number"],
+                    "in_nrm": ids.isin(in_nrm),
+                    "in_ictg": ids.isin(in_ictg),
+                },
+                schema=_PEOPLE_TRUTH,
+            )
+        )
+
+
+def _block_batches(
+    block: int,
+    fraction: float,
+    rng: np.random.Generator,
+    rates: IdentifierErrorRates,
+    pools: Mapping[str, NamePool],
+) -> tuple[pd.DataFrame, dict[str, list[RawBatch]], set[str], set[str]]:
+    prefix = f"{block:03d}"
+    groups = {
+        kind: make_people(
+            rng,
+            count=max(1, round(count * fraction)),
+            kind=kind,
+            pools=pools,
+            id_prefix=f"{kind[0].upper()}{prefix}-",
+        )
+        for kind, count in BLOCK_PEOPLE.items()
+    }
+    children, adults, outside = groups["child"], groups["adult"], groups["outside"]
+    batches: dict[str, list[RawBatch]] = {}
+    in_ictg: set[str] = set()
+    without_nrm: set[str] = set()
+    if block == 0:
+        ictg_children = select_ictg_children(children, rng, share_of_scale=fraction)
+        in_ictg = set(ictg_children["person_id"])
+        without_nrm = set(
+            ictg_children["person_id"][rng.random(len(ictg_children)) < _ICTG_WITHOUT_NRM_SHARE]
+        )
+        batches["ictg"] = ictg_batches(ictg_children, rng, rates)
+    referred = pd.concat(
+        [children[~children["person_id"].isin(without_nrm)], adults], ignore_index=True
+    )
+    batches["nrm"] = nrm_batches(referred, rng, rates, id_prefix=f"NRM{prefix}")
+    young = pd.concat([children, outside], ignore_index=True)
+    batches["education"] = education_batches(young, rng, rates, id_prefix=f"SC{prefix}")
+    batches["health"] = health_batches(young, rng, rates, id_prefix=f"EP{prefix}")
+    everyone = pd.concat([children, adults, outside], ignore_index=True)
+    batches["justice"] = justice_batches(everyone, rng, rates, pools=pools, id_prefix=f"JR{prefix}")
+    return everyone, batches, set(referred["person_id"]), in_ictg
+
+
+def _check_destination(out_dir: Path) -> bool:
+    """True if ``out_dir`` holds an earlier run to replace; refuse anything else non-empty."""
+    if not out_dir.exists():
+        return False
+    if not out_dir.is_dir():
+        raise SynthError(f"{out_dir} exists and is not a directory; choose another --out")
+    if not any(out_dir.iterdir()):
+        return False
+    if (out_dir / _MANIFEST).is_file():
+        return True
+    raise SynthError(
+        f"{out_dir} is not empty and was not written by `trelink synth`; choose another --out"
+    )
+
+
+def generate(
+    out_dir: str | os.PathLike[str],
+    *,
+    seed: int = 1,
+    scale: float = 1.0,
+    rates: IdentifierErrorRates = DEFAULT_RATES,
+) -> GenerationSummary:
+    """Write the raw extracts and truth for ``scale`` population blocks under ``out_dir``."""
+    if not math.isfinite(scale) or scale <= 0:
+        raise SynthError(f"--scale must be a positive number, not {scale}")
+    if seed < 0:
+        raise SynthError(f"--seed must be zero or positive, not {seed}")
+    target = Path(out_dir)
+    replace = _check_destination(target)
+    specs = {source: load_dataset_spec(dataset_spec_path(source)) for source in SOURCES}
+    pools = build_name_pools()
+    blocks = math.ceil(scale)
+    summary = GenerationSummary(seed=seed, scale=scale)
+    with atomic_directory(target, overwrite=replace) as work, Progress() as progress:
+        (work / "truth").mkdir()
+        sink = _Sink(work, specs, csv_only=blocks > 1)
+        task = progress.add_task("synthetic population", total=blocks * (len(SOURCES) + 1))
+        try:
+            for block in range(blocks):
+                rng = np.random.default_rng([seed, block])
+                people, batches, in_nrm, in_ictg = _block_batches(
+                    block, min(1.0, scale - block), rng, rates, pools
+                )
+                progress.advance(task)
+                sink.write_people(people, in_nrm=in_nrm, in_ictg=in_ictg)
+                summary.people += len(people)
+                for number, source in enumerate(SOURCES):
+                    for index, batch in enumerate(batches.get(source, [])):
+                        batch_rng = np.random.default_rng([seed, block, number, index])
+                        sink.write(source, batch, batch_rng)
+                        key = f"{source}/{batch.table}"
+                        summary.rows[key] = summary.rows.get(key, 0) + len(batch.records)
+                    progress.advance(task)
+        finally:
+            sink.close()
+        summary.files = dict(sorted(sink.summary_files.items()))
+        (work / _MANIFEST).write_text(
+            json.dumps(
+                {
+                    "generator": "trelink synth",
+                    "seed": seed,
+                    "scale": scale,
+                    "people": summary.people,
+                    "rows": summary.rows,
+                    "files": summary.files,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    return summary
