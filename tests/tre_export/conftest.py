@@ -12,6 +12,7 @@ from tre_export.area import ExportArea
 from tre_export.enrolment import enrol, init_area
 from tre_export.model import Role
 from tre_export.signing import Signer, cli_signer
+from tre_export.web.accounts import PasswordCost, set_password
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,38 @@ def run_cli(*args: str | Path, input_text: str | None = None) -> CliResult:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return CliResult(result.exit_code, result.output)
+
+
+PASSWORD = "correct horse battery staple"
+# Cheap argon2id for tests only: the default cost is exercised by test_passwd_command.
+CHEAP = PasswordCost(time_cost=1, memory_kib=8 * 1024, parallelism=1)
+
+
+@pytest.fixture()
+def web_area(area: ExportArea, team: Team, tmp_path: Path) -> ExportArea:
+    """The area with R0001 submitted (a safe table, an unsafe table, a figure) and web
+    passwords set for two checkers and a researcher."""
+    from tests.tre_export import tables
+    from tre_export.model import OutputKind
+    from tre_export.request import add_output, new_request, submit_request
+
+    researcher = team.researcher.signer
+    request_id = new_request(area, researcher=researcher, title="NRM referrals by region")
+    folder = tmp_path / "work"
+    for name, content, kind in [
+        ("by_sex_age.csv", tables.SAFE_BY_SEX_AGE, OutputKind.TABLE),
+        ("raw.csv", tables.UNSAFE_RAW, OutputKind.TABLE),
+        ("trend.png", tables.PNG, OutputKind.FIGURE),
+    ]:
+        add_output(
+            area,
+            researcher=researcher,
+            request_id=request_id,
+            source=tables.write(folder, name, content),
+            kind=kind,
+            description=f"the {kind.value}",
+        )
+    submit_request(area, researcher=researcher, request_id=request_id)
+    for person in (team.checker1, team.checker2, team.researcher):
+        set_password(area, owner=person.signer, password=PASSWORD, cost=CHEAP)
+    return area

@@ -189,3 +189,63 @@ def test_concurrent_writers_lose_and_corrupt_nothing(
     assert len(state.requests[first].outputs) == len(state.requests[second].outputs) == 8
     for line in _lines(area):
         json.loads(line)
+
+
+def _review_many(root: str, key: str, request_id: str, names: list[str], rounds: int) -> None:
+    from tre_export.model import Decision
+    from tre_export.review import review_output
+    from tre_export.signing import cli_signer
+
+    area = ExportArea.open(root)
+    for _ in range(rounds):
+        for name in names:
+            review_output(
+                area,
+                checker=cli_signer(key),
+                request_id=request_id,
+                output=name,
+                decision=Decision.APPROVE,
+                reason="checked",
+            )
+
+
+def test_parallel_reviews_are_all_recorded(area: ExportArea, team: Team, tmp_path: Path) -> None:
+    from tre_export.model import OutputStatus
+    from tre_export.request import submit_request
+
+    researcher = team.researcher.signer
+    request_id = new_request(area, researcher=researcher, title="parallel")
+    names = [f"note-{index}.txt" for index in range(4)]
+    for name in names:
+        source = tmp_path / name
+        source.write_text(name, encoding="utf-8")
+        add_output(
+            area,
+            researcher=researcher,
+            request_id=request_id,
+            source=source,
+            kind=OutputKind.TEXT,
+            description=name,
+        )
+    submit_request(area, researcher=researcher, request_id=request_id)
+    before = verify_area(area).entry_count
+    context = multiprocessing.get_context("fork")
+    checkers = (team.checker1, team.checker2, team.checker3)
+    workers = [
+        context.Process(
+            target=_review_many, args=(str(area.root), str(c.private), request_id, names, 3)
+        )
+        for c in checkers
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    verification = verify_area(area)
+    assert verification.passed, verification.problems
+    assert verification.entry_count == before + len(checkers) * len(names) * 3
+    request = verification.state.request(request_id)
+    for name in names:
+        assert len(request.approvers(name)) == 3  # each checker counted once
+        assert verification.state.output_status(request, name) is OutputStatus.APPROVED

@@ -23,7 +23,7 @@ import base64
 import binascii
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,14 +41,39 @@ from tre_export.signing import Signer, public_key_raw
 from tre_export.state import ProjectState, transaction
 from trelink.atomic import atomic_file
 
-__all__ = ["MINIMUM_PASSWORD_LENGTH", "WebSession", "set_password", "sign_in"]
+__all__ = ["MINIMUM_PASSWORD_LENGTH", "PasswordCost", "WebSession", "set_password", "sign_in"]
 
 MINIMUM_PASSWORD_LENGTH = 12
-# argon2id at RFC 9106's second recommended setting (64 MiB, 3 passes, 4 lanes).
-_TIME_COST, _MEMORY_KIB, _PARALLELISM = 3, 64 * 1024, 4
-_hasher = PasswordHasher(
-    time_cost=_TIME_COST, memory_cost=_MEMORY_KIB, parallelism=_PARALLELISM, type=Type.ID
-)
+
+
+@dataclass(frozen=True)
+class PasswordCost:
+    """argon2id cost; the default is RFC 9106's second recommended setting. The cost is
+    stored with each account, so raising it later keeps old accounts usable."""
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(
+            time_cost=self.time_cost,
+            memory_cost=self.memory_kib,
+            parallelism=self.parallelism,
+            type=Type.ID,
+        )
+
+    def wrapping_key(self, password: str, salt: bytes) -> bytes:
+        """The AES key that encrypts the web key, derived from the password."""
+        return hash_secret_raw(
+            password.encode("utf-8"),
+            salt,
+            time_cost=self.time_cost,
+            memory_cost=self.memory_kib,
+            parallelism=self.parallelism,
+            hash_len=32,
+            type=Type.ID,
+        )
 
 
 @dataclass(frozen=True)
@@ -59,40 +84,32 @@ class WebSession:
     signer: Signer
 
 
-def _wrapping_key(password: str, salt: bytes) -> bytes:
-    return hash_secret_raw(
-        password.encode("utf-8"),
-        salt,
-        time_cost=_TIME_COST,
-        memory_cost=_MEMORY_KIB,
-        parallelism=_PARALLELISM,
-        hash_len=32,
-        type=Type.ID,
-    )
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def set_password(area: ExportArea, *, owner: Signer, password: str) -> Enrolment:
+def set_password(
+    area: ExportArea, *, owner: Signer, password: str, cost: PasswordCost | None = None
+) -> Enrolment:
     """Set ``owner``'s web password: make, delegate and store (encrypted) a web key."""
     if len(password) < MINIMUM_PASSWORD_LENGTH:
         raise IdentityError(
             f"the password must be at least {MINIMUM_PASSWORD_LENGTH} characters long"
         )
+    cost = cost or PasswordCost()
     web_key = ed25519.Ed25519PrivateKey.generate()
     web_key_id = key_id(web_key)
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
     associated = f"{owner.actor_key_id}:{web_key_id}".encode("ascii")
-    wrapped = AESGCM(_wrapping_key(password, salt)).encrypt(
+    wrapped = AESGCM(cost.wrapping_key(password, salt)).encrypt(
         nonce, web_key.private_bytes_raw(), associated
     )
     account = {
         "version": 1,
         "actor": owner.actor_key_id,
         "web_key_id": web_key_id,
-        "password_hash": _hasher.hash(password),
+        "password_hash": cost.hasher().hash(password),
+        "cost": asdict(cost),
         "salt": _b64(salt),
         "nonce": _b64(nonce),
         "wrapped_key": _b64(wrapped),
@@ -116,17 +133,18 @@ def sign_in(area: ExportArea, state: ProjectState, *, name: str, password: str) 
     person = next((p for p in state.enrolments.values() if p.name == name), None)
     account_path = area.accounts_dir / f"{person.key_id if person else 'none'}.json"
     if person is None or not account_path.is_file():
-        _hasher.hash(password)  # spend the same time as a real attempt
+        PasswordCost().hasher().hash(password)  # spend the time a real attempt takes
         raise _refused()
     try:
         account = json.loads(account_path.read_text(encoding="utf-8"))
-        _hasher.verify(account["password_hash"], password)
+        cost = PasswordCost(**account["cost"])
+        cost.hasher().verify(account["password_hash"], password)
         salt, nonce, wrapped = (
             base64.b64decode(account[field], validate=True)
             for field in ("salt", "nonce", "wrapped_key")
         )
         associated = f"{person.key_id}:{account['web_key_id']}".encode("ascii")
-        raw = AESGCM(_wrapping_key(password, salt)).decrypt(nonce, wrapped, associated)
+        raw = AESGCM(cost.wrapping_key(password, salt)).decrypt(nonce, wrapped, associated)
     except (VerificationError, InvalidHashError, InvalidTag):
         raise _refused() from None
     except (OSError, ValueError, KeyError, TypeError, binascii.Error):

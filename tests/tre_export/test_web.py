@@ -1,0 +1,164 @@
+"""The checkers' web page over HTTP: sign-in, CSRF, roles, attribution, file access."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers the httpx2 fork for its test client; httpx (a dev dependency)
+    # still works, and the warning is about packaging, not about behaviour under test.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
+
+from tests.tre_export.conftest import CHEAP, PASSWORD, Team, run_cli
+from tre_export.area import ExportArea
+from tre_export.errors import IdentityError
+from tre_export.model import Channel, OutputStatus
+from tre_export.state import read_state, verify_area
+from tre_export.web.accounts import set_password
+from tre_export.web.app import create_app
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _client(area: ExportArea) -> TestClient:
+    return TestClient(create_app(area), base_url="http://127.0.0.1", follow_redirects=False)
+
+
+def _csrf(client: TestClient, path: str = "/login") -> str:
+    match = _CSRF.search(client.get(path).text)
+    assert match is not None
+    return match.group(1)
+
+
+def _sign_in(client: TestClient, name: str, password: str = PASSWORD) -> None:
+    token = _csrf(client)
+    response = client.post("/login", data={"csrf": token, "name": name, "password": password})
+    assert response.status_code == 303, response.text
+
+
+def _review(client: TestClient, **form: str) -> object:
+    token = _csrf(client, "/requests/R0001")
+    return client.post("/requests/R0001/review", data={"csrf": token, **form})
+
+
+def test_sign_in_is_required_and_checked(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    assert client.get("/").headers["location"] == "/login"
+    token = _csrf(client)
+    for name, password in [("Carl", "wrong password here"), ("Nobody", PASSWORD)]:
+        response = client.post("/login", data={"csrf": token, "name": name, "password": password})
+        assert response.status_code == 401
+        assert "wrong name or password" in response.text
+    response = client.post("/login", data={"name": "Carl", "password": PASSWORD})
+    assert response.status_code == 403  # no CSRF token
+    _sign_in(client, "Carl")
+    page = client.get("/")
+    assert page.status_code == 200 and "R0001" in page.text and "Carl" in page.text
+
+
+def test_cookie_and_security_headers(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    response = client.get("/login")
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    foreign = TestClient(create_app(web_area), base_url="http://evil.example")
+    assert foreign.get("/login").status_code == 400  # DNS rebinding: unknown Host refused
+
+
+def test_request_page_shows_evidence_and_flagged_cells(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    page = client.get("/requests/R0001").text
+    assert page.count('class="flagged"') + page.count('class="suppressed flagged"') >= 1
+    assert "<th>North</th>" in page
+    assert "Approve" in page and "Override" in page
+    assert client.get("/requests/R0099").status_code == 404
+
+
+def test_web_decisions_are_signed_and_attributable(web_area: ExportArea, team: Team) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    refused = _review(client, output="raw.csv", decision="approve", reason="fine")
+    assert refused.status_code == 403 and "needs --override" in refused.text  # type: ignore[attr-defined]
+    done = _review(client, output="by_sex_age.csv", decision="approve", reason="all cells >= 10")
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    state = read_state(web_area)
+    review = state.request("R0001").reviews["by_sex_age.csv"][team.checker1.signer.actor_key_id]
+    assert review.channel is Channel.WEB and review.checker_name == "Carl"
+    assert verify_area(web_area).passed
+    # The second checker approves on the command line; the two count as two.
+    result = run_cli(
+        "export", "review", "--dir", web_area.root, "--request", "R0001",
+        "--key", team.checker2.private, "--output", "by_sex_age.csv", "--approve",
+        "--reason", "agree",
+    )  # fmt: skip
+    assert result.exit_code == 0
+    state = read_state(web_area)
+    status = state.output_status(state.request("R0001"), "by_sex_age.csv")
+    assert status is OutputStatus.APPROVED
+    assert "approved" in client.get("/requests/R0001").text
+
+
+def test_researcher_account_cannot_approve(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Rita")
+    page = client.get("/requests/R0001").text
+    assert "Only checkers can review outputs" in page and 'value="approve"' not in page
+    before = web_area.log_path.read_bytes()
+    response = _review(client, output="by_sex_age.csv", decision="approve", reason="mine")
+    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert "may not review outputs" in response.text  # type: ignore[attr-defined]
+    assert web_area.log_path.read_bytes() == before
+
+
+def test_forged_or_missing_csrf_is_refused(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    before = web_area.log_path.read_bytes()
+    for token in ("forged", None):
+        data = {"output": "by_sex_age.csv", "decision": "approve", "reason": "x"}
+        if token:
+            data["csrf"] = token
+        assert client.post("/requests/R0001/review", data=data).status_code == 403
+    assert web_area.log_path.read_bytes() == before
+
+
+def test_files_cannot_escape_the_export_area(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    assert client.get("/requests/R0001/outputs/trend.png").headers["content-type"] == "image/png"
+    for path in [
+        "/requests/R0001/outputs/..%2Fchecks.json",
+        "/requests/R0001/outputs/checks.json",
+        "/requests/R0001/outputs/by_sex_age.sdc.json",
+        "/requests/..%2F..%2Flog/outputs/audit.jsonl",
+    ]:
+        assert client.get(path).status_code == 404, path
+
+
+def test_a_new_password_revokes_the_old_web_key(web_area: ExportArea, team: Team) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    set_password(web_area, owner=team.checker1.signer, password="another long password", cost=CHEAP)
+    response = _review(client, output="trend.png", decision="approve", reason="ok")
+    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert "not the current web key" in response.text  # type: ignore[attr-defined]
+    with pytest.raises(IdentityError, match="at least 12"):
+        set_password(web_area, owner=team.checker1.signer, password="short")
+
+
+def test_passwd_command(area: ExportArea, team: Team) -> None:
+    result = run_cli(
+        "export", "passwd", "--dir", area.root, "--key", team.checker1.private, "--password-stdin",
+        input_text=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    client = _client(area)
+    _sign_in(client, "Carl")
+    assert verify_area(area).passed
