@@ -31,7 +31,11 @@ class Encoded:
 
     def map(self, function: Callable[[str], str | None]) -> tuple[Encoded, int]:
         """Apply ``function`` to each distinct value; also count rows it turned missing."""
-        results = [function(value) for value in self.values]
+        return self.map_all(lambda values: [function(value) for value in values])
+
+    def map_all(self, function: Callable[[list[str]], Sequence[str | None]]) -> tuple[Encoded, int]:
+        """Like ``map`` with a vectorised ``function`` given all distinct values at once."""
+        results = function(self.values)
         encoded = _recode(self.codes, results)
         lost = int(np.count_nonzero((self.codes >= 0) & (encoded.codes < 0)))
         return encoded, lost
@@ -40,23 +44,29 @@ class Encoded:
         """Apply a list-valued ``function`` to each distinct value (empty list = missing)."""
         return EncodedLists(self.codes, [function(value) for value in self.values]).compact()
 
-    def combine(
-        self, *others: Encoded, join: Callable[[Sequence[str]], str] = SEPARATOR.join
-    ) -> Encoded:
-        """Row-wise ``join`` of this column with ``others``; missing if any part is."""
-        combined = self.codes
-        tuples: list[tuple[str, ...]] = [(value,) for value in self.values]
+    def combine(self, *others: Encoded, ordered: bool = True) -> Encoded:
+        """Row-wise join of this column with ``others``; missing if any part is.
+
+        With ``ordered=False`` two parts are joined smallest first, so (A, B) and (B, A)
+        give the same value (an order-insensitive key).
+        """
+        combined, joined = self.codes, pa.array(self.values, pa.string())
         for other in others:
-            missing = (combined < 0) | (other.codes < 0)
-            pair = combined * max(len(other.values), 1) + other.codes
-            pair[missing] = -1
-            combined, uniques = _factorize(pair)
             width = max(len(other.values), 1)
-            tuples = [
-                (*tuples[code // width], other.values[code % width]) for code in uniques.tolist()
-            ]
-        # Joins may collide (a sorted join of (A, B) and (B, A)): recode to distinct values.
-        return _recode(combined, [join(parts_of_row) for parts_of_row in tuples])
+            pair = combined * width + other.codes
+            pair[(combined < 0) | (other.codes < 0)] = -1
+            combined, uniques = _factorize(pair)
+            left = joined.take(pa.array(uniques // width))
+            right = pa.array(other.values, pa.string()).take(pa.array(uniques % width))
+            if not ordered:
+                left, right = (
+                    pc.if_else(pc.less_equal(left, right), left, right),
+                    pc.if_else(pc.less_equal(left, right), right, left),
+                )
+            joined = pc.binary_join_element_wise(left, right, SEPARATOR)
+        if ordered:  # distinct tuples of separator-free parts give distinct strings
+            return Encoded(combined, joined.to_pylist())
+        return _recode(combined, joined.to_pylist())
 
 
 @dataclass(frozen=True)
@@ -90,14 +100,12 @@ def _factorize(values: npt.NDArray[np.int64]) -> tuple[Codes, npt.NDArray[np.int
     return codes.astype(np.int64), uniques_array
 
 
-def _recode(codes: Codes, results: list[str | None]) -> Encoded:
+def _recode(codes: Codes, results: Sequence[str | None]) -> Encoded:
     """Codes into ``results`` → codes into the distinct non-missing results."""
-    positions: dict[str, int] = {}
-    mapping = np.empty(len(results) + 1, dtype=np.int64)
-    for index, result in enumerate(results):
-        mapping[index] = -1 if result is None else positions.setdefault(result, len(positions))
-    mapping[-1] = -1  # code -1 indexes the last slot: missing stays missing
-    return Encoded(mapping[codes], list(positions))
+    mapping, uniques = pd.factorize(np.asarray(results, dtype=object), use_na_sentinel=True)
+    # code -1 indexes the appended last slot, so missing stays missing
+    mapping = np.append(mapping.astype(np.int64), -1)
+    return Encoded(mapping[codes], list(uniques))
 
 
 def encode(column: pa.Array | pa.ChunkedArray) -> Encoded:
@@ -108,8 +116,8 @@ def encode(column: pa.Array | pa.ChunkedArray) -> Encoded:
         column = pc.cast(column, pa.string())
     dictionary = column.dictionary_encode()
     indices = dictionary.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    values = dictionary.dictionary.to_pylist()
-    return _recode(indices.astype(np.int64), values)
+    # Arrow's dictionary holds distinct, non-null values already.
+    return Encoded(indices.astype(np.int64), dictionary.dictionary.to_pylist())
 
 
 def encode_lists(rows: list[list[str] | None]) -> EncodedLists:

@@ -62,6 +62,10 @@ class DerivedKeys:
     invalid: dict[str, int] = field(default_factory=dict)
 
 
+def _each(function: Callable[[str], str | None]) -> Callable[[list[str]], list[str | None]]:
+    return lambda values: [function(value) for value in values]
+
+
 def _metaphone(name: str) -> str | None:
     primary: str = doublemetaphone(name)[0]
     return primary or None
@@ -80,10 +84,6 @@ def _swapped(date_text: str) -> str | None:
     return f"{year}-{day}-{month}"
 
 
-def _sorted_join(parts: Sequence[str]) -> str:
-    return "\x1f".join(sorted(parts))
-
-
 class _Deriver:
     """Computes parts on demand from one canonical table, caching each by name."""
 
@@ -91,6 +91,7 @@ class _Deriver:
         self._table = table
         self._rows = table.num_rows
         self._cache: dict[str, Part] = {}
+        self._postcodes: tuple[Encoded, normalise.PostcodeColumns] | None = None
         self.invalid: dict[str, int] = {}
 
     def _column(self, name: str) -> Encoded:
@@ -104,8 +105,10 @@ class _Deriver:
             column = pc.strftime(pc.cast(column, pa.timestamp("s")), format="%Y-%m-%d")
         return encode(column)
 
-    def _normalised(self, column: str, function: Callable[[str], str | None]) -> Encoded:
-        encoded, lost = self._column(column).map(function)
+    def _normalised(
+        self, column: str, function: Callable[[list[str]], Sequence[str | None]]
+    ) -> Encoded:
+        encoded, lost = self._column(column).map_all(function)
         if lost:
             self.invalid[column] = self.invalid.get(column, 0) + lost
         return encoded
@@ -123,10 +126,10 @@ class _Deriver:
 
     def _derive(self, name: str) -> Part:
         derivations: dict[str, Callable[[], Part]] = {
-            "forename": lambda: self._normalised("forename", normalise.normalise_forename),
-            "surname": lambda: self._normalised("surname", normalise.normalise_surname),
+            "forename": lambda: self._normalised("forename", _each(normalise.normalise_forename)),
+            "surname": lambda: self._normalised("surname", _each(normalise.normalise_surname)),
             "name_set": lambda: self.scalar("forename").combine(
-                self.scalar("surname"), join=_sorted_join
+                self.scalar("surname"), ordered=False
             ),
             "forename_metaphone": lambda: self.scalar("forename").map(_metaphone)[0],
             "surname_metaphone": lambda: self.scalar("surname").map(_metaphone)[0],
@@ -145,20 +148,22 @@ class _Deriver:
             "postcode": lambda: self._postcode_part("full"),
             "postcode_sector": lambda: self._postcode_part("sector"),
             "postcode_district": lambda: self._postcode_part("district"),
-            "nhs_number": lambda: self._normalised("nhs_number", normalise.normalise_nhs_number),
-            "upn": lambda: self._normalised("upn", normalise.normalise_upn),
-            "pnc_id": lambda: self._normalised("pnc_id", normalise.normalise_pnc_id),
+            "nhs_number": lambda: self._normalised("nhs_number", normalise.normalise_nhs_numbers),
+            "upn": lambda: self._normalised("upn", _each(normalise.normalise_upn)),
+            "pnc_id": lambda: self._normalised("pnc_id", _each(normalise.normalise_pnc_id)),
         }
         return derivations[name]()
 
     def _postcode_part(self, attribute: str) -> Encoded:
-        def parse(text: str) -> str | None:
-            postcode = normalise.normalise_postcode(text)
-            return None if postcode is None else getattr(postcode, attribute)
-
-        if attribute == "district":  # count invalid postcodes once, on the widest part
-            return self._normalised("postcode", parse)
-        return self._column("postcode").map(parse)[0]
+        if self._postcodes is None:  # parse every distinct postcode once, for all parts
+            raw = self._column("postcode")
+            self._postcodes = (raw, normalise.normalise_postcodes(raw.values))
+        raw, (full, sector, district) = self._postcodes
+        part = {"full": full, "sector": sector, "district": district}[attribute]
+        encoded, lost = raw.map_all(lambda _values: part)
+        if attribute == "district" and lost:  # invalid postcodes have no district
+            self.invalid["postcode"] = lost
+        return encoded
 
     def _list_rows(self, column: str) -> list[list[object] | None]:
         if column not in self._table.column_names:
@@ -168,6 +173,8 @@ class _Deriver:
 
     def _aliases(self) -> EncodedLists:
         rows: list[list[str] | None] = []
+        if "aliases" not in self._table.column_names:
+            return encode_lists([None] * self._rows)
         for aliases in self._list_rows("aliases"):
             names: list[str] = []
             for alias in aliases or []:
@@ -181,6 +188,8 @@ class _Deriver:
         return encode_lists(rows)
 
     def _dob_alternatives(self) -> EncodedLists:
+        if "dob_alt" not in self._table.column_names:
+            return encode_lists([None] * self._rows)
         dob = self.scalar("dob")
         rows: list[list[str] | None] = []
         for index, dates in enumerate(self._list_rows("dob_alt")):

@@ -41,8 +41,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from anyascii import anyascii
 
 __all__ = [
@@ -51,8 +55,10 @@ __all__ = [
     "format_date",
     "normalise_forename",
     "normalise_nhs_number",
+    "normalise_nhs_numbers",
     "normalise_pnc_id",
     "normalise_postcode",
+    "normalise_postcodes",
     "normalise_surname",
     "normalise_upn",
     "normalise_words",
@@ -132,44 +138,69 @@ class Postcode:
 
 
 _OUTWARD = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)"
-_FULL_POSTCODE = re.compile(rf"({_OUTWARD})([0-9][A-Z]{{2}})")
-_OUTWARD_ONLY = re.compile(_OUTWARD)
-_SPACES_AND_DASHES = re.compile(r"[\s\-]+")
+_FULL_POSTCODE = rf"^(?P<outward>{_OUTWARD})(?P<inward>[0-9][A-Z]{{2}})$"
+_OUTWARD_ONLY = rf"^{_OUTWARD}$"
+_SPACES_AND_DASHES = r"[\s\-]+"
+
+
+def _compact_upper(values: Sequence[str | None]) -> pa.Array:
+    text = pc.utf8_normalize(pa.array(values, pa.string()), "NFKC")
+    return pc.replace_substring_regex(pc.utf8_upper(text), _SPACES_AND_DASHES, "")
+
+
+PostcodeColumns = tuple[list[str | None], list[str | None], list[str | None]]
+
+
+def normalise_postcodes(values: Sequence[str | None]) -> PostcodeColumns:
+    """``normalise_postcode`` for many values at once, vectorised with Arrow.
+
+    Returns three lists (full postcode, sector, district); district is None exactly
+    when the value is not a postcode.
+    """
+    text = _compact_upper(values)
+    parts = pc.extract_regex(text, _FULL_POSTCODE)
+    outward, inward = pc.struct_field(parts, "outward"), pc.struct_field(parts, "inward")
+    full = pc.binary_join_element_wise(outward, inward, " ").to_pylist()
+    sector = pc.binary_join_element_wise(outward, pc.utf8_slice_codeunits(inward, 0, 1), " ")
+    district = pc.if_else(
+        pc.is_valid(outward),
+        outward,
+        pc.if_else(pc.match_substring_regex(text, _OUTWARD_ONLY), text, None),
+    ).to_pylist()
+    return full, sector.to_pylist(), district
 
 
 def normalise_postcode(value: str | None) -> Postcode | None:
     """Parse a UK postcode (any spacing or case); ``None`` when it is not one."""
-    if value is None:
-        return None
-    text = _SPACES_AND_DASHES.sub("", unicodedata.normalize("NFKC", value)).upper()
-    match = _FULL_POSTCODE.fullmatch(text)
-    if match is not None:
-        outward, inward = match.groups()
-        return Postcode(f"{outward} {inward}", f"{outward} {inward[0]}", outward)
-    if _OUTWARD_ONLY.fullmatch(text):
-        return Postcode(None, None, text)
-    return None
+    (full,), (sector,), (district,) = normalise_postcodes([value])
+    return None if district is None else Postcode(full, sector, district)
 
 
-_NOT_DIGIT = re.compile(r"[\s\-]+")
+_NHS_WEIGHTS = np.arange(10, 1, -1)
+
+
+def normalise_nhs_numbers(values: Sequence[str | None]) -> list[str | None]:
+    """``normalise_nhs_number`` for many values at once, vectorised with NumPy."""
+    text = pc.replace_substring_regex(pa.array(values, pa.string()), _SPACES_AND_DASHES, "")
+    shaped = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{10}$"), False)
+    candidates = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
+    digits_text = pc.take(text, pa.array(candidates)).to_pylist()
+    digits = (
+        np.frombuffer("".join(digits_text).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
+    ).astype(np.int64)
+    check = 11 - (digits[:, :9] @ _NHS_WEIGHTS) % 11
+    check[check == 11] = 0
+    valid = (check != 10) & (check == digits[:, 9])
+    results: list[str | None] = [None] * len(values)
+    for position, number, ok in zip(candidates.tolist(), digits_text, valid.tolist(), strict=True):
+        if ok:
+            results[position] = number
+    return results
 
 
 def normalise_nhs_number(value: str | int | None) -> str | None:
     """A 10-digit NHS number with a valid modulus-11 check digit, else ``None``."""
-    if value is None:
-        return None
-    digits = _NOT_DIGIT.sub("", str(value))
-    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
-        return None
-    total = sum(
-        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
-    )
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    if check == 10 or check != int(digits[9]):
-        return None
-    return digits
+    return normalise_nhs_numbers([None if value is None else str(value)])[0]
 
 
 # DfE "Unique Pupil Number" guidance: check letters omit I, O and S.
@@ -194,7 +225,7 @@ def normalise_upn(value: str | None) -> str | None:
     """A 13-character UPN (permanent or temporary) with a valid check letter, else None."""
     if value is None:
         return None
-    text = _SPACES_AND_DASHES.sub("", value).upper()
+    text = re.sub(_SPACES_AND_DASHES, "", value).upper()
     if not _UPN.fullmatch(text) or (text[-1].isalpha() and text[-1] not in _UPN_LETTERS):
         return None
     return text if upn_check_letter(text[1:]) == text[0] else None
@@ -218,7 +249,7 @@ def normalise_pnc_id(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    match = _PNC.fullmatch(_SPACES_AND_DASHES.sub("", value).upper())
+    match = _PNC.fullmatch(re.sub(_SPACES_AND_DASHES, "", value).upper())
     if match is None:
         return None
     year, serial, letter = int(match.group(1)) % 100, int(match.group(2)), match.group(3)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.status import Status
+from rich.table import Table
 
 from pseudonymise import keys
+from pseudonymise.canonical import read_canonical
+from pseudonymise.package import build_package
+from pseudonymise.risk import RiskReport
+from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
+from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 
 __all__ = ["register"]
 
@@ -61,6 +70,100 @@ def keys_signer(
     )
 
 
+@contextmanager
+def _steps(title: str) -> Iterator[Status]:
+    with _console.status(title) as status:
+        yield status
+
+
+def _print_risk(risk: RiskReport) -> None:
+    table = Table(title="token frequency risk", show_lines=False)
+    for heading in ("column", "rows", "distinct", "top share", "entropy"):
+        table.add_column(heading, justify="left" if heading == "column" else "right")
+    for token in risk.tokens:
+        if token.rows_with_value:
+            table.add_row(
+                token.column,
+                f"{token.rows_with_value:,}",
+                f"{token.cardinality:,}",
+                f"{token.max_share:.2%}",
+                f"{token.entropy:.3f}",
+            )
+    _console.print(table)
+    if risk.k_anonymity is not None:
+        found = risk.k_anonymity
+        _console.print(
+            f"k-anonymity on {', '.join(found.quasi_identifiers)}: {found.classes:,} groups, "
+            f"smallest {found.smallest_class:,}, rows in groups below k={risk.limits.min_k}: "
+            f"{found.rows_below_limit:,}"
+        )
+    for warning in risk.warnings:
+        _console.print(f"[yellow]warning:[/] {warning}")
+
+
+def pseudonymise_command(
+    in_: Annotated[Path, typer.Option("--in", help="Canonical extract (.parquet or .csv).")],
+    linkage_key: Annotated[Path, typer.Option(help="Project linkage secret (from the custodian).")],
+    owner_key: Annotated[Path, typer.Option(help="The owner's own secret, for record pids.")],
+    out: Annotated[Path, typer.Option(help="Directory to create.")],
+    spec: Annotated[
+        Path | None, typer.Option(help="Pseudonymise spec: column mapping, drops, risk limits.")
+    ] = None,
+) -> None:
+    """Replace identifiers with keyed tokens; write identity, attributes, lookup, manifest."""
+    settings = load_pseudonymise_spec(spec) if spec is not None else PseudonymiseSpec(version=1)
+    match_key_spec = settings.match_key_spec(relative_to=spec.parent if spec else None)
+    linkage_secret = keys.load_secret(linkage_key)
+    owner_secret = keys.load_secret(owner_key)
+    if out.exists() and any(out.iterdir()):
+        raise typer.BadParameter(f"{out} already exists and is not empty", param_hint="--out")
+    with _steps("reading the extract") as status:
+        canonical = read_canonical(in_, columns=settings.columns)
+        tables = pseudonymise_table(
+            canonical,
+            linkage_key=linkage_secret,
+            owner_key=owner_secret,
+            spec=match_key_spec,
+            options=settings,
+            progress=lambda step: status.update(f"pseudonymising: {step}"),
+        )
+        status.update("writing")
+        write_pseudonymised(tables, out)
+    rows = tables.manifest["rows"]
+    _console.print(
+        f"wrote {out}: {rows['identity']:,} identity rows, {rows['attributes']:,} attribute "
+        f"rows, lookup of {rows['lookup']:,} (keep lookup.parquet with the owner); "
+        f"linkage key id {tables.manifest['linkage_key_id']}"
+    )
+    for column, count in tables.manifest["invalid_values"].items():
+        _console.print(f"{column}: {count:,} invalid value(s) treated as missing")
+    _print_risk(tables.risk)
+
+
+def package_command(
+    directory: Annotated[Path, typer.Argument(help="Output directory of `trelink pseudonymise`.")],
+    recipient: Annotated[Path, typer.Option(help="The TRE's public key (PREFIX.public.pem).")],
+    signing_key: Annotated[Path, typer.Option(help="The owner's Ed25519 private key.")],
+    out: Annotated[Path, typer.Option(help="Package file to write (.tlp).")],
+) -> None:
+    """Sign and encrypt a pseudonymised extract for the TRE; never includes the lookup."""
+    if out.exists():
+        raise typer.BadParameter(f"{out} already exists", param_hint="--out")
+    public = keys.load_recipient_public_key(recipient)
+    signer = keys.load_signing_private_key(signing_key)
+    with _steps("checking members for identifiers, signing and encrypting"):
+        manifest = build_package(directory, recipient=public, signing_key=signer, out=out)
+    members = ", ".join(
+        f"{member['name']} ({member['size']:,} bytes)" for member in manifest["members"]
+    )
+    _console.print(
+        f"wrote {out}: {members}; for recipient {manifest['recipient_key_id']}, "
+        f"signed by {manifest['signer_key_id']}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the owner's and key custodian's commands to ``app``."""
     app.add_typer(keys_app)
+    app.command("pseudonymise")(pseudonymise_command)
+    app.command("package")(package_command)

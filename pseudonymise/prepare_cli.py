@@ -1,11 +1,41 @@
-"""Commands of this module are added by ``register(app)``."""
+"""``trelink prepare``: raw multi-period extracts to canonical Parquet, by a dataset spec."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from pseudonymise.prepare import prepare_source, write_prepared
+from specs.dataset import load_dataset_spec
 
 __all__ = ["register"]
 
 
+def prepare_command(
+    spec: Path = typer.Option(..., "--spec", help="Dataset spec, e.g. specs/datasets/nrm.yaml."),
+    raw: Path = typer.Option(
+        ..., "--in", help="Raw extract folder (the source's own folder, or its parent)."
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Parquet file to write; for ICTG (several tables) a directory receiving "
+        "referral.parquet, monthly.parquet and contact.parquet.",
+    ),
+) -> None:
+    """Harmonise a source's raw files into canonical tables and report data quality."""
+    dataset = load_dataset_spec(spec)
+    console = Console(stderr=True)
+    with console.status(f"reading {dataset.dataset} raw files"):
+        prepared = prepare_source(dataset, raw, spec_source=str(spec))
+    written = write_prepared(prepared, out)
+    prepared.report.print_summary(console)
+    for path in written:
+        console.print(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``prepare`` to ``app``."""
+    app.command("prepare")(prepare_command)

@@ -59,17 +59,17 @@ class RiskReport:
 
 
 def _token_risk(name: str, column: pa.ChunkedArray) -> TokenRisk:
-    if pa.types.is_list(column.type):
-        column = pc.list_flatten(column)
-    values = column.drop_null()
-    rows = len(values)
+    # A list column's share is per row: how many rows hold the commonest token.
+    rows = len(column) - column.null_count
+    values = pc.list_flatten(column) if pa.types.is_list(column.type) else column.drop_null()
     if rows == 0:
         return TokenRisk(name, 0, 0, 0.0, 0.0)
     counts = pc.value_counts(values).field("counts").to_numpy().astype(np.float64)
-    shares = counts / rows
+    shares = counts / counts.sum()
     entropy = float(-(shares * np.log(shares)).sum())
     normalised = entropy / math.log(len(counts)) if len(counts) > 1 else 0.0
-    return TokenRisk(name, rows, len(counts), round(float(shares.max()), 6), round(normalised, 4))
+    max_share = float(counts.max()) / rows
+    return TokenRisk(name, rows, len(counts), round(max_share, 6), round(normalised, 4))
 
 
 def _k_anonymity(attributes: pa.Table, columns: tuple[str, ...], min_k: int) -> KAnonymity:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,11 +37,18 @@ from pseudonymise.canonical import IDENTIFIER_COLUMNS, CanonicalTable, check_can
 from pseudonymise.encoded import Encoded, EncodedLists, encode
 from pseudonymise.errors import InputError
 from pseudonymise.keys import key_id
-from pseudonymise.match_keys import derive_match_keys
+from pseudonymise.match_keys import DerivedKeys, derive_match_keys
 from pseudonymise.normalise import NORMALISATION_VERSION
 from pseudonymise.risk import RiskReport, assess_risk
 from pseudonymise.spec import DEFAULT_QUASI_IDENTIFIERS, PseudonymiseSpec
-from pseudonymise.tokens import Hmac, match_key_subkey, record_pid_subkey
+from pseudonymise.tokens import (
+    HmacJob,
+    hex_strings,
+    int64_tokens,
+    match_key_subkey,
+    record_pid_subkey,
+    run_hmac_jobs,
+)
 from specs.match_keys import MatchKeySpec, load_match_key_spec
 from trelink.atomic import atomic_directory
 
@@ -67,16 +75,20 @@ class PseudonymisedTables:
     risk: RiskReport = field(repr=False)
 
 
-def _token_array(part: Encoded | EncodedLists, hmac: Hmac) -> pa.Array:
+def _hmac_values(part: Encoded | EncodedLists) -> list[str]:
+    if isinstance(part, Encoded):
+        return part.values
+    return [item for items in part.lists for item in items]
+
+
+def _token_array(part: Encoded | EncodedLists, distinct: npt.NDArray[np.int64]) -> pa.Array:
+    """Broadcast tokens of the distinct values (in ``_hmac_values`` order) to the rows."""
     valid = part.codes >= 0
     safe_codes = np.where(valid, part.codes, 0)
     if isinstance(part, Encoded):
-        distinct = hmac.tokens64(part.values)
         if len(distinct) == 0:
             return pa.nulls(len(part.codes), pa.int64())
         return pa.array(distinct[safe_codes], pa.int64(), mask=~valid)
-    flat_values = [item for items in part.lists for item in items]
-    flat_tokens = hmac.tokens64(flat_values)
     lengths = np.fromiter((len(items) for items in part.lists), np.int64, len(part.lists))
     if len(lengths) == 0:
         return pa.nulls(len(part.codes), pa.list_(pa.int64()))
@@ -86,13 +98,8 @@ def _token_array(part: Encoded | EncodedLists, hmac: Hmac) -> pa.Array:
     # For each row, the positions starts[code] .. starts[code] + length - 1 of the flat list.
     index = np.repeat(starts[safe_codes] - offsets[:-1], row_lengths) + np.arange(offsets[-1])
     return pa.ListArray.from_arrays(
-        pa.array(offsets), pa.array(flat_tokens[index], pa.int64()), mask=pa.array(~valid)
+        pa.array(offsets), pa.array(distinct[index], pa.int64()), mask=pa.array(~valid)
     )
-
-
-def _record_pids(record_ids: pa.ChunkedArray, owner_key: bytes) -> tuple[Encoded, list[str]]:
-    encoded = encode(record_ids)
-    return encoded, Hmac(record_pid_subkey(owner_key)).hex32(encoded.values)
 
 
 def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
@@ -114,8 +121,12 @@ def pseudonymise_table(
     spec: MatchKeySpec | None = None,
     options: PseudonymiseSpec | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> PseudonymisedTables:
-    """Tokenise one canonical table (see the module docstring for the outputs)."""
+    """Tokenise one canonical table (see the module docstring for the outputs).
+
+    ``workers`` processes share the hashing of large tables (default: one per CPU).
+    """
     match_key_spec = spec if spec is not None else load_match_key_spec()
     settings = options if options is not None else PseudonymiseSpec(version=1)
     canonical = frame if isinstance(frame, CanonicalTable) else check_canonical(_as_table(frame))
@@ -126,20 +137,31 @@ def pseudonymise_table(
         )
     table = canonical.table
     report = progress or (lambda _step: None)
-    report("record pids")
-    record_codes, pids = _record_pids(table.column("record_id"), owner_key)
-    pid_column = pa.array(np.asarray(pids, dtype=object)[record_codes.codes], pa.string())
-    identity: pa.Table | None = None
-    invalid: dict[str, int] = {}
+    record_codes = encode(table.column("record_id"))
+    jobs = [HmacJob(record_pid_subkey(owner_key), record_codes.values, 16)]
+    derived = DerivedKeys({}, {})
     if not canonical.is_events:
-        report("match keys")
+        report("deriving match keys")
         derived = derive_match_keys(table, match_key_spec)
-        invalid = derived.invalid
+        jobs.extend(
+            HmacJob(
+                match_key_subkey(linkage_key, match_key.domain),
+                _hmac_values(derived.keys[match_key.name]),
+                8,
+            )
+            for match_key in match_key_spec.match_keys
+        )
+    report(f"hashing {sum(len(job.values) for job in jobs):,} distinct values")
+    digests = run_hmac_jobs(jobs, workers=workers)
+    pids = hex_strings(digests[0])
+    pid_column = pids.take(pa.array(record_codes.codes))
+    identity: pa.Table | None = None
+    invalid = derived.invalid
+    if not canonical.is_events:
         columns: dict[str, pa.Array] = {"record_pid": pid_column}
-        for match_key in match_key_spec.match_keys:
-            report(f"tokens: {match_key.name}")
-            hmac = Hmac(match_key_subkey(linkage_key, match_key.domain))
-            columns[match_key.name] = _token_array(derived.keys[match_key.name], hmac)
+        for match_key, digest in zip(match_key_spec.match_keys, digests[1:], strict=True):
+            part = derived.keys[match_key.name]
+            columns[match_key.name] = _token_array(part, int64_tokens(digest))
         identity = pa.table(columns)
     kept = [
         name
@@ -149,9 +171,7 @@ def pseudonymise_table(
     attributes = pa.Table.from_arrays(
         [pid_column, *(table.column(name) for name in kept)], names=["record_pid", *kept]
     )
-    lookup = pa.table(
-        {"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pa.array(pids)}
-    )
+    lookup = pa.table({"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pids})
     quasi = settings.quasi_identifiers or DEFAULT_QUASI_IDENTIFIERS
     report("risk report")
     risk = assess_risk(
