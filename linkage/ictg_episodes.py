@@ -9,7 +9,8 @@ in order. The rules (docs/ictg-stages.md has the full table):
   had no URN, so prepare made up an id that joins to nothing).
 * **Duplicates.** A child's referral rows in date order whose referral dates lie within
   ``duplicate_window_days`` of the previous row are copies of one referral (a *cluster*),
-  whichever group reported them. Different sites inside a cluster are flagged
+  whichever group reported them, unless the previous row was closed before this
+  referral date (a quick re-referral after closure). Different sites inside a cluster are flagged
   (``site_conflict``: a transfer or a data error), not split.
 * **Re-entry.** A later cluster starts a new episode when the previous cluster was
   closed before its referral date (``re_entry``), or when it comes more than
@@ -107,12 +108,14 @@ def referral_clusters_sql(status: str, *, key: str, duplicate_window_days: int) 
         WITH kept AS (
             SELECT *, {group_rank()} AS _rank FROM {status} WHERE excluded_reason IS NULL
         ), gaps AS (
-            SELECT *, date_diff('day', lag(referral_date) OVER (
-                PARTITION BY {k} ORDER BY {order}), referral_date) AS _gap
-            FROM kept
+            SELECT *,
+                date_diff('day', lag(referral_date) OVER w, referral_date) AS _gap,
+                coalesce(lag(closure_date) OVER w < referral_date, false) AS _closed_before
+            FROM kept WINDOW w AS (PARTITION BY {k} ORDER BY {order})
         )
-        SELECT * EXCLUDE (_gap),
-            sum(CASE WHEN _gap IS NULL OR _gap > {int(duplicate_window_days)} THEN 1 ELSE 0 END)
+        SELECT * EXCLUDE (_gap, _closed_before),
+            sum(CASE WHEN _gap IS NULL OR _gap > {int(duplicate_window_days)} OR _closed_before
+                THEN 1 ELSE 0 END)
                 OVER (PARTITION BY {k} ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS _cluster
         FROM gaps
     """

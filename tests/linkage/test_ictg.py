@@ -161,6 +161,21 @@ EPISODE_CASES = [
         ],
     ),
     (
+        "closed and referred again within the window: re-entry, not a copy",
+        [
+            {
+                "record_pid": "a",
+                "referral_date": D(2019, 1, 1),
+                "closure_date": D(2019, 1, 2),
+            },
+            {"record_pid": "a", "referral_date": D(2019, 1, 5)},
+        ],
+        [
+            (1, "first", D(2019, 1, 1), ["DW"], False, False),
+            (2, "re_entry", D(2019, 1, 5), ["DW"], False, False),
+        ],
+    ),
+    (
         "a month apart without closure: one episode, date conflict flagged",
         [
             {"record_pid": "a", "referral_date": D(2019, 1, 1)},
