@@ -1,11 +1,59 @@
-"""Commands of this module are added by ``register(app)``."""
+"""``trelink import``: verify a package and load it into the TRE database."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from linkage.importer import import_package, list_datasets
 
 __all__ = ["register"]
 
+_console = Console(highlight=False, soft_wrap=True)
+
+
+def import_command(
+    package: Annotated[Path, typer.Argument(help="The .tlp package from the data owner.")],
+    private_key: Annotated[Path, typer.Option(help="The TRE's private key (PREFIX.private.pem).")],
+    trust: Annotated[Path, typer.Option(help="The owner's Ed25519 public key to trust.")],
+    db: Annotated[Path, typer.Option(help="The TRE's DuckDB database file.")],
+    dataset: Annotated[str, typer.Option(help="Name for the dataset, e.g. nrm.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a dataset or package already imported.")
+    ] = False,
+) -> None:
+    """Check recipient, signature and checksums, then load everything in one transaction."""
+    with _console.status("verifying and loading"):
+        imported = import_package(
+            package, private_key=private_key, trust=trust, db=db, dataset=dataset, replace=replace
+        )
+    tables = ", ".join(
+        f"{table} ({rows:,} rows)"
+        for table, rows in (
+            (imported.identity_table, imported.identity_rows),
+            (imported.attributes_table, imported.attributes_rows),
+        )
+        if table is not None
+    )
+    _console.print(
+        f"imported {imported.dataset} into {db}: {tables}; signed by "
+        f"{imported.signer_key_id}, linkage key id {imported.linkage_key_id}"
+    )
+    others = {
+        entry.dataset: entry.linkage_key_id
+        for entry in list_datasets(db)
+        if entry.linkage_key_id != imported.linkage_key_id
+    }
+    if others:
+        _console.print(
+            f"[yellow]warning:[/] datasets made under other linkage keys cannot be linked "
+            f"with this one: {others}"
+        )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``trelink import`` to ``app``."""
+    app.command("import")(import_command)
