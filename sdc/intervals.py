@@ -69,6 +69,7 @@ class _Component:
         self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
         self.highs.silent()
         self.highs.setOptionValue("presolve", "off")
+        self.highs.setOptionValue("simplex_strategy", 4)  # primal: the basis stays feasible
         self.highs.passModel(model)
         self.active: int | None = None
 

@@ -121,7 +121,7 @@ def suppress(
         return SuppressionResult(hidden, method, True, 0, 0.0, {}, time.perf_counter() - started)
     cuts = _Cuts(size)
     _add_equation_cuts(problem.matrix, np.flatnonzero(problem.primary), cuts)
-    certified: dict[int, tuple[float, float]] = {}
+    certified: set[int] = set()
     iterations = 0
     optimal = True
     if method is Method.EXACT:
@@ -132,14 +132,14 @@ def suppress(
             iterations += 1
             lp = AttackerLp(problem.matrix, problem.values, hidden, problem.lower, upper)
             if method is Method.EXACT:
-                certified = {}  # the master may drop cells between rounds: re-check all
+                certified = set()  # the master may drop cells between rounds: re-check all
             violated: list[int] = []
             for cell in lp.cells():
                 if cell in certified:
                     continue
                 low, high = lp.bounds(cell)
                 if high.value - low.value + TOLERANCE >= max(problem.required[cell], TOLERANCE):
-                    certified[cell] = (low.value, high.value)
+                    certified.add(cell)
                     continue
                 coefficients = _cut_coefficients(problem.matrix, cell, low, high, rise, fall, size)
                 cuts.add(coefficients, cell, float(problem.required[cell]))
@@ -154,10 +154,27 @@ def suppress(
             else:
                 hidden = _greedy_master(problem, cuts.rows[-len(violated) :], hidden)
                 optimal = False
+    intervals = _final_intervals(problem, hidden)
     loss = float(problem.cost[hidden].sum())
     return SuppressionResult(
-        hidden, method, optimal, iterations, loss, certified, time.perf_counter() - started
+        hidden, method, optimal, iterations, loss, intervals, time.perf_counter() - started
     )
+
+
+def _final_intervals(
+    problem: SuppressionProblem, hidden: np.ndarray
+) -> dict[int, tuple[float, float]]:
+    """The true attacker's ranges (no ceiling), which the decision record reports."""
+    lp = AttackerLp(problem.matrix, problem.values, hidden, problem.lower, problem.upper)
+    intervals = {}
+    for cell in lp.cells():
+        low, high = lp.interval(cell)
+        if high - low + TOLERANCE < max(problem.required[cell], TOLERANCE):
+            raise SuppressionError(  # pragma: no cover - guarded by the cut loop
+                "internal check failed: a hidden cell is narrower than required"
+            )
+        intervals[cell] = (low, high)
+    return intervals
 
 
 def _add_equation_cuts(matrix: sp.csr_matrix, cells: np.ndarray, cuts: _Cuts) -> None:

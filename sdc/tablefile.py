@@ -75,6 +75,7 @@ class TableFile:
     kind: TableKind
     measure: str
     record: dict[str, Any] | None
+    column_headers: tuple[str, ...]  # the file's header of each grid column
 
     @property
     def hidden(self) -> np.ndarray:
@@ -83,12 +84,6 @@ class TableFile:
     def label(self, index: int) -> tuple[str, str]:
         row, column = divmod(index, self.grid.shape[1])
         return self.grid.rows.label(row), self.column_headers[column]
-
-    @property
-    def column_headers(self) -> list[str]:
-        from sdc.table import column_headers
-
-        return column_headers(self.grid.columns)
 
     def recorded_values(self) -> np.ndarray | None:
         """True values from the decision record, in grid order (None without one)."""
@@ -126,11 +121,13 @@ def read_table_file(path: str | os.PathLike[str]) -> TableFile:
             if not frame[name].isin([TOTAL, "All"]).any():
                 break
             label_count += 1
-    if label_count == 0 or label_count >= len(headers):
+    if label_count == 0:
         raise TableInputError(
-            f"{source}: expected row-label column(s) followed by value columns headed "
-            "'var: value' and 'Total'"
+            f"{source}: the table has no margins (no row labelled {TOTAL!r}); sdc needs "
+            "every total, as `trelink sdc protect` writes them"
         )
+    if label_count >= len(headers):
+        raise TableInputError(f"{source}: no value columns after the row labels")
     row_variables = headers[:label_count]
     column_variables, column_keys = _parse_headers(source, headers[label_count:])
     row_keys = [
@@ -156,7 +153,12 @@ def read_table_file(path: str | os.PathLike[str]) -> TableFile:
             f"{source}: row {row_keys[row_position.index(int(row))]} column "
             f"{headers[label_count + column_position.index(int(column))]!r}: negative count"
         )
-    return TableFile(source, grid, body.ravel(), kind, measure, record)
+    headers_in_grid_order = [""] * len(columns.keys)
+    for file_column, position in enumerate(column_position):
+        headers_in_grid_order[position] = headers[label_count + file_column]
+    return TableFile(
+        source, grid, body.ravel(), kind, measure, record, tuple(headers_in_grid_order)
+    )
 
 
 def _read_record(source: Path) -> dict[str, Any] | None:

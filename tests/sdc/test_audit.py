@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sdc import (
+    InconsistentTableError,
+    Policy,
+    audit_outputs,
+    frequency_table,
+    read_table_file,
+    write_table,
+)
+
+
+def test_tables_protected_apart_can_leak_and_the_joint_audit_says_so(
+    microdata: pd.DataFrame, policy: Policy, tmp_path: Path
+) -> None:
+    # The same three-way counts, arranged two ways: each protected alone is safe...
+    first, _ = write_table(
+        frequency_table(microdata, ["region"], ["sex", "age"], policy=policy), tmp_path / "a.csv"
+    )
+    second, _ = write_table(
+        frequency_table(microdata, ["region", "age"], ["sex"], policy=policy), tmp_path / "b.csv"
+    )
+    assert audit_outputs([first], policy=policy).passed
+    assert audit_outputs([second], policy=policy).passed
+    # ...but together their patterns differ, and cells become exact.
+    joint = audit_outputs([first, second], policy=policy)
+    assert not joint.passed
+    assert any("width 0" in failure for failure in joint.failures)
+    # Protecting the second jointly with the first closes the leak.
+    linked, _ = write_table(
+        frequency_table(
+            microdata, ["region", "age"], ["sex"], policy=policy, linked=[read_table_file(first)]
+        ),
+        tmp_path / "c.csv",
+    )
+    repaired = audit_outputs([first, linked], policy=policy)
+    assert repaired.passed, repaired.failures
+    assert all(cell.width >= 10 for cell in repaired.cells)
+
+
+def test_differencing_against_an_earlier_release(
+    microdata: pd.DataFrame, policy: Policy, tmp_path: Path
+) -> None:
+    earlier, _ = write_table(
+        frequency_table(microdata, ["region"], ["sex", "age"], policy=policy), tmp_path / "old.csv"
+    )
+    new, _ = write_table(
+        frequency_table(microdata, ["region", "age"], ["sex"], policy=policy), tmp_path / "new.csv"
+    )
+    report = audit_outputs([new], policy=policy, earlier=[earlier])
+    assert not report.passed
+    assert any(cell.earlier for cell in report.cells)
+    assert report.as_dict()["passed"] is False
+
+
+def test_unrelated_populations_are_audited_apart(
+    microdata: pd.DataFrame, policy: Policy, tmp_path: Path
+) -> None:
+    whole, _ = write_table(
+        frequency_table(microdata, ["region"], ["age"], policy=policy), tmp_path / "all.csv"
+    )
+    girls = microdata[microdata["sex"] == "F"]
+    part, _ = write_table(
+        frequency_table(girls, ["region"], ["age"], policy=policy), tmp_path / "girls.csv"
+    )
+    report = audit_outputs([whole, part], policy=policy)
+    assert report.passed
+    assert any("different populations" in note for note in report.notes)
+
+
+def test_inconsistent_margins_are_an_error(tmp_path: Path, policy: Policy) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("region,sex: F,sex: M,Total\nN,12,,30\nS,15,20,35\nTotal,27,40,60\n")
+    with pytest.raises(InconsistentTableError):
+        audit_outputs([path], policy=policy)
