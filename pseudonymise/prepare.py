@@ -149,7 +149,9 @@ def _read_xlsx(path: Path) -> tuple[list[Cell], Iterator[list[Cell]], None]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged file
-        raise PrepareError(f"{path}: not a readable XLSX workbook ({type(error).__name__})") from None
+        raise PrepareError(
+            f"{path}: not a readable XLSX workbook ({type(error).__name__})"
+        ) from None
     rows = book.worksheets[0].iter_rows(values_only=True)
     header = next(rows, None)
     if header is None or all(cell is None for cell in header):
@@ -164,7 +166,9 @@ def _read_xls(path: Path) -> tuple[list[Cell], Iterator[list[Cell]], None]:
     try:
         book = xlrd.open_workbook(str(path))
     except Exception as error:  # xlrd raises its own and struct errors for damaged files
-        raise PrepareError(f"{path}: not a readable XLS workbook ({type(error).__name__})") from None
+        raise PrepareError(
+            f"{path}: not a readable XLS workbook ({type(error).__name__})"
+        ) from None
     sheet = book.sheet_by_index(0)
     if sheet.nrows == 0:
         raise PrepareError(f"{path}: the file is empty (no header row)")
@@ -396,10 +400,12 @@ class _TableBuilder:
             )
         return group
 
-    def _header_map(self, path: Path, header: list[Cell], period: PeriodSpec,
-                    record: FileQuality) -> dict[str, int]:
-        synonyms = {label_key(label): name for name, labels in period.labels.items()
-                    for label in labels}
+    def _header_map(
+        self, path: Path, header: list[Cell], period: PeriodSpec, record: FileQuality
+    ) -> dict[str, int]:
+        synonyms = {
+            label_key(label): name for name, labels in period.labels.items() for label in labels
+        }
         positions: dict[str, int] = {}
         for position, label in enumerate(header):
             if _is_blank(label):
@@ -416,10 +422,10 @@ class _TableBuilder:
                 positions[name] = position
         required = [c.name for c in self.columns if c.required and c.name not in positions]
         if required:
-            expected = "; ".join(f"{name}: {list(period.labels.get(name, ()))}" for name in required)
-            raise PrepareError(
-                f"{path}: required columns missing from the header: {expected}"
+            expected = "; ".join(
+                f"{name}: {list(period.labels.get(name, ()))}" for name in required
             )
+            raise PrepareError(f"{path}: required columns missing from the header: {expected}")
         record.absent_columns = [c.name for c in self.columns if c.name not in positions]
         return positions
 
@@ -431,8 +437,9 @@ class _TableBuilder:
         self.quality.files.append(record)
         positions = self._header_map(path, header, period, record)
         readers = {
-            name: _ColumnReader.build(self.spec.column(name), period,
-                                      self.quality.column(period.period, name))
+            name: _ColumnReader.build(
+                self.spec.column(name), period, self.quality.column(period.period, name)
+            )
             for name in positions
         }
         labels = {name: _text(header[position]) for name, position in positions.items()}
@@ -514,9 +521,7 @@ def prepare_source(
             builder.read_period(period)
         if not quality.files:
             patterns = sorted({p for period in table.periods for p in period.files})
-            raise PrepareError(
-                f"{root}: no files for table {table.name!r} (looked for {patterns})"
-            )
+            raise PrepareError(f"{root}: no files for table {table.name!r} (looked for {patterns})")
         tables[table.name] = builder.finish()
     return PreparedSource(tables=tables, report=report)
 
