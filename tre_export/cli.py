@@ -287,5 +287,12 @@ def serve_command(
     from tre_export.web.app import create_app
 
     area = ExportArea.open(directory)
-    _console().print(f"serving {area.root} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(create_app(area), host=host, port=port, log_level="warning")
+    console = _console()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            f"[bold yellow]warning:[/] binding {host}: the page is reachable from other "
+            "machines; put it behind TLS and restrict who can connect"
+        )
+    console.print(f"serving {area.root} on http://{host}:{port}/ (Ctrl-C stops)")
+    app = create_app(area, allowed_hosts=sorted({"127.0.0.1", "localhost", host}))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

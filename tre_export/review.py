@@ -29,14 +29,11 @@ def review_output(
     """
     with transaction(area) as work:
         state = work.state
-        request = state.request(request_id)
-        if output in request.outputs:
-            path = area.output_path(request_id, output)
-            if not path.is_file():
-                raise ReviewError(f"{request_id}/{output}: the stored file is missing")
-            digest = sha256_file(path)
-        else:
-            digest = "0" * 64  # the rules refuse the unknown name with a helpful message
+        state.output(state.request(request_id), output)
+        path = area.output_path(request_id, output)
+        if not path.is_file():
+            raise ReviewError(f"{request_id}/{output}: the stored file is missing")
+        digest = sha256_file(path)
         action = {
             "type": ActionType.REVIEW.value,
             "request": request_id,

@@ -151,6 +151,15 @@ class ProjectState:
             )
         return found
 
+    def output(self, request: Request, name: str) -> Output:
+        found = request.outputs.get(name)
+        if found is None:
+            raise ReviewError(
+                f"request {request.request_id} has no output named {name!r}; "
+                f"its outputs are {', '.join(sorted(request.outputs))}"
+            )
+        return found
+
     def next_request_id(self) -> str:
         return f"R{len(self.requests) + 1:04d}"
 
@@ -356,12 +365,7 @@ class ProjectState:
         request = self.request(_field(action, "request", str))
         self._submitted(request, "reviewed", ReviewError)
         name = _field(action, "output", str)
-        output = request.outputs.get(name)
-        if output is None:
-            raise ReviewError(
-                f"request {request.request_id} has no output named {name!r}; "
-                f"its outputs are {', '.join(sorted(request.outputs))}"
-            )
+        output = self.output(request, name)
         if _digest(action, "sha256") != output.sha256:
             raise ReviewError(
                 f"{request.request_id}/{name} no longer matches the bytes frozen at submit; "

@@ -1,0 +1,139 @@
+"""The checkers' web page in a real headless Chromium (Debian's, driven by Playwright).
+
+Skipped only on a developer machine without /usr/bin/chromium; in CI (``CI`` set) it
+always runs, and fails loudly if the browser is missing or broken.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.tre_export.conftest import PASSWORD
+from tre_export.area import ExportArea
+from tre_export.model import Channel, OutputStatus
+from tre_export.state import read_state
+from tre_export.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="Debian chromium is not installed (CI installs it and runs this test)",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture()
+def server(web_area: ExportArea) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(web_area), host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        assert time.monotonic() < deadline, "the web server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
+    server: str, web_area: ExportArea, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+        def sign_in(name: str) -> None:
+            page.goto(f"{server}/login")
+            page.fill("#name", name)
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in")
+            expect(page.locator("#who")).to_have_text(name)
+
+        def approve(name: str) -> None:
+            section = page.locator(f'section[data-output="{name}"]')
+            section.locator("textarea[name=reason]").fill("every published cell is at least 10")
+            section.locator("button.approve").click()
+            expect(page.locator("#notice")).to_contain_text(name)
+
+        sign_in("Carl")
+        expect(page.locator("table.queue")).to_contain_text("NRM referrals by region")
+        page.click("text=R0001")
+        # The unsafe table's small cell is highlighted, with the check's reasons beside it.
+        raw = page.locator('section[data-output="raw.csv"]')
+        expect(raw.locator("td.flagged")).to_have_count(1)
+        expect(raw.locator("td.flagged")).to_have_text("3")
+        expect(raw.locator(".badge.fail")).to_be_visible()
+        table = page.locator('section[data-output="by_sex_age.csv"]')
+        expect(table.locator("td.suppressed").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "request-before.png"), full_page=True)
+
+        approve("by_sex_age.csv")
+        expect(table.locator("[data-role=output-status]")).to_have_text("pending")
+        expect(table).to_contain_text("1/2 approvals")
+        page.click("text=Sign out")
+
+        sign_in("Dana")
+        page.goto(f"{server}/requests/R0001")
+        approve("by_sex_age.csv")
+        expect(table.locator("[data-role=output-status]")).to_have_text("approved")
+        page.screenshot(path=str(tmp_path / "request-approved.png"), full_page=True)
+        page.click("text=Sign out")
+
+        sign_in("Rita")
+        page.goto(f"{server}/requests/R0001")
+        expect(page.locator("button.approve")).to_have_count(0)
+        expect(page.locator("main")).to_contain_text("Only checkers can review outputs")
+        # Even a hand-made POST with a valid form token is refused by the rules.
+        token = page.locator("input[name=csrf]").first.get_attribute("value")
+        response = page.request.post(
+            f"{server}/requests/R0001/review",
+            form={"csrf": token or "", "output": "trend.png", "decision": "approve", "reason": "x"},
+        )
+        assert response.status == 403
+        assert "may not review outputs" in response.text()
+        browser.close()
+
+    state = read_state(web_area)
+    request = state.request("R0001")
+    assert state.output_status(request, "by_sex_age.csv") is OutputStatus.APPROVED
+    reviews = request.reviews["by_sex_age.csv"].values()
+    assert {review.checker_name for review in reviews} == {"Carl", "Dana"}
+    assert all(review.channel is Channel.WEB for review in reviews)
+    assert "trend.png" not in request.reviews
+    if os.environ.get("TRELINK_KEEP_SCREENSHOTS"):
+        target = Path(os.environ["TRELINK_KEEP_SCREENSHOTS"])
+        for shot in tmp_path.glob("*.png"):
+            target.joinpath(shot.name).write_bytes(shot.read_bytes())
