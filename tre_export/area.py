@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tre_export.errors import AreaError, RequestError
 
-__all__ = ["AREA_FORMAT", "ExportArea", "validate_output_name"]
+__all__ = ["AREA_FORMAT", "RESERVED_NAMES", "ExportArea", "validate_output_name"]
 
 AREA_FORMAT = "trelink-export-area"
 AREA_VERSION = 1
@@ -35,6 +35,8 @@ _REQUEST_ID = re.compile(r"R[0-9]{4,9}")
 # Plain names only: no separators, no leading dot, nothing a shell or a browser reads as
 # a path, so a stored name can never leave its request's outputs directory.
 _OUTPUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+# Written by a release beside the outputs, so no output may carry these names.
+RESERVED_NAMES = frozenset({"manifest.json", "SHA256SUMS"})
 
 
 def validate_output_name(name: str) -> str:
@@ -44,6 +46,8 @@ def validate_output_name(name: str) -> str:
             f"output file name {name!r} is not allowed: use letters, digits, '.', '_', '-' "
             "or '+', starting with a letter or digit, with no path separators or '..'"
         )
+    if name in RESERVED_NAMES:
+        raise RequestError(f"output file name {name!r} is reserved for the release; rename it")
     return name
 
 

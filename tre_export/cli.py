@@ -196,9 +196,24 @@ def release_command(
 
 
 @export_app.command("audit")
-def audit_command(directory: Path = _DIR) -> None:
+def audit_command(
+    directory: Path = _DIR,
+    administrator: str | None = typer.Option(
+        None, "--admin-key-id", help="The administrator key id recorded when the area was made."
+    ),
+    entries: list[str] = typer.Option(
+        [],
+        "--expect-entry",
+        help="An entry hash recorded outside the TRE (e.g. release_entry_sha256 from an "
+        "outbox manifest) that must still be in the log; repeatable.",
+    ),
+) -> None:
     """Verify the whole log: chain, head, every signature, every rule. Exit 1 on any fault."""
-    verification = verify_area(ExportArea.open(directory))
+    verification = verify_area(
+        ExportArea.open(directory),
+        administrator_key_id=administrator,
+        expected_entries=tuple(entries),
+    )
     console = _console()
     if verification.passed:
         project = verification.state.settings()

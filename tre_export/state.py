@@ -453,6 +453,7 @@ class LogVerification:
     entry_count: int
     head_digest: str
     problems: list[str]
+    digests: list[str]  # SHA-256 of every entry whose chain link holds, in order
 
     @property
     def passed(self) -> bool:
@@ -475,13 +476,42 @@ def _verify(area: ExportArea) -> LogVerification:
             break
     if state.project is None and not problems:
         problems.append("the log does not begin with the project's init entry")
-    return LogVerification(state, parsed.line_count, parsed.head_digest, problems)
+    digests = [entry.digest for entry in parsed.entries]
+    return LogVerification(state, parsed.line_count, parsed.head_digest, problems, digests)
 
 
-def verify_area(area: ExportArea) -> LogVerification:
-    """Check the whole chain, every signature and every rule; never raises on faults."""
+def verify_area(
+    area: ExportArea,
+    *,
+    administrator_key_id: str | None = None,
+    expected_entries: tuple[str, ...] = (),
+) -> LogVerification:
+    """Check the whole chain, every signature and every rule; never raises on faults.
+
+    The chain proves the log is internally consistent; anchors kept outside the TRE
+    prove it is the same log: ``administrator_key_id`` (published when the area was
+    made) and ``expected_entries`` (entry hashes recorded earlier, e.g. the
+    ``release_entry_sha256`` of every outbox manifest) catch a log rewritten from its
+    start or cut short together with its head file.
+    """
     with shared_lock(area.lock_path):
-        return _verify(area)
+        verification = _verify(area)
+    problems = verification.problems
+    project = verification.state.project
+    if administrator_key_id is not None and (
+        project is None or project.administrator_key_id != administrator_key_id
+    ):
+        problems.append(
+            f"the log was not created by administrator key {administrator_key_id} "
+            "(it was replaced or rewritten from the start)"
+        )
+    known = set(verification.digests)
+    problems.extend(
+        f"entry {digest} recorded earlier is not in the log (entries were removed or rewritten)"
+        for digest in expected_entries
+        if digest not in known
+    )
+    return verification
 
 
 def read_state(area: ExportArea) -> ProjectState:

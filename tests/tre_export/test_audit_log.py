@@ -249,3 +249,23 @@ def test_parallel_reviews_are_all_recorded(area: ExportArea, team: Team, tmp_pat
     for name in names:
         assert len(request.approvers(name)) == 3  # each checker counted once
         assert verification.state.output_status(request, name) is OutputStatus.APPROVED
+
+
+def test_anchors_outside_the_tre_catch_a_consistent_rewrite(area: ExportArea, team: Team) -> None:
+    """Cutting entries and rewriting head.json to match passes the chain check alone; an
+    entry hash recorded outside (as every outbox manifest carries) catches it."""
+    from tre_export.canonical import canonical_json, sha256_bytes
+
+    lines = _lines(area)
+    last = sha256_bytes(lines[-1])
+    admin_id = read_state(area).settings().administrator_key_id
+    _write(area, lines[:-1])
+    area.head_path.write_bytes(
+        canonical_json({"seq": len(lines) - 2, "sha256": sha256_bytes(lines[-2])}) + b"\n"
+    )
+    assert verify_area(area).passed
+    assert verify_area(area, administrator_key_id=admin_id).passed
+    result = run_cli("export", "audit", "--dir", area.root, "--expect-entry", last)
+    assert result.exit_code == 1 and "recorded earlier is not in the log" in result.output
+    result = run_cli("export", "audit", "--dir", area.root, "--admin-key-id", "0123456789abcdef")
+    assert result.exit_code == 1 and "not created by administrator key" in result.output

@@ -19,6 +19,7 @@ import csv
 import hmac
 import io
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,14 +112,30 @@ def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | 
 
 
 class _Sessions:
-    """Signed-in sessions in server memory: session id -> web session."""
+    """Signed-in sessions in server memory: session id -> (web session, expiry). The
+    unwrapped web keys live only here, and are dropped at sign-out or expiry."""
 
     def __init__(self) -> None:
-        self.by_id: dict[str, WebSession] = {}
+        self.by_id: dict[str, tuple[WebSession, float]] = {}
+
+    def start(self, web: WebSession) -> str:
+        session_id = secrets.token_urlsafe(32)
+        self.by_id[session_id] = (web, time.monotonic() + _SESSION_HOURS * 3600)
+        return session_id
+
+    def end(self, request: Request) -> None:
+        self.by_id.pop(str(request.session.get("sid")), None)
 
     def current(self, request: Request) -> WebSession | None:
         session_id = request.session.get("sid")
-        return self.by_id.get(session_id) if isinstance(session_id, str) else None
+        found = self.by_id.get(session_id) if isinstance(session_id, str) else None
+        if found is None:
+            return None
+        web, expiry = found
+        if time.monotonic() > expiry:
+            self.end(request)
+            return None
+        return web
 
 
 def _csrf_token(request: Request) -> str:
@@ -178,14 +195,12 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
         except ExportError as error:
             return page(request, "login.html", status_code=401, error=str(error))
         request.session.clear()  # a fresh session id and token at sign-in
-        session_id = secrets.token_urlsafe(32)
-        sessions.by_id[session_id] = web
-        request.session["sid"] = session_id
+        request.session["sid"] = sessions.start(web)
         return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request) -> Response:
         await _form(request)
-        sessions.by_id.pop(str(request.session.get("sid")), None)
+        sessions.end(request)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
