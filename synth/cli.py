@@ -19,9 +19,12 @@ def synth_command(
     scale: float = typer.Option(
         1.0, "--scale", help="Population size as a multiple of the default (fractions allowed)."
     ),
+    only: list[str] = typer.Option(
+        [], "--only", help="Write only this source (repeatable): nrm, ictg, education, ..."
+    ),
 ) -> None:
     """Write synthetic NRM, ICTG, education, health and justice extracts, with truth apart."""
-    summary = generate(out, seed=seed, scale=scale)
+    summary = generate(out, seed=seed, scale=scale, only=only)
     table = Table(title=f"trelink synth: {summary.people:,} people (seed {seed}, scale {scale})")
     table.add_column("source/table")
     table.add_column("rows", justify="right")

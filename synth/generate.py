@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,14 +173,22 @@ class _Sink:
 def _block_batches(
     block: int,
     fraction: float,
-    rng: np.random.Generator,
+    *,
+    seed: int,
+    sources: tuple[str, ...],
     rates: IdentifierErrorRates,
     pools: Mapping[str, NamePool],
 ) -> tuple[pd.DataFrame, dict[str, list[RawBatch]], set[str], set[str]]:
+    # Separate random streams for the people and for each source, so that writing only
+    # some sources (``only``) gives those sources exactly the bytes of a full run.
+    def stream(purpose: int) -> np.random.Generator:
+        return np.random.default_rng([seed, block, purpose])
+
+    people_rng, selection_rng = stream(0), stream(1)
     prefix = f"{block:03d}"
     groups = {
         kind: make_people(
-            rng,
+            people_rng,
             count=max(1, round(count * fraction)),
             kind=kind,
             pools=pools,
@@ -189,25 +197,29 @@ def _block_batches(
         for kind, count in BLOCK_PEOPLE.items()
     }
     children, adults, outside = groups["child"], groups["adult"], groups["outside"]
-    batches: dict[str, list[RawBatch]] = {}
+    everyone = pd.concat([children, adults, outside], ignore_index=True)
+    young = pd.concat([children, outside], ignore_index=True)
     in_ictg: set[str] = set()
     without_nrm: set[str] = set()
+    ictg_children = children.iloc[0:0]
     if block == 0:
-        ictg_children = select_ictg_children(children, rng, share_of_scale=fraction)
+        ictg_children = select_ictg_children(children, selection_rng, share_of_scale=fraction)
         in_ictg = set(ictg_children["person_id"])
-        without_nrm = set(
-            ictg_children["person_id"][rng.random(len(ictg_children)) < _ICTG_WITHOUT_NRM_SHARE]
-        )
-        batches["ictg"] = ictg_batches(ictg_children, rng, rates)
+        left_out = selection_rng.random(len(ictg_children)) < _ICTG_WITHOUT_NRM_SHARE
+        without_nrm = set(ictg_children["person_id"][left_out])
     referred = pd.concat(
         [children[~children["person_id"].isin(without_nrm)], adults], ignore_index=True
     )
-    batches["nrm"] = nrm_batches(referred, rng, rates, id_prefix=f"NRM{prefix}")
-    young = pd.concat([children, outside], ignore_index=True)
-    batches["education"] = education_batches(young, rng, rates, id_prefix=f"SC{prefix}")
-    batches["health"] = health_batches(young, rng, rates, id_prefix=f"EP{prefix}")
-    everyone = pd.concat([children, adults, outside], ignore_index=True)
-    batches["justice"] = justice_batches(everyone, rng, rates, pools=pools, id_prefix=f"JR{prefix}")
+    builders: dict[str, Callable[[np.random.Generator], list[RawBatch]]] = {
+        "nrm": lambda rng: nrm_batches(referred, rng, rates, id_prefix=f"NRM{prefix}"),
+        "ictg": lambda rng: ictg_batches(ictg_children, rng, rates) if block == 0 else [],
+        "education": lambda rng: education_batches(young, rng, rates, id_prefix=f"SC{prefix}"),
+        "health": lambda rng: health_batches(young, rng, rates, id_prefix=f"EP{prefix}"),
+        "justice": lambda rng: justice_batches(
+            everyone, rng, rates, pools=pools, id_prefix=f"JR{prefix}"
+        ),
+    }
+    batches = {source: builders[source](stream(10 + SOURCES.index(source))) for source in sources}
     return everyone, batches, set(referred["person_id"]), in_ictg
 
 
@@ -232,8 +244,17 @@ def generate(
     seed: int = 1,
     scale: float = 1.0,
     rates: IdentifierErrorRates = DEFAULT_RATES,
+    only: Sequence[str] = (),
 ) -> GenerationSummary:
-    """Write the raw extracts and truth for ``scale`` population blocks under ``out_dir``."""
+    """Write the raw extracts and truth for ``scale`` population blocks under ``out_dir``.
+
+    ``only`` restricts the output to some of ``SOURCES``; each source written is
+    byte-identical to the same source in a full run with the same seed and scale.
+    """
+    unknown = sorted(set(only) - set(SOURCES))
+    if unknown:
+        raise SynthError(f"unknown source(s) {unknown}; choose from {list(SOURCES)}")
+    sources = tuple(source for source in SOURCES if not only or source in only)
     if not math.isfinite(scale) or scale <= 0:
         raise SynthError(f"--scale must be a positive number, not {scale}")
     if seed < 0:
@@ -250,14 +271,19 @@ def generate(
         task = progress.add_task("synthetic population", total=blocks * (len(SOURCES) + 1))
         try:
             for block in range(blocks):
-                rng = np.random.default_rng([seed, block])
                 people, batches, in_nrm, in_ictg = _block_batches(
-                    block, min(1.0, scale - block), rng, rates, pools
+                    block,
+                    min(1.0, scale - block),
+                    seed=seed,
+                    sources=sources,
+                    rates=rates,
+                    pools=pools,
                 )
                 progress.advance(task)
                 sink.write_people(people, in_nrm=in_nrm, in_ictg=in_ictg)
                 summary.people += len(people)
-                for number, source in enumerate(SOURCES):
+                for source in SOURCES:
+                    number = SOURCES.index(source)
                     for index, batch in enumerate(batches.get(source, [])):
                         batch_rng = np.random.default_rng([seed, block, number, index])
                         sink.write(source, batch, batch_rng)
