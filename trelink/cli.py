@@ -12,6 +12,7 @@ import sys
 import typer
 from rich.console import Console
 
+import demo.cli
 import linkage.cli
 import pseudonymise.cli
 import sdc.cli
@@ -29,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for role_cli in (synth.cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.cli):
+for role_cli in (synth.cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.cli, demo.cli):
     role_cli.register(app)
 
 
