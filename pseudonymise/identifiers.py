@@ -35,6 +35,7 @@ from pseudonymise.normalise import (
     normalise_nhs_numbers,
     normalise_pnc_id,
     normalise_postcodes,
+    normalise_surname,
     normalise_upn,
 )
 
@@ -48,10 +49,27 @@ _NAMED = re.compile(
     r"|(first|last|given|family|full|middle|sur|fore)_?names?|name|alias(es)?"
     r"|(date_of_)?birth(_?date)?|birthday|address(_line_?\d)?|phone|telephone|email)$"
 )
-_NAME_WORDS = re.compile(r"^[^\W\d_][^\W\d_'\-. ]{0,30}(?: [^\W\d_][^\W\d_'\-.]{0,30}){0,2}$")
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\-./]){0,30}"
+_NAME_WORDS = re.compile(rf"^{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}$")
+# Names are many and varied; a category (a site, a town) repeats over many rows.
+_NAME_MIN_DISTINCT_SHARE = 0.15
 _LEXICON_LOCALES = (
-    "en_GB", "en_US", "en_IE", "fr_FR", "ro_RO", "pl_PL", "tr_TR", "vi_VN", "ar_AA", "fa_IR",
-)  # fmt: skip
+    "en_GB",
+    "en_US",
+    "en_IE",
+    "en_IN",
+    "en_NG",
+    "en_PK",
+    "fr_FR",
+    "es_ES",
+    "it_IT",
+    "ro_RO",
+    "pl_PL",
+    "tr_TR",
+    "vi_VN",
+    "cs_CZ",
+    "hu_HU",
+)  # fmt: skip  (Latin-script name lists; others transliterate poorly)
 _LEXICON_ATTRIBUTES = ("first_names", "first_names_male", "first_names_female", "last_names")
 
 
@@ -61,27 +79,34 @@ def _lexicon() -> frozenset[str]:
         provider = import_module(f"faker.providers.person.{locale}").Provider
         for attribute in _LEXICON_ATTRIBUTES:
             values: Iterable[object] = getattr(provider, attribute, ())
-            words.update(str(value).upper() for value in values)
-    return frozenset(word for word in words if word.isascii() and word.isalpha())
+            words.update(filter(None, map(normalise_surname, map(str, values))))
+    return frozenset(words)
 
 
 def _share(flags: Iterable[bool], total: int) -> float:
     return sum(flags) / total if total else 0.0
 
 
-def _looks_like_names(values: Sequence[str], lexicon: frozenset[str]) -> bool:
+def _looks_like_names(values: Sequence[str], rows: int, lexicon: frozenset[str]) -> bool:
     shaped = [value for value in values if _NAME_WORDS.match(value.strip())]
     if len(values) < 5 or len(shaped) < 0.8 * len(values):
         return False
+    if len(values) < 50 and len(values) < _NAME_MIN_DISTINCT_SHARE * rows:
+        return False
     known = (
-        any(word.upper() in lexicon for word in re.split(r"[ \-]", value.strip()))
+        any(normalise_surname(word) in lexicon for word in re.split(r"[ \-]", value.strip()))
         for value in shaped
     )
     return _share(known, len(values)) >= SHARE
 
 
-def identifier_kind(values: Sequence[str], *, lexicon: frozenset[str]) -> str | None:
-    """Which direct identifier ``values`` (distinct, non-null text) hold, if any."""
+def identifier_kind(
+    values: Sequence[str], *, rows: int | None = None, lexicon: frozenset[str]
+) -> str | None:
+    """Which direct identifier ``values`` hold, if any.
+
+    ``values`` are the distinct non-null values of a column of ``rows`` non-null rows.
+    """
     if not values:
         return None
     found: list[tuple[str, list[bool]]] = [
@@ -93,10 +118,11 @@ def identifier_kind(values: Sequence[str], *, lexicon: frozenset[str]) -> str | 
     for kind, flags in found:
         if _share(flags, len(values)) >= SHARE:
             return kind
-    return "person names" if _looks_like_names(values, lexicon) else None
+    rows_seen = rows if rows is not None else len(values)
+    return "person names" if _looks_like_names(values, rows_seen, lexicon) else None
 
 
-def _distinct_text(column: pa.ChunkedArray) -> list[str] | None:
+def _distinct_text(column: pa.ChunkedArray) -> tuple[list[str], int] | None:
     kind = column.type
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         column = pc.list_flatten(column)
@@ -107,9 +133,9 @@ def _distinct_text(column: pa.ChunkedArray) -> list[str] | None:
         column = pc.cast(column, pa.string())
     elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
-    distinct = pc.unique(column.drop_null())
-    values: list[str] = distinct.slice(0, SAMPLE).to_pylist()
-    return values
+    present = column.drop_null()
+    values: list[str] = pc.unique(present).slice(0, SAMPLE).to_pylist()
+    return values, len(present)
 
 
 def _date_columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
@@ -183,13 +209,14 @@ def check_members(
             if _NAMED.match(name) and not _is_token(table, name, tokens):
                 problems.append(f"{member.name}: column {name!r} is named as an identifier")
                 continue
-            values = _distinct_text(table.column(name))
-            if values is None:
+            found = _distinct_text(table.column(name))
+            if found is None:
                 continue
+            values, rows = found
             if record_ids and _share((value in record_ids for value in values), len(values)) > 0.01:
                 problems.append(f"{member.name}: column {name!r} holds the owner's record ids")
                 continue
-            kind = identifier_kind(values, lexicon=lexicon)
+            kind = identifier_kind(values, rows=rows, lexicon=lexicon)
             if kind is not None:
                 problems.append(
                     f"{member.name}: column {name!r} holds values that look like {kind}"

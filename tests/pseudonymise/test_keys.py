@@ -7,12 +7,12 @@ import stat
 from pathlib import Path
 
 import pytest
+import typer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from typer.testing import CliRunner
 
-from pseudonymise import keys
+from pseudonymise import keys, owner_cli
 from pseudonymise.errors import KeyFileError
-from trelink.cli import app
 
 
 def _mode(path: Path) -> int:
@@ -107,6 +107,8 @@ def test_truncated_and_missing_keys_refused(tmp_path: Path) -> None:
 
 def test_cli_writes_keys_and_refuses_overwrite(tmp_path: Path) -> None:
     runner = CliRunner()
+    app = typer.Typer()
+    owner_cli.register(app)
     result = runner.invoke(app, ["keys", "signer", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert keys.key_id(keys.load_signing_public_key(tmp_path / "o.public.pem")) in result.output
