@@ -86,7 +86,7 @@ def test_every_byte_region_is_authenticated(owner: OwnerSetup) -> None:
         altered = bytearray(data)
         altered[position] ^= 0x01
         tampered.write_bytes(bytes(altered))
-        with pytest.raises(PackageVerifyError, match="tampered.tlp"):
+        with pytest.raises(PackageVerifyError, match=r"tampered\.tlp"):
             _open(owner, tampered)
 
 
@@ -99,7 +99,7 @@ def test_truncation_and_appended_bytes_are_refused(owner: OwnerSetup) -> None:
         with pytest.raises(PackageVerifyError):
             _open(owner, broken)
     broken.write_bytes(data + b"\0")
-    with pytest.raises(PackageVerifyError, match="appended|authentication"):
+    with pytest.raises(PackageVerifyError, match=r"appended|authentication"):
         _open(owner, broken)
     broken.write_bytes(b"")
     with pytest.raises(PackageVerifyError, match="magic"):
