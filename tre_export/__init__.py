@@ -1,3 +1,79 @@
-"""tre_export package."""
+"""Output release: export requests, automated checks, two-checker signed review, a
+hash-chained audit log, and the release bundle.
 
-__all__: list[str] = []
+Typical use from Python (the ``trelink export`` commands do the same)::
+
+    area = init_area("E", project="P", administrator=cli_signer("admin.private.pem"))
+    enrol(area, administrator=..., name="Carl", role=Role.CHECKER, public_key="carl.public.pem")
+    request_id = new_request(area, researcher=rita, title="NRM tables")
+    add_output(area, researcher=rita, request_id=request_id, source="t.csv",
+               kind=OutputKind.TABLE, description="...")
+    submit_request(area, researcher=rita, request_id=request_id)
+    review_output(area, checker=carl, request_id=request_id, output="t.csv",
+                  decision=Decision.APPROVE, reason="...")
+    release_request(area, checker=carl, request_id=request_id, outbox="outbox")
+
+The web page lives in ``tre_export.web`` (``create_app``, ``set_password``).
+"""
+
+from tre_export.area import ExportArea
+from tre_export.checks import OutputCheck, RequestChecks, load_checks
+from tre_export.enrolment import enrol, init_area
+from tre_export.errors import (
+    AreaError,
+    AuditLogError,
+    ExportError,
+    IdentityError,
+    ReleaseError,
+    RequestError,
+    ReviewError,
+)
+from tre_export.model import (
+    Channel,
+    CheckOutcome,
+    Decision,
+    OutputKind,
+    OutputStatus,
+    RequestStatus,
+    Role,
+)
+from tre_export.release import ReleaseSummary, release_request
+from tre_export.request import add_output, new_request, submit_request
+from tre_export.review import review_output
+from tre_export.signing import Signer, cli_signer
+from tre_export.state import LogVerification, ProjectState, read_state, verify_area
+
+__all__ = [
+    "AreaError",
+    "AuditLogError",
+    "Channel",
+    "CheckOutcome",
+    "Decision",
+    "ExportArea",
+    "ExportError",
+    "IdentityError",
+    "LogVerification",
+    "OutputCheck",
+    "OutputKind",
+    "OutputStatus",
+    "ProjectState",
+    "ReleaseError",
+    "ReleaseSummary",
+    "RequestChecks",
+    "RequestError",
+    "RequestStatus",
+    "ReviewError",
+    "Role",
+    "Signer",
+    "add_output",
+    "cli_signer",
+    "enrol",
+    "init_area",
+    "load_checks",
+    "new_request",
+    "read_state",
+    "release_request",
+    "review_output",
+    "submit_request",
+    "verify_area",
+]

@@ -162,3 +162,15 @@ def test_passwd_command(area: ExportArea, team: Team) -> None:
     client = _client(area)
     _sign_in(client, "Carl")
     assert verify_area(area).passed
+
+
+def test_researchers_see_only_their_own_requests(web_area: ExportArea, team: Team) -> None:
+    set_password(web_area, owner=team.other_researcher.signer, password=PASSWORD, cost=CHEAP)
+    client = _client(web_area)
+    _sign_in(client, "Omar")
+    assert "R0001" not in client.get("/").text
+    assert client.get("/requests/R0001").status_code == 404
+    assert client.get("/requests/R0001/outputs/trend.png").status_code == 404
+    owner = _client(web_area)
+    _sign_in(owner, "Rita")
+    assert "R0001" in owner.get("/").text

@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 from starlette.applications import Starlette
@@ -42,7 +41,7 @@ from sdc.structure import LABEL_SEPARATOR, TOTAL
 from tre_export.area import ExportArea
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.errors import ExportError
-from tre_export.model import CheckOutcome, Decision, OutputKind
+from tre_export.model import CheckOutcome, Decision, OutputKind, Role
 from tre_export.model import Request as ExportRequest
 from tre_export.review import review_output
 from tre_export.state import ProjectState, read_state
@@ -211,21 +210,29 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
         requests = sorted(
             state.requests.values(), key=lambda item: (order[item.status.value], item.request_id)
         )
-        rows = [_queue_row(state, item) for item in requests]
+        rows = [_queue_row(state, item) for item in requests if _may_see(web, item)]
         return page(request, "queue.html", web=web, rows=rows, project=state.settings())
 
     async def request_page(request: Request) -> Response:
-        signed_in(request)
         return _request_view(request, str(request.path_params["request_id"]))
+
+    def _visible(request: Request, state: ProjectState, request_id: str) -> ExportRequest:
+        """The request if the signed-in person may see it (404 otherwise, so ids of other
+        researchers' requests are not confirmed)."""
+        web = signed_in(request)
+        try:
+            found = state.request(request_id)
+        except ExportError:
+            raise HTTPException(404, "no such request") from None
+        if not _may_see(web, found):
+            raise HTTPException(404, "no such request")
+        return found
 
     def _request_view(
         request: Request, request_id: str, *, error: str | None = None, status_code: int = 200
     ) -> Response:
         state = read_state(area)
-        try:
-            found = state.request(request_id)
-        except ExportError:
-            raise HTTPException(404, "no such request") from None
+        found = _visible(request, state, request_id)
         checks = (
             load_checks(area.checks_path(request_id)) if found.checks_sha256 is not None else None
         )
@@ -240,7 +247,7 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
             checks=checks,
             required=state.settings().required_approvals,
             error=error,
-            notice=request.query_params.get("notice"),
+            notice=request.session.pop("notice", None),
         )
 
     async def review(request: Request) -> Response:
@@ -267,19 +274,15 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
             )
         except ExportError as error:
             return _request_view(request, request_id, error=str(error), status_code=403)
-        notice = f"{output}: your decision is recorded; the output is now {status.value}"
-        return RedirectResponse(
-            f"/requests/{request_id}?{urlencode({'notice': notice})}", status_code=303
+        request.session["notice"] = (
+            f"{output}: your decision is recorded; the output is now {status.value}"
         )
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     async def output_file(request: Request) -> Response:
-        signed_in(request)
         request_id = str(request.path_params["request_id"])
         name = str(request.path_params["name"])
-        try:
-            found = read_state(area).request(request_id)
-        except ExportError:
-            raise HTTPException(404, "no such request") from None
+        found = _visible(request, read_state(area), request_id)
         # Only names the log recorded for this request are served; nothing is joined
         # from the URL before that check.
         if name not in found.outputs:
@@ -328,6 +331,11 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
         ),
     ]
     return Starlette(routes=routes, middleware=middleware)
+
+
+def _may_see(web: WebSession, request: ExportRequest) -> bool:
+    """Checkers and the administrator see every request; a researcher sees their own."""
+    return web.person.role is not Role.RESEARCHER or request.researcher_key_id == web.person.key_id
 
 
 def _queue_row(state: ProjectState, request: ExportRequest) -> dict[str, Any]:
