@@ -18,7 +18,7 @@ from synth.render import RawBatch, RawStyle
 
 __all__ = ["health_batches"]
 
-_COVERAGE = {"child": 0.6, "outside": 0.4}
+_COVERAGE = {"child": 0.6, "outside": 0.5}
 _CHAPTERS = (
     "mental_behavioural",
     "injury_poisoning",
@@ -35,7 +35,7 @@ _FIRST_YEAR, _LAST_YEAR = 2016, 2022
 def _episodes(people: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     cohort = (people["kind"] == "child").to_numpy()
     covered = rng.random(len(people)) < np.where(cohort, _COVERAGE["child"], _COVERAGE["outside"])
-    counts = np.where(covered, 1 + rng.poisson(np.where(cohort, 0.8, 0.4)), 0)
+    counts = np.where(covered, 1 + rng.poisson(np.where(cohort, 1.0, 0.5)), 0)
     rows = people.iloc[np.repeat(np.arange(len(people)), counts)].reset_index(drop=True)
     anchor = pd.to_datetime(rows["first_event_date"])
     offset = pd.to_timedelta(rng.integers(-300, 700, size=len(rows)), unit="D")
