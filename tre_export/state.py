@@ -407,8 +407,9 @@ class ProjectState:
         required = self.settings().required_approvals
         if pending:
             raise ReleaseError(
-                f"request {request.request_id}: {', '.join(pending)} still need approval by "
-                f"{required} distinct checkers (or a rejection); nothing was released"
+                f"request {request.request_id}: not yet decided: {', '.join(pending)} (each "
+                f"output needs approval by {required} distinct checkers, or a rejection); "
+                "nothing was released"
             )
         approved = {
             name: request.outputs[name].sha256

@@ -94,7 +94,7 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
         "--out",
         tmp_path / "outbox",
     )
-    assert code == 2 and "still need approval by 2 distinct checkers" in output
+    assert code == 2 and "needs approval by 2 distinct checkers" in output
     assert not (tmp_path / "outbox").exists()
 
     code, output = _review(area, team.checker2.private, "by_sex_age.csv", "--approve")
