@@ -11,6 +11,8 @@ Target on the 2-core reference machine: >= 100,000 records/s, peak < 4 GiB.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import resource
 import secrets
 import subprocess
@@ -43,10 +45,16 @@ def main() -> None:
     from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 
     linkage_key, owner_key = secrets.token_bytes(32), secrets.token_bytes(32)
+    steps: list[tuple[str, float]] = []
     started = time.perf_counter()
     canonical = read_canonical(extract)
     read_done = time.perf_counter()
-    tables = pseudonymise_table(canonical, linkage_key=linkage_key, owner_key=owner_key)
+    tables = pseudonymise_table(
+        canonical,
+        linkage_key=linkage_key,
+        owner_key=owner_key,
+        progress=lambda step: steps.append((step, time.perf_counter())),
+    )
     tokenised = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=arguments.data) as scratch:
         write_pseudonymised(tables, Path(scratch) / "out")
@@ -55,14 +63,27 @@ def main() -> None:
     rows = canonical.table.num_rows
     total = finished - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu = sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
     token_columns = len(tables.manifest["token_columns"])
     print(f"records:            {rows:,} ({token_columns} token columns)")
     print(f"read:               {read_done - started:.2f} s")
     print(f"pseudonymise:       {tokenised - read_done:.2f} s")
+    marks = [("start", read_done), *steps, ("end", tokenised)]
+    for (step, at), (_next, following) in itertools.pairwise(marks):
+        print(f"  {step:<40} {following - at:6.2f} s")
     print(f"write:              {finished - tokenised:.2f} s")
     print(f"total:              {total:.2f} s")
     print(f"records/s:          {rows / total:,.0f}")
     print(f"peak memory (RSS):  {peak_kib / 1024**2:.2f} GiB")
+    # Wall time depends on what else the machine runs; CPU time says how much work it was.
+    print(f"CPU time:           {cpu:.2f} s (all processes, including imports)")
+    print(f"load average:       {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Accepts Parquet, or CSV in UTF-8 (with or without a byte-order mark) or cp1252. 
 Two kinds of table are recognised:
 
 * an **identity** table has identifier columns; ``record_id``, ``forename``,
-  ``surname`` and ``dob`` are required and ``record_id`` must be unique;
+  ``surname`` and ``dob`` are required and ``record_id`` must be unique (checked
+  while tokenising, where the ids are encoded anyway);
 * an **event** table (ICTG monthly and contact rows) has ``record_id`` and no
   identifier column at all; ``record_id`` repeats, and rows join back to the identity
   table through the record pid.
@@ -39,6 +40,7 @@ __all__ = [
     "REQUIRED_IDENTITY_COLUMNS",
     "CanonicalTable",
     "check_canonical",
+    "duplicate_record_ids",
     "read_canonical",
 ]
 
@@ -231,7 +233,6 @@ def check_canonical(
         position = table.column_names.index("record_id")
         table = table.set_column(position, "record_id", pc.cast(record_ids, pa.string()))
     if not canonical.is_events:
-        _check_unique(source, record_ids)
         dob_type = table.schema.field("dob").type
         if pa.types.is_timestamp(dob_type):
             table = table.set_column(
@@ -242,16 +243,15 @@ def check_canonical(
     return CanonicalTable(table, source=source, encoding=encoding)
 
 
-def _check_unique(source: str, record_ids: pa.ChunkedArray) -> None:
+def duplicate_record_ids(source: str, record_ids: pa.ChunkedArray) -> InputError:
+    """The error for an identity table whose record ids repeat (rows named, not values)."""
     counts = pc.value_counts(record_ids)
-    if len(counts) == len(record_ids):
-        return
     duplicated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     first = duplicated[0]
     rows = [
         index + 1 for index, value in enumerate(record_ids.to_pylist()) if value == first.as_py()
     ]
-    raise InputError(
+    return InputError(
         f"{source}: column 'record_id': {len(duplicated)} record id(s) occur more than once "
         f"(first at rows {rows[:5]}); an identity table needs one row per record"
     )

@@ -108,16 +108,24 @@ def _recode(codes: Codes, results: Sequence[str | None]) -> Encoded:
     return Encoded(mapping[codes], list(uniques))
 
 
-def encode(column: pa.Array | pa.ChunkedArray) -> Encoded:
-    """Dictionary-encode a string (or other scalar) column; values become ``str``."""
+def encode(column: pa.Array | pa.ChunkedArray, *, pad_integers: int = 0) -> Encoded:
+    """Dictionary-encode a scalar column; its distinct values become ``str``.
+
+    Dates become ``YYYY-MM-DD``; integers are left-padded with zeros to
+    ``pad_integers`` digits (identifiers stored as numbers lose leading zeros).
+    Conversion happens on the distinct values only.
+    """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = pc.cast(column, pa.string())
     dictionary = column.dictionary_encode()
+    distinct = dictionary.dictionary
+    if pa.types.is_integer(distinct.type) and pad_integers:
+        distinct = pc.utf8_lpad(pc.cast(distinct, pa.string()), pad_integers, "0")
+    elif not pa.types.is_string(distinct.type):
+        distinct = pc.cast(distinct, pa.string())
     indices = dictionary.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     # Arrow's dictionary holds distinct, non-null values already.
-    return Encoded(indices.astype(np.int64), dictionary.dictionary.to_pylist())
+    return Encoded(indices.astype(np.int64), distinct.to_pylist())
 
 
 def encode_lists(rows: list[list[str] | None]) -> EncodedLists:

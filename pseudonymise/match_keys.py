@@ -41,7 +41,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from metaphone import doublemetaphone
 
 from pseudonymise import normalise
@@ -97,13 +96,8 @@ class _Deriver:
     def _column(self, name: str) -> Encoded:
         if name not in self._table.column_names:
             return encode(pa.nulls(self._rows, pa.string()))
-        column = self._table.column(name)
-        if pa.types.is_integer(column.type):
-            # Identifiers stored as integers lose leading zeros; restore the width.
-            column = pc.utf8_lpad(pc.cast(column, pa.string()), 10, "0")
-        elif pa.types.is_date(column.type):
-            column = pc.strftime(pc.cast(column, pa.timestamp("s")), format="%Y-%m-%d")
-        return encode(column)
+        # NHS numbers are the only identifier ever stored as an integer: 10 digits.
+        return encode(self._table.column(name), pad_integers=10)
 
     def _normalised(
         self, column: str, function: Callable[[list[str]], Sequence[str | None]]

@@ -144,7 +144,9 @@ _SPACES_AND_DASHES = r"[\s\-]+"
 
 
 def _compact_upper(values: Sequence[str | None]) -> pa.Array:
-    text = pc.utf8_normalize(pa.array(values, pa.string()), "NFKC")
+    text = pa.array(values, pa.string())
+    if not pc.all(pc.string_is_ascii(text)).as_py():  # NFKC leaves ASCII unchanged
+        text = pc.utf8_normalize(text, "NFKC")
     return pc.replace_substring_regex(pc.utf8_upper(text), _SPACES_AND_DASHES, "")
 
 

@@ -14,12 +14,16 @@ The report contains counts and shares only: never a token, a value or a record p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pseudonymise.encoded import Encoded, EncodedLists
 from pseudonymise.spec import RiskLimits
 
 __all__ = ["KAnonymity", "RiskReport", "TokenRisk", "assess_risk"]
@@ -58,13 +62,29 @@ class RiskReport:
         }
 
 
-def _token_risk(name: str, column: pa.ChunkedArray) -> TokenRisk:
-    # A list column's share is per row: how many rows hold the commonest token.
-    rows = len(column) - column.null_count
-    values = pc.list_flatten(column) if pa.types.is_list(column.type) else column.drop_null()
+def _token_counts(part: Encoded | EncodedLists) -> tuple[int, npt.NDArray[np.float64]]:
+    """Rows with a value, and how many rows hold each distinct token.
+
+    Distinct messages stand for distinct tokens (64-bit collisions aside), so this
+    works on the codes without touching a token.
+    """
+    valid = part.codes[part.codes >= 0]
+    width = len(part.values) if isinstance(part, Encoded) else len(part.lists)
+    rows_per_code = np.bincount(valid, minlength=width).astype(np.float64)
+    if isinstance(part, Encoded):
+        return len(valid), rows_per_code[rows_per_code > 0]
+    # A list column: a token is counted once for every row whose list holds it.
+    flat = [item for items in part.lists for item in items]
+    owners = np.repeat(np.arange(len(part.lists)), [len(items) for items in part.lists])
+    codes, uniques = pd.factorize(np.asarray(flat, dtype=object))
+    counts = np.bincount(codes, weights=rows_per_code[owners], minlength=len(uniques))
+    return len(valid), counts[counts > 0].astype(np.float64)
+
+
+def _token_risk(name: str, part: Encoded | EncodedLists) -> TokenRisk:
+    rows, counts = _token_counts(part)
     if rows == 0:
         return TokenRisk(name, 0, 0, 0.0, 0.0)
-    counts = pc.value_counts(values).field("counts").to_numpy().astype(np.float64)
     shares = counts / counts.sum()
     entropy = float(-(shares * np.log(shares)).sum())
     normalised = entropy / math.log(len(counts)) if len(counts) > 1 else 0.0
@@ -87,19 +107,14 @@ def _k_anonymity(attributes: pa.Table, columns: tuple[str, ...], min_k: int) -> 
 
 
 def assess_risk(
-    identity: pa.Table | None,
+    match_keys: Mapping[str, Encoded | EncodedLists],
     attributes: pa.Table,
     *,
-    token_columns: tuple[str, ...],
     quasi_identifiers: tuple[str, ...],
     limits: RiskLimits,
 ) -> RiskReport:
-    """Token frequency skew and quasi-identifier k-anonymity, with warnings."""
-    tokens = (
-        tuple(_token_risk(name, identity.column(name)) for name in token_columns)
-        if identity is not None
-        else ()
-    )
+    """Token frequency skew (from the derived keys) and k-anonymity, with warnings."""
+    tokens = tuple(_token_risk(name, part) for name, part in match_keys.items())
     warnings = [
         f"token column {token.column!r}: the commonest value covers {token.max_share:.1%} of "
         f"rows (limit {limits.max_token_share:.1%}); exposed to a frequency attack"

@@ -33,7 +33,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pseudonymise.canonical import IDENTIFIER_COLUMNS, CanonicalTable, check_canonical
+from pseudonymise.canonical import (
+    IDENTIFIER_COLUMNS,
+    CanonicalTable,
+    check_canonical,
+    duplicate_record_ids,
+)
 from pseudonymise.encoded import Encoded, EncodedLists, encode
 from pseudonymise.errors import InputError
 from pseudonymise.keys import key_id
@@ -138,6 +143,8 @@ def pseudonymise_table(
     table = canonical.table
     report = progress or (lambda _step: None)
     record_codes = encode(table.column("record_id"))
+    if not canonical.is_events and len(record_codes.values) != table.num_rows:
+        raise duplicate_record_ids(canonical.source, table.column("record_id"))
     jobs = [HmacJob(record_pid_subkey(owner_key), record_codes.values, 16)]
     derived = DerivedKeys({}, {})
     if not canonical.is_events:
@@ -175,9 +182,8 @@ def pseudonymise_table(
     quasi = settings.quasi_identifiers or DEFAULT_QUASI_IDENTIFIERS
     report("risk report")
     risk = assess_risk(
-        identity,
+        derived.keys,
         attributes,
-        token_columns=match_key_spec.token_columns,
         quasi_identifiers=quasi,
         limits=settings.risk,
     )
