@@ -60,7 +60,7 @@ def ictg(
     contact: list[str] = typer.Option(..., "--contact", help="Contacts (repeatable)"),
     out: Path = typer.Option(..., "--out", help="Directory for the five tables and summary.json"),
     db: Path | None = typer.Option(
-        None, "--db", help="TRE DuckDB database; then --referral etc. name its tables"
+        None, "--db", help="TRE DuckDB database; then --referral etc. name imported datasets"
     ),
     key: str = typer.Option("record_pid", help="Column holding the (pseudonymous) URN"),
     spec: Path | None = typer.Option(

@@ -15,6 +15,7 @@ they never quote a value.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from typing import Literal
 
 import duckdb
 
-from linkage.errors import LinkageError
+from linkage.errors import KeyMismatchError, LinkageError
+from linkage.importer import list_datasets
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -82,10 +84,15 @@ class IctgInputError(LinkageError):
 
 @dataclass(frozen=True)
 class TableSource:
-    """One relation DuckDB can read (``read_parquet(...)`` or a table) and its name in messages."""
+    """One relation DuckDB can read (``read_parquet(...)`` or a table) and its name in messages.
+
+    ``owner_key_id`` is the id of the owner key the ``record_pid`` values were made
+    under, where a manifest or the import registry records it.
+    """
 
     relation: str
     origin: str
+    owner_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,18 @@ def work_table(table: TableName) -> str:
     return f"ictg_{table}_input"
 
 
+def _owner_key_id(parquet: Path) -> str | None:
+    """The owner key id in the ``manifest.json`` beside a pseudonymised table, if any."""
+    manifest = parquet.parent / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("owner_key_id")
+    except (OSError, ValueError, AttributeError) as error:
+        raise IctgInputError(f"{manifest}: not a readable manifest ({error})") from error
+    return value if isinstance(value, str) else None
+
+
 def parquet_sources(
     *,
     referral: Sequence[Path],
@@ -132,7 +151,11 @@ def parquet_sources(
             if not path.is_file():
                 raise IctgInputError(f"{path}: {table} file not found")
         return tuple(
-            TableSource(relation=f"read_parquet({_literal(str(path))})", origin=str(path))
+            TableSource(
+                relation=f"read_parquet({_literal(str(path))})",
+                origin=str(path),
+                owner_key_id=_owner_key_id(path),
+            )
             for path in paths
         )
 
@@ -143,29 +166,57 @@ def parquet_sources(
     )
 
 
+def _relation(name: str) -> str:
+    return "tre." + ".".join(quote(part) for part in name.split("."))
+
+
 def database_sources(
     database: Path, *, referral: Sequence[str], monthly: Sequence[str], contact: Sequence[str]
 ) -> IctgSources:
-    """Sources from tables (or views) of a TRE DuckDB database, attached read-only."""
+    """Sources from a TRE DuckDB database, attached read-only.
+
+    Each name is a dataset imported with ``trelink import`` (its ``<name>__attributes``
+    table is read and its owner key id checked) or else a table or view of the database.
+    """
     if not database.is_file():
         raise IctgInputError(f"{database}: database not found")
+    try:
+        with duckdb.connect(str(database), read_only=True) as connection:
+            tables = {
+                str(row[0])
+                for row in connection.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                ).fetchall()
+            }
+            # The registry reader leaves a result open: give it its own cursor.
+            imported = {entry.dataset: entry for entry in list_datasets(connection.cursor())}
+    except duckdb.Error as error:
+        raise IctgInputError(f"{database}: cannot open the database ({error})") from error
+
+    def source(table: str, name: str) -> TableSource:
+        entry = imported.get(name)
+        if entry is not None and entry.attributes_table is not None:
+            return TableSource(
+                relation=_relation(entry.attributes_table),
+                origin=f"{database}:{name}",
+                owner_key_id=entry.owner_key_id,
+            )
+        parts = name.split(".")
+        if (
+            len(parts) <= 2
+            and all(_IDENTIFIER.match(part) for part in parts)
+            and (parts[-1] in tables)
+        ):
+            return TableSource(relation=_relation(name), origin=f"{database}:{name}")
+        raise IctgInputError(
+            f"{database}: no imported dataset or table {name!r} for the {table} table; "
+            f"imported datasets: {sorted(imported) or 'none'}"
+        )
 
     def sources(table: str, names: Sequence[str]) -> tuple[TableSource, ...]:
         if not names:
-            raise IctgInputError(f"{database}: no {table} table named; pass at least one")
-        for name in names:
-            parts = name.split(".")
-            if not all(_IDENTIFIER.match(part) for part in parts) or len(parts) > 2:
-                raise IctgInputError(
-                    f"{database}: {table} table name {name!r} is not a plain [schema.]table name"
-                )
-        return tuple(
-            TableSource(
-                relation="tre." + ".".join(quote(part) for part in name.split(".")),
-                origin=f"{database}:{name}",
-            )
-            for name in names
-        )
+            raise IctgInputError(f"{database}: no {table} dataset named; pass at least one")
+        return tuple(source(table, name) for name in names)
 
     return IctgSources(
         referral=sources("referral", referral),
@@ -173,6 +224,23 @@ def database_sources(
         contact=sources("contact", contact),
         attach=(f"ATTACH {_literal(str(database))} AS tre (READ_ONLY)",),
     )
+
+
+def _check_owner_keys(sources: IctgSources) -> None:
+    """Refuse tables whose ``record_pid`` values were made under different owner keys."""
+    known = [
+        source
+        for table in ("referral", "monthly", "contact")
+        for source in sources.of(table)
+        if source.owner_key_id is not None
+    ]
+    if len({source.owner_key_id for source in known}) > 1:
+        listing = ", ".join(f"{source.origin}={source.owner_key_id}" for source in known)
+        raise KeyMismatchError(
+            f"these tables were pseudonymised under different owner keys ({listing}), so "
+            "their record_pid values cannot join; ask the owner to pseudonymise all three "
+            "with one owner key"
+        )
 
 
 def _describe(connection: duckdb.DuckDBPyConnection, source: TableSource) -> dict[str, str]:
@@ -265,6 +333,7 @@ def load_inputs(
     connection: duckdb.DuckDBPyConnection, sources: IctgSources, *, key: str
 ) -> dict[TableName, str]:
     """Check every source and create the three work tables; return their names."""
+    _check_owner_keys(sources)
     for statement in sources.attach:
         try:
             connection.execute(statement)
