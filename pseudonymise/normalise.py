@@ -9,9 +9,10 @@ Names (``NORMALISATION_VERSION`` 1):
 1. Unicode NFKC, then transliteration to ASCII with anyascii (Nguyễn → Nguyen,
    Đặng → Dang, Şahin → Sahin), then upper case.
 2. Tigrinya and Amharic abbreviations: ``G/`` → ``GEBRE``, ``W/`` → ``WOLDE``
-   (G/Medhin → GEBRE MEDHIN), and the prefix particles ABD, ABDUL, ABDEL, ABU, AL,
-   EL, GEBRE, WOLDE, HAILE are joined to the word after them, so G/Medhin, Gebre Medhin
-   and Gebremedhin all become GEBREMEDHIN.
+   (G/Medhin → GEBRE MEDHIN); the spellings GHEBRE and WELDE at the start of a word
+   become GEBRE and WOLDE; and the prefix particles ABD, ABDUL, ABDEL, ABU, AL, EL,
+   GEBRE, WOLDE, HAILE are joined to the word after them, so G/Medhin, Gebre Medhin,
+   Ghebremedhin and Gebremedhin all become GEBREMEDHIN.
 3. Apostrophes vanish (O'Brien → OBRIEN); digits and every other punctuation mark,
    including hyphens, become spaces.
 4. Leading titles (MR, MRS, MISS, MS, MX, MASTER, DR, PROF, REV, SIR, DAME, LADY,
@@ -77,6 +78,7 @@ _PARTICLES = frozenset({"ABD", "ABDUL", "ABDEL", "ABU", "AL", "EL", "GEBRE", "WO
 _PLACEHOLDERS = frozenset(
     {"UNKNOWN", "NOT KNOWN", "NK", "N A", "NA", "NONE", "NULL", "BABY", "BABY OF"}
 )
+_PREFIX_SPELLINGS = (("GHEBRE", "GEBRE"), ("WELDE", "WOLDE"))
 _ETHIOPIC_ABBREVIATION = re.compile(r"\b([GW])\s*/\s*")
 _ABBREVIATION_WORDS = {"G": "GEBRE ", "W": "WOLDE "}
 _APOSTROPHES = re.compile(r"['`\u2018\u2019]")
@@ -90,7 +92,7 @@ def normalise_words(value: str | None) -> list[str]:
     text = anyascii(unicodedata.normalize("NFKC", value)).upper()
     text = _ETHIOPIC_ABBREVIATION.sub(lambda match: _ABBREVIATION_WORDS[match.group(1)], text)
     text = _APOSTROPHES.sub("", text)
-    words = _NOT_LETTER.sub(" ", text).split()
+    words = [_respell(word) for word in _NOT_LETTER.sub(" ", text).split()]
     while len(words) > 1 and words[0] in _TITLES:
         words = words[1:]
     while len(words) > 1 and words[-1] in _SUFFIXES:
@@ -98,6 +100,13 @@ def normalise_words(value: str | None) -> list[str]:
     if " ".join(words) in _PLACEHOLDERS or "".join(words) in _PLACEHOLDERS:
         return []
     return _join_particles(words)
+
+
+def _respell(word: str) -> str:
+    for spelling, canonical in _PREFIX_SPELLINGS:
+        if word.startswith(spelling):
+            return canonical + word[len(spelling) :]
+    return word
 
 
 def _join_particles(words: list[str]) -> list[str]:

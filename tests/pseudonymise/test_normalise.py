@@ -13,6 +13,8 @@ AGREE = [
     ("Đặng", "Dang", "DANG"),
     ("G/Medhin", "Gebremedhin", "GEBREMEDHIN"),
     ("G / Medhin", "Gebre Medhin", "GEBREMEDHIN"),
+    ("Ghebremedhin", "G/MEDHIN", "GEBREMEDHIN"),
+    ("Weldemariam", "W/Mariam", "WOLDEMARIAM"),
     ("W/Mariam", "Wolde-Mariam", "WOLDEMARIAM"),
     ("Smith-Jones", "smith jones", "SMITHJONES"),
     ("O'Brien", "OBRIEN", "OBRIEN"),
