@@ -286,3 +286,35 @@ def test_cli_reports_errors_with_exit_status_2(
     assert caught.value.code == 2
     assert "required columns missing" in capsys.readouterr().err
     assert not out.exists() and not any(tmp_path.glob("*.quality.json"))
+
+
+def test_xlsx_with_shared_strings_and_date_cells(tmp_path: Path) -> None:
+    import openpyxl
+
+    spec = toy(tmp_path, b"")
+    (tmp_path / "raw" / "a.csv").unlink()
+    book = openpyxl.Workbook()  # not write-only: strings go to the shared-string table
+    sheet = book.active
+    sheet.append(["URN", "First name", "DOB", "Site"])
+    sheet.append(["A1", "Zoë", dt.datetime(2010, 2, 1), "leeds"])
+    sheet.append([1234, None, 40210, " LEEDS "])  # a numeric id; an Excel serial as a number
+    book.save(tmp_path / "raw" / "a.xlsx")
+    spec.write_text(
+        spec.read_text("utf-8")
+        .replace('"*.csv"', '"*.xlsx"')
+        .replace('date_formats: ["%d/%m/%Y"]', 'date_formats: ["%d/%m/%Y", excel_serial]'),
+        encoding="utf-8",
+    )
+    frame = run_toy(tmp_path, spec)
+    assert frame["record_id"].tolist() == ["A1", "1234"]
+    assert frame["forename"].tolist() == ["Zoë", None]
+    assert frame["dob"].tolist() == [dt.date(2010, 2, 1), dt.date(2010, 2, 1)]
+    assert frame["site"].tolist() == ["leeds", "leeds"]
+
+
+def test_damaged_workbook_refused(tmp_path: Path) -> None:
+    spec = toy(tmp_path, b"not a zip", name="a.csv")
+    (tmp_path / "raw" / "a.csv").rename(tmp_path / "raw" / "b.xlsx")
+    spec.write_text(spec.read_text("utf-8").replace('"*.csv"', '"*.xlsx"'), encoding="utf-8")
+    with pytest.raises(PrepareError, match=r"b\.xlsx: not a readable XLSX workbook"):
+        run_toy(tmp_path, spec)
