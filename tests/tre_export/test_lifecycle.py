@@ -497,3 +497,57 @@ def test_required_approvals_is_a_project_setting(team: Team, tmp_path: Path) -> 
     )
     assert code == 0
     assert read_state(ExportArea.open(root)).settings().required_approvals == 3
+
+
+def test_models_are_rechecked_from_their_metadata(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    import sdc
+
+    policy = sdc.load_policy()
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "work"
+    folder.mkdir()
+    large = pd.DataFrame({"x": rng.normal(size=200)}).assign(
+        y=lambda f: 2 * f.x + rng.normal(size=200)
+    )
+    small = large.head(8)
+    sdc.fit_model("ols", "y ~ x", large, policy=policy).write(folder / "good.model.json")
+    sdc.fit_model("ols", "y ~ x", small, policy=policy).write(folder / "tiny.model.json")
+    tables.write(folder, "coefficients.csv", "term,estimate\nx,2.0\n")
+    request_id = (
+        _export("new", "--dir", area.root, "--key", team.researcher.private, "--title", "m")[1]
+        .strip()
+        .splitlines()[-1]
+    )
+    for name in ("good.model.json", "tiny.model.json", "coefficients.csv"):
+        code, output = _export(
+            "add",
+            folder / name,
+            "--dir",
+            area.root,
+            "--request",
+            request_id,
+            "--key",
+            team.researcher.private,
+            "--kind",
+            "model",
+            "--description",
+            "d",
+        )
+        assert code == 0, output
+    assert (
+        _export(
+            "submit", "--dir", area.root, "--request", request_id, "--key", team.researcher.private
+        )[0]
+        == 0
+    )
+    outcomes = read_state(area).request(request_id).check_outcomes
+    assert {name: outcome.value for name, outcome in outcomes.items()} == {
+        "good.model.json": "pass",
+        "tiny.model.json": "fail",
+        "coefficients.csv": "manual",
+    }

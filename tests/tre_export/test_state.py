@@ -1,0 +1,114 @@
+"""The rules replayed from the log: each checker counts once, their latest say wins."""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tre_export.audit_log import make_line, parse_line
+from tre_export.model import Channel, Decision, OutputStatus
+from tre_export.signing import Signer, public_key_raw
+from tre_export.state import ProjectState
+
+_KEYS = [ed25519.Ed25519PrivateKey.generate() for _ in range(5)]  # admin, researcher, 3 checkers
+
+
+def _signer(key: ed25519.Ed25519PrivateKey) -> Signer:
+    from pseudonymise.keys import key_id
+
+    return Signer(actor_key_id=key_id(key), channel=Channel.CLI, private_key=key)
+
+
+def _apply(state: ProjectState, key: ed25519.Ed25519PrivateKey, action: dict[str, object]) -> None:
+    signer = _signer(key)
+    line = make_line(
+        seq=state.last_seq + 1,
+        prev=state.last_digest,
+        actor=signer.actor_key_id,
+        signer=signer.signer_key_id,
+        channel=Channel.CLI,
+        action=action,
+        sign=signer.sign,
+    )
+    state.apply(parse_line(line))
+
+
+def _submitted_state() -> ProjectState:
+    admin, researcher = _KEYS[:2]
+    encoded = [base64.b64encode(public_key_raw(key)).decode() for key in _KEYS]
+    state = ProjectState()
+    _apply(
+        state,
+        admin,
+        {
+            "type": "init",
+            "project": "P",
+            "required_approvals": 2,
+            "policy_sha256": None,
+            "administrator": {"name": "admin", "public_key": encoded[0]},
+        },
+    )
+    people = [("Rita", "researcher"), ("Carl", "checker"), ("Dana", "checker"), ("Eve", "checker")]
+    for (name, role), public in zip(people, encoded[1:], strict=True):
+        _apply(state, admin, {"type": "enrol", "name": name, "role": role, "public_key": public})
+    digest = "ab" * 32
+    _apply(state, researcher, {"type": "new", "request": "R0001", "title": "t"})
+    _apply(
+        state,
+        researcher,
+        {
+            "type": "add",
+            "request": "R0001",
+            "name": "t.txt",
+            "kind": "text",
+            "description": "d",
+            "sha256": digest,
+            "evidence": {},
+        },
+    )
+    _apply(
+        state,
+        researcher,
+        {
+            "type": "submit",
+            "request": "R0001",
+            "manifest": {"t.txt": digest},
+            "checks_sha256": digest,
+            "outcomes": {"t.txt": "manual"},
+        },
+    )
+    return state
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(list(Decision))), max_size=12))
+def test_status_follows_each_checkers_latest_decision(
+    decisions: list[tuple[int, Decision]],
+) -> None:
+    state = _submitted_state()
+    checkers = _KEYS[2:]
+    latest: dict[int, Decision] = {}
+    for checker, decision in decisions:
+        action = {
+            "type": "review",
+            "request": "R0001",
+            "output": "t.txt",
+            "decision": decision.value,
+            "reason": "r",
+            "override": None,
+            "sha256": "ab" * 32,
+        }
+        _apply(state, checkers[checker], action)
+        latest[checker] = decision
+    request = state.request("R0001")
+    approvals = sum(decision is Decision.APPROVE for decision in latest.values())
+    if Decision.REJECT in latest.values():
+        expected = OutputStatus.REJECTED
+    elif approvals >= 2:
+        expected = OutputStatus.APPROVED
+    else:
+        expected = OutputStatus.PENDING
+    assert state.output_status(request, "t.txt") is expected
+    assert len(request.approvers("t.txt")) == approvals
