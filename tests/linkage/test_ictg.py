@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linkage.errors import LinkageError
+from linkage.errors import KeyMismatchError, LinkageError
 from linkage.ictg import (
     IctgInputError,
     IctgRules,
@@ -573,3 +574,22 @@ def test_write_stages_is_atomic(tmp_path: Path) -> None:
     with pytest.raises(IctgInputError, match="empty"):
         write_stages(parquet_sources(referral=[referral], monthly=[monthly], contact=[empty]), out)
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_tables_under_different_owner_keys_are_refused(tmp_path: Path) -> None:
+    folders = {}
+    for table, owner_key_id in (("referral", "aaaa"), ("monthly", "aaaa"), ("contact", "bbbb")):
+        folder = tmp_path / table
+        folder.mkdir()
+        (folder / "manifest.json").write_text(json.dumps({"owner_key_id": owner_key_id}))
+        folders[table] = _write(
+            folder,
+            table,
+            [{"record_pid": "a", "referral_date": D(2019, 1, 1)}] if table == "referral" else [],
+        )
+    sources = parquet_sources(
+        referral=[folders["referral"]], monthly=[folders["monthly"]], contact=[folders["contact"]]
+    )
+    with pytest.raises(KeyMismatchError, match="different owner keys") as raised:
+        build_stages(duckdb.connect(), sources, codes=CODES)
+    assert "contact.parquet=bbbb" in str(raised.value)

@@ -1,4 +1,4 @@
-"""ICTG stages 2-4 on the generator's data: prepared (URN) and pseudonymised (record_pid) alike."""
+"""ICTG stages 2-4 on the generator's data: prepared, pseudonymised and imported alike."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.ictg import IctgSummary, parquet_sources, write_stages
+from linkage.ictg import IctgSources, IctgSummary, database_sources, parquet_sources, write_stages
+from linkage.importer import import_package
+from pseudonymise import keys
+from pseudonymise.package import build_package
 from pseudonymise.prepare import prepare_source
-from pseudonymise.tables import pseudonymise_table
+from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth.generate import generate
 
@@ -35,28 +38,53 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def pseudonymised(prepared: dict[str, Path]) -> dict[str, Path]:
+    """One pseudonymised folder per table, as the owner writes them (owner key in manifest)."""
     linkage_key, owner_key = os.urandom(32), os.urandom(32)
-    paths = {}
+    folders = {}
     for table, path in prepared.items():
         tables = pseudonymise_table(
             pq.read_table(path), linkage_key=linkage_key, owner_key=owner_key, workers=1
         )
-        paths[table] = path.with_name(f"{table}.attributes.parquet")
-        pq.write_table(tables.attributes, paths[table])
-    return paths
+        folders[table] = write_pseudonymised(tables, path.with_name(f"ictg_{table}"))
+    return folders
 
 
-def _run(paths: dict[str, Path], out: Path, key: str) -> IctgSummary:
-    sources = parquet_sources(
+@pytest.fixture(scope="module")
+def tre_database(pseudonymised: dict[str, Path]) -> Path:
+    """The three folders packaged by the owner and imported into a TRE database."""
+    root = pseudonymised["referral"].parent
+    keys.generate_recipient_keypair(root / "tre")
+    keys.generate_signer_keypair(root / "owner")
+    recipient = keys.load_recipient_public_key(keys.public_key_path(root / "tre"))
+    signer = keys.load_signing_private_key(keys.private_key_path(root / "owner"))
+    database = root / "tre.duckdb"
+    for table, folder in pseudonymised.items():
+        package = root / f"{table}.tlp"
+        build_package(folder, recipient=recipient, signing_key=signer, out=package)
+        import_package(
+            package,
+            private_key=keys.private_key_path(root / "tre"),
+            trust=keys.public_key_path(root / "owner"),
+            db=database,
+            dataset=f"ictg_{table}",
+        )
+    return database
+
+
+def _files(paths: dict[str, Path]) -> IctgSources:
+    return parquet_sources(
         referral=[paths["referral"]], monthly=[paths["monthly"]], contact=[paths["contact"]]
     )
+
+
+def _run(sources: IctgSources, out: Path, key: str) -> IctgSummary:
     return write_stages(sources, out, key=key)
 
 
 def test_generated_ictg_combines_with_documented_gaps(
     prepared: dict[str, Path], tmp_path: Path
 ) -> None:
-    summary = _run(prepared, tmp_path / "out", "record_id")
+    summary = _run(_files(prepared), tmp_path / "out", "record_id")
     referral = pq.read_table(prepared["referral"])
     monthly = pq.read_table(prepared["monthly"])
     dates = referral.column("referral_date")
@@ -83,13 +111,26 @@ def test_generated_ictg_combines_with_documented_gaps(
     assert not any(urn in text for urn in joinable)
 
 
-def test_pseudonymised_tables_give_the_same_outcome(
-    prepared: dict[str, Path], pseudonymised: dict[str, Path], tmp_path: Path
+def test_pseudonymised_and_imported_tables_give_the_same_outcome(
+    prepared: dict[str, Path],
+    pseudonymised: dict[str, Path],
+    tre_database: Path,
+    tmp_path: Path,
 ) -> None:
-    clear = _run(prepared, tmp_path / "clear", "record_id").to_json()
-    pseudonymous = _run(pseudonymised, tmp_path / "pseudonymous", "record_pid").to_json()
-    clear.pop("key")
-    pseudonymous.pop("key")
-    assert json.dumps(clear, sort_keys=True) == json.dumps(pseudonymous, sort_keys=True)
-    wide = pq.read_table(tmp_path / "pseudonymous" / "wide.parquet")
+    clear = _run(_files(prepared), tmp_path / "clear", "record_id").to_json()
+    attributes = {table: folder / "attributes.parquet" for table, folder in pseudonymised.items()}
+    from_folders = _run(_files(attributes), tmp_path / "folders", "record_pid").to_json()
+    imported = database_sources(
+        tre_database,
+        referral=["ictg_referral"],
+        monthly=["ictg_monthly"],
+        contact=["ictg_contact"],
+    )
+    from_database = _run(imported, tmp_path / "database", "record_pid").to_json()
+    assert clear.pop("key") == "record_id"
+    for summary in (from_folders, from_database):
+        assert summary.pop("key") == "record_pid"
+        assert json.dumps(summary, sort_keys=True) == json.dumps(clear, sort_keys=True)
+    wide = pq.read_table(tmp_path / "database" / "wide.parquet")
     assert "record_pid" in wide.column_names and "record_id" not in wide.column_names
+    assert wide.equals(pq.read_table(tmp_path / "folders" / "wide.parquet"))
