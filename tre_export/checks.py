@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sdc
-from tre_export.canonical import canonical_json
+from tre_export.canonical import canonical_json, sha256_bytes
 from tre_export.errors import RequestError
 from tre_export.model import CheckOutcome, Output, OutputKind
 from trelink.errors import TrelinkError
@@ -62,10 +62,19 @@ class RequestChecks:
         return canonical_json(document) + b"\n"
 
 
-def load_checks(path: str | os.PathLike[str]) -> RequestChecks:
-    """Read a ``checks.json`` written at submit."""
+def load_checks(path: str | os.PathLike[str], *, expected_sha256: str) -> RequestChecks:
+    """Read a ``checks.json`` written at submit, refusing one whose bytes differ from the
+    digest the submit entry recorded (so the evidence a checker sees is what was run)."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = Path(path).read_bytes()
+    except OSError:
+        raise RequestError(f"{path}: the stored check results are missing") from None
+    if sha256_bytes(data) != expected_sha256:
+        raise RequestError(
+            f"{path}: the stored check results were changed after submit; do not rely on them"
+        )
+    try:
+        document = json.loads(data)
         outputs = {
             name: OutputCheck(
                 outcome=CheckOutcome(entry["outcome"]),
@@ -81,7 +90,7 @@ def load_checks(path: str | os.PathLike[str]) -> RequestChecks:
             audit_failures=[str(failure) for failure in document["audit"]["failures"]],
         )
     except (OSError, ValueError, KeyError, TypeError):
-        raise RequestError(f"{path}: the stored check results are missing or damaged") from None
+        raise RequestError(f"{path}: the stored check results are damaged") from None
 
 
 def _check_table(path: Path, policy: Any) -> OutputCheck:

@@ -174,3 +174,13 @@ def test_researchers_see_only_their_own_requests(web_area: ExportArea, team: Tea
     owner = _client(web_area)
     _sign_in(owner, "Rita")
     assert "R0001" in owner.get("/").text
+
+
+def test_altered_check_results_are_not_shown_as_evidence(web_area: ExportArea) -> None:
+    checks = web_area.checks_path("R0001")
+    checks.write_bytes(checks.read_bytes().replace(b'"fail"', b'"pass"'))
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    page = client.get("/requests/R0001").text
+    assert "changed after submit" in page
+    assert "badge pass" not in page

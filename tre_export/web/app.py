@@ -233,9 +233,14 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
     ) -> Response:
         state = read_state(area)
         found = _visible(request, state, request_id)
-        checks = (
-            load_checks(area.checks_path(request_id)) if found.checks_sha256 is not None else None
-        )
+        checks = None
+        if found.checks_sha256 is not None:
+            try:
+                checks = load_checks(
+                    area.checks_path(request_id), expected_sha256=found.checks_sha256
+                )
+            except ExportError as problem:
+                error = f"{problem} {error or ''}".strip()
         outputs = [_output_view(area, state, found, name, checks) for name in found.outputs]
         return page(
             request,
