@@ -73,7 +73,11 @@ def init_command(
         required_approvals=approvals,
         policy=policy,
     )
-    _console().print(f"created export area {area.root} for project {project!r}")
+    administrator_id = read_state(area).settings().administrator_key_id
+    _console().print(
+        f"created export area {area.root} for project {project!r}; administrator key "
+        f"{administrator_id} (record it outside the TRE: `audit --admin-key-id` checks it)"
+    )
 
 
 @export_app.command("enrol")

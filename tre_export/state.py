@@ -195,7 +195,7 @@ class ProjectState:
         if action_type is ActionType.INIT:
             administrator = _field(entry.action, "administrator", dict)
             public = _public_key(administrator.get("public_key"))
-            if public_key_id(public) != entry.actor:
+            if public_key_id(public) != entry.actor or entry.channel is not Channel.CLI:
                 raise IdentityError("init entry is not signed by the administrator it names")
         elif entry.channel is Channel.CLI:
             public = self.person(entry.actor).public_key
