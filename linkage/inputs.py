@@ -27,6 +27,7 @@ from linkage.errors import InputTableError, KeyMismatchError
 from specs.match_keys import ComparisonSpec, MatchKeySpec
 
 __all__ = [
+    "DATABASE_ALIAS",
     "DatasetSource",
     "PreparedInputs",
     "folder_source",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A TRE database that sources read from is attached read-only under this name.
+DATABASE_ALIAS = "tre"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class DatasetSource:
     attributes: str | None
     linkage_key_id: str | None
     origin: str  # how to name it in messages: a folder, or a dataset in a database
+    database: Path | None = None  # a TRE database the relations read (see DATABASE_ALIAS)
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,21 @@ def _check_key_ids(sources: Sequence[DatasetSource]) -> None:
             f"cannot agree ({listing}); ask the key custodian which key is the project's "
             "and have the owners re-pseudonymise with it"
         )
+
+
+def _attach_database(
+    connection: duckdb.DuckDBPyConnection, sources: Sequence[DatasetSource]
+) -> None:
+    databases = {source.database for source in sources if source.database is not None}
+    if len(databases) > 1:
+        raise InputTableError(f"datasets come from several TRE databases: {sorted(databases)}")
+    for database in databases:
+        try:
+            connection.execute(
+                f"ATTACH {_sql_string(str(database))} AS {DATABASE_ALIAS} (READ_ONLY)"
+            )
+        except duckdb.Error as error:
+            raise InputTableError(f"{database}: cannot open the TRE database ({error})") from error
 
 
 def _column_types(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> dict[str, str]:
@@ -209,6 +228,7 @@ def prepare_inputs(
     if repeated:
         raise InputTableError(f"datasets given more than once: {repeated}")
     _check_key_ids(sources)
+    _attach_database(connection, sources)
     known = set(match_keys.token_columns)
     present_by_source: dict[str, set[str]] = {}
     counts: dict[str, int] = {}

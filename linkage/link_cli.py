@@ -17,6 +17,7 @@ from linkage.errors import LinkageError
 from linkage.inputs import DatasetSource, folder_source
 from linkage.job import LinkJob, load_link_job
 from linkage.run import LinkResult, link_datasets
+from linkage.sources import database_sources
 from specs.match_keys import load_match_key_spec
 
 __all__ = ["register"]
@@ -78,7 +79,7 @@ def link(
             raise LinkageError("give either dataset folders or --db, not both")
         if job_path is None:
             raise LinkageError("--db needs --job naming the datasets to link")
-        raise LinkageError("--db is not wired yet")
+        sources = database_sources(db, job.datasets)
     else:
         if not folders:
             raise LinkageError("give pseudonymised dataset folders, or --db with --job")

@@ -140,7 +140,7 @@ def _make_linker(
     frames = [
         backend.register(table, dataset=dataset) for dataset, table in prepared.tables.items()
     ]
-    linker = Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.WARNING)
+    linker = Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.ERROR)
     return linker, trained
 
 

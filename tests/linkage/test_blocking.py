@@ -31,8 +31,9 @@ def test_rules_on_missing_keys_are_dropped() -> None:
 def test_default_rules_cover_swapped_names_and_typos_and_use_known_keys() -> None:
     known = set(load_match_key_spec().token_columns)
     sql = [text for rule in DEFAULT_PREDICTION_RULES for text in blocking_rule_sql(rule)]
-    assert "l.fn_sn = r.sn_fn" in sql and "l.sn_fn = r.fn_sn" in sql
-    # a typo in the surname is still found through the forename and part of the dob
-    assert "l.fn = r.fn AND l.dob_yd = r.dob_yd" in sql
+    # swapped order with a typo in one name: the other name across sides and the dob
+    assert "l.fn = r.sn AND l.dob = r.dob" in sql and "l.sn = r.fn AND l.dob = r.dob" in sql
+    # a typo late in the surname is still found through the forename and the dob
+    assert "l.fn_sn_pre4 = r.fn_sn_pre4 AND l.dob = r.dob" in sql
     for rule in DEFAULT_PREDICTION_RULES:
         assert set(rule.keys) <= known

@@ -1,0 +1,173 @@
+"""End-to-end linkage on tokenised generator data: outputs, quality, reuse, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.errors import InputTableError, JobSpecError, KeyMismatchError, LinkageError
+from linkage.inputs import folder_source
+from linkage.job import LinkJob
+from linkage.run import LinkResult, link_datasets
+
+from .conftest import TokenisedPair
+
+
+def _link(pair: TokenisedPair, out: Path, **options: object) -> LinkResult:
+    sources = [folder_source(pair.left), folder_source(pair.right)]
+    return link_datasets(sources, out_dir=out, show_progress=False, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def linked(tokenised_pair: TokenisedPair, tmp_path_factory: pytest.TempPathFactory) -> LinkResult:
+    out = tmp_path_factory.mktemp("linked") / "out"
+    return _link(tokenised_pair, out, truth_path=tokenised_pair.truth)
+
+
+def test_outputs_have_the_promised_columns(linked: LinkResult) -> None:
+    out = linked.out_dir
+    assert sorted(path.name for path in out.iterdir()) == [
+        "clusters.parquet",
+        "model.json",
+        "pairs.parquet",
+        "report.html",
+    ]
+    pairs = pq.read_table(out / "pairs.parquet")
+    assert pairs.column_names == [
+        "dataset_l",
+        "record_pid_l",
+        "dataset_r",
+        "record_pid_r",
+        "match_weight",
+        "match_probability",
+    ]
+    assert min(pairs.column("match_probability").to_pylist()) >= linked.threshold
+    clusters = pq.read_table(out / "clusters.parquet")
+    assert clusters.column_names == ["dataset", "record_pid", "person_id"]
+    assert clusters.num_rows == sum(linked.records.values()) == 3000
+
+
+def test_quality_on_tokens_is_above_the_bar(linked: LinkResult) -> None:
+    assert linked.metrics is not None
+    overall = linked.metrics.overall
+    assert overall.precision >= 0.97
+    assert overall.recall >= 0.85
+    assert overall.f1 >= 0.92
+
+
+def test_every_linked_pair_shares_a_person(linked: LinkResult) -> None:
+    out = linked.out_dir
+    split = duckdb.sql(
+        "SELECT count(*) FROM read_parquet(?) p JOIN read_parquet(?) a "
+        "ON a.dataset = p.dataset_l AND a.record_pid = p.record_pid_l "
+        "JOIN read_parquet(?) b ON b.dataset = p.dataset_r AND b.record_pid = p.record_pid_r "
+        "WHERE a.person_id <> b.person_id",
+        params=[
+            str(out / name) for name in ("pairs.parquet", "clusters.parquet", "clusters.parquet")
+        ],
+    ).fetchall()[0][0]
+    assert split == 0
+
+
+def test_report_is_offline_and_free_of_tokens(linked: LinkResult) -> None:
+    html = (linked.out_dir / "report.html").read_text(encoding="utf-8")
+    assert "cdn.jsdelivr" not in html.split("<script>const specs")[-1]
+    assert "vegaEmbed" in html and "Linkage rates by subgroup" in html
+    assert "Quality against the synthetic truth" in html
+    pairs = pq.read_table(linked.out_dir / "pairs.parquet")
+    for pid in pairs.column("record_pid_l").to_pylist()[:50]:
+        assert pid not in html
+
+
+def test_saved_model_reproduces_the_pairs(
+    linked: LinkResult, tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    again = _link(tokenised_pair, tmp_path / "again", model_path=linked.out_dir / "model.json")
+    first = pq.read_table(linked.out_dir / "pairs.parquet").to_pylist()
+    second = pq.read_table(again.out_dir / "pairs.parquet").to_pylist()
+    assert [row["record_pid_l"] for row in first] == [row["record_pid_l"] for row in second]
+    for left, right in zip(first, second, strict=True):
+        assert left["match_weight"] == pytest.approx(right["match_weight"], abs=1e-9)
+
+
+def test_different_linkage_keys_are_refused(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(tokenised_pair.right, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["linkage_key_id"] = "0000000000000000"
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(KeyMismatchError, match="different linkage keys"):
+        link_datasets(
+            [folder_source(tokenised_pair.left), folder_source(other)],
+            out_dir=tmp_path / "out",
+            show_progress=False,
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def _rewrite_identity(source: Path, target: Path, sql: str) -> Path:
+    shutil.copytree(source, target)
+    identity = target / "identity.parquet"
+    table = duckdb.sql(sql.format(table=f"read_parquet('{source / 'identity.parquet'}')"))
+    table.write_parquet(str(identity))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("sql", "error", "message"),
+    [
+        ("SELECT * FROM {table} LIMIT 0", InputTableError, "empty"),
+        ("SELECT * EXCLUDE (sn_fn, dob_md) FROM {table}", InputTableError, "sn_fn"),
+        (
+            "SELECT * EXCLUDE (fn_sn, sn_fn, name_set, fn_sn_dm, sn_fn_dm, fi_sn, fn_pre4_sn, "
+            "fn_sn_pre4, fn_del, sn_del, alias_fn_sn, fn, sn) FROM {table}",
+            InputTableError,
+            "name",
+        ),
+        (
+            "SELECT * FROM {table} UNION ALL (SELECT * FROM {table} LIMIT 3)",
+            InputTableError,
+            "duplicate record_pid",
+        ),
+        (
+            "SELECT * REPLACE (CAST(dob AS VARCHAR) AS dob) FROM {table}",
+            InputTableError,
+            "expected BIGINT",
+        ),
+    ],
+)
+def test_bad_identity_tables_are_refused_and_nothing_is_written(
+    tokenised_pair: TokenisedPair, tmp_path: Path, sql: str, error: type[Exception], message: str
+) -> None:
+    broken = _rewrite_identity(tokenised_pair.right, tmp_path / "right", sql)
+    with pytest.raises(error, match=message) as caught:
+        link_datasets(
+            [folder_source(tokenised_pair.left), folder_source(broken)],
+            out_dir=tmp_path / "out",
+            show_progress=False,
+        )
+    assert str(broken / "identity.parquet") in str(caught.value)
+    assert not (tmp_path / "out").exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["right"]
+
+
+def test_job_naming_unknown_datasets_is_refused(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    job = LinkJob(datasets=("left", "health"))
+    with pytest.raises(JobSpecError, match="health"):
+        _link(tokenised_pair, tmp_path / "out", job=job)
+
+
+def test_existing_output_is_not_overwritten(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(LinkageError, match="not empty"):
+        _link(tokenised_pair, out)
+    assert (out / "keep.txt").read_text() == "mine"
