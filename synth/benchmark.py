@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
-from synth.corrupt import record_identifiers
+from synth.corrupt import record_identifiers, recorded_nhs_numbers
 from synth.errors import SynthError
 from synth.names import build_name_pools
 from synth.population import make_people
@@ -80,13 +80,7 @@ def _records(
     people = people.iloc[order].reset_index(drop=True)
     recorded = record_identifiers(people, rng, rates)
     record_ids = [f"{side[0].upper()}{first_number + index:09d}" for index in range(len(people))]
-    nhs = people["nhs_number"].to_numpy(dtype=object).copy()
-    missing_rate = np.where(
-        people["unaccompanied"].to_numpy(),
-        rates.nhs_number_missing_unaccompanied,
-        rates.nhs_number_missing_other,
-    )
-    nhs[rng.random(len(people)) < missing_rate] = None
+    nhs = recorded_nhs_numbers(people, rng, rates)
     table = pa.table(
         {
             "record_id": record_ids,

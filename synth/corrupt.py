@@ -17,7 +17,7 @@ from anyascii import anyascii
 from synth.names import NICKNAMES, TRANSLITERATIONS, ethiopic_abbreviation
 from synth.rates import IdentifierErrorRates
 
-__all__ = ["record_identifiers", "typo"]
+__all__ = ["record_identifiers", "recorded_nhs_numbers", "typo"]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -89,20 +89,14 @@ def _names(
     rng, count = recorder.rng, recorder.count
     forename = frame["forename"].to_numpy(dtype=object).copy()
     surname = frame["surname"].to_numpy(dtype=object).copy()
-    has_variant = np.array([value in TRANSLITERATIONS for value in forename])
-    recorder.apply(
-        forename,
-        recorder.mask(rates.transliteration, has_variant),
-        _variant_picker(rng, count, TRANSLITERATIONS),
-        "forename_transliteration",
-    )
-    has_variant = np.array([value in TRANSLITERATIONS for value in surname])
-    recorder.apply(
-        surname,
-        recorder.mask(rates.transliteration, has_variant),
-        _variant_picker(rng, count, TRANSLITERATIONS),
-        "surname_transliteration",
-    )
+    for values, label in ((forename, "forename"), (surname, "surname")):
+        has_variant = np.array([value in TRANSLITERATIONS for value in values])
+        recorder.apply(
+            values,
+            recorder.mask(rates.transliteration, has_variant),
+            _variant_picker(rng, count, TRANSLITERATIONS),
+            f"{label}_transliteration",
+        )
     has_nickname = np.array([value in NICKNAMES for value in forename])
     recorder.apply(
         forename,
@@ -241,3 +235,29 @@ def record_identifiers(
     out["dob"] = pd.to_datetime(out["dob"])
     out["errors"] = [value.rstrip(";") for value in recorder.errors]
     return out
+
+
+def recorded_nhs_numbers(
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    rates: IdentifierErrorRates,
+    *,
+    spaced_share: float = 0.0,
+) -> np.ndarray:
+    """The person's NHS number as a record holds it: often missing if unaccompanied.
+
+    ``spaced_share`` of the numbers present are written '943 476 5919', as forms do.
+    """
+    values = frame["nhs_number"].to_numpy(dtype=object).copy()
+    missing_rate = np.where(
+        frame["unaccompanied"].to_numpy(dtype=bool),
+        rates.nhs_number_missing_unaccompanied,
+        rates.nhs_number_missing_other,
+    )
+    values[rng.random(len(frame)) < missing_rate] = None
+    spaced = rng.random(len(frame)) < spaced_share
+    for index in np.flatnonzero(spaced).tolist():
+        text = values[index]
+        if text is not None:
+            values[index] = f"{text[:3]} {text[3:6]} {text[6:]}"
+    return values

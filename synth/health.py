@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synth.corrupt import record_identifiers
+from synth.corrupt import record_identifiers, recorded_nhs_numbers
 from synth.draws import clamp_dates, weighted_choice
 from synth.rates import IdentifierErrorRates
 from synth.render import RawBatch, RawStyle
@@ -76,23 +76,6 @@ def _clinical(rows: pd.DataFrame, rng: np.random.Generator) -> dict[str, object]
     }
 
 
-def _nhs_numbers(
-    rows: pd.DataFrame, rng: np.random.Generator, rates: IdentifierErrorRates
-) -> np.ndarray:
-    values = rows["nhs_number"].to_numpy(dtype=object).copy()
-    missing_rate = np.where(
-        rows["unaccompanied"].to_numpy(),
-        rates.nhs_number_missing_unaccompanied,
-        rates.nhs_number_missing_other,
-    )
-    values[rng.random(len(rows)) < missing_rate] = None
-    spaced = rng.random(len(rows)) < 0.3
-    for index in np.flatnonzero(spaced & (values != None)).tolist():  # noqa: E711
-        text = values[index]
-        values[index] = f"{text[:3]} {text[3:6]} {text[6:]}"
-    return values
-
-
 def _financial_year(dates: pd.Series) -> np.ndarray:
     years: np.ndarray = np.where(dates.dt.month >= 4, dates.dt.year, dates.dt.year - 1)
     return years
@@ -108,7 +91,7 @@ def health_batches(
         {
             "record_id": [f"{id_prefix}{index:08d}" for index in range(len(rows))],
             **{c: recorded[c] for c in ("forename", "surname", "dob", "sex", "postcode")},
-            "nhs_number": _nhs_numbers(rows, rng, rates),
+            "nhs_number": recorded_nhs_numbers(rows, rng, rates, spaced_share=0.3),
             "admission_date": rows["admission_date"],
             **_clinical(rows, rng),
             "person_id": rows["person_id"],

@@ -190,6 +190,16 @@ def test_large_scales_write_csv_in_blocks(tmp_path: Path, monkeypatch: pytest.Mo
         assert len(read) == rows, relative
 
 
+def test_rerun_replaces_an_earlier_output(tmp_path: Path) -> None:
+    generate(tmp_path / "demo", seed=1, scale=0.01, only=["health"])
+    generate(tmp_path / "demo", seed=1, scale=0.01, only=["justice"])  # as `make demo` again
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
+        "justice",
+        "synth.json",
+        "truth",
+    ]
+
+
 def test_refuses_impossible_requests(tmp_path: Path) -> None:
     with pytest.raises(SynthError, match="positive"):
         generate(tmp_path / "a", scale=0)
