@@ -1,3 +1,43 @@
-"""linkage package."""
+"""The TRE side: import verified packages, link tokens with Splink, build the person spine.
 
-__all__: list[str] = []
+Public names are listed in ``__all__``; modules not named here are internal.
+
+``link_datasets`` runs one linkage job (what ``trelink link`` calls); sources come from
+pseudonymised folders (``folder_source``) or from a TRE database of imported datasets
+(``database_sources``); ``LinkJob``/``load_link_job`` describe a job.
+"""
+
+from linkage.errors import (
+    ImportPackageError,
+    InputTableError,
+    JobSpecError,
+    KeyMismatchError,
+    LinkageError,
+)
+from linkage.evaluate import GroupMetrics, LinkageMetrics, QualityCounts
+from linkage.importer import ImportedDataset, import_package, list_datasets
+from linkage.inputs import DatasetSource, folder_source
+from linkage.job import LinkJob, load_link_job
+from linkage.run import LinkResult, link_datasets
+from linkage.sources import database_sources
+
+__all__ = [
+    "DatasetSource",
+    "GroupMetrics",
+    "ImportPackageError",
+    "ImportedDataset",
+    "InputTableError",
+    "JobSpecError",
+    "KeyMismatchError",
+    "LinkJob",
+    "LinkResult",
+    "LinkageError",
+    "LinkageMetrics",
+    "QualityCounts",
+    "database_sources",
+    "folder_source",
+    "import_package",
+    "link_datasets",
+    "list_datasets",
+    "load_link_job",
+]
