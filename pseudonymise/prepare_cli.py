@@ -28,8 +28,13 @@ def prepare_command(
     """Harmonise a source's raw files into canonical tables and report data quality."""
     dataset = load_dataset_spec(spec)
     console = Console(stderr=True)
-    with console.status(f"reading {dataset.dataset} raw files"):
-        prepared = prepare_source(dataset, raw, spec_source=str(spec))
+    with console.status(f"reading {dataset.dataset} raw files") as status:
+        prepared = prepare_source(
+            dataset,
+            raw,
+            spec_source=str(spec),
+            on_file=lambda name: status.update(f"reading {dataset.dataset}: {name}"),
+        )
     written = write_prepared(prepared, out)
     prepared.report.print_summary(console)
     for path in written:
