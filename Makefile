@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/trelink synth --out $(DEMO_OUT)/raw --seed 1
+	$(BIN)/trelink demo --out $(DEMO_OUT) --force
 
 test: lint typecheck unit
 

@@ -2,10 +2,57 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from demo.pipeline import DEFAULT_SCALE, DemoResult, artefact_table, run_demo
 
 __all__ = ["register"]
 
 
+def _report(result: DemoResult, console: Console) -> None:
+    console.print(artefact_table(result))
+    if result.link is not None:
+        link = result.link
+        console.print(
+            f"TRE spine: {sum(link.records.values()):,} records -> {link.persons:,} persons "
+            f"({link.pairs:,} pairs at match probability >= {link.threshold}); "
+            f"children with repeat NRM referrals: {link.repeat_persons or 0:,}"
+        )
+    if result.export is not None:
+        export = result.export
+        withheld = f"; withheld: {', '.join(export.withheld)}" if export.withheld else ""
+        console.print(
+            f"released {len(export.released)} outputs (request {export.request_id}){withheld}"
+        )
+    if result.quality is not None:
+        console.print("[bold]linkage quality against the synthetic truth[/]")
+        for line in result.quality.lines():
+            console.print(f"  {line}", highlight=False)
+    console.print(
+        f"finished in {result.seconds / 60:.1f} min; open {result.out / 'summary.html'}",
+        highlight=False,
+    )
+
+
+def demo_command(
+    out: Path = typer.Option(Path("out/demo"), "--out", help="Folder to create for the run."),
+    scale: float = typer.Option(
+        DEFAULT_SCALE, "--scale", help="Population size as a multiple of the default."
+    ),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the synthetic data."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a non-empty --out (only once the new run succeeded)."
+    ),
+) -> None:
+    """Play every role on synthetic data: keys, owners, TRE linkage, analyses, release."""
+    console = Console()
+    result = run_demo(out, scale=scale, seed=seed, force=force, console=console)
+    _report(result, console)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``trelink demo`` to the umbrella ``trelink`` application."""
+    app.command("demo")(demo_command)

@@ -1,0 +1,143 @@
+"""Evaluation, apart from every role: linkage quality against the synthetic truth.
+
+Only the demonstration can do this, because it plays every party: it maps the
+generator's truth (record id -> true person) through each owner's lookup (record id ->
+record pid) to the pids the TRE linked, then scores the TRE's released-to-itself pairs
+with ``linkage.evaluate``. Nothing computed here flows back into the TRE's steps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from demo.layout import DemoLayout
+from linkage.evaluate import LinkageMetrics, QualityCounts, evaluate_against_truth
+from linkage.job import LinkJob
+from trelink.atomic import atomic_file
+
+__all__ = ["SUBGROUPS", "LinkageQuality", "evaluate_linkage"]
+
+# Groups of the true person, from the generator's people table.
+SUBGROUPS: tuple[str, ...] = ("nationality_group", "sex", "kind")
+
+
+@dataclass(frozen=True)
+class LinkageQuality:
+    """Pairwise quality at the job's threshold, per subgroup, and where it was written."""
+
+    metrics: LinkageMetrics
+    truth_records: int
+    path: Path
+
+    def lines(self) -> list[str]:
+        """A few lines for the terminal."""
+        overall = self.metrics.overall
+        lines = [
+            f"pairwise at match probability >= {self.metrics.threshold}: "
+            f"precision {overall.precision:.3f}, recall {overall.recall:.3f}, "
+            f"F1 {overall.f1:.3f} ({self.metrics.true_pairs:,} true pairs among "
+            f"{self.truth_records:,} records)"
+        ]
+        by_group = [g for g in self.metrics.by_group if g.subgroup == "nationality_group"]
+        if by_group:
+            lines.append(
+                "recall by nationality group: "
+                + ", ".join(f"{g.value} {g.counts.recall:.3f}" for g in by_group)
+            )
+        return lines
+
+
+def _truth_pids(
+    connection: duckdb.DuckDBPyConnection, layout: DemoLayout, lookups: Mapping[str, Path]
+) -> None:
+    """Table ``truth_pids`` (dataset, record_pid, person_id) and one groups table per dataset."""
+    records = layout.truth / "records.parquet"
+    parts = [
+        f"SELECT '{dataset}' AS dataset, l.record_pid, t.person_id "
+        f"FROM read_parquet('{lookup}') l JOIN read_parquet('{records}') t "
+        f"ON t.dataset = '{dataset}' AND CAST(t.record_id AS VARCHAR) = l.record_id"
+        for dataset, lookup in lookups.items()
+    ]
+    connection.execute(
+        "CREATE TABLE truth_pids AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(parts) + ")"
+    )
+    columns = ", ".join(f"p.{group}" for group in SUBGROUPS)
+    for dataset in lookups:
+        connection.execute(
+            f"CREATE TABLE groups_{dataset} AS SELECT t.record_pid, {columns} FROM truth_pids t "
+            f"JOIN read_parquet('{layout.truth / 'people.parquet'}') p USING (person_id) "
+            f"WHERE t.dataset = '{dataset}'"
+        )
+
+
+def _to_json(quality: LinkageMetrics, truth_records: int) -> dict[str, object]:
+    def counts(found: QualityCounts) -> dict[str, float | int]:
+        return {
+            "true_positives": found.true_positives,
+            "false_positives": found.false_positives,
+            "false_negatives": found.false_negatives,
+            "precision": round(found.precision, 4),
+            "recall": round(found.recall, 4),
+            "f1": round(found.f1, 4),
+        }
+
+    return {
+        "threshold": quality.threshold,
+        "truth_records": truth_records,
+        "true_pairs": quality.true_pairs,
+        "overall": counts(quality.overall),
+        "by_group": [
+            {
+                "subgroup": g.subgroup,
+                "value": g.value,
+                "true_pairs": g.true_pairs,
+                **counts(g.counts),
+            }
+            for g in quality.by_group
+        ],
+        "by_threshold": [
+            {"threshold": level, **counts(found)} for level, found in quality.by_threshold
+        ],
+    }
+
+
+def evaluate_linkage(
+    layout: DemoLayout, job: LinkJob, lookups: Mapping[str, Path]
+) -> LinkageQuality:
+    """Score the TRE's pairs and spine against the truth; write ``linkage_quality.json``.
+
+    ``lookups`` maps each linked dataset to its owner's ``lookup.parquet``. Pairs below
+    the job's threshold are not kept by the linkage run, so the sensitivity table only
+    covers thresholds at or above it.
+    """
+    layout.evaluation.mkdir(parents=True, exist_ok=True)
+    truth_path = layout.evaluation / "truth_pids.parquet"
+    with duckdb.connect(":memory:") as connection:
+        _truth_pids(connection, layout, lookups)
+        connection.execute(f"COPY truth_pids TO '{truth_path}' (FORMAT parquet)")
+        truth_records = int(connection.sql("SELECT count(*) FROM truth_pids").fetchall()[0][0])
+        connection.execute(
+            "CREATE TABLE scored_pairs AS SELECT * FROM read_parquet(?)",
+            [str(layout.linkage / "pairs.parquet")],
+        )
+        connection.execute(
+            "CREATE TABLE clusters AS SELECT * FROM read_parquet(?)",
+            [str(layout.linkage / "clusters.parquet")],
+        )
+        metrics = evaluate_against_truth(
+            connection,
+            truth_path=truth_path,
+            link_type=job.link_type,
+            threshold=job.threshold,
+            attributes={dataset: f"groups_{dataset}" for dataset in lookups},
+            subgroups=SUBGROUPS,
+        )
+    path = layout.evaluation / "linkage_quality.json"
+    with atomic_file(path) as temporary:
+        temporary.write_text(json.dumps(_to_json(metrics, truth_records), indent=1) + "\n")
+    return LinkageQuality(metrics=metrics, truth_records=truth_records, path=path)

@@ -1,0 +1,108 @@
+"""Each data owner's steps: prepare the raw extract, pseudonymise, package for the TRE.
+
+An owner reads only its own raw folder, the project linkage secret and its own secret;
+the lookup from record ids to record pids stays in the owner's folder, and only the
+signed, encrypted package goes on to the TRE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from demo.layout import DemoLayout, Owner
+from pseudonymise import (
+    generate_secret,
+    load_recipient_public_key,
+    load_secret,
+    load_signing_private_key,
+    pseudonymise_table,
+    read_canonical,
+    write_pseudonymised,
+)
+from pseudonymise.keys import private_key_path, public_key_path
+from pseudonymise.package import build_package
+from pseudonymise.prepare import prepare_source, write_prepared
+from specs.dataset import dataset_spec_path, load_dataset_spec
+
+__all__ = ["OwnerDataset", "dataset_name", "run_owner"]
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class OwnerDataset:
+    """One package an owner sent: the dataset name the TRE imports it under."""
+
+    owner: str
+    dataset: str
+    folder: Path  # the owner's pseudonymised output, lookup included (stays with the owner)
+    package: Path
+    trust: Path  # the owner's public signing key, which the TRE trusts
+    identity_rows: int
+    attribute_rows: int
+
+
+def dataset_name(source: str, table: str, *, tables: int) -> str:
+    """TRE dataset name of a source table: the source itself, or ``ictg_monthly`` etc.
+
+    The identity table of a multi-table source keeps the source's name, so the linkage
+    job can name it (``ictg``) like any single-table source.
+    """
+    if tables == 1 or table == "referral":
+        return source
+    return f"{source}_{table}"
+
+
+def _prepared_tables(layout: DemoLayout, owner: Owner, source: str) -> dict[str, Path]:
+    spec_path = dataset_spec_path(source)
+    prepared = prepare_source(
+        load_dataset_spec(spec_path), layout.raw(source), spec_source=spec_path
+    )
+    target = layout.prepared(owner.name, source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_prepared(prepared, target)
+    if len(prepared.tables) == 1:
+        (name,) = prepared.tables
+        return {name: target}
+    return {name: target / f"{name}.parquet" for name in prepared.tables}
+
+
+def run_owner(layout: DemoLayout, owner: Owner, *, step: Step) -> list[OwnerDataset]:
+    """Prepare, pseudonymise and package every source ``owner`` holds."""
+    layout.owner(owner.name).mkdir(parents=True, exist_ok=True)
+    generate_secret(layout.owner_secret(owner.name))
+    linkage_key = load_secret(layout.linkage_secret)
+    owner_key = load_secret(layout.owner_secret(owner.name))
+    recipient = load_recipient_public_key(public_key_path(layout.tre_recipient))
+    signer_prefix = layout.signer(owner.name)
+    signing_key = load_signing_private_key(private_key_path(signer_prefix))
+    sent: list[OwnerDataset] = []
+    for source in owner.sources:
+        step(f"{owner.name}: preparing {source}")
+        tables = _prepared_tables(layout, owner, source)
+        for table, path in tables.items():
+            dataset = dataset_name(source, table, tables=len(tables))
+            step(f"{owner.name}: pseudonymising {dataset}")
+            result = pseudonymise_table(
+                read_canonical(path), linkage_key=linkage_key, owner_key=owner_key
+            )
+            folder = write_pseudonymised(result, layout.pseudonymised(owner.name, dataset))
+            step(f"{owner.name}: packaging {dataset}")
+            package = layout.package(owner.name, dataset)
+            package.parent.mkdir(parents=True, exist_ok=True)
+            build_package(folder, recipient=recipient, signing_key=signing_key, out=package)
+            rows = result.manifest["rows"]
+            sent.append(
+                OwnerDataset(
+                    owner=owner.name,
+                    dataset=dataset,
+                    folder=folder,
+                    package=package,
+                    trust=public_key_path(signer_prefix),
+                    identity_rows=int(rows["identity"]),
+                    attribute_rows=int(rows["attributes"]),
+                )
+            )
+    return sent
