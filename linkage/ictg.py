@@ -196,11 +196,12 @@ def build_stages(
     key: str = "record_pid",
     rules: IctgRules | None = None,
     codes: IctgCodes | None = None,
-    on_step: Callable[[str], None] | None = None,
+    on_step: Callable[[str, int], None] | None = None,
 ) -> IctgSummary:
     """Run stages 2-4; leave ``ictg_<table>`` for each of ``OUTPUT_TABLES`` in ``connection``.
 
-    ``on_step`` is called with each table's name as it is built (for progress bars).
+    ``on_step`` is called with each work table's name and the number of steps as the
+    table is built (for progress bars).
     """
     if not _KEY.match(key):
         raise IctgInputError(f"key column {key!r} is not a plain lower-case column name")
@@ -210,9 +211,10 @@ def build_stages(
         name: table for name, table in load_inputs(connection, sources, key=key).items()
     }
     end = rules.end_of_data or _end_of_data(connection, inputs)
-    for table, sql in _steps(inputs, key=key, rules=rules, end=end, codes=codes):
+    steps = _steps(inputs, key=key, rules=rules, end=end, codes=codes)
+    for table, sql in steps:
         if on_step is not None:
-            on_step(table)
+            on_step(table, len(steps))
         connection.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
     return summarise(
         connection,
@@ -243,7 +245,7 @@ def write_stages(
     rules: IctgRules | None = None,
     codes: IctgCodes | None = None,
     overwrite: bool = False,
-    on_step: Callable[[str], None] | None = None,
+    on_step: Callable[[str, int], None] | None = None,
 ) -> IctgSummary:
     """Build the stages and write ``out/<table>.parquet`` and ``out/summary.json`` atomically."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):

@@ -23,8 +23,6 @@ from specs.dataset import load_dataset_spec
 
 __all__ = ["register"]
 
-_STEPS = 10  # tables build_stages creates (linkage.ictg._steps)
-
 
 def _parquet(path: Path) -> Path:
     """A Parquet file, or a pseudonymised folder's ``attributes.parquet``."""
@@ -93,10 +91,10 @@ def ictg(
     with Progress(
         TextColumn("{task.description}"), BarColumn(), console=console, transient=True
     ) as progress:
-        task = progress.add_task("ICTG stages", total=_STEPS)
+        task = progress.add_task("ICTG stages", total=None)
 
-        def step(table: str) -> None:
-            progress.update(task, advance=1, description=f"building {table}")
+        def step(table: str, steps: int) -> None:
+            progress.update(task, total=steps, advance=1, description=f"building {table}")
 
         summary = write_stages(
             sources, out, key=key, rules=rules, codes=codes, overwrite=overwrite, on_step=step
