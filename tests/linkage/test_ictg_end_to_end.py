@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -134,3 +135,45 @@ def test_pseudonymised_and_imported_tables_give_the_same_outcome(
     wide = pq.read_table(tmp_path / "database" / "wide.parquet")
     assert "record_pid" in wide.column_names and "record_id" not in wide.column_names
     assert wide.equals(pq.read_table(tmp_path / "folders" / "wide.parquet"))
+
+
+def test_injected_copies_and_re_entries_are_told_apart(
+    prepared: dict[str, Path], tmp_path: Path
+) -> None:
+    """Late Missing copies of real referrals merge; referrals after closure are re-entries."""
+    referral = pq.read_table(prepared["referral"]).to_pandas()
+    monthly = pq.read_table(prepared["monthly"]).to_pandas()
+    long_open = referral[
+        referral["nationality"].notna()
+        & (
+            referral["closure_date"].isna()
+            | (referral["closure_date"] > referral["referral_date"] + dt.timedelta(days=7))
+        )
+    ]
+    copied = long_open.iloc[:20].copy()
+    copied["referral_date"] += dt.timedelta(days=3)
+    copied["group"] = "Missing"
+    closed = long_open[long_open["closure_date"].notna()].iloc[20:35].copy()
+    assert len(closed) == 15
+    closed["referral_date"] = closed["closure_date"] + dt.timedelta(days=60)
+    closed["site"] = "wales"
+    closed["closure_date"] = None
+    closed["closure_reason"] = None
+    late_returns = monthly[monthly["record_id"].isin(copied["record_id"])].copy()
+    late_returns["group"] = "Missing"
+    paths = dict(prepared)
+    paths["referral"] = tmp_path / "referral.parquet"
+    paths["monthly"] = tmp_path / "monthly.parquet"
+    combined = pd.concat([referral, copied, closed], ignore_index=True)
+    combined.to_parquet(paths["referral"])
+    pd.concat([monthly, late_returns], ignore_index=True).to_parquet(paths["monthly"])
+
+    baseline = _run(_files(prepared), tmp_path / "baseline", "record_id")
+    summary = _run(_files(paths), tmp_path / "out", "record_id")
+    assert summary.referral.duplicate_rows_merged == 20
+    assert summary.referral.re_entries == 15
+    assert summary.referral.re_entries_unclosed == 0
+    assert summary.referral.episodes == baseline.referral.episodes + 15
+    assert summary.wide_rows == baseline.wide_rows
+    assert summary.monthly.duplicates_removed == len(late_returns)
+    assert summary.monthly.attached == baseline.monthly.attached
