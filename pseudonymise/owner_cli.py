@@ -77,6 +77,8 @@ def _steps(title: str) -> Iterator[Status]:
 
 
 def _print_risk(risk: RiskReport) -> None:
+    if not risk.tokens and risk.k_anonymity is None:
+        return
     table = Table(title="token frequency risk", show_lines=False)
     for heading in ("column", "rows", "distinct", "top share", "entropy"):
         table.add_column(heading, justify="left" if heading == "column" else "right")
@@ -89,7 +91,8 @@ def _print_risk(risk: RiskReport) -> None:
                 f"{token.max_share:.2%}",
                 f"{token.entropy:.3f}",
             )
-    _console.print(table)
+    if risk.tokens:
+        _console.print(table)
     if risk.k_anonymity is not None:
         found = risk.k_anonymity
         _console.print(
@@ -130,11 +133,17 @@ def pseudonymise_command(
         status.update("writing")
         write_pseudonymised(tables, out)
     rows = tables.manifest["rows"]
-    _console.print(
-        f"wrote {out}: {rows['identity']:,} identity rows, {rows['attributes']:,} attribute "
-        f"rows, lookup of {rows['lookup']:,} (keep lookup.parquet with the owner); "
-        f"linkage key id {tables.manifest['linkage_key_id']}"
-    )
+    if tables.identity is None:
+        _console.print(
+            f"wrote {out}: event table, {rows['attributes']:,} attribute rows keyed by record "
+            f"pid, lookup of {rows['lookup']:,} (keep lookup.parquet with the owner)"
+        )
+    else:
+        _console.print(
+            f"wrote {out}: {rows['identity']:,} identity rows, {rows['attributes']:,} "
+            f"attribute rows, lookup of {rows['lookup']:,} (keep lookup.parquet with the "
+            f"owner); linkage key id {tables.manifest['linkage_key_id']}"
+        )
     for column, count in tables.manifest["invalid_values"].items():
         _console.print(f"{column}: {count:,} invalid value(s) treated as missing")
     _print_risk(tables.risk)

@@ -9,6 +9,7 @@ Example (every key is optional except ``version``)::
       surname: last_name
       dob: date_of_birth
     drop: [caseworker_notes] # attributes that must never leave the owner
+    owner_ids: [person_ref]  # attributes replaced by an HMAC under the owner's key
     quasi_identifiers: [sex, age_group, nationality]
     risk:
       max_token_share: 0.05  # warn when one token value covers more than 5% of rows
@@ -30,8 +31,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from specs.loader import SpecModel, load_spec
 from specs.match_keys import MatchKeySpec, load_match_key_spec
 
-__all__ = ["DEFAULT_QUASI_IDENTIFIERS", "PseudonymiseSpec", "RiskLimits", "load_pseudonymise_spec"]
+__all__ = [
+    "DEFAULT_OWNER_IDS",
+    "DEFAULT_QUASI_IDENTIFIERS",
+    "PseudonymiseSpec",
+    "RiskLimits",
+    "load_pseudonymise_spec",
+]
 
+# System person numbers that group rows by person but must not leave in clear.
+DEFAULT_OWNER_IDS: tuple[str, ...] = ("person_ref",)
 DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
     "sex",
     "age_group",
@@ -56,6 +65,7 @@ class PseudonymiseSpec(SpecModel):
 
     columns: dict[str, str] = Field(default_factory=dict)
     drop: tuple[str, ...] = ()
+    owner_ids: tuple[str, ...] = DEFAULT_OWNER_IDS
     quasi_identifiers: tuple[str, ...] | None = None
     risk: RiskLimits = RiskLimits()
     match_keys: str | None = None

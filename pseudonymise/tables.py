@@ -6,7 +6,10 @@
   ``int64``, list keys ``list<int64>``, null where the source value is missing or
   invalid). Event tables (no identifier columns) have no identity table;
 * ``attributes``: ``record_pid`` then every non-identifying column (``sex`` included,
-  as a low-risk attribute), minus the spec's ``drop`` list;
+  as a low-risk attribute), minus the spec's ``drop`` list. Columns named in the spec's
+  ``owner_ids`` (by default ``person_ref``, the justice system's person number) are
+  replaced by an HMAC under the owner's key, so rows still group by person but the
+  number cannot be looked up outside the owner;
 * ``lookup``: ``record_id``, ``record_pid``; it stays with the owner;
 * ``manifest``: versions, key ids, row counts, token columns, counts of invalid values
   and the risk report. It never holds a value, a token or a key.
@@ -31,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pseudonymise.canonical import (
@@ -51,6 +55,7 @@ from pseudonymise.tokens import (
     hex_strings,
     int64_tokens,
     match_key_subkey,
+    owner_id_subkey,
     record_pid_subkey,
     run_hmac_jobs,
 )
@@ -118,6 +123,74 @@ def _spec_digest(spec: MatchKeySpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Hashed:
+    """Every HMAC of one table, broadcast back to rows."""
+
+    pid_column: pa.Array
+    lookup: pa.Table
+    identity: pa.Table | None
+    owner_ids: dict[str, pa.Array]
+
+
+def _hash_everything(
+    canonical: CanonicalTable,
+    derived: DerivedKeys,
+    *,
+    linkage_key: bytes,
+    owner_key: bytes,
+    spec: MatchKeySpec,
+    owner_id_columns: list[str],
+    workers: int | None,
+) -> _Hashed:
+    """One batch of HMAC jobs (so large batches share the worker processes)."""
+    table = canonical.table
+    record_codes = encode(table.column("record_id"))
+    if not canonical.is_events and len(record_codes.values) != table.num_rows:
+        raise duplicate_record_ids(canonical.source, table.column("record_id"))
+    owner_codes = {name: encode(table.column(name)) for name in owner_id_columns}
+    jobs = [HmacJob(record_pid_subkey(owner_key), record_codes.values, 16)]
+    jobs.extend(
+        HmacJob(owner_id_subkey(owner_key, name), codes.values, 16)
+        for name, codes in owner_codes.items()
+    )
+    jobs.extend(
+        HmacJob(
+            match_key_subkey(linkage_key, match_key.domain),
+            _hmac_values(derived.keys[match_key.name]),
+            8,
+        )
+        for match_key in spec.match_keys
+        if match_key.name in derived.keys
+    )
+    digests = iter(run_hmac_jobs(jobs, workers=workers))
+    pids = hex_strings(next(digests))
+    owner_ids = {
+        name: _masked_take(hex_strings(next(digests)), codes.codes)
+        for name, codes in owner_codes.items()
+    }
+    pid_column = pids.take(pa.array(record_codes.codes))
+    identity = None
+    if derived.keys:
+        columns: dict[str, pa.Array] = {"record_pid": pid_column}
+        for match_key, digest in zip(spec.match_keys, digests, strict=True):
+            columns[match_key.name] = _token_array(
+                derived.keys[match_key.name], int64_tokens(digest)
+            )
+        identity = pa.table(columns)
+    lookup = pa.table({"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pids})
+    return _Hashed(pid_column, lookup, identity, owner_ids)
+
+
+def _masked_take(values: pa.Array, codes: npt.NDArray[np.int64]) -> pa.Array:
+    """``values[codes]`` with null where the code is -1 (missing)."""
+    valid = codes >= 0
+    if len(values) == 0:
+        return pa.nulls(len(codes), pa.string())
+    taken = values.take(pa.array(np.where(valid, codes, 0)))
+    return pc.if_else(pa.array(valid), taken, pa.scalar(None, pa.string()))
+
+
 def pseudonymise_table(
     frame: pd.DataFrame | pa.Table | CanonicalTable,
     *,
@@ -142,49 +215,35 @@ def pseudonymise_table(
         )
     table = canonical.table
     report = progress or (lambda _step: None)
-    record_codes = encode(table.column("record_id"))
-    if not canonical.is_events and len(record_codes.values) != table.num_rows:
-        raise duplicate_record_ids(canonical.source, table.column("record_id"))
-    jobs = [HmacJob(record_pid_subkey(owner_key), record_codes.values, 16)]
     derived = DerivedKeys({}, {})
     if not canonical.is_events:
         report("deriving match keys")
         derived = derive_match_keys(table, match_key_spec)
-        jobs.extend(
-            HmacJob(
-                match_key_subkey(linkage_key, match_key.domain),
-                _hmac_values(derived.keys[match_key.name]),
-                8,
-            )
-            for match_key in match_key_spec.match_keys
-        )
-    report(f"hashing {sum(len(job.values) for job in jobs):,} distinct values")
-    digests = run_hmac_jobs(jobs, workers=workers)
-    pids = hex_strings(digests[0])
-    pid_column = pids.take(pa.array(record_codes.codes))
-    identity: pa.Table | None = None
-    invalid = derived.invalid
-    if not canonical.is_events:
-        columns: dict[str, pa.Array] = {"record_pid": pid_column}
-        for match_key, digest in zip(match_key_spec.match_keys, digests[1:], strict=True):
-            part = derived.keys[match_key.name]
-            columns[match_key.name] = _token_array(part, int64_tokens(digest))
-        identity = pa.table(columns)
     kept = [
         name
         for name in table.column_names
         if name not in _NON_ATTRIBUTES and name not in settings.drop
     ]
-    attributes = pa.Table.from_arrays(
-        [pid_column, *(table.column(name) for name in kept)], names=["record_pid", *kept]
+    owner_id_columns = [name for name in settings.owner_ids if name in kept]
+    report("hashing distinct values")
+    hashed = _hash_everything(
+        canonical,
+        derived,
+        linkage_key=linkage_key,
+        owner_key=owner_key,
+        spec=match_key_spec,
+        owner_id_columns=owner_id_columns,
+        workers=workers,
     )
-    lookup = pa.table({"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pids})
-    quasi = settings.quasi_identifiers or DEFAULT_QUASI_IDENTIFIERS
+    attributes = pa.Table.from_arrays(
+        [hashed.pid_column, *(hashed.owner_ids.get(name, table.column(name)) for name in kept)],
+        names=["record_pid", *kept],
+    )
     report("risk report")
     risk = assess_risk(
         derived.keys,
         attributes,
-        quasi_identifiers=quasi,
+        quasi_identifiers=settings.quasi_identifiers or DEFAULT_QUASI_IDENTIFIERS,
         limits=settings.risk,
     )
     manifest: dict[str, Any] = {
@@ -201,20 +260,21 @@ def pseudonymise_table(
         "owner_key_id": key_id(owner_key),
         "source_encoding": canonical.encoding,
         "rows": {
-            "identity": 0 if identity is None else identity.num_rows,
+            "identity": 0 if hashed.identity is None else hashed.identity.num_rows,
             "attributes": attributes.num_rows,
-            "lookup": lookup.num_rows,
+            "lookup": hashed.lookup.num_rows,
         },
-        "token_columns": [] if identity is None else list(match_key_spec.token_columns),
-        "token_domains": {key.name: key.domain for key in match_key_spec.match_keys}
-        if identity is not None
-        else {},
+        "token_columns": list(derived.keys),
+        "token_domains": {
+            key.name: key.domain for key in match_key_spec.match_keys if key.name in derived.keys
+        },
         "attribute_columns": kept,
+        "owner_keyed_columns": owner_id_columns,
         "dropped_columns": [name for name in settings.drop if name in table.column_names],
-        "invalid_values": invalid,
+        "invalid_values": derived.invalid,
         "risk": risk.to_dict(),
     }
-    return PseudonymisedTables(identity, attributes, lookup, manifest, risk)
+    return PseudonymisedTables(hashed.identity, attributes, hashed.lookup, manifest, risk)
 
 
 def _sha256(path: Path) -> str:

@@ -7,7 +7,8 @@
   as a signed integer, are the token (``int64`` columns in ``identity.parquet``).
 * A **record pid** is HMAC-SHA256 of the record id under a subkey of the owner's own
   key (``info = trelink/record-pid/v1``), as 32 hex digits. Only the owner can map it
-  back, through its lookup.
+  back, through its lookup. Owner-keyed attribute columns (``person_ref``) use
+  ``info = trelink/owner-id/v1/<column>`` the same way.
 
 HMAC is computed from precomputed inner and outer pad states (``hashlib`` ``copy()``),
 which is the RFC 2104 construction and about twice as fast per value as
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
     "MATCH_KEY_INFO_PREFIX",
+    "OWNER_ID_INFO_PREFIX",
     "PARALLEL_MIN_VALUES",
     "RECORD_PID_INFO",
     "Hmac",
@@ -39,12 +41,14 @@ __all__ = [
     "hmac_sha256",
     "int64_tokens",
     "match_key_subkey",
+    "owner_id_subkey",
     "record_pid_subkey",
     "run_hmac_jobs",
 ]
 
 MATCH_KEY_INFO_PREFIX = "trelink/match-key/v1/"
 RECORD_PID_INFO = "trelink/record-pid/v1"
+OWNER_ID_INFO_PREFIX = "trelink/owner-id/v1/"
 _BLOCK = 64
 PARALLEL_MIN_VALUES = 400_000
 PIECE_VALUES = 100_000
@@ -57,6 +61,11 @@ def _hkdf(key: bytes, info: str) -> bytes:
 def match_key_subkey(linkage_key: bytes, domain: str) -> bytes:
     """The HMAC key of one token domain."""
     return _hkdf(linkage_key, MATCH_KEY_INFO_PREFIX + domain)
+
+
+def owner_id_subkey(owner_key: bytes, column: str) -> bytes:
+    """The HMAC key of an owner-keyed attribute column (such as ``person_ref``)."""
+    return _hkdf(owner_key, OWNER_ID_INFO_PREFIX + column)
 
 
 def record_pid_subkey(owner_key: bytes) -> bytes:

@@ -140,3 +140,15 @@ def test_write_is_complete_and_refuses_existing_directory(tmp_path: Path) -> Non
 def test_same_key_for_linkage_and_owner_refused() -> None:
     with pytest.raises(InputError, match="owner key"):
         pseudonymise_table(_people(), linkage_key=LINKAGE, owner_key=LINKAGE)
+
+
+def test_person_reference_is_keyed_under_the_owner_key() -> None:
+    frame = _people().assign(person_ref=["P1", "P1", "P2", None, "P3"])
+    tables = pseudonymise_table(frame, linkage_key=LINKAGE, owner_key=OWNER)
+    keyed = tables.attributes.column("person_ref").to_pylist()
+    assert keyed[0] == keyed[1] != keyed[2] and keyed[3] is None
+    assert all(value is None or len(value) == 32 for value in keyed)
+    assert not {"P1", "P2", "P3"} & set(keyed)
+    assert tables.manifest["owner_keyed_columns"] == ["person_ref"]
+    other_owner = pseudonymise_table(frame, linkage_key=LINKAGE, owner_key=bytes(32))
+    assert other_owner.attributes.column("person_ref").to_pylist()[0] != keyed[0]
