@@ -184,3 +184,12 @@ def test_altered_check_results_are_not_shown_as_evidence(web_area: ExportArea) -
     page = client.get("/requests/R0001").text
     assert "changed after submit" in page
     assert "badge pass" not in page
+
+
+def test_reviews_are_listed_with_their_reasons(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    _review(client, output="raw.csv", decision="reject", reason="small cells")
+    page = client.get("/requests/R0001").text
+    assert "<strong>Carl</strong> rejected (web," in page and "small cells" in page
+    assert "your decision is recorded; the output is now rejected" in page
