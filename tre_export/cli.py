@@ -38,6 +38,7 @@ _KEY = typer.Option(
     ..., "--key", help="Your Ed25519 private key (made by `trelink keys signer`).", dir_okay=False
 )
 _REQUEST = typer.Option(..., "--request", help="Request id, e.g. R0001.")
+_REASONS_SHOWN = 4
 
 
 def register(app: typer.Typer) -> None:
@@ -139,16 +140,20 @@ def add_command(
 def submit_command(directory: Path = _DIR, request: str = _REQUEST, key: Path = _KEY) -> None:
     """Freeze the request (SHA-256 of every file) and run the automated checks."""
     console = _console()
+    area = ExportArea.open(directory)
     with console.status(f"checking the outputs of {request}"):
-        checks = submit_request(
-            ExportArea.open(directory), researcher=cli_signer(key), request_id=request
-        )
+        checks = submit_request(area, researcher=cli_signer(key), request_id=request)
+    checks_path = area.checks_path(request)
     table = Table("output", "automated check", "reasons", title=f"{request} submitted")
     colours = {CheckOutcome.PASS: "green", CheckOutcome.FAIL: "red", CheckOutcome.MANUAL: "yellow"}
     for name, check in checks.outputs.items():
         outcome = f"[{colours[check.outcome]}]{check.outcome.value}[/]"
-        table.add_row(name, outcome, "\n".join(check.reasons))
+        reasons = check.reasons[:_REASONS_SHOWN]
+        if len(check.reasons) > _REASONS_SHOWN:
+            reasons.append(f"... and {len(check.reasons) - _REASONS_SHOWN} more")
+        table.add_row(name, outcome, "\n".join(reasons))
     console.print(table)
+    console.print(f"every reason and flagged cell: {checks_path} and the checkers' web page")
 
 
 @export_app.command("review")
