@@ -313,6 +313,10 @@ def _model_formula(outcome: str) -> str:
 
 
 _NRM = "Child NRM referrals"
+# Every count of ICTG children shares the children's margins (by closure reason, by
+# nationality group), so all of them are protected as one family: a cell hidden in one
+# table must stay hidden given every other table's margins.
+ICTG_FAMILY = "ictg_children"
 _ICTG = "ICTG children"
 _YEAR_AFTER = "in the year after referral"
 
@@ -367,7 +371,7 @@ def _linked_tables(outcomes: pd.DataFrame) -> list[TableRequest]:
                 TableRequest(
                     f"linked_{domain}_by_{suffix}",
                     f"{_ICTG}: {what} {_YEAR_AFTER}, by {label}",
-                    outcomes, (by,), (domain,), f"linked_{domain}",
+                    outcomes, (by,), (domain,), ICTG_FAMILY,
                 )
             )  # fmt: skip
     tables.append(
@@ -386,7 +390,6 @@ def research_outputs(frames: ResearchFrames) -> tuple[list[TableRequest], list[M
     """Every table and model the research releases."""
     referrals = child_nrm_referrals(frames.nrm)
     children = ictg_children(frames.ictg_wide, frames.ictg_referrals)
-    known = children.dropna(subset=["nationality_group", "worker_type"])
     tables = [
         *_nrm_tables(referrals),
         TableRequest(
@@ -399,7 +402,7 @@ def research_outputs(frames: ResearchFrames) -> tuple[list[TableRequest], list[M
         TableRequest(
             "ictg_closure_by_nationality_worker",
             f"{_ICTG}: closure reason by nationality group and worker type",
-            known, ("closure",), ("nationality_group", "worker_type"), "ictg_children",
+            children, ("closure",), ("nationality_group", "worker_type"), ICTG_FAMILY,
         ),
         *_linked_tables(linked_outcomes(frames, children)),
     ]  # fmt: skip

@@ -84,7 +84,11 @@ def build_ictg(layout: DemoLayout, *, step: Step) -> int:
         monthly=["ictg_monthly__attributes"],
         contact=["ictg_contact__attributes"],
     )
-    write_stages(sources, layout.ictg, on_step=lambda table: step(f"ICTG stages: {table}"))
+
+    def on_step(table: str, _steps: int) -> None:
+        step(f"ICTG stages: {table}")
+
+    write_stages(sources, layout.ictg, on_step=on_step)
     with duckdb.connect(str(layout.database)) as connection:
         for table in ICTG_TABLES:
             parquet = layout.ictg / f"{table}.parquet"
