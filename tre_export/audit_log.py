@@ -188,11 +188,15 @@ def parse_log(log_path: Path, head_path: Path) -> ParsedLog:
             else:
                 entries.append(entry)
         prev = digest
-    problems.extend(_check_head(head_path, len(raw_lines), prev))
+    digests = [sha256_bytes(line) for line in raw_lines[-2:]]
+    problems.extend(_check_head(head_path, len(raw_lines), digests))
     return ParsedLog(entries, problems, prev, len(raw_lines))
 
 
-def _check_head(head_path: Path, line_count: int, last_digest: str) -> list[str]:
+def _check_head(head_path: Path, line_count: int, last_digests: list[str]) -> list[str]:
+    """The head must name the last line. One line behind is accepted: a writer that
+    stopped between its fsync and the head update leaves exactly that, the entry is
+    still checked like any other, and the next append moves the head on."""
     try:
         head = json.loads(head_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -201,7 +205,10 @@ def _check_head(head_path: Path, line_count: int, last_digest: str) -> list[str]
         return [f"{head_path.name} is unreadable"]
     if not isinstance(head, dict):
         return [f"{head_path.name} is malformed"]
-    if head.get("seq") != line_count - 1 or head.get("sha256") != last_digest:
+    accepted = [
+        (line_count - 1 - back, digest) for back, digest in enumerate(reversed(last_digests))
+    ]
+    if (head.get("seq"), head.get("sha256")) not in accepted:
         return [
             f"{head_path.name} records {head.get('seq', '?')!s} as the last entry but the log "
             f"ends at {line_count - 1} or with another hash (entries were removed from or "

@@ -269,3 +269,16 @@ def test_anchors_outside_the_tre_catch_a_consistent_rewrite(area: ExportArea, te
     assert result.exit_code == 1 and "recorded earlier is not in the log" in result.output
     result = run_cli("export", "audit", "--dir", area.root, "--admin-key-id", "0123456789abcdef")
     assert result.exit_code == 1 and "not created by administrator key" in result.output
+
+
+def test_a_writer_that_stopped_before_moving_the_head_locks_nobody_out(
+    area: ExportArea, team: Team
+) -> None:
+    head = area.head_path.read_bytes()
+    new_request(area, researcher=team.researcher.signer, title="t")
+    area.head_path.write_bytes(head)  # as if the writer died after its fsync
+    assert verify_area(area).passed
+    new_request(area, researcher=team.researcher.signer, title="u")
+    assert verify_area(area).passed
+    area.head_path.write_bytes(head)  # two behind is a removal from the end
+    assert not verify_area(area).passed
