@@ -181,6 +181,7 @@ def test_write_outputs_and_report(raw: Path, tmp_path: Path) -> None:
 
 
 def toy(tmp_path: Path, body: bytes, *, encoding: str = "auto", name: str = "a.csv") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     spec_path = tmp_path / "toy.yaml"
     spec_path.write_text(TOY_SPEC.replace("ENCODING", encoding), encoding="utf-8")
     folder = tmp_path / "raw"
@@ -261,31 +262,38 @@ def test_bad_cells_counted_and_rows_listed_never_dropped_silently(tmp_path: Path
     assert "31/02/2010" not in report and "Ayaan" not in report
 
 
-def test_cli_reports_errors_with_exit_status_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import trelink.cli
+def test_cli_writes_outputs_and_refuses_bad_input(raw: Path, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
 
-    spec = toy(tmp_path, b"First name,DOB\r\nAyaan,01/02/2010\r\n")
-    out = tmp_path / "out.parquet"
-    monkeypatch.setattr(
-        "sys.argv",
+    import pseudonymise.prepare_cli
+
+    app = typer.Typer()
+    pseudonymise.prepare_cli.register(app)
+    app.command("noop")(lambda: None)  # keeps "prepare" a sub-command, as in trelink
+    runner = CliRunner()
+    out = tmp_path / "justice.parquet"
+    spec = dataset_spec_path("justice")
+    result = runner.invoke(app, ["prepare", "--spec", spec, "--in", str(raw), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and (tmp_path / "justice.quality.json").is_file()
+    bad_spec = toy(tmp_path / "bad", b"First name,DOB\r\nAyaan,01/02/2010\r\n")
+    bad_out = tmp_path / "bad" / "out.parquet"
+    refused = runner.invoke(
+        app,
         [
-            "trelink",
             "prepare",
             "--spec",
-            str(spec),
+            str(bad_spec),
             "--in",
-            str(tmp_path / "raw"),
+            str(tmp_path / "bad" / "raw"),
             "--out",
-            str(out),
+            str(bad_out),
         ],
     )
-    with pytest.raises(SystemExit) as caught:
-        trelink.cli.main()
-    assert caught.value.code == 2
-    assert "required columns missing" in capsys.readouterr().err
-    assert not out.exists() and not any(tmp_path.glob("*.quality.json"))
+    assert isinstance(refused.exception, PrepareError)
+    assert "required columns missing" in str(refused.exception)
+    assert not bad_out.exists() and not any((tmp_path / "bad").glob("*.quality.json"))
 
 
 def test_xlsx_with_shared_strings_and_date_cells(tmp_path: Path) -> None:

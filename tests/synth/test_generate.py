@@ -243,3 +243,23 @@ def test_other_sources_scale_to_target_sizes(raw: Path) -> None:
     assert 2_000 <= manifest["rows"]["education/pupil_year"] <= 4_000
     assert 2_000 <= manifest["rows"]["health/episode"] <= 4_000
     assert 700 <= manifest["rows"]["justice/offence"] <= 1_400
+
+
+def test_cli_writes_and_refuses(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    import synth.cli
+
+    app = typer.Typer()
+    synth.cli.register(app)
+    app.command("noop")(lambda: None)  # keeps "synth" a sub-command, as in trelink
+    out = tmp_path / "raw"
+    runner = CliRunner()
+    result = runner.invoke(app, ["synth", "--out", str(out), "--scale", "0.01", "--only", "nrm"])
+    assert result.exit_code == 0, result.output
+    assert "nrm/referral" in result.output
+    assert (out / "nrm").is_dir() and (out / "truth" / "records.parquet").is_file()
+    refused = runner.invoke(app, ["synth", "--out", str(out), "--scale", "-1"])
+    assert isinstance(refused.exception, SynthError)
+    assert "--scale must be a positive number" in str(refused.exception)
