@@ -193,8 +193,11 @@ def database_sources(
     except duckdb.Error as error:
         raise IctgInputError(f"{database}: cannot open the database ({error})") from error
 
+    by_table = {entry.attributes_table: entry for entry in imported.values()}
+
     def source(table: str, name: str) -> TableSource:
-        entry = imported.get(name)
+        # A dataset name, or its attributes table named directly: both are checked.
+        entry = imported.get(name) or by_table.get(name)
         if entry is not None and entry.attributes_table is not None:
             return TableSource(
                 relation=_relation(entry.attributes_table),

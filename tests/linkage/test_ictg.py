@@ -502,7 +502,7 @@ def test_a_missing_copy_of_every_row_changes_no_episode(
 ) -> None:
     """Invariant: late 'Missing' copies of the DW returns never add episodes or events."""
     start = D(2019, 1, 1)
-    referral = [
+    referral: list[dict[str, Any]] = [
         {
             "record_pid": child,
             "referral_date": start + dt.timedelta(days=offset),

@@ -98,8 +98,8 @@ def test_cli_reads_pseudonymised_folders_and_a_tre_database(tmp_path: Path) -> N
 
     database = tmp_path / "tre.duckdb"
     with duckdb.connect(str(database)) as connection:
-        for table, folder in folders.items():
-            attributes = Path(folder) / "attributes.parquet"
+        for table, place in folders.items():
+            attributes = Path(place) / "attributes.parquet"
             connection.execute(f"CREATE TABLE ictg_{table} AS SELECT * FROM '{attributes}'")
     tables: dict[str, Path | str] = {table: f"ictg_{table}" for table in _TABLES}
     from_db = tmp_path / "from_db"

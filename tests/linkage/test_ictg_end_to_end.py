@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from linkage.ictg import IctgSources, IctgSummary, database_sources, parquet_sources, write_stages
+from linkage.ictg_inputs import TableName
 from linkage.importer import import_package
 from pseudonymise import keys
 from pseudonymise.package import build_package
@@ -22,7 +23,7 @@ from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth.generate import generate
 
 pytestmark = pytest.mark.slow
-TABLES = ("referral", "monthly", "contact")
+TABLES: tuple[TableName, ...] = ("referral", "monthly", "contact")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ictg_e2e")
     generate(root / "raw", seed=5, scale=0.05, only=["ictg"])
     source = prepare_source(load_dataset_spec(dataset_spec_path("ictg")), root / "raw")
-    paths = {}
+    paths: dict[str, Path] = {}
     for table in TABLES:
         paths[table] = root / f"{table}.parquet"
         pq.write_table(source.tables[table], paths[table])
@@ -41,7 +42,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def pseudonymised(prepared: dict[str, Path]) -> dict[str, Path]:
     """One pseudonymised folder per table, as the owner writes them (owner key in manifest)."""
     linkage_key, owner_key = os.urandom(32), os.urandom(32)
-    folders = {}
+    folders: dict[str, Path] = {}
     for table, path in prepared.items():
         tables = pseudonymise_table(
             pq.read_table(path), linkage_key=linkage_key, owner_key=owner_key, workers=1
@@ -128,6 +129,18 @@ def test_pseudonymised_and_imported_tables_give_the_same_outcome(
         contact=["ictg_contact"],
     )
     from_database = _run(imported, tmp_path / "database", "record_pid").to_json()
+    # Naming the imported attributes tables directly reads the same tables.
+    by_table = database_sources(
+        tre_database,
+        referral=["ictg_referral__attributes"],
+        monthly=["ictg_monthly__attributes"],
+        contact=["ictg_contact__attributes"],
+    )
+    for table in TABLES:
+        (named,) = by_table.of(table)
+        (dataset,) = imported.of(table)
+        assert (named.relation, named.owner_key_id) == (dataset.relation, dataset.owner_key_id)
+        assert dataset.owner_key_id is not None
     assert clear.pop("key") == "record_id"
     for summary in (from_folders, from_database):
         assert summary.pop("key") == "record_pid"
