@@ -97,12 +97,21 @@ def fit_model(kind: str, formula: str, data: pd.DataFrame, *, policy: Policy) ->
     if kind not in MODEL_KINDS:
         raise ModelOutputError(f"unknown model kind {kind!r}; choose from {list(MODEL_KINDS)}")
     builder = {"ols": smf.ols, "logit": smf.logit, "poisson": smf.poisson}[kind]
-    fit_warnings: list[str] = []
     try:
+        # statsmodels computes standard errors lazily and warns (divide by zero,
+        # convergence, separation) on the way; the warnings are evidence, kept.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = builder(formula, data)
             fitted = model.fit() if kind == "ols" else model.fit(disp=False, maxiter=200)
+            coefficients = pd.DataFrame(
+                {
+                    "coefficient": np.asarray(fitted.params, dtype=float),
+                    "std_error": np.asarray(fitted.bse, dtype=float),
+                    "p_value": np.asarray(fitted.pvalues, dtype=float),
+                },
+                index=list(model.exog_names),
+            )
         fit_warnings = sorted({warning.category.__name__ for warning in caught})
     except PatsyError as error:
         raise ModelOutputError(f"formula {formula!r}: {error.message}") from None
@@ -127,14 +136,6 @@ def fit_model(kind: str, formula: str, data: pd.DataFrame, *, policy: Policy) ->
                 if group.any() and np.unique(outcome[group]).size == 1:
                     separated.append(name)
                     break
-    coefficients = pd.DataFrame(
-        {
-            "coefficient": np.asarray(fitted.params, dtype=float),
-            "std_error": np.asarray(fitted.bse, dtype=float),
-            "p_value": np.asarray(fitted.pvalues, dtype=float),
-        },
-        index=names,
-    )
     metadata = {
         "observations": int(fitted.nobs),
         "residual_dof": float(fitted.df_resid),

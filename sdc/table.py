@@ -345,7 +345,7 @@ def _protect(
     rules = primary_rules(facts, kind, policy, matrix)
     primary = np.array([bool(cell_rules) for cell_rules in rules], dtype=bool)
     values = facts.values
-    zero_published = (counts == 0) & ~policy.zeros_disclosive
+    zero_published = (counts == 0) & (not policy.zeros_disclosive)
     if kind is TableKind.FREQUENCY:
         required = np.full(values.size, policy.count_protection)
         # With zeros published, an attacker knows every hidden count is at least one.

@@ -1,0 +1,125 @@
+"""``trelink sdc protect | check | audit`` end to end through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trelink.cli import main
+
+
+def run(monkeypatch: pytest.MonkeyPatch, *arguments: str | Path) -> int:
+    monkeypatch.setattr(sys, "argv", ["trelink", *map(str, arguments)])
+    try:
+        main()
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0
+
+
+@pytest.fixture
+def micro_csv(microdata: pd.DataFrame, tmp_path: Path) -> Path:
+    path = tmp_path / "micro.csv"
+    microdata.to_csv(path, index=False)
+    return path
+
+
+def test_protect_then_check_then_audit(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    micro_csv: Path,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out" / "region_by_sex_age.csv"
+    assert run(monkeypatch, "sdc", "protect", "--in", micro_csv, "--rows", "region",
+               "--cols", "sex", "age", "--out", out) == 0  # fmt: skip
+    record = json.loads((tmp_path / "out" / "region_by_sex_age.sdc.json").read_text())
+    assert record["row_variables"] == ["region"]
+    assert record["column_variables"] == ["sex", "age"]
+    frame = pd.read_csv(out)
+    assert frame.columns[-1] == "Total" and frame["region"].iloc[-1] == "Total"
+    assert frame.iloc[:, 1:].isna().any().any()  # suppressed cells are empty
+    assert run(monkeypatch, "sdc", "check", out) == 0
+    assert "safe" in capsys.readouterr().out
+    sums = tmp_path / "out" / "cost.csv"
+    assert run(monkeypatch, "sdc", "protect", "--in", micro_csv, "--rows", "region",
+               "--cols", "age", "--value", "cost", "--stat", "sum", "--with", out,
+               "--out", sums) == 0  # fmt: skip
+    report = tmp_path / "audit.json"
+    assert run(monkeypatch, "sdc", "audit", out, sums, "--report", report) == 0
+    assert json.loads(report.read_text())["passed"] is True
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [["--rows", "region", "age"], ["--rows", "region", "--rows", "age"], ["--rows", "region,age"]],
+)
+def test_several_row_variables_in_any_spelling(
+    monkeypatch: pytest.MonkeyPatch, micro_csv: Path, tmp_path: Path, spelling: list[str]
+) -> None:
+    out = tmp_path / "t.csv"
+    assert run(monkeypatch, "sdc", "protect", "--in", micro_csv, *spelling, "--cols", "sex",
+               "--out", out) == 0  # fmt: skip
+    assert pd.read_csv(out, nrows=0).columns[:2].tolist() == ["region", "age"]
+
+
+def test_check_fails_a_raw_crosstab_with_reasons(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    microdata: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "raw.csv"
+    pd.crosstab(microdata["region"], microdata["age"], margins=True, margins_name="Total"
+                ).reset_index().to_csv(raw, index=False)  # fmt: skip
+    assert run(monkeypatch, "sdc", "check", raw) == 1
+    output = capsys.readouterr().out
+    assert "NOT safe" in output and "threshold" in output
+
+
+def test_audit_exit_one_when_tables_leak_together(
+    monkeypatch: pytest.MonkeyPatch, micro_csv: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    run(monkeypatch, "sdc", "protect", "--in", micro_csv, "--rows", "region", "--cols", "sex",
+        "age", "--out", first)  # fmt: skip
+    run(monkeypatch, "sdc", "protect", "--in", micro_csv, "--rows", "region", "age", "--cols",
+        "sex", "--out", second)  # fmt: skip
+    assert run(monkeypatch, "sdc", "audit", first, second) == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--rows", "nope", "--cols", "sex"], "unknown column"),
+        (["--rows", "region", "--cols", "sex", "--value", "region"], "not a number"),
+        (["--rows", "region", "--cols", "sex", "--policy", "{bad}"], "problem"),
+    ],
+)
+def test_bad_input_exits_two_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    micro_csv: Path,
+    tmp_path: Path,
+    arguments: list[str],
+    message: str,
+) -> None:
+    bad_policy = tmp_path / "bad.yaml"
+    bad_policy.write_text("version: 1\nname: x\nsource: y\nthreshold: zero\n")
+    arguments = [str(bad_policy) if item == "{bad}" else item for item in arguments]
+    out = tmp_path / "out" / "t.csv"
+    assert run(monkeypatch, "sdc", "protect", "--in", micro_csv, *arguments, "--out", out) == 2
+    assert message in capsys.readouterr().err
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_check_of_a_malformed_table_exits_two(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("region,sex: F,sex: M,Total\nN,12,4,16\n")
+    assert run(monkeypatch, "sdc", "check", path) == 2
