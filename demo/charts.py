@@ -54,7 +54,8 @@ def heat_map(chart: HeatMap) -> Markup:
     low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
     span = high - low or 1.0
     cell_width = max(58, min(120, 760 // max(1, len(chart.column_labels))))
-    width = _LABEL_WIDTH + cell_width * len(chart.column_labels) + 10
+    # Room on the right for the last rotated column label.
+    width = _LABEL_WIDTH + cell_width * len(chart.column_labels) + 120
     height = _HEADER_HEIGHT + _CELL_HEIGHT * len(chart.row_labels) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

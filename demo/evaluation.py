@@ -33,6 +33,9 @@ class LinkageQuality:
     metrics: LinkageMetrics
     truth_records: int
     path: Path
+    # Per source: ICTG records put in the same spine person as that source's records,
+    # against the truth. This is what the linked outcome analyses rest on.
+    ictg_links: dict[str, QualityCounts]
 
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
@@ -48,6 +51,14 @@ class LinkageQuality:
             lines.append(
                 "recall by nationality group: "
                 + ", ".join(f"{g.value} {g.counts.recall:.3f}" for g in by_group)
+            )
+        if self.ictg_links:
+            lines.append(
+                "ICTG records joined to each source through the spine: "
+                + ", ".join(
+                    f"{dataset} precision {counts.precision:.3f} recall {counts.recall:.3f}"
+                    for dataset, counts in self.ictg_links.items()
+                )
             )
         return lines
 
@@ -75,7 +86,45 @@ def _truth_pids(
         )
 
 
-def _to_json(quality: LinkageMetrics, truth_records: int) -> dict[str, object]:
+# Record pairs (an ICTG record, another source's record) that are the same person in
+# the truth or in the spine, each judged both ways.
+_ICTG_LINKS_SQL = """
+WITH judged AS (
+    SELECT t.dataset, t.record_pid, t.person_id AS true_person, c.person_id AS spine_person
+    FROM truth_pids t JOIN clusters c USING (dataset, record_pid)
+),
+ictg AS (SELECT * FROM judged WHERE dataset = 'ictg'),
+other AS (SELECT * FROM judged WHERE dataset <> 'ictg'),
+candidates AS (
+    SELECT i.record_pid AS ictg_pid, o.dataset, o.record_pid
+    FROM ictg i JOIN other o ON i.true_person = o.true_person
+    UNION
+    SELECT i.record_pid, o.dataset, o.record_pid
+    FROM ictg i JOIN other o ON i.spine_person = o.spine_person
+)
+SELECT c.dataset,
+    count(*) FILTER (WHERE i.true_person = o.true_person AND i.spine_person = o.spine_person),
+    count(*) FILTER (WHERE i.true_person <> o.true_person AND i.spine_person = o.spine_person),
+    count(*) FILTER (WHERE i.true_person = o.true_person AND i.spine_person <> o.spine_person)
+FROM candidates c
+JOIN ictg i ON i.record_pid = c.ictg_pid
+JOIN other o ON o.dataset = c.dataset AND o.record_pid = c.record_pid
+GROUP BY c.dataset ORDER BY c.dataset
+"""
+
+
+def _ictg_links(connection: duckdb.DuckDBPyConnection) -> dict[str, QualityCounts]:
+    return {
+        str(dataset): QualityCounts(
+            true_positives=int(found), false_positives=int(wrong), false_negatives=int(missed)
+        )
+        for dataset, found, wrong, missed in connection.sql(_ICTG_LINKS_SQL).fetchall()
+    }
+
+
+def _to_json(
+    quality: LinkageMetrics, truth_records: int, ictg_links: Mapping[str, QualityCounts]
+) -> dict[str, object]:
     def counts(found: QualityCounts) -> dict[str, float | int]:
         return {
             "true_positives": found.true_positives,
@@ -100,6 +149,7 @@ def _to_json(quality: LinkageMetrics, truth_records: int) -> dict[str, object]:
             }
             for g in quality.by_group
         ],
+        "ictg_links": {dataset: counts(found) for dataset, found in ictg_links.items()},
         "by_threshold": [
             {"threshold": level, **counts(found)} for level, found in quality.by_threshold
         ],
@@ -137,7 +187,12 @@ def evaluate_linkage(
             attributes={dataset: f"groups_{dataset}" for dataset in lookups},
             subgroups=SUBGROUPS,
         )
+        ictg_links = _ictg_links(connection)
     path = layout.evaluation / "linkage_quality.json"
     with atomic_file(path) as temporary:
-        temporary.write_text(json.dumps(_to_json(metrics, truth_records), indent=1) + "\n")
-    return LinkageQuality(metrics=metrics, truth_records=truth_records, path=path)
+        temporary.write_text(
+            json.dumps(_to_json(metrics, truth_records, ictg_links), indent=1) + "\n"
+        )
+    return LinkageQuality(
+        metrics=metrics, truth_records=truth_records, path=path, ictg_links=ictg_links
+    )

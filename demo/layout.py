@@ -102,10 +102,6 @@ class DemoLayout:
         return self.tre / "linkage"
 
     @property
-    def linkage_inputs(self) -> Path:
-        return self.tre / "linkage_inputs"
-
-    @property
     def analyses(self) -> Path:
         """The researcher's protected outputs (tables, decision records, models)."""
         return self.tre / "analyses"

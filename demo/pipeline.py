@@ -33,11 +33,9 @@ from demo.layout import OWNERS, DemoLayout
 from demo.owners import OwnerDataset, run_owner
 from demo.researcher import ProtectedOutput, protect_outputs, read_frames
 from demo.summary import write_summary
-from demo.tre import LINKED_DATASETS, build_ictg, import_packages, link_spine
-from linkage.job import load_link_job
+from demo.tre import build_ictg, import_packages, link_spine, spine_job
 from linkage.run import LinkResult
 from sdc import load_policy
-from specs.loader import spec_path
 from synth.generate import generate
 from trelink.atomic import atomic_directory
 
@@ -127,12 +125,12 @@ def _play(
         result.export = release_outputs(layout, result.outputs, step=detail)
         write_summary(layout.outbox, layout.summary)
     with steps.step("evaluation (apart from every role): linkage against the truth"):
+        job = spine_job()
         lookups = {
             item.dataset: item.folder / "lookup.parquet"
             for item in result.sent
-            if item.dataset in LINKED_DATASETS
+            if item.dataset in job.datasets
         }
-        job = load_link_job(spec_path("linkage", "spine.yaml"))
         result.quality = evaluate_linkage(layout, job, lookups)
 
 

@@ -8,30 +8,31 @@ owner lookup and no synthetic truth is read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
-from demo.errors import DemoError
+import linkage.ictg
 from demo.layout import DemoLayout
 from demo.owners import OwnerDataset
-from linkage.ictg import IctgSources, database_sources, write_stages
-from linkage.importer import import_package, list_datasets
-from linkage.inputs import DatasetSource
-from linkage.job import load_link_job
-from linkage.run import LinkResult, link_datasets
+from linkage import (
+    LinkJob,
+    LinkResult,
+    database_sources,
+    import_package,
+    link_datasets,
+    list_datasets,
+    load_link_job,
+)
 from pseudonymise.keys import private_key_path
 from specs.loader import spec_path
 
 __all__ = [
     "ICTG_TABLES",
-    "LINKED_DATASETS",
     "SPINE_TABLE",
-    "TreState",
     "build_ictg",
     "import_packages",
     "link_spine",
+    "spine_job",
 ]
 
 Step = Callable[[str], None]
@@ -39,20 +40,6 @@ Step = Callable[[str], None]
 # The ICTG stage outputs the researcher works from, kept as tables of tre.duckdb.
 ICTG_TABLES: tuple[str, ...] = ("long", "wide")
 SPINE_TABLE = "person_spine"
-LINKED_DATASETS: tuple[str, ...] = ("nrm", "ictg", "education", "health", "justice")
-
-
-@dataclass(frozen=True)
-class TreState:
-    """What the TRE built, for the artefact table and the evaluation."""
-
-    datasets: dict[str, int]  # dataset -> attribute rows imported
-    ictg_children: int
-    link: LinkResult
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def import_packages(
@@ -78,7 +65,7 @@ def build_ictg(layout: DemoLayout, *, step: Step) -> int:
 
     Returns the number of children in the wide form.
     """
-    sources: IctgSources = database_sources(
+    sources = linkage.ictg.database_sources(
         layout.database,
         referral=["ictg__attributes"],
         monthly=["ictg_monthly__attributes"],
@@ -88,7 +75,7 @@ def build_ictg(layout: DemoLayout, *, step: Step) -> int:
     def on_step(table: str, _steps: int) -> None:
         step(f"ICTG stages: {table}")
 
-    write_stages(sources, layout.ictg, on_step=on_step)
+    linkage.ictg.write_stages(sources, layout.ictg, on_step=on_step)
     with duckdb.connect(str(layout.database)) as connection:
         for table in ICTG_TABLES:
             parquet = layout.ictg / f"{table}.parquet"
@@ -100,47 +87,15 @@ def build_ictg(layout: DemoLayout, *, step: Step) -> int:
     return int(children)
 
 
-def _export_for_linkage(layout: DemoLayout, datasets: Sequence[str]) -> list[DatasetSource]:
-    """Copy each dataset's identity and attributes to Parquet inside the TRE.
-
-    ``link_datasets`` reads DuckDB relations in its own connection, and the database
-    mode of ``trelink link`` (``--db``) is not wired yet, so the TRE hands it Parquet
-    copies kept beside the database.
-    """
-    layout.linkage_inputs.mkdir(parents=True, exist_ok=True)
-    registry = {entry.dataset: entry for entry in list_datasets(layout.database)}
-    sources: list[DatasetSource] = []
-    with duckdb.connect(str(layout.database), read_only=True) as connection:
-        for dataset in datasets:
-            entry = registry.get(dataset)
-            if entry is None or entry.identity_table is None or entry.attributes_table is None:
-                raise DemoError(f"{layout.database}: dataset {dataset!r} has no identity table")
-            paths: dict[str, Path] = {}
-            for part, table in (
-                ("identity", entry.identity_table),
-                ("attributes", entry.attributes_table),
-            ):
-                paths[part] = layout.linkage_inputs / f"{dataset}.{part}.parquet"
-                connection.execute(
-                    f"COPY (SELECT * FROM {_quote(table)}) TO '{paths[part]}' (FORMAT parquet)"
-                )
-            sources.append(
-                DatasetSource(
-                    name=dataset,
-                    identity=f"read_parquet('{paths['identity']}')",
-                    attributes=f"read_parquet('{paths['attributes']}')",
-                    linkage_key_id=entry.linkage_key_id,
-                    origin=f"{layout.database}:{dataset}",
-                )
-            )
-    return sources
+def spine_job() -> LinkJob:
+    """The shipped person-spine job (``specs/linkage/spine.yaml``)."""
+    return load_link_job(spec_path("linkage", "spine.yaml"))
 
 
 def link_spine(layout: DemoLayout, *, step: Step) -> LinkResult:
     """Link and deduplicate every source into a person spine with the shipped job spec."""
-    step("linking: exporting tokens for Splink")
-    sources = _export_for_linkage(layout, LINKED_DATASETS)
-    job = load_link_job(spec_path("linkage", "spine.yaml"))
+    job = spine_job()
+    sources = database_sources(layout.database, job.datasets)
     step("linking with Splink on DuckDB")
     result = link_datasets(sources, out_dir=layout.linkage, job=job, show_progress=True)
     with duckdb.connect(str(layout.database)) as connection:

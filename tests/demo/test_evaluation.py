@@ -1,0 +1,106 @@
+"""Evaluation of a spine against hand-built truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from demo.evaluation import evaluate_linkage
+from demo.layout import DemoLayout
+from linkage import LinkJob
+
+# Truth: person A has ictg i1, education e1, health h1; person B has ictg i2 and
+# education e2. The spine joins i1-e1 and i2-e2 correctly, misses h1, and wrongly puts
+# e3 (person C) with person B.
+RECORDS = {
+    "ictg": [("U1", "i1", "A"), ("U2", "i2", "B")],
+    "education": [("P1", "e1", "A"), ("P2", "e2", "B"), ("P3", "e3", "C")],
+    "health": [("H1", "h1", "A")],
+}
+SPINE = [
+    ("ictg", "i1", "s1"),
+    ("education", "e1", "s1"),
+    ("health", "h1", "s9"),
+    ("ictg", "i2", "s2"),
+    ("education", "e2", "s2"),
+    ("education", "e3", "s2"),
+]
+
+
+def _write(path: Path, columns: dict[str, list[object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), path)
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> DemoLayout:
+    layout = DemoLayout(tmp_path)
+    rows = [(dataset, *row) for dataset, items in RECORDS.items() for row in items]
+    _write(
+        layout.truth / "records.parquet",
+        {
+            "dataset": [r[0] for r in rows],
+            "record_id": [r[1] for r in rows],
+            "person_id": [r[3] for r in rows],
+        },
+    )
+    _write(
+        layout.truth / "people.parquet",
+        {
+            "person_id": ["A", "B", "C"],
+            "nationality_group": ["British", "European", "British"],
+            "sex": ["F", "M", "F"],
+            "kind": ["child", "child", "outside"],
+        },
+    )
+    for dataset, items in RECORDS.items():
+        _write(
+            tmp_path / "lookups" / f"{dataset}.parquet",
+            {"record_id": [i[0] for i in items], "record_pid": [i[1] for i in items]},
+        )
+    _write(
+        layout.linkage / "clusters.parquet",
+        {
+            "dataset": [s[0] for s in SPINE],
+            "record_pid": [s[1] for s in SPINE],
+            "person_id": [s[2] for s in SPINE],
+        },
+    )
+    pairs = [
+        ("education", "e1", "ictg", "i1", 0.99),
+        ("education", "e2", "ictg", "i2", 0.97),
+        ("education", "e3", "ictg", "i2", 0.95),
+        ("education", "e2", "education", "e3", 0.93),
+    ]
+    _write(
+        layout.linkage / "pairs.parquet",
+        {
+            "dataset_l": [p[0] for p in pairs],
+            "record_pid_l": [p[1] for p in pairs],
+            "dataset_r": [p[2] for p in pairs],
+            "record_pid_r": [p[3] for p in pairs],
+            "match_weight": [10.0] * len(pairs),
+            "match_probability": [p[4] for p in pairs],
+        },
+    )
+    return layout
+
+
+def test_spine_is_scored_against_the_truth(layout: DemoLayout) -> None:
+    lookups = {dataset: layout.root / "lookups" / f"{dataset}.parquet" for dataset in RECORDS}
+    quality = evaluate_linkage(layout, LinkJob(version=1, threshold=0.9), lookups)
+    overall = quality.metrics.overall
+    # True pairs: i1-e1, i1-h1, e1-h1, i2-e2. Found: i1-e1 and i2-e2; wrong: two with e3.
+    assert (overall.true_positives, overall.false_positives, overall.false_negatives) == (2, 2, 2)
+    education, health = quality.ictg_links["education"], quality.ictg_links["health"]
+    assert (education.true_positives, education.false_positives) == (2, 1)
+    assert education.false_negatives == 0
+    assert (health.true_positives, health.false_negatives) == (0, 1)
+    written = json.loads(quality.path.read_text(encoding="utf-8"))
+    assert written["ictg_links"]["education"]["precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert quality.truth_records == 6
+    assert any("education precision 0.667 recall 1.000" in line for line in quality.lines())
