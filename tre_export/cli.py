@@ -304,6 +304,12 @@ def serve_command(
         "127.0.0.1", "--host", help="Address to bind (localhost only by default)."
     ),
     port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    outbox: Path | None = typer.Option(
+        None,
+        "--outbox",
+        help="Let checkers release from the page, into OUTBOX/REQUEST_ID.",
+        file_okay=False,
+    ),
 ) -> None:
     """Serve the checkers' web page."""
     import uvicorn
@@ -318,5 +324,7 @@ def serve_command(
             "machines; put it behind TLS and restrict who can connect"
         )
     console.print(f"serving {area.root} on http://{host}:{port}/ (Ctrl-C stops)")
-    app = create_app(area, allowed_hosts=sorted({"127.0.0.1", "localhost", host}))
+    app = create_app(
+        area, allowed_hosts=sorted({"127.0.0.1", "localhost", host}), outbox_root=outbox
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -78,12 +78,19 @@ class CliResult:
 
 
 def run_cli(*args: str | Path, input_text: str | None = None) -> CliResult:
-    """Run ``trelink ARGS`` in process, mapping deliberate errors as ``trelink.cli.main`` does."""
+    """Run ``trelink ARGS`` in process, mapping deliberate errors as ``trelink.cli.main`` does.
+
+    The application holds only what ``tre_export.cli.register`` adds, so these tests do
+    not depend on other roles' commands (the umbrella is exercised by a subprocess test).
+    """
+    import typer
     from typer.testing import CliRunner
 
-    from trelink.cli import app
+    from tre_export.cli import register
     from trelink.errors import TrelinkError
 
+    app = typer.Typer(pretty_exceptions_enable=False)
+    register(app)
     result = CliRunner().invoke(app, [str(arg) for arg in args], input=input_text)
     if isinstance(result.exception, TrelinkError):
         return CliResult(2, result.output + f"error: {result.exception}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,54 @@ def test_reviews_are_listed_with_their_reasons(web_area: ExportArea) -> None:
     page = client.get("/requests/R0001").text
     assert "<strong>Carl</strong> rejected (web," in page and "small cells" in page
     assert "your decision is recorded; the output is now rejected" in page
+
+
+def test_checkers_can_release_from_the_page_when_the_server_has_an_outbox(
+    web_area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    outbox_root = tmp_path / "outbox"
+    client = TestClient(
+        create_app(web_area, outbox_root=outbox_root),
+        base_url="http://127.0.0.1",
+        follow_redirects=False,
+    )
+    _sign_in(client, "Carl")
+
+    def release() -> object:
+        token = _csrf(client, "/requests/R0001")
+        return client.post("/requests/R0001/release", data={"csrf": token})
+
+    refused = release()
+    assert refused.status_code == 403 and "not yet decided" in refused.text  # type: ignore[attr-defined]
+    assert not outbox_root.exists()
+    for output in ("by_sex_age.csv", "trend.png"):
+        _review(client, output=output, decision="approve", reason="fine")
+        run_cli(
+            "export", "review", "--dir", web_area.root, "--request", "R0001",
+            "--key", team.checker2.private, "--output", output, "--approve", "--reason", "ok",
+        )  # fmt: skip
+    _review(client, output="raw.csv", decision="reject", reason="small cells")
+    assert release().status_code == 303  # type: ignore[attr-defined]
+    assert sorted(p.name for p in (outbox_root / "R0001").iterdir()) == [
+        "SHA256SUMS",
+        "by_sex_age.csv",
+        "manifest.json",
+        "trend.png",
+    ]
+    page = client.get("/requests/R0001").text
+    assert "released 2 output(s)" in page and "withheld raw.csv" in page
+    state = read_state(web_area)
+    release_entry = state.request("R0001").release
+    assert (
+        release_entry is not None and release_entry.released_by == team.checker1.signer.actor_key_id
+    )
+
+
+def test_release_needs_an_outbox_and_a_checker(web_area: ExportArea) -> None:
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    page = client.get("/requests/R0001").text
+    assert "trelink export release --dir E --request R0001" in page
+    token = _csrf(client, "/requests/R0001")
+    response = client.post("/requests/R0001/release", data={"csrf": token})
+    assert response.status_code == 403 and "without --outbox" in response.text

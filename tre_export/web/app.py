@@ -43,6 +43,7 @@ from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.errors import ExportError
 from tre_export.model import CheckOutcome, Decision, OutputKind, Role
 from tre_export.model import Request as ExportRequest
+from tre_export.release import release_request
 from tre_export.review import review_output
 from tre_export.state import ProjectState, read_state
 from tre_export.web.accounts import WebSession, sign_in
@@ -157,8 +158,17 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> Starlette:
-    """The web application for one export area."""
+def create_app(
+    area: ExportArea,
+    *,
+    allowed_hosts: list[str] | None = None,
+    outbox_root: Path | None = None,
+) -> Starlette:
+    """The web application for one export area.
+
+    With ``outbox_root`` checkers can also release from the page, into
+    ``outbox_root/REQUEST_ID`` (a path made from the validated request id only).
+    """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -251,6 +261,7 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
             outputs=outputs,
             checks=checks,
             required=state.settings().required_approvals,
+            can_release=outbox_root is not None,
             error=error,
             notice=request.session.pop("notice", None),
         )
@@ -281,6 +292,25 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
             return _request_view(request, request_id, error=str(error), status_code=403)
         request.session["notice"] = (
             f"{output}: your decision is recorded; the output is now {status.value}"
+        )
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def release(request: Request) -> Response:
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        await _form(request)
+        try:
+            if outbox_root is None:
+                raise ExportError("this server was started without --outbox; release on the CLI")
+            area.request_dir(request_id)  # only a well-formed id becomes part of the path
+            summary = release_request(
+                area, checker=web.signer, request_id=request_id, outbox=outbox_root / request_id
+            )
+        except ExportError as error:
+            return _request_view(request, request_id, error=str(error), status_code=403)
+        request.session["notice"] = (
+            f"released {len(summary.released)} output(s) to {summary.outbox}"
+            + (f"; withheld {', '.join(summary.withheld)}" if summary.withheld else "")
         )
         return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
@@ -318,6 +348,7 @@ def create_app(area: ExportArea, *, allowed_hosts: list[str] | None = None) -> S
         Route("/logout", logout, methods=["POST"]),
         Route("/requests/{request_id}", request_page, methods=["GET"]),
         Route("/requests/{request_id}/review", review, methods=["POST"]),
+        Route("/requests/{request_id}/release", release, methods=["POST"]),
         Route("/requests/{request_id}/outputs/{name}", output_file, methods=["GET"]),
         Route("/static/style.css", stylesheet),
     ]
