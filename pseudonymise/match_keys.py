@@ -201,13 +201,23 @@ class _Deriver:
         return first.combine(*rest) if rest else first
 
 
-def derive_match_keys(table: pa.Table, spec: MatchKeySpec) -> DerivedKeys:
+def derive_match_keys(
+    table: pa.Table,
+    spec: MatchKeySpec,
+    *,
+    on_key: Callable[[MatchKey, Part], None] | None = None,
+) -> DerivedKeys:
     """Messages of every match key in ``spec`` for each row of a canonical ``table``.
 
     Missing source columns give missing keys; invalid values (a postcode that is not
     one, an NHS number with a wrong check digit) are missing and counted in
-    ``invalid`` by source column.
+    ``invalid`` by source column. ``on_key`` is called as soon as each key is ready
+    (so hashing can start while the next key is derived).
     """
     deriver = _Deriver(table)
-    keys = {match_key.name: deriver.key(match_key) for match_key in spec.match_keys}
+    keys: dict[str, Part] = {}
+    for match_key in spec.match_keys:
+        keys[match_key.name] = deriver.key(match_key)
+        if on_key is not None:
+            on_key(match_key, keys[match_key.name])
     return DerivedKeys(keys, deriver.invalid)

@@ -51,15 +51,16 @@ from pseudonymise.normalise import NORMALISATION_VERSION
 from pseudonymise.risk import RiskReport, assess_risk
 from pseudonymise.spec import DEFAULT_QUASI_IDENTIFIERS, PseudonymiseSpec
 from pseudonymise.tokens import (
+    HmacBatch,
     HmacJob,
+    default_workers,
     hex_strings,
     int64_tokens,
     match_key_subkey,
     owner_id_subkey,
     record_pid_subkey,
-    run_hmac_jobs,
 )
-from specs.match_keys import MatchKeySpec, load_match_key_spec
+from specs.match_keys import MatchKey, MatchKeySpec, load_match_key_spec
 from trelink.atomic import atomic_directory
 
 __all__ = [
@@ -135,35 +136,36 @@ class _Hashed:
 
 def _hash_everything(
     canonical: CanonicalTable,
-    derived: DerivedKeys,
     *,
     linkage_key: bytes,
     owner_key: bytes,
     spec: MatchKeySpec,
     owner_id_columns: list[str],
     workers: int | None,
-) -> _Hashed:
-    """One batch of HMAC jobs (so large batches share the worker processes)."""
+    report: Progress,
+) -> tuple[_Hashed, DerivedKeys]:
+    """Derive match keys and hash them; workers hash while the next key is derived."""
     table = canonical.table
     record_codes = encode(table.column("record_id"))
     if not canonical.is_events and len(record_codes.values) != table.num_rows:
         raise duplicate_record_ids(canonical.source, table.column("record_id"))
     owner_codes = {name: encode(table.column(name)) for name in owner_id_columns}
-    jobs = [HmacJob(record_pid_subkey(owner_key), record_codes.values, 16)]
-    jobs.extend(
-        HmacJob(owner_id_subkey(owner_key, name), codes.values, 16)
-        for name, codes in owner_codes.items()
-    )
-    jobs.extend(
-        HmacJob(
-            match_key_subkey(linkage_key, match_key.domain),
-            _hmac_values(derived.keys[match_key.name]),
-            8,
-        )
-        for match_key in spec.match_keys
-        if match_key.name in derived.keys
-    )
-    digests = iter(run_hmac_jobs(jobs, workers=workers))
+    count = workers if workers is not None else default_workers(table.num_rows)
+    with HmacBatch(workers=count) as batch:
+        batch.submit(HmacJob(record_pid_subkey(owner_key), record_codes.values, 16))
+        for name, codes in owner_codes.items():
+            batch.submit(HmacJob(owner_id_subkey(owner_key, name), codes.values, 16))
+
+        def hash_key(match_key: MatchKey, part: Encoded | EncodedLists) -> None:
+            report(f"match key {match_key.name}")
+            subkey = match_key_subkey(linkage_key, match_key.domain)
+            batch.submit(HmacJob(subkey, _hmac_values(part), 8))
+
+        derived = DerivedKeys({}, {})
+        if not canonical.is_events:
+            derived = derive_match_keys(table, spec, on_key=hash_key)
+        report("waiting for hashing")
+        digests = iter(batch.results())
     pids = hex_strings(next(digests))
     owner_ids = {
         name: _masked_take(hex_strings(next(digests)), codes.codes)
@@ -179,7 +181,7 @@ def _hash_everything(
             )
         identity = pa.table(columns)
     lookup = pa.table({"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pids})
-    return _Hashed(pid_column, lookup, identity, owner_ids)
+    return _Hashed(pid_column, lookup, identity, owner_ids), derived
 
 
 def _masked_take(values: pa.Array, codes: npt.NDArray[np.int64]) -> pa.Array:
@@ -215,25 +217,21 @@ def pseudonymise_table(
         )
     table = canonical.table
     report = progress or (lambda _step: None)
-    derived = DerivedKeys({}, {})
-    if not canonical.is_events:
-        report("deriving match keys")
-        derived = derive_match_keys(table, match_key_spec)
     kept = [
         name
         for name in table.column_names
         if name not in _NON_ATTRIBUTES and name not in settings.drop
     ]
     owner_id_columns = [name for name in settings.owner_ids if name in kept]
-    report("hashing distinct values")
-    hashed = _hash_everything(
+    report("record pids")
+    hashed, derived = _hash_everything(
         canonical,
-        derived,
         linkage_key=linkage_key,
         owner_key=owner_key,
         spec=match_key_spec,
         owner_id_columns=owner_id_columns,
         workers=workers,
+        report=report,
     )
     attributes = pa.Table.from_arrays(
         [hashed.pid_column, *(hashed.owner_ids.get(name, table.column(name)) for name in kept)],

@@ -21,7 +21,7 @@ import hashlib
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +34,12 @@ __all__ = [
     "MATCH_KEY_INFO_PREFIX",
     "OWNER_ID_INFO_PREFIX",
     "PARALLEL_MIN_VALUES",
+    "PIECE_VALUES",
     "RECORD_PID_INFO",
     "Hmac",
+    "HmacBatch",
     "HmacJob",
+    "default_workers",
     "hex_strings",
     "hmac_sha256",
     "int64_tokens",
@@ -50,7 +53,7 @@ MATCH_KEY_INFO_PREFIX = "trelink/match-key/v1/"
 RECORD_PID_INFO = "trelink/record-pid/v1"
 OWNER_ID_INFO_PREFIX = "trelink/owner-id/v1/"
 _BLOCK = 64
-PARALLEL_MIN_VALUES = 400_000
+PARALLEL_MIN_VALUES = 200_000
 PIECE_VALUES = 100_000
 
 
@@ -139,31 +142,60 @@ def _run_piece(job: HmacJob) -> bytes:
     return Hmac(job.key).prefixes(job.values, job.width)
 
 
-def run_hmac_jobs(jobs: Sequence[HmacJob], *, workers: int | None = None) -> list[bytes]:
-    """Run every job; split large batches over ``workers`` processes (default: CPUs).
+class HmacBatch:
+    """Hash jobs as they are submitted, in worker processes when ``workers`` > 1.
 
-    HMAC holds the GIL, so threads would not help. Small batches (fewer than
-    ``PARALLEL_MIN_VALUES`` values in all) run in this process, where starting
-    workers would cost more than it saves.
+    HMAC holds the GIL, so threads would not help; processes (forked: they start at
+    once and touch only ``hashlib``) hash while the caller goes on deriving the next
+    match key. Jobs are cut into pieces of ``PIECE_VALUES`` to share the work evenly.
+    With ``workers`` = 1 every job runs in this process when it is submitted.
     """
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    total = sum(len(job.values) for job in jobs)
-    if count <= 1 or total < PARALLEL_MIN_VALUES:
-        return [_run_piece(job) for job in jobs]
-    pieces: list[HmacJob] = []
-    owners: list[int] = []
-    for index, job in enumerate(jobs):
+
+    def __init__(self, *, workers: int) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._pieces: list[list[Future[bytes] | bytes]] = []
+
+    def __enter__(self) -> HmacBatch:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def submit(self, job: HmacJob) -> int:
+        """Queue ``job``; its result is ``results()[index]``."""
+        pieces: list[Future[bytes] | bytes] = []
         for start in range(0, len(job.values), PIECE_VALUES):
-            pieces.append(HmacJob(job.key, job.values[start : start + PIECE_VALUES], job.width))
-            owners.append(index)
-    # fork: workers inherit the interpreter at once and touch only hashlib.
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        results = list(pool.map(_run_piece, pieces))
-    joined: list[list[bytes]] = [[] for _ in jobs]
-    for owner, result in zip(owners, results, strict=True):
-        joined[owner].append(result)
-    return [b"".join(parts) for parts in joined]
+            piece = HmacJob(job.key, job.values[start : start + PIECE_VALUES], job.width)
+            pieces.append(
+                _run_piece(piece) if self._pool is None else self._pool.submit(_run_piece, piece)
+            )
+        self._pieces.append(pieces)
+        return len(self._pieces) - 1
+
+    def results(self) -> list[bytes]:
+        """Every job's HMAC prefixes, in submission order (waits for the workers)."""
+        return [
+            b"".join(piece if isinstance(piece, bytes) else piece.result() for piece in pieces)
+            for pieces in self._pieces
+        ]
+
+
+def default_workers(values: int) -> int:
+    """Worker processes worth starting for about ``values`` HMACs (1: none)."""
+    return (os.cpu_count() or 1) if values >= PARALLEL_MIN_VALUES else 1
+
+
+def run_hmac_jobs(jobs: Sequence[HmacJob], *, workers: int | None = None) -> list[bytes]:
+    """Run ``jobs`` at once (see ``HmacBatch``); workers default to ``default_workers``."""
+    count = workers if workers is not None else default_workers(sum(len(j.values) for j in jobs))
+    with HmacBatch(workers=count) as batch:
+        for job in jobs:
+            batch.submit(job)
+        return batch.results()
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:

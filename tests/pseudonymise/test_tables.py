@@ -152,3 +152,10 @@ def test_person_reference_is_keyed_under_the_owner_key() -> None:
     assert tables.manifest["owner_keyed_columns"] == ["person_ref"]
     other_owner = pseudonymise_table(frame, linkage_key=LINKAGE, owner_key=bytes(32))
     assert other_owner.attributes.column("person_ref").to_pylist()[0] != keyed[0]
+
+
+def test_parallel_hashing_matches_serial() -> None:
+    serial = pseudonymise_table(_people(), linkage_key=LINKAGE, owner_key=OWNER, workers=1)
+    parallel = pseudonymise_table(_people(), linkage_key=LINKAGE, owner_key=OWNER, workers=2)
+    assert serial.identity is not None and serial.identity.equals(parallel.identity)
+    assert serial.lookup.equals(parallel.lookup)

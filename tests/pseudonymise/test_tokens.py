@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pseudonymise.tokens import Hmac, hmac_sha256, match_key_subkey, record_pid_subkey
+from pseudonymise.tokens import (
+    PIECE_VALUES,
+    Hmac,
+    HmacJob,
+    hmac_sha256,
+    match_key_subkey,
+    record_pid_subkey,
+    run_hmac_jobs,
+)
 
 _LONG_KEY = b"\xaa" * 131
 RFC_4231 = [
@@ -93,3 +101,12 @@ def test_another_key_shares_no_token(values: list[str], key: bytes, other: bytes
     ours = set(Hmac(match_key_subkey(key, "name_part")).tokens64(values).tolist())
     theirs = set(Hmac(match_key_subkey(other, "name_part")).tokens64(values).tolist())
     assert not ours & theirs
+
+
+def test_worker_processes_give_the_same_digests_in_order() -> None:
+    values = [f"NAME{index}" for index in range(PIECE_VALUES + 7)]
+    jobs = [HmacJob(b"a" * 32, values, 8), HmacJob(b"b" * 32, values[:3], 16)]
+    serial = run_hmac_jobs(jobs, workers=1)
+    assert run_hmac_jobs(jobs, workers=2) == serial
+    assert serial[0][:8] == hmac_sha256(b"a" * 32, b"NAME0")[:8]
+    assert len(serial[1]) == 3 * 16
