@@ -55,6 +55,13 @@ def dataset_name(source: str, table: str, *, tables: int) -> str:
     return f"{source}_{table}"
 
 
+def _prefixed(step: Step, prefix: str) -> Step:
+    def report(text: str) -> None:
+        step(f"{prefix}: {text}")
+
+    return report
+
+
 def _prepared_tables(layout: DemoLayout, owner: Owner, source: str) -> dict[str, Path]:
     spec_path = dataset_spec_path(source)
     prepared = prepare_source(
@@ -86,7 +93,10 @@ def run_owner(layout: DemoLayout, owner: Owner, *, step: Step) -> list[OwnerData
             dataset = dataset_name(source, table, tables=len(tables))
             step(f"{owner.name}: pseudonymising {dataset}")
             result = pseudonymise_table(
-                read_canonical(path), linkage_key=linkage_key, owner_key=owner_key
+                read_canonical(path),
+                linkage_key=linkage_key,
+                owner_key=owner_key,
+                progress=_prefixed(step, f"{owner.name}: {dataset}"),
             )
             folder = write_pseudonymised(result, layout.pseudonymised(owner.name, dataset))
             step(f"{owner.name}: packaging {dataset}")
