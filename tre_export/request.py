@@ -113,13 +113,36 @@ def changed_files(area: ExportArea, request: Request) -> list[str]:
 
 
 def _earlier_released_tables(area: ExportArea, state: ProjectState) -> list[Path]:
-    return [
-        area.output_path(request.request_id, name)
-        for request in state.requests.values()
-        if request.release is not None
-        for name in request.release.outputs
-        if request.outputs[name].kind is OutputKind.TABLE
-    ]
+    """The project's released tables, for the differencing audit, as they were released."""
+    tables: list[Path] = []
+    for request in state.requests.values():
+        if request.release is None:
+            continue
+        for name, digest in request.release.outputs.items():
+            if request.outputs[name].kind is not OutputKind.TABLE:
+                continue
+            path = area.output_path(request.request_id, name)
+            if not path.is_file() or sha256_file(path) != digest:
+                raise RequestError(
+                    f"{request.request_id}/{name} was released but its stored copy is missing "
+                    "or changed, so differencing against it cannot be checked; restore it"
+                )
+            tables.append(path)
+    return tables
+
+
+def _project_policy(area: ExportArea, state: ProjectState) -> Path | None:
+    """The policy fixed at init (checked against its digest), or None for sdc's default."""
+    expected = state.settings().policy_sha256
+    if expected is None:
+        return None
+    path = area.policy_path
+    if not path.is_file() or sha256_file(path) != expected:
+        raise RequestError(
+            f"{path}: the project's SDC policy is missing or changed since the area was "
+            "created; restore it before submitting"
+        )
+    return path
 
 
 def submit_request(area: ExportArea, *, researcher: Signer, request_id: str) -> RequestChecks:
@@ -139,10 +162,13 @@ def submit_request(area: ExportArea, *, researcher: Signer, request_id: str) -> 
             (output, area.output_path(request_id, output.name))
             for output in request.outputs.values()
         ]
-        policy = area.policy_path if area.policy_path.is_file() else None
         checks = run_checks(
-            files, policy_path=policy, earlier=_earlier_released_tables(area, state)
+            files,
+            policy_path=_project_policy(area, state),
+            earlier=_earlier_released_tables(area, state),
         )
+        if changed_files(area, request):  # changed while being checked
+            raise RequestError(f"request {request_id}: outputs changed during the checks; retry")
         manifest = {
             name: digest for name, digest in stored_file_digests(area, request).items() if digest
         }

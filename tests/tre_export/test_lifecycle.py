@@ -19,46 +19,55 @@ def _export(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _submitted_request(area: ExportArea, team: Team, folder: Path) -> str:
-    """R0001 with a safe table, an unsafe raw table, a figure and a text, submitted."""
-    code, output = _export(
-        "new", "--dir", area.root, "--key", team.researcher.private, "--title", "NRM referrals"
-    )
+def _new(root: Path, key: Path, title: str = "t") -> str:
+    code, output = _export("new", "--dir", root, "--key", key, "--title", title)
     assert code == 0, output
-    request_id = output.strip().splitlines()[-1]
-    assert request_id == "R0001"
-    outputs = [
-        (tables.write(folder, "by_sex_age.csv", tables.SAFE_BY_SEX_AGE), "table"),
-        (tables.write(folder, "raw.csv", tables.UNSAFE_RAW), "table"),
-        (tables.write(folder, "trend.png", tables.PNG), "figure"),
-        (tables.write(folder, "notes.txt", "Referrals rose in 2021.\n"), "text"),
-    ]
-    for path, kind in outputs:
-        code, output = _export(
-            "add", path, "--dir", area.root, "--request", request_id,
-            "--key", team.researcher.private, "--kind", kind, "--description", f"the {kind}",
-        )  # fmt: skip
-        assert code == 0, output
-    code, output = _export(
-        "submit", "--dir", area.root, "--request", request_id, "--key", team.researcher.private
-    )
-    assert code == 0, output
-    return request_id
+    return output.strip().splitlines()[-1]  # the id is the last line
+
+
+def _add(
+    root: Path, key: Path, request_id: str, path: Path, kind: str = "table"
+) -> tuple[int, str]:
+    options = ["--request", request_id, "--kind", kind, "--description", f"the {kind}"]
+    return _export("add", path, "--dir", root, "--key", key, *options)
+
+
+def _submit(root: Path, key: Path, request_id: str) -> tuple[int, str]:
+    return _export("submit", "--dir", root, "--request", request_id, "--key", key)
 
 
 def _review(
     area: ExportArea, key: Path, output: str, *flags: str, request_id: str = "R0001"
 ) -> tuple[int, str]:
-    return _export(
-        "review", "--dir", area.root, "--request", request_id, "--key", key,
-        "--output", output, "--reason", "looked at every cell", *flags,
-    )  # fmt: skip
+    options = ["--request", request_id, "--output", output, "--reason", "looked at every cell"]
+    return _export("review", "--dir", area.root, "--key", key, *options, *flags)
+
+
+def _release(root: Path, key: Path, request_id: str, outbox: Path) -> tuple[int, str]:
+    return _export("release", "--dir", root, "--request", request_id, "--key", key, "--out", outbox)
+
+
+def _submitted_request(area: ExportArea, team: Team, folder: Path) -> str:
+    """R0001 with a safe table, an unsafe raw table, a figure and a text, submitted."""
+    key = team.researcher.private
+    request_id = _new(area.root, key, "NRM referrals")
+    assert request_id == "R0001"
+    for name, content, kind in [
+        ("by_sex_age.csv", tables.SAFE_BY_SEX_AGE, "table"),
+        ("raw.csv", tables.UNSAFE_RAW, "table"),
+        ("trend.png", tables.PNG, "figure"),
+        ("notes.txt", "Referrals rose in 2021.\n", "text"),
+    ]:
+        code, output = _add(area.root, key, request_id, tables.write(folder, name, content), kind)
+        assert code == 0, output
+    code, output = _submit(area.root, key, request_id)
+    assert code == 0, output
+    return request_id
 
 
 def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
     request_id = _submitted_request(area, team, tmp_path / "work")
-    state = read_state(area)
-    request = state.request(request_id)
+    request = read_state(area).request(request_id)
     outcomes = {name: outcome.value for name, outcome in request.check_outcomes.items()}
     assert outcomes == {
         "by_sex_age.csv": "pass",
@@ -69,10 +78,8 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
     checks = json.loads(area.checks_path(request_id).read_text())
     assert ["North", "sex: F"] in checks["outputs"]["raw.csv"]["flagged_cells"]
     # The stored outputs keep their original names; the frozen hashes are the file bytes.
-    stored = area.output_path(request_id, "by_sex_age.csv")
-    assert (
-        request.outputs["by_sex_age.csv"].sha256 == hashlib.sha256(stored.read_bytes()).hexdigest()
-    )
+    stored = area.output_path(request_id, "by_sex_age.csv").read_bytes()
+    assert request.outputs["by_sex_age.csv"].sha256 == hashlib.sha256(stored).hexdigest()
 
     # A researcher cannot review, their own request or anyone's.
     code, output = _review(area, team.researcher.private, "by_sex_age.csv", "--approve")
@@ -83,88 +90,46 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
     # A checker counts once however often they approve.
     for _ in range(2):
         assert _review(area, team.checker1.private, "by_sex_age.csv", "--approve")[0] == 0
-    code, output = _export(
-        "release",
-        "--dir",
-        area.root,
-        "--request",
-        request_id,
-        "--key",
-        team.checker1.private,
-        "--out",
-        tmp_path / "outbox",
-    )
+    outbox = tmp_path / "outbox"
+    code, output = _release(area.root, team.checker1.private, request_id, outbox)
     assert code == 2 and "needs approval by 2 distinct checkers" in output
-    assert not (tmp_path / "outbox").exists()
+    assert not outbox.exists()
 
     code, output = _review(area, team.checker2.private, "by_sex_age.csv", "--approve")
     assert code == 0 and "now approved" in output
+    override = ["--override", "counts are published elsewhere"]
     for checker in (team.checker1, team.checker2):
         assert _review(area, checker.private, "trend.png", "--approve")[0] == 0
-        code, output = _review(
-            area,
-            checker.private,
-            "raw.csv",
-            "--approve",
-            "--override",
-            "counts are published elsewhere",
-        )
-        assert code == 0, output
+        assert _review(area, checker.private, "raw.csv", "--approve", *override)[0] == 0
     assert _review(area, team.checker3.private, "raw.csv", "--reject")[0] == 0  # one rejection wins
     assert _review(area, team.checker3.private, "notes.txt", "--reject")[0] == 0
 
     code, output = _export("status", "--dir", area.root, "--request", request_id)
     assert code == 0 and "rejected" in output and "Carl, Dana (2/2)" in output
 
-    outbox = tmp_path / "outbox"
-    code, output = _export(
-        "release",
-        "--dir",
-        area.root,
-        "--request",
-        request_id,
-        "--key",
-        team.checker2.private,
-        "--out",
-        outbox,
-    )
+    code, output = _release(area.root, team.checker2.private, request_id, outbox)
     assert code == 0, output
-    assert sorted(path.name for path in outbox.iterdir()) == [
-        "SHA256SUMS",
-        "by_sex_age.csv",
-        "manifest.json",
-        "trend.png",
-    ]
+    released = ["SHA256SUMS", "by_sex_age.csv", "manifest.json", "trend.png"]
+    assert sorted(path.name for path in outbox.iterdir()) == released
     manifest = json.loads((outbox / "manifest.json").read_text())
     assert manifest["withheld"] == ["notes.txt", "raw.csv"]
-    assert [o["name"] for o in manifest["outputs"]] == ["by_sex_age.csv", "trend.png"]
+    assert [output["name"] for output in manifest["outputs"]] == ["by_sex_age.csv", "trend.png"]
     assert {a["name"] for a in manifest["outputs"][0]["approved_by"]} == {"Carl", "Dana"}
     for line in (outbox / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256((outbox / name).read_bytes()).hexdigest() == digest
-    # The decision record of a table never leaves; the manifest points at the log entry.
-    lines = area.log_path.read_bytes().splitlines()
-    assert hashlib.sha256(lines[-1]).hexdigest() == manifest["audit_log"]["release_entry_sha256"]
+    # The manifest points at the release entry of the log, an anchor for later audits.
+    last_line = area.log_path.read_bytes().splitlines()[-1]
+    assert hashlib.sha256(last_line).hexdigest() == manifest["audit_log"]["release_entry_sha256"]
 
     # After release: no more reviews, no second release, and the log verifies.
     code, output = _review(area, team.checker3.private, "trend.png", "--reject")
     assert code == 2 and "already released" in output
-    code, output = _export(
-        "release",
-        "--dir",
-        area.root,
-        "--request",
-        request_id,
-        "--key",
-        team.checker2.private,
-        "--out",
-        tmp_path / "again",
-    )
+    code, output = _release(area.root, team.checker2.private, request_id, tmp_path / "again")
     assert code == 2 and not (tmp_path / "again").exists()
     code, output = _export("audit", "--dir", area.root)
     assert code == 0, output
-    code, output = _export("list", "--dir", area.root)
-    assert "released" in output
+    assert "released" in _export("list", "--dir", area.root)[1]
 
 
 def test_decision_record_is_kept_as_evidence_never_released(
@@ -179,48 +144,19 @@ def test_decision_record_is_kept_as_evidence_never_released(
     )
     table = sdc.frequency_table(frame, ["region"], ["sex"], policy=sdc.load_policy())
     csv_path, record_path = sdc.write_table(table, tmp_path / "work" / "protected.csv")
-    code, output = _export(
-        "new", "--dir", area.root, "--key", team.researcher.private, "--title", "t"
-    )
-    request_id = output.strip().splitlines()[-1]
-    code, output = _export(
-        "add",
-        csv_path,
-        "--dir",
-        area.root,
-        "--request",
-        request_id,
-        "--key",
-        team.researcher.private,
-        "--kind",
-        "table",
-        "--description",
-        "d",
-    )
+    request_id = _new(area.root, team.researcher.private)
+    code, output = _add(area.root, team.researcher.private, request_id, csv_path)
     assert code == 0 and record_path.name in output
     assert area.output_path(request_id, record_path.name).is_file()
-    _export("submit", "--dir", area.root, "--request", request_id, "--key", team.researcher.private)
+    assert _submit(area.root, team.researcher.private, request_id)[0] == 0
     for checker in (team.checker1, team.checker2):
-        assert (
-            _review(area, checker.private, "protected.csv", "--approve", request_id=request_id)[0]
-            == 0
+        code, _ = _review(
+            area, checker.private, "protected.csv", "--approve", request_id=request_id
         )
+        assert code == 0
     outbox = tmp_path / "outbox"
-    assert (
-        _export(
-            "release",
-            "--dir",
-            area.root,
-            "--request",
-            request_id,
-            "--key",
-            team.checker1.private,
-            "--out",
-            outbox,
-        )[0]
-        == 0
-    )
-    assert not (outbox / record_path.name).exists()
+    assert _release(area.root, team.checker1.private, request_id, outbox)[0] == 0
+    assert (outbox / "protected.csv").is_file() and not (outbox / record_path.name).exists()
 
 
 def test_differencing_against_this_request_and_earlier_releases(
@@ -231,59 +167,37 @@ def test_differencing_against_this_request_and_earlier_releases(
     second = tables.write(folder, "by_sex_age.csv", tables.SAFE_BY_SEX_AGE)
     key = team.researcher.private
 
-    def submit(*paths: Path) -> str:
-        request_id = (
-            _export("new", "--dir", area.root, "--key", key, "--title", "t")[1]
-            .strip()
-            .splitlines()[-1]
-        )
+    def draft(*paths: Path) -> str:
+        request_id = _new(area.root, key)
         for path in paths:
-            _export(
-                "add",
-                path,
-                "--dir",
-                area.root,
-                "--request",
-                request_id,
-                "--key",
-                key,
-                "--kind",
-                "table",
-                "--description",
-                "d",
-            )
-        assert _export("submit", "--dir", area.root, "--request", request_id, "--key", key)[0] == 0
+            assert _add(area.root, key, request_id, path)[0] == 0
         return request_id
 
-    together = submit(first, second)
-    state = read_state(area)
-    assert state.request(together).check_outcomes["by_sex_age.csv"].value == "fail"
+    def submitted(*paths: Path) -> str:
+        request_id = draft(*paths)
+        assert _submit(area.root, key, request_id)[0] == 0
+        return request_id
 
-    alone = submit(first)
+    # Each table passes alone; together a suppressed cell is recovered exactly.
+    together = submitted(first, second)
+    assert read_state(area).request(together).check_outcomes["by_sex_age.csv"].value == "fail"
+
+    alone = submitted(first)
     assert read_state(area).request(alone).check_outcomes["by_region_age.csv"].value == "pass"
     for checker in (team.checker1, team.checker2):
         _review(area, checker.private, "by_region_age.csv", "--approve", request_id=alone)
-    assert (
-        _export(
-            "release",
-            "--dir",
-            area.root,
-            "--request",
-            alone,
-            "--key",
-            team.checker1.private,
-            "--out",
-            tmp_path / "o1",
-        )[0]
-        == 0
-    )
+    assert _release(area.root, team.checker1.private, alone, tmp_path / "o1")[0] == 0
 
-    later = submit(second)
-    checks = json.loads(area.checks_path(later).read_text())
-    verdict = checks["outputs"]["by_sex_age.csv"]
+    later = submitted(second)
+    verdict = json.loads(area.checks_path(later).read_text())["outputs"]["by_sex_age.csv"]
     assert verdict["outcome"] == "fail"
     assert any("request-wide audit" in reason for reason in verdict["reasons"])
     assert ["North", "sex: F | age: old"] in verdict["flagged_cells"]
+
+    # A released table altered in the area would make the differencing audit meaningless.
+    area.output_path(alone, "by_region_age.csv").write_text("changed", encoding="utf-8")
+    code, output = _submit(area.root, key, draft(second))
+    assert code == 2 and f"{alone}/by_region_age.csv was released but its stored copy" in output
 
 
 def test_changed_file_after_review_blocks_review_and_release(
@@ -296,21 +210,12 @@ def test_changed_file_after_review_blocks_review_and_release(
         _review(area, checker.private, "raw.csv", "--reject")
     stored = area.output_path(request_id, "by_sex_age.csv")
     stored.write_text(tables.SAFE_BY_SEX_AGE.replace("44", "45"), encoding="utf-8")
-    lines_before = area.log_path.read_bytes()
-    code, output = _export(
-        "release",
-        "--dir",
-        area.root,
-        "--request",
-        request_id,
-        "--key",
-        team.checker1.private,
-        "--out",
-        tmp_path / "outbox",
-    )
+    log_before = area.log_path.read_bytes()
+    outbox = tmp_path / "outbox"
+    code, output = _release(area.root, team.checker1.private, request_id, outbox)
     assert code == 2 and "by_sex_age.csv no longer match" in output
-    assert not (tmp_path / "outbox").exists()
-    assert area.log_path.read_bytes() == lines_before
+    assert not outbox.exists()
+    assert area.log_path.read_bytes() == log_before
     code, output = _review(area, team.checker3.private, "by_sex_age.csv", "--approve")
     assert code == 2 and "no longer matches the bytes frozen at submit" in output
     stored.unlink()
@@ -322,153 +227,84 @@ def test_changed_file_after_review_blocks_review_and_release(
 def test_refusals(area: ExportArea, team: Team, tmp_path: Path) -> None:
     folder = tmp_path / "work"
     table = tables.write(folder, "by_sex_age.csv", tables.SAFE_BY_SEX_AGE)
-    root = area.root
-    # Unknown request, unenrolled key, wrong role.
-    code, output = _export(
-        "submit", "--dir", root, "--request", "R0042", "--key", team.researcher.private
-    )
+    root, rita = area.root, team.researcher.private
+    # Unknown request, unenrolled key, wrong role, a public key offered as a private one.
+    code, output = _submit(root, rita, "R0042")
     assert code == 2 and "no request 'R0042'" in output
     code, output = _export("new", "--dir", root, "--key", team.stranger.private, "--title", "t")
     assert code == 2 and "is not enrolled" in output
     code, output = _export("new", "--dir", root, "--key", team.checker1.private, "--title", "t")
     assert code == 2 and "may not open requests" in output
     code, output = _export("new", "--dir", root, "--key", team.researcher.public, "--title", "t")
-    assert code == 2  # a public key is not a private key
-    request_id = (
-        _export("new", "--dir", root, "--key", team.researcher.private, "--title", "t")[1]
-        .strip()
-        .splitlines()[-1]
-    )
-    add = ["--dir", root, "--request", request_id, "--kind", "table", "--description", "d"]
+    assert code == 2
+    request_id = _new(root, rita)
     # Someone else's request; duplicates; names that could escape; missing files.
-    code, output = _export("add", table, *add, "--key", team.other_researcher.private)
+    code, output = _add(root, team.other_researcher.private, request_id, table)
     assert code == 2 and "belongs to another researcher" in output
-    assert _export("add", table, *add, "--key", team.researcher.private)[0] == 0
-    code, output = _export("add", table, *add, "--key", team.researcher.private)
+    assert _add(root, rita, request_id, table)[0] == 0
+    code, output = _add(root, rita, request_id, table)
     assert code == 2 and "already holds a file named 'by_sex_age.csv'" in output
     for bad in (".hidden", "a b", "..x"):
-        code, output = _export(
-            "add", tables.write(folder, bad, "x"), *add, "--key", team.researcher.private
-        )
+        code, output = _add(root, rita, request_id, tables.write(folder, bad, "x"))
         assert code == 2 and "is not allowed" in output
-    code, output = _export("add", folder / "absent.csv", *add, "--key", team.researcher.private)
+    code, output = _add(root, rita, request_id, tables.write(folder, "manifest.json", "{}"))
+    assert code == 2 and "reserved" in output
+    code, output = _add(root, rita, request_id, folder / "absent.csv")
     assert code == 2 and "no such file" in output
-    # Reviews before submit; unknown outputs; submit twice; add after submit.
+    # Reviews before submit; submit twice; add after submit; unknown outputs; bad flags.
     code, output = _review(
         area, team.checker1.private, "by_sex_age.csv", "--approve", request_id=request_id
     )
     assert code == 2 and "has not been submitted" in output
-    assert (
-        _export("submit", "--dir", root, "--request", request_id, "--key", team.researcher.private)[
-            0
-        ]
-        == 0
-    )
-    code, output = _export(
-        "submit", "--dir", root, "--request", request_id, "--key", team.researcher.private
-    )
+    assert _submit(root, rita, request_id)[0] == 0
+    code, output = _submit(root, rita, request_id)
     assert code == 2 and "is submitted" in output
-    code, output = _export("add", table, *add, "--key", team.researcher.private)
+    code, output = _add(root, rita, request_id, table)
     assert code == 2 and "frozen" in output
     code, output = _review(
         area, team.checker1.private, "nope.csv", "--approve", request_id=request_id
     )
     assert code == 2 and "no output named 'nope.csv'" in output
+    both = ["--approve", "--reject"]
     code, output = _review(
-        area,
-        team.checker1.private,
-        "by_sex_age.csv",
-        "--approve",
-        "--reject",
-        request_id=request_id,
+        area, team.checker1.private, "by_sex_age.csv", *both, request_id=request_id
     )
     assert code == 2 and "exactly one" in output
+    override = ["--approve", "--override", "x"]
     code, output = _review(
-        area,
-        team.checker1.private,
-        "by_sex_age.csv",
-        "--approve",
-        "--override",
-        "x",
-        request_id=request_id,
+        area, team.checker1.private, "by_sex_age.csv", *override, request_id=request_id
     )
     assert code == 2 and "only for approving an output that failed" in output
-    # A non-empty outbox is never overwritten.
+    # Only a checker releases, and a non-empty outbox is never overwritten.
     for checker in (team.checker1, team.checker2):
         _review(area, checker.private, "by_sex_age.csv", "--approve", request_id=request_id)
-    outbox = tables.write(tmp_path / "outbox", "keep.txt", "mine").parent
-    code, output = _export(
-        "release",
-        "--dir",
-        root,
-        "--request",
-        request_id,
-        "--key",
-        team.researcher.private,
-        "--out",
-        tmp_path / "o2",
-    )
+    code, output = _release(root, rita, request_id, tmp_path / "o2")
     assert code == 2 and "may not release" in output
-    code, output = _export(
-        "release",
-        "--dir",
-        root,
-        "--request",
-        request_id,
-        "--key",
-        team.checker1.private,
-        "--out",
-        outbox,
-    )
+    outbox = tables.write(tmp_path / "outbox", "keep.txt", "mine").parent
+    code, output = _release(root, team.checker1.private, request_id, outbox)
     assert code == 2 and "not empty" in output
-    assert sorted(p.name for p in outbox.iterdir()) == ["keep.txt"]
+    assert sorted(path.name for path in outbox.iterdir()) == ["keep.txt"]
     assert verify_area(area).passed
 
 
 def test_enrolment_and_area_refusals(area: ExportArea, team: Team, tmp_path: Path) -> None:
-    root = area.root
-    code, output = _export(
-        "enrol",
-        "--dir",
-        root,
-        "--name",
-        "Zed",
-        "--role",
-        "checker",
-        "--public-key",
-        team.stranger.public,
-        "--key",
-        team.checker1.private,
-    )
+    root, admin = area.root, team.admin.private
+
+    def enrol(public: Path, key: Path) -> tuple[int, str]:
+        options = ["--name", "Zed", "--role", "checker", "--public-key", public, "--key", key]
+        return _export("enrol", "--dir", root, *options)
+
+    code, output = enrol(team.stranger.public, team.checker1.private)
     assert code == 2 and "may not enrol people" in output
-    code, output = _export(
-        "enrol",
-        "--dir",
-        root,
-        "--name",
-        "Zed",
-        "--role",
-        "checker",
-        "--public-key",
-        team.checker1.public,
-        "--key",
-        team.admin.private,
-    )
+    code, output = enrol(team.checker1.public, admin)
     assert code == 2 and "already enrolled" in output
-    code, output = _export("init", "--dir", root, "--project", "P", "--key", team.admin.private)
+    code, output = _export("init", "--dir", root, "--project", "P", "--key", admin)
     assert code == 2 and "already exists" in output
+    new_root = tmp_path / "E2"
     code, output = _export(
-        "init",
-        "--dir",
-        tmp_path / "E2",
-        "--project",
-        "P",
-        "--key",
-        team.admin.private,
-        "--approvals",
-        "1",
+        "init", "--dir", new_root, "--project", "P", "--key", admin, "--approvals", "1"
     )
-    assert code == 2 and "at least 2" in output and not (tmp_path / "E2").exists()
+    assert code == 2 and "at least 2" in output and not new_root.exists()
     code, output = _export("list", "--dir", tmp_path / "nowhere")
     assert code == 2 and "no export area here" in output
     (tmp_path / "broken").mkdir()
@@ -511,43 +347,49 @@ def test_models_are_rechecked_from_their_metadata(
     rng = np.random.default_rng(3)
     folder = tmp_path / "work"
     folder.mkdir()
-    large = pd.DataFrame({"x": rng.normal(size=200)}).assign(
-        y=lambda f: 2 * f.x + rng.normal(size=200)
-    )
-    small = large.head(8)
+    large = pd.DataFrame({"x": rng.normal(size=200)})
+    large["y"] = 2 * large["x"] + rng.normal(size=200)
     sdc.fit_model("ols", "y ~ x", large, policy=policy).write(folder / "good.model.json")
-    sdc.fit_model("ols", "y ~ x", small, policy=policy).write(folder / "tiny.model.json")
+    sdc.fit_model("ols", "y ~ x", large.head(8), policy=policy).write(folder / "tiny.model.json")
     tables.write(folder, "coefficients.csv", "term,estimate\nx,2.0\n")
-    request_id = (
-        _export("new", "--dir", area.root, "--key", team.researcher.private, "--title", "m")[1]
-        .strip()
-        .splitlines()[-1]
-    )
+    key = team.researcher.private
+    request_id = _new(area.root, key)
     for name in ("good.model.json", "tiny.model.json", "coefficients.csv"):
-        code, output = _export(
-            "add",
-            folder / name,
-            "--dir",
-            area.root,
-            "--request",
-            request_id,
-            "--key",
-            team.researcher.private,
-            "--kind",
-            "model",
-            "--description",
-            "d",
-        )
+        code, output = _add(area.root, key, request_id, folder / name, "model")
         assert code == 0, output
-    assert (
-        _export(
-            "submit", "--dir", area.root, "--request", request_id, "--key", team.researcher.private
-        )[0]
-        == 0
-    )
+    assert _submit(area.root, key, request_id)[0] == 0
     outcomes = read_state(area).request(request_id).check_outcomes
     assert {name: outcome.value for name, outcome in outcomes.items()} == {
-        "good.model.json": "pass",
-        "tiny.model.json": "fail",
-        "coefficients.csv": "manual",
+        "good.model.json": "pass",  # enough residual degrees of freedom
+        "tiny.model.json": "fail",  # 6 residual degrees of freedom, fewer than 10
+        "coefficients.csv": "manual",  # no metadata to re-check: a checker judges it
     }
+
+
+def test_project_policy_is_used_and_protected(team: Team, tmp_path: Path) -> None:
+    from sdc import DEFAULT_POLICY
+
+    default_text = Path(DEFAULT_POLICY).read_text(encoding="utf-8")
+    strict = tables.write(
+        tmp_path, "strict.yaml", default_text.replace("threshold: 10", "threshold: 30")
+    )
+    root, admin, rita = tmp_path / "P", team.admin.private, team.researcher.private
+    assert (
+        _export("init", "--dir", root, "--project", "P", "--key", admin, "--policy", strict)[0] == 0
+    )
+    enrolment = ["--name", "Rita", "--role", "researcher", "--public-key", team.researcher.public]
+    assert _export("enrol", "--dir", root, *enrolment, "--key", admin)[0] == 0
+    table = tables.write(tmp_path / "work", "by_sex_age.csv", tables.SAFE_BY_SEX_AGE)
+
+    def submit() -> tuple[int, str]:
+        request_id = _new(root, rita)
+        _add(root, rita, request_id, table)
+        return _submit(root, rita, request_id)
+
+    assert submit()[0] == 0
+    # Cells of 12 and 13 pass the default threshold of 10 but not this project's 30.
+    area = ExportArea.open(root)
+    assert read_state(area).request("R0001").check_outcomes["by_sex_age.csv"].value == "fail"
+    area.policy_path.write_text(default_text, encoding="utf-8")
+    code, output = submit()
+    assert code == 2 and "policy is missing or changed" in output
