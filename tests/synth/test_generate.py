@@ -11,6 +11,8 @@ import pytest
 import xlrd
 
 import synth.generate
+from pseudonymise.prepare import prepare_source
+from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth import DEFAULT_RATES, SynthError
 from synth.generate import generate
 
@@ -188,6 +190,11 @@ def test_large_scales_write_csv_in_blocks(tmp_path: Path, monkeypatch: pytest.Mo
     for relative, rows in summary.files.items():
         _, read = header_and_rows(tmp_path / "big" / relative)
         assert len(read) == rows, relative
+    for source, table in (("nrm", "referral"), ("health", "episode")):
+        spec = load_dataset_spec(dataset_spec_path(source))
+        prepared = prepare_source(spec, tmp_path / "big").tables[table]
+        assert prepared.num_rows == summary.rows[f"{source}/{table}"]
+        assert prepared.column("dob").null_count < 0.05 * prepared.num_rows
 
 
 def test_rerun_replaces_an_earlier_output(tmp_path: Path) -> None:
