@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from httpx import Response
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 fork for its test client; httpx (a dev dependency)
@@ -41,9 +42,16 @@ def _sign_in(client: TestClient, name: str, password: str = PASSWORD) -> None:
     assert response.status_code == 303, response.text
 
 
-def _review(client: TestClient, **form: str) -> object:
+def _review(client: TestClient, **form: str) -> Response:
     token = _csrf(client, "/requests/R0001")
     return client.post("/requests/R0001/review", data={"csrf": token, **form})
+
+
+def _cli_approve(area: ExportArea, team: Team, output: str) -> int:
+    """Dana approves ``output`` of R0001 on the command line."""
+    options = ["--request", "R0001", "--output", output, "--approve", "--reason", "agree"]
+    key = ["--key", team.checker2.private]
+    return run_cli("export", "review", "--dir", area.root, *key, *options).exit_code
 
 
 def test_sign_in_is_required_and_checked(web_area: ExportArea) -> None:
@@ -86,20 +94,15 @@ def test_web_decisions_are_signed_and_attributable(web_area: ExportArea, team: T
     client = _client(web_area)
     _sign_in(client, "Carl")
     refused = _review(client, output="raw.csv", decision="approve", reason="fine")
-    assert refused.status_code == 403 and "needs --override" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 403 and "needs --override" in refused.text
     done = _review(client, output="by_sex_age.csv", decision="approve", reason="all cells >= 10")
-    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert done.status_code == 303
     state = read_state(web_area)
     review = state.request("R0001").reviews["by_sex_age.csv"][team.checker1.signer.actor_key_id]
     assert review.channel is Channel.WEB and review.checker_name == "Carl"
     assert verify_area(web_area).passed
     # The second checker approves on the command line; the two count as two.
-    result = run_cli(
-        "export", "review", "--dir", web_area.root, "--request", "R0001",
-        "--key", team.checker2.private, "--output", "by_sex_age.csv", "--approve",
-        "--reason", "agree",
-    )  # fmt: skip
-    assert result.exit_code == 0
+    assert _cli_approve(web_area, team, "by_sex_age.csv") == 0
     state = read_state(web_area)
     status = state.output_status(state.request("R0001"), "by_sex_age.csv")
     assert status is OutputStatus.APPROVED
@@ -113,8 +116,8 @@ def test_researcher_account_cannot_approve(web_area: ExportArea) -> None:
     assert "Only checkers can review outputs" in page and 'value="approve"' not in page
     before = web_area.log_path.read_bytes()
     response = _review(client, output="by_sex_age.csv", decision="approve", reason="mine")
-    assert response.status_code == 403  # type: ignore[attr-defined]
-    assert "may not review outputs" in response.text  # type: ignore[attr-defined]
+    assert response.status_code == 403
+    assert "may not review outputs" in response.text
     assert web_area.log_path.read_bytes() == before
 
 
@@ -148,17 +151,15 @@ def test_a_new_password_revokes_the_old_web_key(web_area: ExportArea, team: Team
     _sign_in(client, "Carl")
     set_password(web_area, owner=team.checker1.signer, password="another long password", cost=CHEAP)
     response = _review(client, output="trend.png", decision="approve", reason="ok")
-    assert response.status_code == 403  # type: ignore[attr-defined]
-    assert "not the current web key" in response.text  # type: ignore[attr-defined]
+    assert response.status_code == 403
+    assert "not the current web key" in response.text
     with pytest.raises(IdentityError, match="at least 12"):
         set_password(web_area, owner=team.checker1.signer, password="short")
 
 
 def test_passwd_command(area: ExportArea, team: Team) -> None:
-    result = run_cli(
-        "export", "passwd", "--dir", area.root, "--key", team.checker1.private, "--password-stdin",
-        input_text=PASSWORD + "\n",
-    )  # fmt: skip
+    options = ["--key", team.checker1.private, "--password-stdin"]
+    result = run_cli("export", "passwd", "--dir", area.root, *options, input_text=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     client = _client(area)
     _sign_in(client, "Carl")
@@ -207,21 +208,18 @@ def test_checkers_can_release_from_the_page_when_the_server_has_an_outbox(
     )
     _sign_in(client, "Carl")
 
-    def release() -> object:
+    def release() -> Response:
         token = _csrf(client, "/requests/R0001")
         return client.post("/requests/R0001/release", data={"csrf": token})
 
     refused = release()
-    assert refused.status_code == 403 and "not yet decided" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 403 and "not yet decided" in refused.text
     assert not outbox_root.exists()
     for output in ("by_sex_age.csv", "trend.png"):
         _review(client, output=output, decision="approve", reason="fine")
-        run_cli(
-            "export", "review", "--dir", web_area.root, "--request", "R0001",
-            "--key", team.checker2.private, "--output", output, "--approve", "--reason", "ok",
-        )  # fmt: skip
+        assert _cli_approve(web_area, team, output) == 0
     _review(client, output="raw.csv", decision="reject", reason="small cells")
-    assert release().status_code == 303  # type: ignore[attr-defined]
+    assert release().status_code == 303
     assert sorted(p.name for p in (outbox_root / "R0001").iterdir()) == [
         "SHA256SUMS",
         "by_sex_age.csv",
