@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from pseudonymise import normalise
@@ -102,3 +102,23 @@ def test_pnc_id_check_letter_and_canonical_form() -> None:
     other = "A" if letter != "A" else "B"
     assert normalise.normalise_pnc_id(f"04/0012345{other}") is None
     assert normalise.normalise_pnc_id("0012345") is None
+
+
+words = st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWYZ", min_size=2, max_size=9)
+accented = str.maketrans({"E": "É", "A": "Ä", "O": "Ø", "U": "Ü", "N": "Ñ", "C": "Ç"})
+
+
+@given(first=words, second=words, title=st.sampled_from(["Mr", "Miss", "Dr", "Mrs."]))
+def test_design_variants_agree(first: str, second: str, title: str) -> None:
+    # Particles join the next word, titles and suffixes go: those are the rules, not variants.
+    special = {"ABD", "ABDUL", "ABDEL", "ABU", "AL", "EL", "GEBRE", "WOLDE", "HAILE", "JR"}
+    special |= {"JNR", "SR", "SNR", "MR", "MRS", "MISS", "MS", "MX", "MASTER", "DR", "PROF"}
+    special |= {"REV", "SIR", "DAME", "LADY", "LORD"}
+    assume(first not in special and second not in special)
+    forename = normalise.normalise_forename
+    surname = normalise.normalise_surname
+    assert forename(first) == forename(first.lower()) == forename(f"  {first.title()} ")
+    assert forename(first) == forename(f"{title} {first}") == forename(f"{first}-{second}")
+    assert forename(first) == forename(first.translate(accented))
+    assert surname(f"{first}-{second}") == surname(f"{first} {second}") == surname(first + second)
+    assert surname(f"{first}'{second}") == surname(f"{first}{second}".lower())
