@@ -36,6 +36,9 @@ class LinkageQuality:
     # Per source: ICTG records put in the same spine person as that source's records,
     # against the truth. This is what the linked outcome analyses rest on.
     ictg_links: dict[str, QualityCounts]
+    # People with more than one NRM record: as the spine finds them, and in the truth.
+    repeat_nrm_found: int
+    repeat_nrm_true: int
 
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
@@ -60,6 +63,10 @@ class LinkageQuality:
                     for dataset, counts in self.ictg_links.items()
                 )
             )
+        lines.append(
+            f"people with repeat NRM referrals: {self.repeat_nrm_found:,} in the spine, "
+            f"{self.repeat_nrm_true:,} in the truth"
+        )
         return lines
 
 
@@ -110,6 +117,15 @@ FROM candidates c
 JOIN ictg i ON i.record_pid = c.ictg_pid
 JOIN other o ON o.dataset = c.dataset AND o.record_pid = c.record_pid
 GROUP BY c.dataset ORDER BY c.dataset
+"""
+
+
+_REPEATS_SQL = """
+SELECT
+    (SELECT count(*) FROM (SELECT person_id FROM clusters WHERE dataset = 'nrm'
+        GROUP BY person_id HAVING count(*) > 1)),
+    (SELECT count(*) FROM (SELECT person_id FROM truth_pids WHERE dataset = 'nrm'
+        GROUP BY person_id HAVING count(*) > 1))
 """
 
 
@@ -188,11 +204,24 @@ def evaluate_linkage(
             subgroups=SUBGROUPS,
         )
         ictg_links = _ictg_links(connection)
+        repeats_found, repeats_true = connection.sql(_REPEATS_SQL).fetchall()[0]
     path = layout.evaluation / "linkage_quality.json"
     with atomic_file(path) as temporary:
         temporary.write_text(
-            json.dumps(_to_json(metrics, truth_records, ictg_links), indent=1) + "\n"
+            json.dumps(
+                {
+                    **_to_json(metrics, truth_records, ictg_links),
+                    "repeat_nrm": {"spine": repeats_found, "truth": repeats_true},
+                },
+                indent=1,
+            )
+            + "\n"
         )
     return LinkageQuality(
-        metrics=metrics, truth_records=truth_records, path=path, ictg_links=ictg_links
+        metrics=metrics,
+        truth_records=truth_records,
+        path=path,
+        ictg_links=ictg_links,
+        repeat_nrm_found=int(repeats_found),
+        repeat_nrm_true=int(repeats_true),
     )

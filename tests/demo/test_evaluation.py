@@ -15,11 +15,13 @@ from linkage import LinkJob
 
 # Truth: person A has ictg i1, education e1, health h1; person B has ictg i2 and
 # education e2. The spine joins i1-e1 and i2-e2 correctly, misses h1, and wrongly puts
-# e3 (person C) with person B.
+# e3 (person C) with person B. Person A was referred to the NRM twice (n1, n2); the
+# spine finds n1 and B's n3 but misses the repeat n2.
 RECORDS = {
     "ictg": [("U1", "i1", "A"), ("U2", "i2", "B")],
     "education": [("P1", "e1", "A"), ("P2", "e2", "B"), ("P3", "e3", "C")],
     "health": [("H1", "h1", "A")],
+    "nrm": [("N1", "n1", "A"), ("N2", "n2", "A"), ("N3", "n3", "B")],
 }
 SPINE = [
     ("ictg", "i1", "s1"),
@@ -28,6 +30,9 @@ SPINE = [
     ("ictg", "i2", "s2"),
     ("education", "e2", "s2"),
     ("education", "e3", "s2"),
+    ("nrm", "n1", "s1"),
+    ("nrm", "n2", "s5"),  # A's repeat referral is missed
+    ("nrm", "n3", "s2"),
 ]
 
 
@@ -94,13 +99,16 @@ def test_spine_is_scored_against_the_truth(layout: DemoLayout) -> None:
     lookups = {dataset: layout.root / "lookups" / f"{dataset}.parquet" for dataset in RECORDS}
     quality = evaluate_linkage(layout, LinkJob(version=1, threshold=0.9), lookups)
     overall = quality.metrics.overall
-    # True pairs: i1-e1, i1-h1, e1-h1, i2-e2. Found: i1-e1 and i2-e2; wrong: two with e3.
-    assert (overall.true_positives, overall.false_positives, overall.false_negatives) == (2, 2, 2)
+    # 10 true pairs within A, 3 within B. Found: i1-e1 and i2-e2; wrong: two with e3.
+    assert (overall.true_positives, overall.false_positives, overall.false_negatives) == (2, 2, 11)
     education, health = quality.ictg_links["education"], quality.ictg_links["health"]
     assert (education.true_positives, education.false_positives) == (2, 1)
     assert education.false_negatives == 0
     assert (health.true_positives, health.false_negatives) == (0, 1)
+    nrm = quality.ictg_links["nrm"]
+    assert (nrm.true_positives, nrm.false_positives, nrm.false_negatives) == (2, 0, 1)
     written = json.loads(quality.path.read_text(encoding="utf-8"))
     assert written["ictg_links"]["education"]["precision"] == pytest.approx(2 / 3, abs=1e-4)
-    assert quality.truth_records == 6
+    assert quality.truth_records == 9
+    assert (quality.repeat_nrm_found, quality.repeat_nrm_true) == (0, 1)
     assert any("education precision 0.667 recall 1.000" in line for line in quality.lines())
