@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,17 @@ def test_missing_head_and_garbage_lines_are_reported(area: ExportArea) -> None:
     assert any("line 7: not valid JSON" in p for p in verify_area(area).problems)
 
 
+def _in_parallel(target: Callable[..., None], arguments: list[tuple[object, ...]]) -> None:
+    """Run ``target`` once per argument tuple, each in its own process, all at once."""
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=target, args=args) for args in arguments]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+
+
 def _add_many(root: str, key: str, request_id: str, folder: str, count: int) -> None:
     from tre_export.signing import cli_signer
 
@@ -167,21 +179,13 @@ def test_concurrent_writers_lose_and_corrupt_nothing(
     folders = [tmp_path / "a", tmp_path / "b"]
     for folder in folders:
         folder.mkdir()
-    context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(
-            target=_add_many, args=(str(area.root), str(person.private), rid, str(folder), 8)
-        )
-        for person, rid, folder in [
-            (team.researcher, first, folders[0]),
-            (team.other_researcher, second, folders[1]),
-        ]
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
+    _in_parallel(
+        _add_many,
+        [
+            (str(area.root), str(team.researcher.private), first, str(folders[0]), 8),
+            (str(area.root), str(team.other_researcher.private), second, str(folders[1]), 8),
+        ],
+    )
     verification = verify_area(area)
     assert verification.passed, verification.problems
     assert verification.entry_count == 6 + 2 + 16
@@ -229,19 +233,10 @@ def test_parallel_reviews_are_all_recorded(area: ExportArea, team: Team, tmp_pat
         )
     submit_request(area, researcher=researcher, request_id=request_id)
     before = verify_area(area).entry_count
-    context = multiprocessing.get_context("fork")
     checkers = (team.checker1, team.checker2, team.checker3)
-    workers = [
-        context.Process(
-            target=_review_many, args=(str(area.root), str(c.private), request_id, names, 3)
-        )
-        for c in checkers
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
+    _in_parallel(
+        _review_many, [(str(area.root), str(c.private), request_id, names, 3) for c in checkers]
+    )
     verification = verify_area(area)
     assert verification.passed, verification.problems
     assert verification.entry_count == before + len(checkers) * len(names) * 3
