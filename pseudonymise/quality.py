@@ -74,6 +74,7 @@ class TableQuality:
     columns: dict[str, dict[str, ColumnQuality]] = field(default_factory=dict)
     unreadable_rows: int = 0
     unreadable_at: list[dict[str, Any]] = field(default_factory=list)
+    blank_rows: int = 0
     generated_record_ids: int = 0
     duplicate_ids: int = 0
     periods_without_files: list[str] = field(default_factory=list)
@@ -95,6 +96,7 @@ class TableQuality:
             "rows": self.rows,
             "unreadable_rows": self.unreadable_rows,
             "unreadable_at": self.unreadable_at,
+            "blank_rows": self.blank_rows,
             "generated_record_ids": self.generated_record_ids,
             "duplicate_ids": self.duplicate_ids,
             "periods_without_files": self.periods_without_files,
@@ -140,6 +142,7 @@ class QualityReport:
                 title=(
                     f"{self.dataset}/{table.name}: {table.rows:,} rows from {len(table.files)} "
                     f"files; {table.unreadable_rows} unreadable rows; "
+                    f"{table.blank_rows} blank rows; "
                     f"{table.generated_record_ids} ids generated"
                 ),
                 title_justify="left",

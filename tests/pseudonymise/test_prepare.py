@@ -241,6 +241,7 @@ def test_bad_cells_counted_and_rows_listed_never_dropped_silently(tmp_path: Path
         b"URN,First name,DOB,Site\r\n"
         b"A1,Ayaan,31/02/2010,Leeds \r\n"  # impossible date, stray space in the category
         b"A2,Sara,01/02/2010,Leeds,extra\r\n"  # more cells than the header: unreadable
+        b",,,\r\n"  # an empty row: counted, not read
         b"A3,,01/03/2011,Yorke\r\n"  # unknown category spelling
     )
     spec = toy(tmp_path, body)
@@ -253,6 +254,7 @@ def test_bad_cells_counted_and_rows_listed_never_dropped_silently(tmp_path: Path
     assert quality.unreadable_at == [
         {"file": "a.csv", "row": 2, "reason": "5 cells under a header of 4"}
     ]
+    assert quality.blank_rows == 1
     dob = quality.columns["2020"]["dob"]
     assert dob.unparseable == 1
     assert dob.unparseable_at == [{"file": "a.csv", "row": 1, "column": "DOB"}]
