@@ -10,6 +10,8 @@ Layout::
       log/audit.lock              lock file every writer holds while appending
       requests/R0001/outputs/     outputs under their original file names, and any
                                   evidence that came with them (e.g. X.sdc.json)
+      requests/R0001/manifest.json  SHA-256 of every stored file, frozen at submit (a
+                                  copy of the manifest in the signed submit entry)
       requests/R0001/checks.json  automated check results, frozen at submit
       web/accounts/KEYID.json     web sign-in: argon2id password hash and the web key,
                                   encrypted under a key derived from the password
@@ -126,6 +128,9 @@ class ExportArea:
 
     def output_path(self, request_id: str, name: str) -> Path:
         return self.outputs_dir(request_id) / validate_output_name(name)
+
+    def manifest_path(self, request_id: str) -> Path:
+        return self.request_dir(request_id) / "manifest.json"
 
     def checks_path(self, request_id: str) -> Path:
         return self.request_dir(request_id) / "checks.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sdc
 from tre_export.area import ExportArea, validate_output_name
-from tre_export.canonical import sha256_file
+from tre_export.canonical import canonical_json, sha256_file
 from tre_export.checks import RequestChecks, run_checks
 from tre_export.errors import RequestError
 from tre_export.model import ActionType, Output, OutputKind, Request
@@ -172,8 +172,14 @@ def submit_request(area: ExportArea, *, researcher: Signer, request_id: str) -> 
         manifest = {
             name: digest for name, digest in stored_file_digests(area, request).items() if digest
         }
-        with atomic_file(area.checks_path(request_id)) as temporary:
+        with (
+            atomic_file(area.checks_path(request_id)) as temporary,
+            atomic_file(area.manifest_path(request_id)) as manifest_copy,
+        ):
             temporary.write_bytes(checks.to_json())
+            # A readable copy of the manifest the signed submit entry carries; release and
+            # review compare the files against the log's copy, never against this one.
+            manifest_copy.write_bytes(canonical_json(manifest) + b"\n")
             action = {
                 "type": ActionType.SUBMIT.value,
                 "request": request_id,

@@ -80,6 +80,9 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
     # The stored outputs keep their original names; the frozen hashes are the file bytes.
     stored = area.output_path(request_id, "by_sex_age.csv").read_bytes()
     assert request.outputs["by_sex_age.csv"].sha256 == hashlib.sha256(stored).hexdigest()
+    frozen = json.loads(area.manifest_path(request_id).read_text())
+    assert frozen["by_sex_age.csv"] == request.outputs["by_sex_age.csv"].sha256
+    assert sorted(frozen) == ["by_sex_age.csv", "notes.txt", "raw.csv", "trend.png"]
 
     # A researcher cannot review, their own request or anyone's.
     code, output = _review(area, team.researcher.private, "by_sex_age.csv", "--approve")
