@@ -47,7 +47,7 @@ from pseudonymise import normalise
 from pseudonymise.encoded import Encoded, EncodedLists, encode, encode_lists
 from specs.match_keys import MatchKey, MatchKeySpec
 
-__all__ = ["DerivedKeys", "derive_match_keys"]
+__all__ = ["DerivedKeys", "derive_match_keys", "derive_parts"]
 
 Part = Encoded | EncodedLists
 MIN_DELETION_LENGTH = 4
@@ -221,3 +221,9 @@ def derive_match_keys(
         if on_key is not None:
             on_key(match_key, keys[match_key.name])
     return DerivedKeys(keys, deriver.invalid)
+
+
+def derive_parts(table: pa.Table, names: Sequence[str]) -> dict[str, Part]:
+    """Individual derivations (``forename``, ``dob_year`` ...) of a canonical table."""
+    deriver = _Deriver(table)
+    return {name: deriver.part(name) for name in names}

@@ -15,6 +15,7 @@ Example (every key is optional except ``version``)::
       max_token_share: 0.05  # warn when one token value covers more than 5% of rows
       min_k: 5               # warn when a quasi-identifier group has fewer records
     match_keys: specs/pseudonymise/match_keys.yaml
+    bloom: {fields: [forename, surname]}   # opt-in; see pseudonymise.bloom
 
 Without ``--spec`` the defaults below apply: canonical column names, no drops, the
 quasi-identifiers of ``DEFAULT_QUASI_IDENTIFIERS`` that the table has, and the shipped
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pseudonymise.bloom import BloomSettings
 from specs.loader import SpecModel, load_spec
 from specs.match_keys import MatchKeySpec, load_match_key_spec
 
@@ -69,6 +71,7 @@ class PseudonymiseSpec(SpecModel):
     quasi_identifiers: tuple[str, ...] | None = None
     risk: RiskLimits = RiskLimits()
     match_keys: str | None = None
+    bloom: BloomSettings | None = None  # opt-in Bloom-filter encodings of names
 
     def match_key_spec(self, *, relative_to: Path | None = None) -> MatchKeySpec:
         """The match-key spec this file names (paths relative to the spec file)."""

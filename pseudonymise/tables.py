@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pseudonymise.bloom import BloomSettings, bloom_column
 from pseudonymise.canonical import (
     IDENTIFIER_COLUMNS,
     CanonicalTable,
@@ -46,7 +47,7 @@ from pseudonymise.canonical import (
 from pseudonymise.encoded import Encoded, EncodedLists, encode
 from pseudonymise.errors import InputError
 from pseudonymise.keys import key_id
-from pseudonymise.match_keys import DerivedKeys, derive_match_keys
+from pseudonymise.match_keys import DerivedKeys, derive_match_keys, derive_parts
 from pseudonymise.normalise import NORMALISATION_VERSION
 from pseudonymise.risk import RiskReport, assess_risk
 from pseudonymise.spec import DEFAULT_QUASI_IDENTIFIERS, PseudonymiseSpec
@@ -184,6 +185,30 @@ def _hash_everything(
     return _Hashed(pid_column, lookup, identity, owner_ids), derived
 
 
+def _with_bloom(
+    hashed: _Hashed, table: pa.Table, linkage_key: bytes, settings: BloomSettings
+) -> _Hashed:
+    parts = derive_parts(table, [*settings.fields, "dob_year"])
+    years = parts["dob_year"]
+    identity = hashed.identity
+    if not isinstance(years, Encoded) or identity is None:
+        raise TypeError("Bloom filters need an identity table and scalar name parts")
+    birth_years = [years.values[code] if code >= 0 else None for code in years.codes.tolist()]
+    for name_field in settings.fields:
+        names = parts[name_field]
+        if not isinstance(names, Encoded):
+            raise TypeError(f"{name_field} is a scalar derivation")
+        column = bloom_column(
+            names,
+            field=name_field,
+            linkage_key=linkage_key,
+            settings=settings,
+            birth_years=birth_years,
+        )
+        identity = identity.append_column(f"bf_{name_field}", column)
+    return _Hashed(hashed.pid_column, hashed.lookup, identity, hashed.owner_ids)
+
+
 def _masked_take(values: pa.Array, codes: npt.NDArray[np.int64]) -> pa.Array:
     """``values[codes]`` with null where the code is -1 (missing)."""
     valid = codes >= 0
@@ -233,6 +258,9 @@ def pseudonymise_table(
         workers=workers,
         report=report,
     )
+    if settings.bloom is not None and hashed.identity is not None:
+        report("bloom filters")
+        hashed = _with_bloom(hashed, canonical.table, linkage_key, settings.bloom)
     attributes = pa.Table.from_arrays(
         [hashed.pid_column, *(hashed.owner_ids.get(name, table.column(name)) for name in kept)],
         names=["record_pid", *kept],
@@ -268,6 +296,7 @@ def pseudonymise_table(
         },
         "attribute_columns": kept,
         "owner_keyed_columns": owner_id_columns,
+        "bloom": None if settings.bloom is None else settings.bloom.model_dump(),
         "dropped_columns": [name for name in settings.drop if name in table.column_names],
         "invalid_values": derived.invalid,
         "risk": risk.to_dict(),

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
+    "BLOOM_INFO_PREFIX",
     "MATCH_KEY_INFO_PREFIX",
     "OWNER_ID_INFO_PREFIX",
     "PARALLEL_MIN_VALUES",
@@ -39,6 +40,7 @@ __all__ = [
     "Hmac",
     "HmacBatch",
     "HmacJob",
+    "bloom_subkey",
     "default_workers",
     "hex_strings",
     "hmac_sha256",
@@ -52,6 +54,7 @@ __all__ = [
 MATCH_KEY_INFO_PREFIX = "trelink/match-key/v1/"
 RECORD_PID_INFO = "trelink/record-pid/v1"
 OWNER_ID_INFO_PREFIX = "trelink/owner-id/v1/"
+BLOOM_INFO_PREFIX = "trelink/bloom/v1/"
 _BLOCK = 64
 PARALLEL_MIN_VALUES = 200_000
 PIECE_VALUES = 100_000
@@ -64,6 +67,11 @@ def _hkdf(key: bytes, info: str) -> bytes:
 def match_key_subkey(linkage_key: bytes, domain: str) -> bytes:
     """The HMAC key of one token domain."""
     return _hkdf(linkage_key, MATCH_KEY_INFO_PREFIX + domain)
+
+
+def bloom_subkey(linkage_key: bytes, field: str) -> bytes:
+    """The HMAC key of one field's Bloom filters (``pseudonymise.bloom``)."""
+    return _hkdf(linkage_key, BLOOM_INFO_PREFIX + field)
 
 
 def owner_id_subkey(owner_key: bytes, column: str) -> bytes:
