@@ -12,7 +12,7 @@ nested hierarchies (district within region) have no structural zeros.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -105,44 +105,27 @@ class TableGrid:
 
     @cached_property
     def constraints(self) -> sp.csr_matrix:
-        """Sparse matrix ``A`` with ``A @ cells == 0`` for every consistent table."""
+        """Sparse matrix ``A`` with ``A @ cells == 0`` for every consistent table.
+
+        Row equations come first (for every column, a parent row equals the sum of its
+        children), then column equations (for every row, likewise).
+        """
         n_rows, n_cols = self.shape
-        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        offset = 0
-        # Row equations: for every column, a parent row equals the sum of its children.
-        row_parents = np.array(self.rows.parents)
-        parent_ids = np.unique(row_parents[row_parents >= 0])
-        equation_of = {int(parent): number for number, parent in enumerate(parent_ids)}
-        children = np.flatnonzero(row_parents >= 0)
-        columns = np.arange(n_cols)
-        for parent in parent_ids:
-            equations = offset + equation_of[int(parent)] * n_cols + columns
-            blocks.append((equations, parent * n_cols + columns, np.ones(n_cols)))
-        for child in children:
-            parent = row_parents[child]
-            equations = offset + equation_of[int(parent)] * n_cols + columns
-            blocks.append((equations, child * n_cols + columns, -np.ones(n_cols)))
-        offset += len(parent_ids) * n_cols
-        # Column equations: for every row, a parent column equals its children's sum.
-        col_parents = np.array(self.columns.parents)
-        parent_ids = np.unique(col_parents[col_parents >= 0])
-        equation_of = {int(parent): number for number, parent in enumerate(parent_ids)}
-        children = np.flatnonzero(col_parents >= 0)
-        rows = np.arange(n_rows)
-        for parent in parent_ids:
-            equations = offset + equation_of[int(parent)] * n_rows + rows
-            blocks.append((equations, rows * n_cols + parent, np.ones(n_rows)))
-        for child in children:
-            parent = col_parents[child]
-            equations = offset + equation_of[int(parent)] * n_rows + rows
-            blocks.append((equations, rows * n_cols + child, -np.ones(n_rows)))
-        offset += len(parent_ids) * n_rows
+        columns, rows = np.arange(n_cols), np.arange(n_rows)
+        row_blocks, row_count = _equations(
+            self.rows.parents, n_cols, lambda key: key * n_cols + columns, offset=0
+        )
+        column_blocks, column_count = _equations(
+            self.columns.parents, n_rows, lambda key: rows * n_cols + key, offset=row_count
+        )
+        blocks = row_blocks + column_blocks
         if not blocks:
             return sp.csr_matrix((0, self.size))
         equation = np.concatenate([block[0] for block in blocks])
         cell = np.concatenate([block[1] for block in blocks])
         coefficient = np.concatenate([block[2] for block in blocks])
-        return sp.csr_matrix((coefficient, (equation, cell)), shape=(offset, self.size))
+        shape = (row_count + column_count, self.size)
+        return sp.csr_matrix((coefficient, (equation, cell)), shape=shape)
 
     def cell_labels(self, index: int) -> tuple[str, str]:
         """(row label, column label) of a flat cell index."""
@@ -166,3 +149,32 @@ class TableGrid:
             strict=True,
         )
         return tuple(sorted((variable, value) for variable, value in pairs if value != TOTAL))
+
+
+Block = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _equations(
+    parents: tuple[int, ...],
+    across: int,
+    cells_of: Callable[[int], np.ndarray],
+    *,
+    offset: int,
+) -> tuple[list[Block], int]:
+    """One equation per (parent key, position across): parent minus its children.
+
+    ``cells_of(key)`` gives the flat cells of one key of this axis, one per position of
+    the other axis; returns the (equation, cell, coefficient) blocks and their count.
+    """
+    parent_of = np.array(parents)
+    parent_ids = np.unique(parent_of[parent_of >= 0])
+    number_of = {int(parent): number for number, parent in enumerate(parent_ids)}
+    positions = np.arange(across)
+    blocks: list[Block] = []
+    for parent in parent_ids:
+        equations = offset + number_of[int(parent)] * across + positions
+        blocks.append((equations, cells_of(int(parent)), np.ones(across)))
+    for child in np.flatnonzero(parent_of >= 0):
+        equations = offset + number_of[int(parent_of[child])] * across + positions
+        blocks.append((equations, cells_of(int(child)), -np.ones(across)))
+    return blocks, len(parent_ids) * across
