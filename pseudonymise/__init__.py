@@ -3,6 +3,7 @@
 Public names are listed in ``__all__``; modules not named here are internal.
 """
 
+from pseudonymise.bloom import BloomSettings, dice
 from pseudonymise.canonical import CanonicalTable, check_canonical, read_canonical
 from pseudonymise.errors import (
     IdentifierLeakError,
@@ -27,6 +28,7 @@ from pseudonymise.keys import (
     load_signing_public_key,
 )
 from pseudonymise.normalise import NORMALISATION_VERSION
+from pseudonymise.package import OpenedPackage, build_package, open_package
 from pseudonymise.risk import RiskReport
 from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
 from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
@@ -34,10 +36,12 @@ from pseudonymise.tokens import hmac_sha256, match_key_subkey, record_pid_subkey
 
 __all__ = [
     "NORMALISATION_VERSION",
+    "BloomSettings",
     "CanonicalTable",
     "IdentifierLeakError",
     "InputError",
     "KeyFileError",
+    "OpenedPackage",
     "PackageError",
     "PackageVerifyError",
     "PrepareError",
@@ -47,7 +51,9 @@ __all__ = [
     "RecipientPrivateKey",
     "RecipientPublicKey",
     "RiskReport",
+    "build_package",
     "check_canonical",
+    "dice",
     "generate_recipient_keypair",
     "generate_secret",
     "generate_signer_keypair",
@@ -60,6 +66,7 @@ __all__ = [
     "load_signing_private_key",
     "load_signing_public_key",
     "match_key_subkey",
+    "open_package",
     "pseudonymise_table",
     "read_canonical",
     "record_pid_subkey",
