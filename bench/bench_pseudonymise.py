@@ -83,6 +83,7 @@ def main() -> None:
     print(f"peak memory (RSS):  {peak_kib / 1024**2:.2f} GiB")
     # Wall time depends on what else the machine runs; CPU time says how much work it was.
     print(f"CPU time:           {cpu:.2f} s (all processes, including imports)")
+    print(f"records/CPU-second: {rows / cpu:,.0f} (independent of other load)")
     print(f"load average:       {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
