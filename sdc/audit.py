@@ -9,8 +9,9 @@ another is caught. Tables whose shared cells disagree count different population
 are audited apart. Attacker knowledge: published values (or, for rounded counts, the
 range each rounded value allows), every additive equation, non-negativity, and "at
 least one" for hidden counts when the policy publishes zeros. The audit fails a cell
-whose range is exact or narrower than the policy's protection width. Means are not
-linear and are not part of the system (their pattern is the sums').
+whose range is exact or narrower than the policy's protection width. A table of means
+enters as the sums it implies (mean x count, from its decision record), since a reader
+who knows the counts can form them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sdc.intervals import AttackerLp
 from sdc.policy import Policy, RoundingMethod
 from sdc.rounding import rounding_bounds
 from sdc.status import TableKind
-from sdc.tablefile import TableFile, read_table_file
+from sdc.tablefile import TableFile, as_sums, read_table_file
 
 __all__ = ["AuditReport", "AuditedCell", "audit_outputs", "audit_tables"]
 
@@ -107,18 +108,20 @@ def audit_tables(
     earlier: Sequence[TableFile] = (),
     show_progress: bool = False,
 ) -> AuditReport:
-    everything = [*tables, *earlier]
+    # Means enter the system as the sums they imply (value x count, same pattern).
+    everything = [as_sums(table) for table in (*tables, *earlier)]
+    earlier_ids = set(map(id, everything[len(tables) :]))
     notes: list[str] = []
     linear = [table for table in everything if table.kind is not TableKind.MEAN]
     for table in everything:
         if table.kind is TableKind.MEAN:
             notes.append(
-                f"{table.path.name}: a table of means is not linear; its suppression "
-                "pattern is audited through the matching sums table when one is given"
+                f"{table.path.name}: a table of means without its decision record cannot "
+                "be audited (its cells are not linear)"
             )
     cells: list[AuditedCell] = []
     for group in _populations(linear, notes):
-        cells.extend(_audit_group(group, set(map(id, earlier)), policy, show_progress))
+        cells.extend(_audit_group(group, earlier_ids, policy, show_progress))
     failures = [
         f"{cell.file}: cell ({cell.row}, {cell.column}) can be narrowed to "
         f"[{cell.lower:g}, {cell.upper:g}] (width {cell.width:g}, needs {cell.required:g})"

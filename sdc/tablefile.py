@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from sdc.table import ProtectedTable
 
 UNNAMED_COLUMN_VARIABLE = "column"
 
-__all__ = ["TableFile", "decision_record_path", "read_table_file", "write_table"]
+__all__ = ["TableFile", "as_sums", "decision_record_path", "read_table_file", "write_table"]
 
 
 def decision_record_path(path: str | os.PathLike[str]) -> Path:
@@ -96,6 +96,27 @@ class TableFile:
             if index is not None and cell.get("value") is not None:
                 values[index] = float(cell["value"])
         return values
+
+
+def as_sums(table: TableFile) -> TableFile:
+    """A table of means seen as the table of sums an attacker holds once the counts are
+    known: value x count per cell, same suppression pattern (needs the record)."""
+    if table.kind is not TableKind.MEAN or table.record is None:
+        return table
+    record = dict(table.record)
+    cells = []
+    for cell in record.get("cells", []):
+        mean = cell.get("value")
+        total = 0.0 if mean is None else float(mean) * int(cell.get("count", 0))
+        cells.append({**cell, "value": total})
+    record["cells"] = cells
+    measure = table.measure.replace("mean:", "sum:", 1)
+    record.update(kind=TableKind.SUM.value, measure=measure)
+    converted = replace(table, kind=TableKind.SUM, measure=measure, record=record)
+    sums = converted.recorded_values()
+    assert sums is not None
+    published = np.where(np.isnan(table.published), np.nan, sums)
+    return replace(converted, published=published)
 
 
 def read_table_file(path: str | os.PathLike[str]) -> TableFile:

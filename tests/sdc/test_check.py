@@ -107,3 +107,15 @@ def test_bad_table_files_name_what_is_wrong(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(TableInputError, match=message):
         check_table_file(path, policy=policy)
+
+
+def test_a_table_of_means_is_audited_through_the_sums_it_implies(
+    microdata: pd.DataFrame, policy: Policy, tmp_path: Path
+) -> None:
+    table = magnitude_table(microdata, ["region"], ["age"], "cost", statistic="mean", policy=policy)
+    csv_path, _ = write_table(table, tmp_path / "means.csv")
+    result = check_table_file(csv_path, policy=policy)
+    assert result.safe, result.reasons
+    assert len(result.audit.cells) == int(table.hidden.sum()) > 0
+    for cell in result.audit.cells:
+        assert cell.width >= cell.required > 0
