@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tre_export.area import ExportArea
+from tre_export.checks import load_checks
 from tre_export.enrolment import enrol, init_area
 from tre_export.errors import ExportError
 from tre_export.model import CheckOutcome, Decision, OutputKind, Role
@@ -23,6 +24,7 @@ from tre_export.request import add_output, new_request, submit_request
 from tre_export.review import review_output
 from tre_export.signing import cli_signer
 from tre_export.state import read_state, verify_area
+from tre_export.table_view import RenderedTable, render_table
 
 __all__ = ["export_app", "register"]
 
@@ -276,6 +278,68 @@ def status_command(directory: Path = _DIR, request: str = _REQUEST) -> None:
             state.output_status(found, name).value,
         )
     _console().print(table)
+
+
+@export_app.command("show")
+def show_command(
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    output: str | None = typer.Option(None, "--output", help="Only this output."),
+) -> None:
+    """Show a request's outputs with their automated evidence (flagged cells in red)."""
+    area = ExportArea.open(directory)
+    state = read_state(area)
+    found = state.request(request)
+    checks = (
+        load_checks(area.checks_path(request), expected_sha256=found.checks_sha256)
+        if found.checks_sha256 is not None
+        else None
+    )
+    names = [state.output(found, output).name] if output else list(found.outputs)
+    # Tables are wide: when the output is not a terminal, do not squeeze them into 80.
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    console.print(f"[bold]{request}[/] {found.title} ({found.status.value})")
+    for name in names:
+        item = found.outputs[name]
+        check = checks.outputs.get(name) if checks else None
+        outcome = check.outcome.value if check else "not yet run"
+        status = state.output_status(found, name).value
+        console.rule(f"{name} · {item.kind.value} · check {outcome} · {status}")
+        console.print(item.description)
+        for reason in check.reasons if check else []:
+            console.print(f"  - {reason}")
+        table = (
+            render_table(area.output_path(request, name), check.flagged_cells if check else [])
+            if item.kind is OutputKind.TABLE
+            else None
+        )
+        if table is not None:
+            console.print(_terminal_table(table))
+        for review in sorted(found.reviews.get(name, {}).values(), key=lambda r: r.log_seq):
+            override = f" (override: {review.override})" if review.override else ""
+            console.print(
+                f"  {review.checker_name} {review.decision.past_tense} via {review.channel.value}: "
+                f"{review.reason}{override}"
+            )
+
+
+def _terminal_table(rendered: RenderedTable) -> Table:
+    """The table for a terminal: flagged cells red and starred (the star survives a pipe)."""
+    caption = "* flagged by the automated checks"
+    if rendered.truncated:
+        caption += "; only the first rows are shown"
+    table = Table(*rendered.header, caption=caption)
+    for row in rendered.rows:
+        cells = []
+        for text, css in row:
+            if "flagged" in css.split():
+                cells.append(f"[bold white on red]{text}*[/]")
+            elif "suppressed" in css.split():
+                cells.append("[dim italic]suppressed[/]")
+            else:
+                cells.append(text)
+        table.add_row(*cells)
+    return table
 
 
 @export_app.command("passwd")

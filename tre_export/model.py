@@ -60,6 +60,10 @@ class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
 
+    @property
+    def past_tense(self) -> str:
+        return f"{self.value}d" if self.value.endswith("e") else f"{self.value}ed"
+
 
 class OutputStatus(StrEnum):
     PENDING = "pending"  # fewer approvals than the project requires, none rejecting

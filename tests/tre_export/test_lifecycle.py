@@ -396,3 +396,20 @@ def test_project_policy_is_used_and_protected(team: Team, tmp_path: Path) -> Non
     area.policy_path.write_text(default_text, encoding="utf-8")
     code, output = submit()
     assert code == 2 and "policy is missing or changed" in output
+
+
+def test_show_prints_the_evidence_with_flagged_cells(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    request_id = _submitted_request(area, team, tmp_path / "work")
+    _review(area, team.checker1.private, "raw.csv", "--reject")
+    code, output = _export(
+        "show", "--dir", area.root, "--request", request_id, "--output", "raw.csv"
+    )
+    assert code == 0, output
+    assert "cell (North, sex: F) is published but breaks: threshold" in output
+    assert "3*" in output and "14*" not in output  # only the flagged cell is starred
+    assert "Carl rejected via cli: looked at every cell" in output
+    assert "by_sex_age.csv" not in output
+    code, output = _export("show", "--dir", area.root, "--request", request_id)
+    assert code == 0 and "suppressed" in output and "trend.png" in output

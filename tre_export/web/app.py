@@ -15,13 +15,10 @@ scripts and caching.
 
 from __future__ import annotations
 
-import csv
 import hmac
-import io
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +34,6 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from sdc.structure import LABEL_SEPARATOR, TOTAL
 from tre_export.area import ExportArea
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.errors import ExportError
@@ -46,13 +42,13 @@ from tre_export.model import Request as ExportRequest
 from tre_export.release import release_request
 from tre_export.review import review_output
 from tre_export.state import ProjectState, read_state
+from tre_export.table_view import render_table
 from tre_export.web.accounts import WebSession, sign_in
 
 __all__ = ["create_app"]
 
 _HERE = Path(__file__).resolve().parent
 _SESSION_HOURS = 8
-_MAX_TABLE_ROWS = 500
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -62,53 +58,6 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-@dataclass(frozen=True)
-class RenderedTable:
-    header: list[str]
-    label_columns: int
-    rows: list[list[tuple[str, str]]]  # (text, css class) per cell, row labels first
-    truncated: bool
-
-
-def _label_columns(header: list[str]) -> int:
-    # As sdc writes tables: row-label columns, then value columns headed "var: value"
-    # or "Total".
-    return next(
-        (i for i, name in enumerate(header) if name in (TOTAL, "All") or ": " in name),
-        len(header),
-    )
-
-
-def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | None:
-    """A wide CSV as rows of cells; flagged cells and suppressed (empty) cells marked.
-
-    A flagged cell is named as sdc names it: the row's labels joined by " | " and the
-    column header."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(io.StringIO(handle.read())))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    if not rows:
-        return None
-    header, body = rows[0], rows[1:]
-    labels = max(_label_columns(header), 1)
-    marked = set(flagged)
-    rendered = []
-    for row in body[:_MAX_TABLE_ROWS]:
-        parts = [TOTAL if part == "All" else part for part in row[:labels]]
-        label = LABEL_SEPARATOR.join(parts)
-        cells = [(part, "label") for part in row[:labels]]
-        for column, value in zip(header[labels:], row[labels:], strict=False):
-            css = "flagged" if (label, column) in marked else ""
-            if value.strip() == "":
-                cells.append(("suppressed", f"suppressed {css}".strip()))
-            else:
-                cells.append((value, css))
-        rendered.append(cells)
-    return RenderedTable(header, labels, rendered, len(body) > _MAX_TABLE_ROWS)
 
 
 class _Sessions:
