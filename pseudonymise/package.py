@@ -69,6 +69,7 @@ _HPKE_INFO = PACKAGE_FORMAT.encode() + b"/content-key\0"
 _KEMS = {"x25519": hpke.KEM.X25519, "mlkem768-x25519": hpke.KEM.MLKEM768_X25519}
 _MAX_HEADER = 1 << 16
 _MAX_MANIFEST = 64 << 20
+_MIN_CHUNK, _MAX_CHUNK = 1 << 10, 64 << 20
 MEMBER_NAMES = ("identity.parquet", "attributes.parquet")
 
 
@@ -284,8 +285,12 @@ def _parse_header(path: Path, header_bytes: bytes) -> dict[str, Any]:
         raise _fail(path, "the header is not valid JSON (corrupted)") from None
     if not isinstance(header, dict) or header.get("format") != PACKAGE_FORMAT:
         raise _fail(path, f"not a {PACKAGE_FORMAT} package")
-    if header.get("kem") not in _KEMS or not isinstance(header.get("chunk_size"), int):
+    chunk_size = header.get("chunk_size")
+    # Anyone can encrypt to the TRE's public key, so bound what an unsigned header asks.
+    if header.get("kem") not in _KEMS or not isinstance(chunk_size, int):
         raise _fail(path, "the header names an unknown suite or chunk size")
+    if not _MIN_CHUNK <= chunk_size <= _MAX_CHUNK:
+        raise _fail(path, "the header's chunk size is out of range")
     return header
 
 
@@ -394,12 +399,3 @@ def _open(
     )
     _extract_members(path, payload, manifest, target)
     return OpenedPackage(manifest, target, _sha256_file(path), header)
-
-
-def describe(package: str | os.PathLike[str]) -> dict[str, Any]:
-    """The clear-text header of a package (no key needed), for messages and listings."""
-    path = Path(package)
-    with path.open("rb") as handle:
-        if handle.read(len(MAGIC)) != MAGIC:
-            raise _fail(path, "not a trelink package (bad magic bytes)")
-        return _parse_header(path, _read_frame(handle, path, "header", _MAX_HEADER))
