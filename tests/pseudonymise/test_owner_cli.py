@@ -162,3 +162,31 @@ def test_errors_exit_with_status_2_and_a_message(owner: OwnerSetup) -> None:
     )  # fmt: skip
     assert completed.returncode == 2
     assert "empty.csv: the file is empty" in completed.stderr
+
+
+def test_spec_maps_columns_and_drops_attributes(owner: OwnerSetup) -> None:
+    source = owner.root / "renamed.csv"
+    owner.frame.rename(columns={"forename": "FirstName", "record_id": "CaseRef"}).assign(
+        notes="free text"
+    ).to_csv(source, index=False)
+    spec = owner.root / "spec.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "columns: {forename: FirstName, record_id: CaseRef}\n"
+        "drop: [notes]\n"
+        "risk: {min_k: 2}\n"
+    )
+    result = _pseudonymise(owner, source, owner.root / "out", "--spec", str(spec))
+    assert result.exit_code == 0, result.output
+    attributes = pq.read_table(owner.root / "out" / "attributes.parquet")
+    assert "notes" not in attributes.column_names and "FirstName" not in attributes.column_names
+    identity = pq.read_table(owner.root / "out" / "identity.parquet")
+    assert identity.column("fn").null_count == 0
+
+
+def test_bad_spec_lists_every_problem(owner: OwnerSetup) -> None:
+    spec = owner.root / "spec.yaml"
+    spec.write_text("version: 1\ncolumn: {}\nrisk: {min_k: 0}\n")
+    result = _pseudonymise(owner, owner.root / "x.csv", owner.root / "out", "--spec", str(spec))
+    message = str(result.exception)
+    assert "2 problems" in message and "column" in message and "risk.min_k" in message
