@@ -18,7 +18,7 @@ The web page lives in ``tre_export.web`` (``create_app``, ``set_password``).
 
 from tre_export.area import ExportArea
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
-from tre_export.enrolment import enrol, init_area
+from tre_export.enrolment import enrol, init_area, revoke
 from tre_export.errors import (
     AreaError,
     AuditLogError,
@@ -74,6 +74,7 @@ __all__ = [
     "read_state",
     "release_request",
     "review_output",
+    "revoke",
     "submit_request",
     "verify_area",
 ]

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from tre_export.area import ExportArea
 from tre_export.checks import load_checks
-from tre_export.enrolment import enrol, init_area
+from tre_export.enrolment import enrol, init_area, revoke
 from tre_export.errors import ExportError
 from tre_export.model import CheckOutcome, Decision, OutputKind, Role
 from tre_export.release import release_request
@@ -102,6 +102,22 @@ def enrol_command(
         public_key=public_key,
     )
     _console().print(f"enrolled {person.name} as {person.role.value} with key {person.key_id}")
+
+
+@export_app.command("revoke")
+def revoke_command(
+    directory: Path = _DIR,
+    name: str = typer.Option(..., "--name", help="Whose key to revoke."),
+    reason: str = typer.Option(..., "--reason", help="Why (e.g. a lost or exposed key)."),
+    key: Path = typer.Option(..., "--key", help="The administrator's private key."),
+) -> None:
+    """Revoke a person's key: it signs nothing more, and its unreleased reviews stop counting."""
+    person = revoke(
+        ExportArea.open(directory), administrator=cli_signer(key), name=name, reason=reason
+    )
+    _console().print(
+        f"revoked key {person.key_id} of {person.name}; enrol them again with a new key"
+    )
 
 
 @export_app.command("new")

@@ -24,7 +24,7 @@ from tre_export.signing import Signer, public_key_raw, read_public_key
 from tre_export.state import MINIMUM_APPROVALS, ProjectState, Transaction, transaction
 from trelink.atomic import atomic_directory
 
-__all__ = ["enrol", "init_area"]
+__all__ = ["enrol", "init_area", "revoke"]
 
 
 def init_area(
@@ -102,3 +102,18 @@ def enrol(
 
 def _encoded(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def revoke(area: ExportArea, *, administrator: Signer, name: str, reason: str) -> Enrolment:
+    """Revoke the active key enrolled as ``name`` (signed by the administrator).
+
+    The key signs nothing afterwards, its web key goes with it, and its reviews of
+    requests not yet released stop counting. Enrol the person again with a new key.
+    """
+    with transaction(area) as work:
+        person = work.state.active_by_name(name)
+        if person is None:
+            raise IdentityError(f"nobody named {name!r} has an active enrolment to revoke")
+        action = {"type": ActionType.REVOKE.value, "key_id": person.key_id, "reason": reason}
+        work.append(administrator, action)
+        return work.state.person(person.key_id)

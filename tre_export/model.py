@@ -88,6 +88,7 @@ class ActionType(StrEnum):
     SUBMIT = "submit"
     REVIEW = "review"
     RELEASE = "release"
+    REVOKE = "revoke"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Enrolment:
     role: Role
     key_id: str
     public_key: bytes
+    revoked: bool = False  # a revoked key signs nothing after its revocation entry
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import binascii
 import contextlib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tre_export.area import ExportArea, validate_output_name
@@ -124,6 +124,7 @@ class ProjectState:
         return self.project
 
     def person(self, key_id: str) -> Enrolment:
+        """Whoever enrolled ``key_id`` (revoked or not: history still names them)."""
         enrolment = self.enrolments.get(key_id)
         if enrolment is None:
             raise IdentityError(
@@ -131,6 +132,19 @@ class ProjectState:
                 "to enrol its public key with `trelink export enrol`"
             )
         return enrolment
+
+    def active_person(self, key_id: str) -> Enrolment:
+        """Whoever enrolled ``key_id``, refusing a revoked key."""
+        enrolment = self.person(key_id)
+        if enrolment.revoked:
+            raise IdentityError(
+                f"key {key_id} of {enrolment.name} was revoked by the administrator; "
+                "ask to be enrolled with a new key"
+            )
+        return enrolment
+
+    def active_by_name(self, name: str) -> Enrolment | None:
+        return next((p for p in self.enrolments.values() if p.name == name and not p.revoked), None)
 
     def person_with_role(self, key_id: str, roles: tuple[Role, ...], doing: str) -> Enrolment:
         enrolment = self.person(key_id)
@@ -186,6 +200,7 @@ class ProjectState:
             ActionType.SUBMIT: self._submit,
             ActionType.REVIEW: self._review,
             ActionType.RELEASE: self._release,
+            ActionType.REVOKE: self._revoke,
         }
         handlers[action_type](entry)
         self.last_seq = entry.seq
@@ -198,14 +213,14 @@ class ProjectState:
             if public_key_id(public) != entry.actor or entry.channel is not Channel.CLI:
                 raise IdentityError("init entry is not signed by the administrator it names")
         elif entry.channel is Channel.CLI:
-            public = self.person(entry.actor).public_key
+            public = self.active_person(entry.actor).public_key
         else:
             actor, public = self.web_keys.get(entry.signer, ("", b""))
             if actor != entry.actor:
                 raise IdentityError(
                     f"web key {entry.signer} is not the current web key of {entry.actor}"
                 )
-            self.person(entry.actor)
+            self.active_person(entry.actor)
         if entry.channel is Channel.CLI and entry.signer != entry.actor:
             raise IdentityError("a command-line entry must be signed by the actor's own key")
         if not verify_signature(public, entry.signed_payload(), entry.signature):
@@ -247,9 +262,27 @@ class ProjectState:
         new_id = public_key_id(public)
         if new_id in self.enrolments or new_id in self.web_keys:
             raise IdentityError(f"key {new_id} is already enrolled; each person needs their own")
-        if any(person.name == name for person in self.enrolments.values()):
+        if self.active_by_name(name) is not None:
             raise IdentityError(f"someone named {name!r} is already enrolled")
         self.enrolments[new_id] = Enrolment(name=name, role=role, key_id=new_id, public_key=public)
+
+    def _revoke(self, entry: LogEntry) -> None:
+        self.person_with_role(entry.actor, (Role.ADMINISTRATOR,), "revoke keys")
+        target = self.person(_field(entry.action, "key_id", str))
+        _field(entry.action, "reason", str)
+        if target.role is Role.ADMINISTRATOR:
+            raise IdentityError("the administrator's key cannot be revoked; make a new area")
+        if target.revoked:
+            raise IdentityError(f"key {target.key_id} of {target.name} is already revoked")
+        self.enrolments[target.key_id] = replace(target, revoked=True)
+        for web_id in [k for k, (actor, _) in self.web_keys.items() if actor == target.key_id]:
+            del self.web_keys[web_id]
+        # A revoked key may have been stolen: its reviews of requests not yet released no
+        # longer count, so the remaining checkers (or the person's new key) decide again.
+        for request in self.requests.values():
+            if request.status is not RequestStatus.RELEASED:
+                for reviews in request.reviews.values():
+                    reviews.pop(target.key_id, None)
 
     def _web_key(self, entry: LogEntry) -> None:
         if entry.channel is not Channel.CLI:

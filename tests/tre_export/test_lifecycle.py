@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pseudonymise.keys import generate_signer_keypair, private_key_path, public_key_path
 from tests.tre_export import tables
 from tests.tre_export.conftest import Team, run_cli
 from tre_export.area import ExportArea
@@ -413,3 +414,30 @@ def test_show_prints_the_evidence_with_flagged_cells(
     assert "by_sex_age.csv" not in output
     code, output = _export("show", "--dir", area.root, "--request", request_id)
     assert code == 0 and "suppressed" in output and "trend.png" in output
+
+
+def test_revoked_key_signs_nothing_and_its_open_reviews_stop_counting(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    request_id = _submitted_request(area, team, tmp_path / "work")
+    for checker in (team.checker1, team.checker2):
+        assert _review(area, checker.private, "by_sex_age.csv", "--approve")[0] == 0
+    revoke = ["--name", "Carl", "--reason", "laptop stolen"]
+    code, output = _export("revoke", "--dir", area.root, *revoke, "--key", team.checker2.private)
+    assert code == 2 and "may not revoke keys" in output
+    code, output = _export("revoke", "--dir", area.root, *revoke, "--key", team.admin.private)
+    assert code == 0, output
+    state = read_state(area)
+    assert state.output_status(state.request(request_id), "by_sex_age.csv").value == "pending"
+    code, output = _review(area, team.checker1.private, "trend.png", "--approve")
+    assert code == 2 and "was revoked" in output
+    code, output = _export("revoke", "--dir", area.root, *revoke, "--key", team.admin.private)
+    assert code == 2 and "has an active enrolment" in output
+    # Carl comes back with a new key under the same name, and must review again.
+    fresh = tmp_path / "keys" / "carl-new"
+    generate_signer_keypair(fresh)
+    enrolment = ["--name", "Carl", "--role", "checker", "--public-key", public_key_path(fresh)]
+    assert _export("enrol", "--dir", area.root, *enrolment, "--key", team.admin.private)[0] == 0
+    code, output = _review(area, private_key_path(fresh), "by_sex_age.csv", "--approve")
+    assert code == 0 and "now approved" in output
+    assert _export("audit", "--dir", area.root)[0] == 0

@@ -115,7 +115,7 @@ def set_password(
         "wrapped_key": _b64(wrapped),
     }
     with transaction(area) as work:
-        person = work.state.person(owner.actor_key_id)
+        person = work.state.active_person(owner.actor_key_id)
         with atomic_file(area.accounts_dir / f"{owner.actor_key_id}.json", mode=0o600) as temp:
             temp.write_bytes(canonical_json(account) + b"\n")
             action = {"type": ActionType.WEB_KEY.value, "public_key": _b64(public_key_raw(web_key))}
@@ -130,7 +130,7 @@ def _refused() -> IdentityError:
 
 def sign_in(area: ExportArea, state: ProjectState, *, name: str, password: str) -> WebSession:
     """Check ``password`` for the person enrolled as ``name``; unwrap their web key."""
-    person = next((p for p in state.enrolments.values() if p.name == name), None)
+    person = state.active_by_name(name)
     account_path = area.accounts_dir / f"{person.key_id if person else 'none'}.json"
     if person is None or not account_path.is_file():
         PasswordCost().hasher().hash(password)  # spend the time a real attempt takes
