@@ -313,9 +313,11 @@ def _model_formula(outcome: str) -> str:
 
 
 _NRM = "Child NRM referrals"
-# Every count of ICTG children shares the children's margins (by closure reason, by
-# nationality group), so all of them are protected as one family: a cell hidden in one
-# table must stay hidden given every other table's margins.
+# The linked outcome tables count the same ICTG children and share their margins (by
+# closure reason, by nationality group), so they are protected as one family: a cell
+# hidden in one must stay hidden given every other table's margins. The closure table
+# counts only children whose nationality and worker type are known: small "Missing"
+# groups would cost it most of its cells.
 ICTG_FAMILY = "ictg_children"
 _ICTG = "ICTG children"
 _YEAR_AFTER = "in the year after referral"
@@ -402,7 +404,8 @@ def research_outputs(frames: ResearchFrames) -> tuple[list[TableRequest], list[M
         TableRequest(
             "ictg_closure_by_nationality_worker",
             f"{_ICTG}: closure reason by nationality group and worker type",
-            children, ("closure",), ("nationality_group", "worker_type"), ICTG_FAMILY,
+            children.dropna(subset=["nationality_group", "worker_type"]), ("closure",),
+            ("nationality_group", "worker_type"), "ictg_known",
         ),
         *_linked_tables(linked_outcomes(frames, children)),
     ]  # fmt: skip
