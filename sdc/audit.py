@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from rich.progress import Progress
 from scipy.sparse.csgraph import connected_components
 
 from sdc.intervals import AttackerLp
 from sdc.policy import Policy, RoundingMethod
+from sdc.progress import progress_bar
 from sdc.rounding import rounding_bounds
 from sdc.status import TableKind
 from sdc.tablefile import TableFile, as_sums, read_table_file
@@ -231,7 +231,7 @@ def _audit_group(
     values = np.where(variable, np.nan, lower)
     lp = AttackerLp(matrix, values, variable, lower, upper)
     audited = []
-    with Progress(transient=True, disable=not show_progress) as progress:
+    with progress_bar(show=show_progress) as progress:
         task = progress.add_task("auditing suppressed cells", total=len(where))
         for glob in sorted(where):
             table, position = where[glob]

@@ -72,6 +72,10 @@ class _Component:
         self.highs.setOptionValue("simplex_strategy", 4)  # primal: the basis stays feasible
         self.highs.passModel(model)
         self.active: int | None = None
+        # Every solution is a feasible table: each cell's value in it lies inside that
+        # cell's range, so the extremes seen so far bound the range from inside.
+        self.seen_low = np.full(len(cells), np.inf)
+        self.seen_high = np.full(len(cells), -np.inf)
 
     def solve(self, cell: int, *, maximise: bool) -> Bound:
         column = self.position[cell]
@@ -86,8 +90,11 @@ class _Component:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             value = float(self.highs.getInfo().objective_function_value)
-            duals = np.asarray(self.highs.getSolution().row_dual, dtype=float)
-            return Bound(value, self.rows, duals)
+            solution = self.highs.getSolution()
+            point = np.asarray(solution.col_value, dtype=float)
+            np.minimum(self.seen_low, point, out=self.seen_low)
+            np.maximum(self.seen_high, point, out=self.seen_high)
+            return Bound(value, self.rows, np.asarray(solution.row_dual, dtype=float))
         if status == highspy.HighsModelStatus.kUnbounded:
             return Bound(INFINITY if maximise else -INFINITY, self.rows, np.zeros(len(self.rows)))
         if status in (
@@ -169,6 +176,12 @@ class AttackerLp:
         """(minimum, maximum) of a hidden cell over everything the attacker knows."""
         component = self.component_of[cell]
         return component.solve(cell, maximise=False), component.solve(cell, maximise=True)
+
+    def seen_width(self, cell: int) -> float:
+        """A width the cell's range is known to reach from solutions found so far."""
+        component = self.component_of[cell]
+        column = component.position[cell]
+        return float(component.seen_high[column] - component.seen_low[column])
 
     def interval(self, cell: int) -> tuple[float, float]:
         low, high = self.bounds(cell)

@@ -38,11 +38,11 @@ from enum import StrEnum
 
 import numpy as np
 import scipy.sparse as sp
-from rich.progress import Progress
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from sdc.errors import SuppressionError
 from sdc.intervals import AttackerLp, Bound
+from sdc.progress import progress_bar
 
 __all__ = ["Method", "SuppressionProblem", "SuppressionResult", "suppress"]
 
@@ -126,7 +126,7 @@ def suppress(
     optimal = True
     if method is Method.EXACT:
         hidden, optimal = _solve_master(problem, cuts, time_limit)
-    with Progress(transient=True, disable=not show_progress) as progress:
+    with progress_bar(show=show_progress) as progress:
         task = progress.add_task("secondary suppression", total=None)
         while True:
             iterations += 1
@@ -135,10 +135,12 @@ def suppress(
                 certified = set()  # the master may drop cells between rounds: re-check all
             violated: list[int] = []
             for cell in lp.cells():
-                if cell in certified:
+                needed = max(problem.required[cell], TOLERANCE)
+                if cell in certified or lp.seen_width(cell) + TOLERANCE >= needed:
+                    certified.add(cell)  # wide enough in tables already found
                     continue
                 low, high = lp.bounds(cell)
-                if high.value - low.value + TOLERANCE >= max(problem.required[cell], TOLERANCE):
+                if high.value - low.value + TOLERANCE >= needed:
                     certified.add(cell)
                     continue
                 coefficients = _cut_coefficients(problem.matrix, cell, low, high, rise, fall, size)
