@@ -1,17 +1,20 @@
-"""The key custodian's step: every key the demonstration's parties need.
+"""The key custodian's step: every key the demonstration's parties need, handed over.
 
-The custodian makes the project linkage secret (shared with the owners only) and the
-TRE's HPKE recipient pair (the TRE keeps the private half); each party's signing pair
-is made here for convenience, as each party would make its own in practice. Owners make
-their own secrets in ``demo.owners``.
+The custodian makes the project linkage secret (for the owners only) and the TRE's HPKE
+recipient pair, whose private half goes to the TRE and whose public half it publishes
+to the owners. Each party's signing pair is made straight into that party's folder (in
+practice each party makes its own), and the owners' public signing keys are copied to
+the TRE, which trusts them. Owners make their own secrets in ``demo.owners``.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 from demo.layout import OWNERS, DemoLayout
 from pseudonymise import generate_recipient_keypair, generate_secret, generate_signer_keypair
+from pseudonymise.keys import public_key_path
 
 __all__ = ["ADMINISTRATOR", "CHECKERS", "RESEARCHER", "KeyIds", "make_keys"]
 
@@ -31,9 +34,21 @@ class KeyIds:
 
 def make_keys(layout: DemoLayout) -> KeyIds:
     """Write the linkage secret, the TRE recipient pair and every signer pair."""
-    (layout.custodian / "signers").mkdir(parents=True, exist_ok=True)
+    parties = [owner.name for owner in OWNERS] + [*CHECKERS, RESEARCHER, ADMINISTRATOR]
+    for folder in (
+        layout.custodian,
+        layout.published_recipient.parent,
+        layout.tre_recipient.parent,
+        *(layout.signer(party).parent for party in parties),
+        layout.trusted_signer(OWNERS[0].name).parent,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
     linkage = generate_secret(layout.linkage_secret)
     recipient = generate_recipient_keypair(layout.tre_recipient)
-    parties = [owner.name for owner in OWNERS] + [*CHECKERS, RESEARCHER, ADMINISTRATOR]
+    shutil.copyfile(public_key_path(layout.tre_recipient), layout.published_recipient)
     signers = {party: generate_signer_keypair(layout.signer(party)) for party in parties}
+    for owner in OWNERS:
+        shutil.copyfile(
+            public_key_path(layout.signer(owner.name)), layout.trusted_signer(owner.name)
+        )
     return KeyIds(linkage=linkage, recipient=recipient, signers=signers)

@@ -1,10 +1,12 @@
 """Where every artefact of a demonstration run lives, one folder per party.
 
-Each party's folder holds only what that party would hold: the key custodian's keys,
-each owner's raw extract, canonical tables, pseudonymised output (with its lookup) and
-packages; the TRE's received packages, database, ICTG tables, linkage outputs and
-analyses; the export area of output checking; the released outbox; and, apart from all
-of them, the evaluation that uses the synthetic truth.
+Each party's folder holds only what that party would hold: the key custodian's linkage
+secret and the public keys it publishes; each owner's own secret, signing pair,
+canonical tables, pseudonymised output (with its lookup) and packages; the TRE's private
+key, trusted owner keys, database, ICTG tables, linkage outputs and analyses; each
+person's signing pair under ``people/``; the export area of output checking; the
+released outbox; and, apart from all of them, the synthetic world (raw extracts and
+truth) and the evaluation that uses the truth.
 """
 
 from __future__ import annotations
@@ -57,12 +59,24 @@ class DemoLayout:
 
     @property
     def tre_recipient(self) -> Path:
-        """Prefix of the TRE's HPKE pair (``.private.pem`` / ``.public.pem``)."""
-        return self.custodian / "tre_recipient"
+        """Prefix of the TRE's HPKE pair, handed to the TRE (``.private.pem``/``.public.pem``)."""
+        return self.tre / "keys" / "recipient"
+
+    @property
+    def published_recipient(self) -> Path:
+        """The TRE's public key as the custodian publishes it to the owners."""
+        return self.custodian / "published" / "tre_recipient.public.pem"
 
     def signer(self, party: str) -> Path:
-        """Prefix of an Ed25519 pair: an owner, a checker, the researcher, the admin."""
-        return self.custodian / "signers" / party
+        """Prefix of a party's Ed25519 pair, kept by that party: an owner, a checker, the
+        researcher or the export area's administrator."""
+        if any(owner.name == party for owner in OWNERS):
+            return self.owner(party) / "keys" / "signer"
+        return self.root / "people" / party / "signer"
+
+    def trusted_signer(self, owner: str) -> Path:
+        """An owner's public signing key as the TRE trusts it."""
+        return self.tre / "trusted" / f"{owner}.public.pem"
 
     def owner(self, owner: str) -> Path:
         return self.root / "owners" / owner

@@ -21,7 +21,7 @@ from pseudonymise import (
     read_canonical,
     write_pseudonymised,
 )
-from pseudonymise.keys import private_key_path, public_key_path
+from pseudonymise.keys import private_key_path
 from pseudonymise.package import build_package
 from pseudonymise.prepare import prepare_source, write_prepared
 from specs.dataset import dataset_spec_path, load_dataset_spec
@@ -39,7 +39,7 @@ class OwnerDataset:
     dataset: str
     folder: Path  # the owner's pseudonymised output, lookup included (stays with the owner)
     package: Path
-    trust: Path  # the owner's public signing key, which the TRE trusts
+    trust: Path  # the TRE's copy of the owner's public signing key
     identity_rows: int
     attribute_rows: int
 
@@ -82,7 +82,7 @@ def run_owner(layout: DemoLayout, owner: Owner, *, step: Step) -> list[OwnerData
     generate_secret(layout.owner_secret(owner.name))
     linkage_key = load_secret(layout.linkage_secret)
     owner_key = load_secret(layout.owner_secret(owner.name))
-    recipient = load_recipient_public_key(public_key_path(layout.tre_recipient))
+    recipient = load_recipient_public_key(layout.published_recipient)
     signer_prefix = layout.signer(owner.name)
     signing_key = load_signing_private_key(private_key_path(signer_prefix))
     sent: list[OwnerDataset] = []
@@ -110,7 +110,7 @@ def run_owner(layout: DemoLayout, owner: Owner, *, step: Step) -> list[OwnerData
                     dataset=dataset,
                     folder=folder,
                     package=package,
-                    trust=public_key_path(signer_prefix),
+                    trust=layout.trusted_signer(owner.name),
                     identity_rows=int(rows["identity"]),
                     attribute_rows=int(rows["attributes"]),
                 )

@@ -181,13 +181,18 @@ def artefact_table(result: DemoResult) -> Table:
         layout.world,
     )
     row("evaluation only", "ground truth (people, records)", layout.truth)
-    row("key custodian", "linkage secret, TRE recipient pair, signing pairs", layout.custodian)
+    row("key custodian", "linkage secret, published TRE public key", layout.custodian)
+    row(
+        "people", "signing pairs of the researcher, checkers, administrator", layout.root / "people"
+    )
     for owner in OWNERS:
         row(
             owner.title,
-            "canonical tables, pseudonymised output + lookup, packages",
+            "own secret, signing pair, canonical tables, pseudonymised output + lookup, packages",
             layout.owner(owner.name),
         )
+    row("TRE", "its HPKE key pair (from the custodian)", layout.tre_recipient.parent)
+    row("TRE", "owners' public signing keys it trusts", layout.trusted_signer("any").parent)
     row("TRE", "database: imported datasets, ICTG long/wide, person spine", layout.database)
     row("TRE", "ICTG stages 2-4 tables and summary", layout.ictg)
     row("TRE", "linkage pairs, clusters, model, report", layout.linkage / "report.html")

@@ -89,11 +89,15 @@ def test_demo_runs_every_role_and_releases_only_protected_outputs(tmp_path: Path
     leaked = [value for value in identifiers if value in released_text]
     assert leaked == []
 
-    # The TRE never held the linkage secret.
-    secret = (out / "custodian" / "linkage.secret").read_bytes().strip()
+    # The TRE never held the linkage secret, an owner's secret or an owner's lookup.
+    secrets = [(out / "custodian" / "linkage.secret").read_bytes().strip()]
+    secrets += [path.read_bytes().strip() for path in (out / "owners").glob("*/owner.secret")]
+    assert len(secrets) == 5
     for path in (out / "tre").rglob("*"):
+        assert path.name != "lookup.parquet", path
         if path.is_file():
-            assert secret not in path.read_bytes(), path
+            content = path.read_bytes()
+            assert not any(secret in content for secret in secrets), path
 
     quality = json.loads((out / "evaluation" / "linkage_quality.json").read_text())
     assert quality["overall"]["precision"] > 0.9
