@@ -124,14 +124,15 @@ def suppress(
     certified: set[int] = set()
     iterations = 0
     optimal = True
-    if method is Method.EXACT:
+    exact = method is Method.EXACT
+    if exact:
         hidden, optimal = _solve_master(problem, cuts, time_limit)
     with progress_bar(show=show_progress) as progress:
         task = progress.add_task("secondary suppression", total=None)
         while True:
             iterations += 1
             lp = AttackerLp(problem.matrix, problem.values, hidden, problem.lower, upper)
-            if method is Method.EXACT:
+            if exact:
                 certified = set()  # the master may drop cells between rounds: re-check all
             violated: list[int] = []
             for cell in lp.cells():
@@ -149,11 +150,14 @@ def suppress(
             progress.update(task, description=f"round {iterations}: {len(violated)} exposed")
             if not violated:
                 break
-            if method is Method.EXACT:
-                remaining = time_limit - (time.perf_counter() - started)
-                hidden, round_optimal = _solve_master(problem, cuts, max(remaining, 1.0))
+            remaining = time_limit - (time.perf_counter() - started)
+            if exact and remaining > 0:
+                hidden, round_optimal = _solve_master(problem, cuts, remaining)
                 optimal = optimal and round_optimal
             else:
+                # Out of time (or asked for speed): finish greedily from this pattern;
+                # the result is protected but no longer proven optimal.
+                exact = False
                 hidden = _greedy_master(problem, cuts.rows[-len(violated) :], hidden)
                 optimal = False
     intervals = _final_intervals(problem, hidden)
@@ -227,6 +231,8 @@ def _solve_master(
         options={"time_limit": time_limit, "disp": False},
     )
     if result.x is None:
+        if result.status == 1:  # time limit before any solution: start from the primaries
+            return problem.primary.copy(), False
         raise SuppressionError(
             "no suppression pattern protects every primary cell under this policy "
             f"(solver: {result.message}); hide the table's margins or coarsen categories"

@@ -88,3 +88,13 @@ def test_nothing_to_protect_hides_nothing() -> None:
     result = suppress(problem_for(grid, values), method=Method.EXACT)
     assert not result.hidden.any()
     assert result.information_loss == 0
+
+
+def test_out_of_time_the_exact_method_finishes_greedily_and_still_protects() -> None:
+    rng = np.random.default_rng(3)
+    interior = rng.choice([1, 4, 20, 60], size=(10, 8)).astype(float)
+    grid, values = table_with_margins(interior)
+    result = suppress(problem_for(grid, values), method=Method.EXACT, time_limit=0.0)
+    assert not result.optimal
+    ranges = verify.attacker_ranges(grid.constraints, values, result.hidden)
+    assert all(high - low >= 10 - 1e-6 for low, high in ranges.values())
