@@ -76,6 +76,11 @@ class EncodedLists:
     codes: Codes
     lists: list[list[str]]
 
+    @classmethod
+    def missing(cls, rows: int) -> EncodedLists:
+        """A list column with no value in any of ``rows`` rows."""
+        return cls(np.full(rows, -1, dtype=np.int64), [])
+
     def compact(self) -> EncodedLists:
         """Rows whose list is empty become missing."""
         empty = np.fromiter((not items for items in self.lists), dtype=bool, count=len(self.lists))

@@ -168,7 +168,7 @@ class _Deriver:
     def _aliases(self) -> EncodedLists:
         rows: list[list[str] | None] = []
         if "aliases" not in self._table.column_names:
-            return encode_lists([None] * self._rows)
+            return EncodedLists.missing(self._rows)
         for aliases in self._list_rows("aliases"):
             names: list[str] = []
             for alias in aliases or []:
@@ -183,7 +183,7 @@ class _Deriver:
 
     def _dob_alternatives(self) -> EncodedLists:
         if "dob_alt" not in self._table.column_names:
-            return encode_lists([None] * self._rows)
+            return EncodedLists.missing(self._rows)
         dob = self.scalar("dob")
         rows: list[list[str] | None] = []
         for index, dates in enumerate(self._list_rows("dob_alt")):
