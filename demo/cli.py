@@ -19,7 +19,7 @@ def _report(result: DemoResult, console: Console) -> None:
         console.print(
             f"TRE spine: {sum(link.records.values()):,} records -> {link.persons:,} persons "
             f"({link.pairs:,} pairs at match probability >= {link.threshold}); "
-            f"children with repeat NRM referrals: {link.repeat_persons or 0:,}"
+            f"people with repeat NRM referrals: {link.repeat_persons or 0:,}"
         )
     if result.export is not None:
         export = result.export
