@@ -104,11 +104,18 @@ def _read_csv(path: Path) -> tuple[pa.Table, str]:
                 column_types={name: pa.string() for name in header}, strings_can_be_null=True
             ),
         )
-    except pa.ArrowInvalid as error:
-        # Arrow's message names the row but may quote its text: keep only the location.
-        where = str(error).split(":")[0]
-        raise InputError(f"{path}: not a well-formed CSV file ({where})") from None
+    except pa.ArrowInvalid:
+        # Arrow's message quotes the offending row; find its line number instead.
+        raise InputError(f"{path}: {_misshapen_line(text, len(header))}") from None
     return table, encoding
+
+
+def _misshapen_line(text: str, width: int) -> str:
+    reader = csv.reader(io.StringIO(text))
+    for fields in reader:
+        if len(fields) != width:
+            return f"line {reader.line_num}: {len(fields)} fields where the header has {width}"
+    return "not a well-formed CSV file"
 
 
 def _parse_date(path: Path, column: str, line: int, text: str) -> dt.date:

@@ -122,6 +122,10 @@ def _bad(owner: OwnerSetup, text: bytes) -> BaseException:
             r"column 'record_id': 1 record id\(s\) occur more than once \(first at rows \[1, 2\]\)",
         ),
         (b"record_id,forename,surname,dob\n1,\x81\x8d,Haile,2006-01-02\n", r"line 2: bytes"),
+        (
+            b"record_id,forename,surname,dob\n1,Amira,Haile,2006-01-02\n2,Tesfay,Haile,x,y\n",
+            r"bad\.csv: line 3: 5 fields where the header has 4",
+        ),
     ],
 )
 def test_bad_input_is_refused_clearly(owner: OwnerSetup, text: bytes, message: str) -> None:
