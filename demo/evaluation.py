@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from demo.layout import DemoLayout
-from linkage.evaluate import LinkageMetrics, QualityCounts, evaluate_against_truth
-from linkage.job import LinkJob
+from linkage import LinkageMetrics, LinkJob, QualityCounts
+from linkage.evaluate import evaluate_against_truth
 from trelink.atomic import atomic_file
 
 __all__ = ["SUBGROUPS", "LinkageQuality", "evaluate_linkage"]

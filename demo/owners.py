@@ -13,6 +13,7 @@ from pathlib import Path
 
 from demo.layout import DemoLayout, Owner
 from pseudonymise import (
+    build_package,
     generate_secret,
     load_recipient_public_key,
     load_secret,
@@ -22,7 +23,6 @@ from pseudonymise import (
     write_pseudonymised,
 )
 from pseudonymise.keys import private_key_path
-from pseudonymise.package import build_package
 from pseudonymise.prepare import prepare_source, write_prepared
 from specs.dataset import dataset_spec_path, load_dataset_spec
 

@@ -34,7 +34,7 @@ from demo.owners import OwnerDataset, run_owner
 from demo.researcher import ProtectedOutput, protect_outputs, read_frames
 from demo.summary import write_summary
 from demo.tre import build_ictg, import_packages, link_spine, spine_job
-from linkage.run import LinkResult
+from linkage import LinkResult
 from sdc import load_policy
 from synth.generate import generate
 from trelink.atomic import atomic_directory
