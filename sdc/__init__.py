@@ -18,6 +18,7 @@ from sdc.errors import (
     TableInputError,
 )
 from sdc.models import CheckedModel, ModelCheck, check_model_file, fit_model
+from sdc.order_statistics import order_statistic_table
 from sdc.policy import DEFAULT_POLICY, Policy, load_policy
 from sdc.rounding import base_round, controlled_round
 from sdc.statistics import safe_statistic
@@ -56,6 +57,7 @@ __all__ = [
     "frequency_table",
     "load_policy",
     "magnitude_table",
+    "order_statistic_table",
     "read_table_file",
     "safe_statistic",
     "write_table",

@@ -34,6 +34,7 @@ from sdc.tablefile import TableFile, as_sums, read_table_file
 __all__ = ["AuditReport", "AuditedCell", "audit_outputs", "audit_tables"]
 
 TOLERANCE = 1e-6
+LINEAR_KINDS = frozenset({TableKind.FREQUENCY, TableKind.SUM})
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,17 @@ def audit_tables(
     everything = [as_sums(table) for table in (*tables, *earlier)]
     earlier_ids = set(map(id, everything[len(tables) :]))
     notes: list[str] = []
-    linear = [table for table in everything if table.kind is not TableKind.MEAN]
+    linear = [table for table in everything if table.kind in LINEAR_KINDS]
     for table in everything:
         if table.kind is TableKind.MEAN:
             notes.append(
                 f"{table.path.name}: a table of means without its decision record cannot "
                 "be audited (its cells are not linear)"
+            )
+        elif table.kind not in LINEAR_KINDS:
+            notes.append(
+                f"{table.path.name}: {table.kind.value} cells are not linear; they are "
+                "checked for contributors by `sdc check`, not by the audit"
             )
     cells: list[AuditedCell] = []
     for group in _populations(linear, notes):

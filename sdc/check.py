@@ -17,7 +17,7 @@ import numpy as np
 
 from sdc.audit import AuditReport, audit_tables
 from sdc.policy import Policy
-from sdc.status import Rule, TableKind
+from sdc.status import ORDER_STATISTICS, Rule, TableKind
 from sdc.tablefile import TableFile, read_table_file
 
 __all__ = ["TableCheck", "check_table", "check_table_file"]
@@ -103,6 +103,9 @@ def _check_magnitude_record(table: TableFile, policy: Policy, flag, reasons: lis
     assert record is not None  # magnitude kinds are only known from a record
     by_label = {(cell["row"], cell["column"]): cell for cell in record.get("cells", [])}
     mismatched = 0
+    needed = policy.threshold
+    if table.kind in ORDER_STATISTICS and table.kind.value in policy.unsafe_statistics.statistics:
+        needed = policy.statistic_min_contributors
     for index in np.flatnonzero(np.isfinite(table.published)):
         cell = by_label.get(table.label(int(index)))
         if cell is None:
@@ -114,7 +117,7 @@ def _check_magnitude_record(table: TableFile, policy: Policy, flag, reasons: lis
         if value is None or round(float(value), digits) != round(float(shown), digits):
             mismatched += 1
         count = int(cell.get("count", 0))
-        if 0 < count < policy.threshold:
+        if 0 < count < needed:
             flag(int(index), Rule.THRESHOLD)
         if count == 0 and policy.zeros_disclosive:
             flag(int(index), Rule.ZEROS)

@@ -18,6 +18,7 @@ from sdc.audit import audit_outputs
 from sdc.check import check_table_file
 from sdc.errors import TableInputError
 from sdc.models import check_model_file
+from sdc.order_statistics import order_statistic_table
 from sdc.policy import load_policy
 from sdc.suppression import Method
 from sdc.table import frequency_table, magnitude_table
@@ -81,7 +82,9 @@ def protect(
     rows: list[str] = typer.Option(..., "--rows", help="row variables: --rows A B"),
     cols: list[str] = typer.Option(..., "--cols", help="column variables: --cols C D"),
     value: str | None = typer.Option(None, "--value", help="numeric variable to total"),
-    stat: str = typer.Option("sum", "--stat", help="sum or mean (with --value)"),
+    stat: str = typer.Option(
+        "sum", "--stat", help="sum, mean, or min / max / median (with --value)"
+    ),
     policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
     method: Method = typer.Option(Method.AUTO, "--method", help="secondary suppression"),
     linked: list[str] = typer.Option(
@@ -93,7 +96,9 @@ def protect(
     policy = load_policy(policy_path)
     data = _read_microdata(microdata)
     others = [read_table_file(path) for path in linked]
-    if value is None:
+    if value is not None and stat in ("min", "max", "median"):
+        table = order_statistic_table(data, rows, cols, value, statistic=stat, policy=policy)
+    elif value is None:
         table = frequency_table(
             data, rows, cols, policy=policy, method=method, linked=others, show_progress=True
         )
@@ -114,8 +119,8 @@ def protect(
     run = table.suppression
     Console().print(
         f"{table_path}: {table.grid.size} cells, {summary['primary']} primary and "
-        f"{summary['secondary']} secondary suppressions ({run.method.value}, "
-        f"{'optimal' if run.optimal else 'heuristic'}, {run.seconds:.2f} s); "
+        f"{summary['secondary']} secondary suppressions ({run.method.value}"
+        f"{', proven optimal' if run.optimal else ''}, {run.seconds:.2f} s); "
         f"decision record {record_path} (keep inside the TRE)",
         highlight=False,
         soft_wrap=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["PUBLISHED_STATUSES", "CellStatus", "Rule", "TableKind"]
+__all__ = ["ORDER_STATISTICS", "PUBLISHED_STATUSES", "CellStatus", "Rule", "TableKind"]
 
 
 class CellStatus(enum.Enum):
@@ -37,3 +37,9 @@ class TableKind(enum.Enum):
     FREQUENCY = "frequency"  # counts of records
     SUM = "sum"  # totals of a numeric variable
     MEAN = "mean"  # means of a numeric variable (suppression pattern of the sums)
+    MIN = "min"  # order statistics: each equals one person's value (or two's, median)
+    MAX = "max"
+    MEDIAN = "median"
+
+
+ORDER_STATISTICS = frozenset({TableKind.MIN, TableKind.MAX, TableKind.MEDIAN})

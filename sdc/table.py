@@ -29,7 +29,15 @@ from sdc.suppression import Method, SuppressionProblem, SuppressionResult, suppr
 if TYPE_CHECKING:
     from sdc.tablefile import TableFile
 
-__all__ = ["MISSING_LABEL", "ProtectedTable", "frequency_table", "magnitude_table"]
+__all__ = [
+    "MISSING_LABEL",
+    "CellCodes",
+    "ProtectedTable",
+    "column_headers",
+    "frequency_table",
+    "magnitude_table",
+    "numeric_column",
+]
 
 MISSING_LABEL = "Missing"
 
@@ -162,7 +170,7 @@ def frequency_table(
     suppression pattern is chosen so that nothing hidden here or there can be derived
     from all of them together (see :mod:`sdc.linked`).
     """
-    codes = _CellCodes.build(data, rows, columns)
+    codes = CellCodes.build(data, rows, columns)
     counts = np.bincount(codes.cell, minlength=codes.interior_size).astype(float)
     grid, full_counts = codes.aggregate(counts)
     facts = CellFacts(counts=full_counts, values=full_counts)
@@ -190,14 +198,8 @@ def magnitude_table(
     """
     if statistic not in ("sum", "mean"):
         raise TableInputError(f"--stat must be 'sum' or 'mean', not {statistic!r}")
-    if value not in data.columns:
-        raise TableInputError(f"value column {value!r} is not in the data")
-    numbers = pd.to_numeric(data[value], errors="coerce")
-    bad = numbers.isna() & data[value].notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise TableInputError(f"column {value!r} row {row}: not a number")
-    codes = _CellCodes.build(data, rows, columns)
+    numbers = numeric_column(data, value)
+    codes = CellCodes.build(data, rows, columns)
     present = numbers.notna().to_numpy()
     cell = codes.cell[present]
     amounts = numbers.to_numpy(dtype=float)[present]
@@ -214,8 +216,20 @@ def magnitude_table(
     return _protect(kind, grid, facts, policy, value, method, show_progress, full_counts, linked)
 
 
+def numeric_column(data: pd.DataFrame, value: str) -> pd.Series:
+    """``data[value]`` as numbers (missing stays missing); errors name the row."""
+    if value not in data.columns:
+        raise TableInputError(f"value column {value!r} is not in the data")
+    numbers = pd.to_numeric(data[value], errors="coerce")
+    bad = numbers.isna() & data[value].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise TableInputError(f"column {value!r} row {row}: not a number")
+    return numbers
+
+
 @dataclass(frozen=True)
-class _CellCodes:
+class CellCodes:
     """Each record's interior cell, and how interior cells map onto the full grid."""
 
     grid: TableGrid
@@ -229,7 +243,7 @@ class _CellCodes:
         return self.interior_shape[0] * self.interior_shape[1]
 
     @classmethod
-    def build(cls, data: pd.DataFrame, rows: Sequence[str], columns: Sequence[str]) -> _CellCodes:
+    def build(cls, data: pd.DataFrame, rows: Sequence[str], columns: Sequence[str]) -> CellCodes:
         rows, columns = list(rows), list(columns)
         if not rows or not columns:
             raise TableInputError("give at least one row variable and one column variable")

@@ -12,6 +12,7 @@ from sdc import (
     TableKind,
     frequency_table,
     magnitude_table,
+    order_statistic_table,
 )
 
 
@@ -122,3 +123,30 @@ def test_non_numeric_values_are_refused_with_their_row(policy: Policy) -> None:
     frame = pd.DataFrame({"a": ["x", "y"], "b": ["p", "q"], "cost": ["1.5", "lots"]})
     with pytest.raises(TableInputError, match=r"'cost' row 3: not a number"):
         magnitude_table(frame, ["a"], ["b"], "cost", policy=policy)
+
+
+def test_a_one_person_maximum_is_suppressed_with_the_margins_it_leaks(policy: Policy) -> None:
+    # ACRO 1.0.2 passes a maximum pivot on the threshold alone. Here the cell with three
+    # children is hidden, and so is every total whose maximum is that child's value.
+    data = pd.DataFrame(
+        {
+            "region": ["N"] * 30 + ["S"] * 30 + ["W"] * 3,
+            "age": (["0-9", "10-17"] * 15) * 2 + ["10-17"] * 3,
+            "months": [5.0] * 60 + [40.0, 2.0, 3.0],
+        }
+    )
+    table = order_statistic_table(
+        data, ["region"], ["age"], "months", statistic="max", policy=policy
+    )
+    frame = table.to_frame().set_index("region")
+    assert np.isnan(frame.loc["W", "age: 10-17"])
+    assert np.isnan(frame.loc["W", "Total"])  # equals the hidden maximum 40
+    assert np.isnan(frame.loc["Total", "age: 10-17"])
+    assert np.isnan(frame.loc["Total", "Total"])
+    assert frame.loc["N", "Total"] == 5.0
+    assert table.statuses[cell(table, "W", "10-17")] is CellStatus.PRIMARY
+    assert table.statuses[cell(table, "Total", "Total")] is CellStatus.SECONDARY
+    medians = order_statistic_table(
+        data, ["region"], ["age"], "months", statistic="median", policy=policy
+    )
+    assert medians.to_frame().set_index("region").loc["Total", "Total"] == 5.0
