@@ -123,7 +123,8 @@ class _Sink:
             write_workbook(path, header, rows)
         self.summary_files[str(relative)] = first_row - 1 + len(rows)
         if table.kind == "identity":
-            self._truth(source, batch, str(relative), first_row)
+            # Relative to the source's folder, as prepare names rows it must give ids to.
+            self._truth(source, batch, str(relative.relative_to(source)), first_row)
 
     def _truth(self, source: str, batch: RawBatch, relative: str, first_row: int) -> None:
         count = len(batch.records)

@@ -141,6 +141,9 @@ def test_ictg_excel_serials_months_and_bare_rows(raw: Path) -> None:
     assert in_2020["referral_date"].between(dt.date(2020, 1, 1), dt.date(2020, 12, 31)).all()
     bare = in_2020[in_2020["referral_date"] < dt.date(2020, 5, 1)]
     assert bare["record_id"].str.contains("#row").all()  # kept with a generated id
+    truth = pd.read_parquet(raw / "truth" / "records.parquet")
+    truth_ids = truth["source_file"] + "#row" + truth["source_row"].astype(str)
+    assert set(bare["record_id"]) <= set(truth_ids)
     assert prepared.report.tables["referral"].generated_record_ids == len(bare)
     monthly = prepared.tables["monthly"].to_pandas()
     assert monthly["month"].map(lambda day: day.day).eq(1).all()
