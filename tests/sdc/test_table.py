@@ -139,10 +139,11 @@ def test_a_one_person_maximum_is_suppressed_with_the_margins_it_leaks(policy: Po
         data, ["region"], ["age"], "months", statistic="max", policy=policy
     )
     frame = table.to_frame().set_index("region")
-    assert np.isnan(frame.loc["W", "age: 10-17"])
-    assert np.isnan(frame.loc["W", "Total"])  # equals the hidden maximum 40
-    assert np.isnan(frame.loc["Total", "age: 10-17"])
-    assert np.isnan(frame.loc["Total", "Total"])
+    hidden = frame.isna()
+    assert hidden.loc["W", "age: 10-17"]
+    assert hidden.loc["W", "Total"]  # equals the hidden maximum 40
+    assert hidden.loc["Total", "age: 10-17"]
+    assert hidden.loc["Total", "Total"]
     assert frame.loc["N", "Total"] == 5.0
     assert table.statuses[cell(table, "W", "10-17")] is CellStatus.PRIMARY
     assert table.statuses[cell(table, "Total", "Total")] is CellStatus.SECONDARY
