@@ -252,6 +252,8 @@ class CellCodes:
             raise TableInputError(f"unknown column(s) {missing}; the data has {list(data.columns)}")
         if len(set(rows + columns)) != len(rows) + len(columns):
             raise TableInputError("a variable appears twice among the rows and columns")
+        if len(data) == 0:
+            raise TableInputError("the data has no records; there is no table to protect")
         row_code, row_keys = _combine(data, rows)
         column_code, column_keys = _combine(data, columns)
         row_axis = hierarchy(rows, row_keys)

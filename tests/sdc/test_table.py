@@ -110,6 +110,7 @@ def test_means_use_the_pattern_of_the_sums(microdata: pd.DataFrame, policy: Poli
         (pd.DataFrame({"a": ["Total"], "b": ["y"]}), ["a"], ["b"], "Total"),
         (pd.DataFrame({"a": ["x"], "b": ["y"]}), ["a"], ["a"], "twice"),
         (pd.DataFrame({"a": ["x"], "b": ["y"]}), [], ["b"], "at least one"),
+        (pd.DataFrame({"a": [], "b": []}), ["a"], ["b"], "no records"),
     ],
 )
 def test_bad_tables_are_refused(
