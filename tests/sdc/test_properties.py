@@ -11,7 +11,14 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sdc import CellStatus, audit_outputs, check_table_file, frequency_table, load_policy
+from sdc import (
+    CellStatus,
+    audit_outputs,
+    check_table_file,
+    frequency_table,
+    load_policy,
+    magnitude_table,
+)
 from sdc.table import ProtectedTable
 from sdc.tablefile import write_table
 
@@ -67,3 +74,18 @@ def test_protected_tables_publish_no_unsafe_cell_and_pass_the_audit(
         assert check.safe, check.reasons
     published_total = table.published[-1]
     assert published_total == np.sum(counts) + 50 * len(counts)
+
+
+@given(counts_matrix, st.integers(0, 2**16))
+def test_protected_sums_pass_the_audit(counts: list[list[int]], seed: int) -> None:
+    data = microdata_from(counts)
+    data["cost"] = np.random.default_rng(seed).gamma(1.0, 50.0, len(data))
+    table = magnitude_table(data, ["row"], ["column"], "cost", policy=POLICY)
+    for index, status in enumerate(table.statuses):
+        if status in (CellStatus.SAFE, CellStatus.MARGIN):
+            assert table.counts[index] >= POLICY.threshold
+            assert table.facts["dominance_share"][index] <= 0.9
+    with TemporaryDirectory() as folder:
+        path, _ = write_table(table, Path(folder) / "sums.csv")
+        report = audit_outputs([path], policy=POLICY)
+        assert report.passed, report.failures
