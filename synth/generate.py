@@ -33,7 +33,7 @@ from synth.ictg import ictg_batches, select_ictg_children
 from synth.justice import justice_batches
 from synth.names import NamePool, build_name_pools
 from synth.nrm import nrm_batches
-from synth.population import make_people
+from synth.population import PersonKind, make_people
 from synth.rates import DEFAULT_RATES, IdentifierErrorRates
 from synth.rawfiles import append_csv, write_workbook
 from synth.render import RawBatch, render_rows
@@ -42,7 +42,7 @@ from trelink.atomic import atomic_directory
 __all__ = ["BLOCK_PEOPLE", "SOURCES", "GenerationSummary", "generate"]
 
 SOURCES = ("nrm", "ictg", "education", "health", "justice")
-BLOCK_PEOPLE: Mapping[str, int] = {"child": 9_000, "adult": 9_500, "outside": 16_000}
+BLOCK_PEOPLE: Mapping[PersonKind, int] = {"child": 9_000, "adult": 9_500, "outside": 16_000}
 _ICTG_WITHOUT_NRM_SHARE = 0.05  # ICTG children whose NRM referral is not in the extract
 _MANIFEST = "synth.json"
 

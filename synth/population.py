@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,8 @@ _EXPLOITATION_TYPES = ("criminal", "sexual", "labour", "domestic_servitude", "or
 _WINDOW_START = dt.date(2016, 11, 1)
 _WINDOW_END = dt.date(2022, 12, 31)
 
-PersonKind = str  # "child" (trafficked child), "adult" (trafficked adult), "outside"
+# A trafficked child, a trafficked adult, or a child outside the trafficked cohort.
+PersonKind = Literal["child", "adult", "outside"]
 
 
 @dataclass(frozen=True, kw_only=True)
