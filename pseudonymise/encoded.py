@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -24,10 +25,23 @@ SEPARATOR = "\x1f"  # between the parts of a combined key; never inside a normal
 
 @dataclass(frozen=True)
 class Encoded:
-    """A column of strings as ``codes`` into ``values`` (distinct); -1 is missing."""
+    """A column of strings as ``codes`` into ``array`` (distinct, non-null); -1 is missing.
+
+    The distinct values stay in Arrow until a Python function needs them (``values``),
+    so large columns that are only hashed never become millions of Python strings here.
+    """
 
     codes: Codes
-    values: list[str]
+    array: pa.Array
+
+    @cached_property
+    def values(self) -> list[str]:
+        values: list[str] = self.array.to_pylist()
+        return values
+
+    def __len__(self) -> int:
+        """Number of distinct values."""
+        return len(self.array)
 
     def map(self, function: Callable[[str], str | None]) -> tuple[Encoded, int]:
         """Apply ``function`` to each distinct value; also count rows it turned missing."""
@@ -50,14 +64,14 @@ class Encoded:
         With ``ordered=False`` two parts are joined smallest first, so (A, B) and (B, A)
         give the same value (an order-insensitive key).
         """
-        combined, joined = self.codes, pa.array(self.values, pa.string())
+        combined, joined = self.codes, self.array
         for other in others:
-            width = max(len(other.values), 1)
+            width = max(len(other), 1)
             pair = combined * width + other.codes
             pair[(combined < 0) | (other.codes < 0)] = -1
             combined, uniques = _factorize(pair)
             left = joined.take(pa.array(uniques // width))
-            right = pa.array(other.values, pa.string()).take(pa.array(uniques % width))
+            right = other.array.take(pa.array(uniques % width))
             if not ordered:
                 left, right = (
                     pc.if_else(pc.less_equal(left, right), left, right),
@@ -65,7 +79,7 @@ class Encoded:
                 )
             joined = pc.binary_join_element_wise(left, right, SEPARATOR)
         if ordered:  # distinct tuples of separator-free parts give distinct strings
-            return Encoded(combined, joined.to_pylist())
+            return Encoded(combined, joined)
         return _recode(combined, joined.to_pylist())
 
 
@@ -110,7 +124,7 @@ def _recode(codes: Codes, results: Sequence[str | None]) -> Encoded:
     mapping, uniques = pd.factorize(np.asarray(results, dtype=object), use_na_sentinel=True)
     # code -1 indexes the appended last slot, so missing stays missing
     mapping = np.append(mapping.astype(np.int64), -1)
-    return Encoded(mapping[codes], list(uniques))
+    return Encoded(mapping[codes], pa.array(uniques, pa.string()))
 
 
 def encode(column: pa.Array | pa.ChunkedArray, *, pad_integers: int = 0) -> Encoded:
@@ -130,7 +144,7 @@ def encode(column: pa.Array | pa.ChunkedArray, *, pad_integers: int = 0) -> Enco
         distinct = pc.cast(distinct, pa.string())
     indices = dictionary.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     # Arrow's dictionary holds distinct, non-null values already.
-    return Encoded(indices.astype(np.int64), distinct.to_pylist())
+    return Encoded(indices.astype(np.int64), distinct)
 
 
 def encode_lists(rows: list[list[str] | None]) -> EncodedLists:

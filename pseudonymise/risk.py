@@ -69,7 +69,7 @@ def _token_counts(part: Encoded | EncodedLists) -> tuple[int, npt.NDArray[np.flo
     works on the codes without touching a token.
     """
     valid = part.codes[part.codes >= 0]
-    width = len(part.values) if isinstance(part, Encoded) else len(part.lists)
+    width = len(part) if isinstance(part, Encoded) else len(part.lists)
     rows_per_code = np.bincount(valid, minlength=width).astype(np.float64)
     if isinstance(part, Encoded):
         return len(valid), rows_per_code[rows_per_code > 0]

@@ -87,10 +87,10 @@ class PseudonymisedTables:
     risk: RiskReport = field(repr=False)
 
 
-def _hmac_values(part: Encoded | EncodedLists) -> list[str]:
+def _hmac_values(part: Encoded | EncodedLists) -> pa.Array:
     if isinstance(part, Encoded):
-        return part.values
-    return [item for items in part.lists for item in items]
+        return part.array
+    return pa.array([item for items in part.lists for item in items], pa.string())
 
 
 def _token_array(part: Encoded | EncodedLists, distinct: npt.NDArray[np.int64]) -> pa.Array:
@@ -148,14 +148,14 @@ def _hash_everything(
     """Derive match keys and hash them; workers hash while the next key is derived."""
     table = canonical.table
     record_codes = encode(table.column("record_id"))
-    if not canonical.is_events and len(record_codes.values) != table.num_rows:
+    if not canonical.is_events and len(record_codes) != table.num_rows:
         raise duplicate_record_ids(canonical.source, table.column("record_id"))
     owner_codes = {name: encode(table.column(name)) for name in owner_id_columns}
     count = workers if workers is not None else default_workers(table.num_rows)
     with HmacBatch(workers=count) as batch:
-        batch.submit(HmacJob(record_pid_subkey(owner_key), record_codes.values, 16))
+        batch.submit(HmacJob(record_pid_subkey(owner_key), record_codes.array, 16))
         for name, codes in owner_codes.items():
-            batch.submit(HmacJob(owner_id_subkey(owner_key, name), codes.values, 16))
+            batch.submit(HmacJob(owner_id_subkey(owner_key, name), codes.array, 16))
 
         def hash_key(match_key: MatchKey, part: Encoded | EncodedLists) -> None:
             report(f"match key {match_key.name}")
@@ -181,7 +181,7 @@ def _hash_everything(
                 derived.keys[match_key.name], int64_tokens(digest)
             )
         identity = pa.table(columns)
-    lookup = pa.table({"record_id": pa.array(record_codes.values, pa.string()), "record_pid": pids})
+    lookup = pa.table({"record_id": record_codes.array.cast(pa.string()), "record_pid": pids})
     return _Hashed(pid_column, lookup, identity, owner_ids), derived
 
 

@@ -103,25 +103,29 @@ class Hmac:
         outer.update(inner.digest())
         return outer.digest()
 
-    def prefixes(self, values: Iterable[str], width: int) -> bytes:
+    def prefixes(self, values: Iterable[str] | pa.Array, width: int) -> bytes:
         """The first ``width`` bytes of the HMAC of each value (UTF-8), concatenated."""
+        if isinstance(values, pa.Array):  # Arrow hands over UTF-8 bytes directly
+            encoded: Iterable[bytes] = values.cast(pa.binary()).to_pylist()
+        else:
+            encoded = (value.encode() for value in values)
         inner_copy, outer_copy = self._inner.copy, self._outer.copy
         prefixes: list[bytes] = []
         append = prefixes.append
         # The loop body is inlined (no method call per value): this is the hot path.
-        for value in values:
+        for value in encoded:
             inner = inner_copy()
-            inner.update(value.encode())
+            inner.update(value)
             outer = outer_copy()
             outer.update(inner.digest())
             append(outer.digest()[:width])
         return b"".join(prefixes)
 
-    def tokens64(self, values: Iterable[str]) -> npt.NDArray[np.int64]:
+    def tokens64(self, values: Iterable[str] | pa.Array) -> npt.NDArray[np.int64]:
         """First 64 bits of the HMAC of each value, as big-endian signed integers."""
         return int64_tokens(self.prefixes(values, 8))
 
-    def hex32(self, values: Iterable[str]) -> pa.Array:
+    def hex32(self, values: Iterable[str] | pa.Array) -> pa.Array:
         """First 128 bits of the HMAC of each value, as 32 lower-case hex digits."""
         return hex_strings(self.prefixes(values, 16))
 
@@ -139,11 +143,23 @@ def hex_strings(prefixes: bytes) -> pa.Array:
 
 @dataclass(frozen=True)
 class HmacJob:
-    """Values to hash under one key, keeping ``width`` bytes of each HMAC."""
+    """Values to hash under one key, keeping ``width`` bytes of each HMAC.
+
+    An Arrow array travels to worker processes as a few buffers, far cheaper to send
+    than a list of Python strings.
+    """
 
     key: bytes
-    values: Sequence[str]
+    values: Sequence[str] | pa.Array
     width: int
+
+    def piece(self, start: int, stop: int) -> HmacJob:
+        if isinstance(self.values, pa.Array):
+            # A slice would pickle its whole parent buffer; concatenating copies just it.
+            values: Sequence[str] | pa.Array = pa.concat_arrays([self.values[start:stop]])
+        else:
+            values = self.values[start:stop]
+        return HmacJob(self.key, values, self.width)
 
 
 def _run_piece(job: HmacJob) -> bytes:
@@ -177,7 +193,7 @@ class HmacBatch:
         """Queue ``job``; its result is ``results()[index]``."""
         pieces: list[Future[bytes] | bytes] = []
         for start in range(0, len(job.values), PIECE_VALUES):
-            piece = HmacJob(job.key, job.values[start : start + PIECE_VALUES], job.width)
+            piece = job.piece(start, start + PIECE_VALUES)
             pieces.append(
                 _run_piece(piece) if self._pool is None else self._pool.submit(_run_piece, piece)
             )
