@@ -5,7 +5,8 @@ the margins from the visible cells, so subtracting its own one-way table of the
 column variable gives back every suppressed cell that is alone in its column. Here:
 every cell ACRO flags is suppressed by trelink too, and none of the cells ACRO leaks
 can be recovered from trelink's outputs (the two-way table and both one-way tables,
-audited together).
+audited together). ACRO also passes a logit whose three-person dummy separates the
+outcome; trelink refuses it.
 """
 
 from __future__ import annotations
@@ -90,3 +91,40 @@ def test_trelink_protects_what_acro_flags_and_leaks(
     for region, age in leaked:
         cell = ranges[(region, f"age: {age}")]
         assert cell.width >= policy.count_protection
+
+
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.ConvergenceWarning")
+def test_acro_passes_a_three_person_dummy_that_trelink_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import statsmodels.api as sm
+    from acro import ACRO
+
+    from sdc import fit_model
+
+    rng = np.random.default_rng(4)
+    size = 300
+    frame = pd.DataFrame(
+        {
+            "months": rng.integers(1, 36, size).astype(float),
+            "nationality": ["Eritrea"] * 3 + ["UK"] * (size - 3),
+            "closed": (rng.random(size) < 0.5).astype(int),
+        }
+    )
+    frame.loc[:2, "closed"] = 1  # the three Eritrean children all closed: separation
+    monkeypatch.chdir(tmp_path)
+    acro = ACRO(suppress=True)
+    exog = sm.add_constant(
+        pd.DataFrame(
+            {"months": frame["months"], "eritrea": (frame["nationality"] == "Eritrea") * 1.0}
+        )
+    )
+    fitted = acro.logit(frame["closed"], exog)
+    record = list(acro.results.results.values())[-1]
+    assert record.status == "pass"  # ACRO checks residual dof only
+    assert fitted.bse["eritrea"] > 100 * abs(fitted.params["eritrea"])  # an exploded error
+
+    policy = load_policy()
+    ours = fit_model("logit", "closed ~ months + C(nationality)", frame, policy=policy)
+    assert not ours.check.safe
+    assert any("separation" in reason for reason in ours.check.reasons)
