@@ -123,3 +123,16 @@ def test_check_of_a_malformed_table_exits_two(
     path = tmp_path / "t.csv"
     path.write_text("region,sex: F,sex: M,Total\nN,12,4,16\n")
     assert run(monkeypatch, "sdc", "check", path) == 2
+
+
+def test_protect_reads_parquet_and_tables_of_maxima(
+    monkeypatch: pytest.MonkeyPatch, microdata: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "micro.parquet"
+    microdata.to_parquet(source)
+    out = tmp_path / "longest.csv"
+    assert run(monkeypatch, "sdc", "protect", "--in", source, "--rows", "region", "--cols",
+               "age", "--value", "cost", "--stat", "max", "--out", out) == 0  # fmt: skip
+    record = json.loads((tmp_path / "longest.sdc.json").read_text())
+    assert record["kind"] == "max"
+    assert run(monkeypatch, "sdc", "check", out) == 0
