@@ -40,6 +40,7 @@ __all__ = [
     "RecipientKem",
     "RecipientPrivateKey",
     "RecipientPublicKey",
+    "describe_key_file",
     "generate_recipient_keypair",
     "generate_secret",
     "generate_signer_keypair",
@@ -329,6 +330,37 @@ def load_signing_private_key(path: str | os.PathLike[str]) -> ed25519.Ed25519Pri
     if len(blocks) != 1 or not isinstance(key, ed25519.Ed25519PrivateKey):
         raise _wrong_type(source, key, _SIGNER)
     return key
+
+
+def describe_key_file(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """What kind of trelink key ``path`` holds, and its key id (never the key)."""
+    source = Path(path)
+    data = _read(source, private=False)
+    if data.startswith(_SECRET_PREFIX.encode()):
+        return "secret", key_id(load_secret(source))
+    blocks = _pem_blocks(source, data)
+    if b"PRIVATE KEY" in blocks[0]:
+        for private_loader in (load_recipient_private_key, load_signing_private_key):
+            try:
+                loaded = private_loader(source)
+            except KeyFileError as error:
+                if "permissions" in str(error):
+                    raise
+                continue
+            kind = (
+                "Ed25519 private key"
+                if isinstance(loaded, ed25519.Ed25519PrivateKey)
+                else (f"{loaded.kem} recipient private key")
+            )
+            return kind, key_id(loaded)
+    else:
+        try:
+            recipient = load_recipient_public_key(source)
+            return f"{recipient.kem} recipient public key", recipient.key_id
+        except KeyFileError:
+            pass
+        return "Ed25519 public key", key_id(load_signing_public_key(source))
+    raise KeyFileError(f"{source}: not a key trelink made")
 
 
 def load_signing_public_key(path: str | os.PathLike[str]) -> ed25519.Ed25519PublicKey:

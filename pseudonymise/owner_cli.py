@@ -70,6 +70,16 @@ def keys_signer(
     )
 
 
+@keys_app.command("id")
+def keys_id(
+    files: Annotated[list[Path], typer.Argument(help="Key files to identify.")],
+) -> None:
+    """Print the kind and key id of key files (never the key itself)."""
+    for path in files:
+        kind, identifier = keys.describe_key_file(path)
+        _console.print(f"{path}: {kind}, key id {identifier}")
+
+
 @contextmanager
 def _steps(title: str) -> Iterator[Status]:
     with _console.status(title) as status:

@@ -123,3 +123,19 @@ def test_cli_writes_keys_and_refuses_overwrite(tmp_path: Path) -> None:
     assert secret_hex not in result.output
     again = runner.invoke(app, ["keys", "secret", "--out", str(tmp_path / "s")])
     assert again.exit_code != 0
+
+
+def test_describe_key_file_names_kind_and_id(tmp_path: Path) -> None:
+    secret_id = keys.generate_secret(tmp_path / "s")
+    signer_id = keys.generate_signer_keypair(tmp_path / "o")
+    recipient_id = keys.generate_recipient_keypair(tmp_path / "t", kem="mlkem768-x25519")
+    assert keys.describe_key_file(tmp_path / "s") == ("secret", secret_id)
+    assert keys.describe_key_file(tmp_path / "o.private.pem") == ("Ed25519 private key", signer_id)
+    assert keys.describe_key_file(tmp_path / "o.public.pem") == ("Ed25519 public key", signer_id)
+    assert keys.describe_key_file(tmp_path / "t.public.pem") == (
+        "mlkem768-x25519 recipient public key",
+        recipient_id,
+    )
+    os.chmod(tmp_path / "t.private.pem", 0o644)
+    with pytest.raises(KeyFileError, match="permissions"):
+        keys.describe_key_file(tmp_path / "t.private.pem")
