@@ -10,6 +10,7 @@ match the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +99,9 @@ def _class_disclosed(table: TableFile) -> list[int]:
     return sorted(set(found))
 
 
-def _check_magnitude_record(table: TableFile, policy: Policy, flag, reasons: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _check_magnitude_record(
+    table: TableFile, policy: Policy, flag: Callable[[int, Rule], None], reasons: list[str]
+) -> None:
     record = table.record
     assert record is not None  # magnitude kinds are only known from a record
     by_label = {(cell["row"], cell["column"]): cell for cell in record.get("cells", [])}

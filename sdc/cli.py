@@ -23,6 +23,7 @@ from sdc.policy import load_policy
 from sdc.suppression import Method
 from sdc.table import frequency_table, magnitude_table
 from sdc.tablefile import read_table_file, write_table
+from trelink.atomic import atomic_file
 
 __all__ = ["register"]
 
@@ -158,8 +159,6 @@ def audit(
     report: Path | None = typer.Option(None, "--report", help="write the intervals as JSON"),
 ) -> None:
     """Joint audit: every suppressed cell's range given all these outputs together."""
-    from trelink.atomic import atomic_file
-
     policy = load_policy(policy_path)
     result = audit_outputs(files, policy=policy, earlier=earlier, show_progress=True)
     console = Console()

@@ -29,6 +29,7 @@ import pandas as pd
 
 from sdc.errors import ModelOutputError
 from sdc.policy import Policy
+from trelink.atomic import atomic_file
 
 __all__ = ["MODEL_KINDS", "CheckedModel", "ModelCheck", "check_model_file", "fit_model"]
 
@@ -59,8 +60,6 @@ class CheckedModel:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write ``NAME.model.json`` (coefficients plus what the checks need)."""
-        from trelink.atomic import atomic_file
-
         target = Path(path)
         if not target.name.endswith(".model.json"):
             raise ModelOutputError(f"{target}: model outputs are named NAME.model.json")
@@ -91,6 +90,7 @@ def _finite(value: float) -> float | None:
 
 def fit_model(kind: str, formula: str, data: pd.DataFrame, *, policy: Policy) -> CheckedModel:
     """Fit ``formula`` on ``data`` as ``ols``, ``logit`` or ``poisson`` and check it."""
+    # statsmodels takes about a second to import: only model users pay for it.
     import statsmodels.formula.api as smf
     from patsy import PatsyError  # type: ignore[import-untyped]
 

@@ -27,6 +27,7 @@ from sdc.errors import TableInputError
 from sdc.status import TableKind
 from sdc.structure import LABEL_SEPARATOR, TOTAL, Axis, TableGrid, hierarchy
 from sdc.table import ProtectedTable
+from trelink.atomic import atomic_file
 
 UNNAMED_COLUMN_VARIABLE = "column"
 
@@ -41,8 +42,6 @@ def decision_record_path(path: str | os.PathLike[str]) -> Path:
 
 def write_table(table: ProtectedTable, path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write the published CSV and its decision record; both appear or neither does."""
-    from trelink.atomic import atomic_file
-
     frame = table.to_frame()
     value_columns = frame.columns[len(table.grid.rows.variables) :]
     for column in value_columns:
