@@ -14,6 +14,8 @@ from typer.testing import CliRunner, Result
 
 from pseudonymise import keys, owner_cli
 from pseudonymise.errors import InputError, KeyFileError
+from pseudonymise.spec import load_pseudonymise_spec
+from specs.loader import SPECS_DIR
 
 from .conftest import OwnerSetup, people
 
@@ -194,3 +196,10 @@ def test_bad_spec_lists_every_problem(owner: OwnerSetup) -> None:
     result = _pseudonymise(owner, owner.root / "x.csv", owner.root / "out", "--spec", str(spec))
     message = str(result.exception)
     assert "2 problems" in message and "column" in message and "risk.min_k" in message
+
+
+def test_shipped_example_spec_loads() -> None:
+    path = SPECS_DIR / "pseudonymise" / "owner.example.yaml"
+    spec = load_pseudonymise_spec(path)
+    assert spec.columns == {"record_id": "case_ref"} and spec.owner_ids == ("person_ref",)
+    assert spec.match_key_spec(relative_to=path.parent).token_columns[0] == "fn"
