@@ -21,9 +21,9 @@ import scipy.sparse as sp
 
 from sdc.errors import RefusedStatisticError
 from sdc.policy import Policy
-from sdc.status import CellStatus, Rule, TableKind
+from sdc.status import Rule, TableKind
 from sdc.suppression import Method, SuppressionResult
-from sdc.table import CellCodes, ProtectedTable, numeric_column
+from sdc.table import CellCodes, ProtectedTable, assemble_table, numeric_column
 
 __all__ = ["order_statistic_table"]
 
@@ -83,19 +83,6 @@ def order_statistic_table(
     primary = hidden.copy()
     if kind is not TableKind.MEDIAN:
         _hide_revealing_margins(grid.constraints, values, hidden)
-    statuses = []
-    for index in range(grid.size):
-        if primary[index]:
-            statuses.append(CellStatus.PRIMARY)
-        elif hidden[index]:
-            statuses.append(CellStatus.SECONDARY)
-            rules[index] = [Rule.PROTECTION]
-        elif counts[index] == 0:
-            statuses.append(CellStatus.ZERO)
-        elif grid.is_margin[index]:
-            statuses.append(CellStatus.MARGIN)
-        else:
-            statuses.append(CellStatus.SAFE)
     result = SuppressionResult(
         hidden=hidden,
         method=Method.HEURISTIC,
@@ -105,13 +92,13 @@ def order_statistic_table(
         intervals={},
         seconds=time.perf_counter() - started,
     )
-    return ProtectedTable(
-        kind=kind,
-        grid=grid,
-        values=values,
-        counts=counts,
-        statuses=tuple(statuses),
-        rules=tuple(tuple(cell_rules) for cell_rules in rules),
+    return assemble_table(
+        kind,
+        grid,
+        values,
+        counts,
+        primary=primary,
+        rules=rules,
         policy=policy,
         value_variable=value,
         suppression=result,

@@ -22,7 +22,7 @@ from sdc.linked import link_problem
 from sdc.policy import InformationLoss, Policy, RoundingMethod
 from sdc.rounding import base_round, controlled_round
 from sdc.rules import CellFacts, dominance_shares, p_percent_margins, primary_rules
-from sdc.status import CellStatus, Rule, TableKind
+from sdc.status import PUBLISHED_STATUSES, CellStatus, Rule, TableKind
 from sdc.structure import LABEL_SEPARATOR, TOTAL, Axis, TableGrid, hierarchy
 from sdc.suppression import Method, SuppressionProblem, SuppressionResult, suppress
 
@@ -33,6 +33,7 @@ __all__ = [
     "MISSING_LABEL",
     "CellCodes",
     "ProtectedTable",
+    "assemble_table",
     "column_headers",
     "frequency_table",
     "magnitude_table",
@@ -61,7 +62,8 @@ class ProtectedTable:
 
     @property
     def hidden(self) -> np.ndarray:
-        return np.array([status not in _PUBLISHED for status in self.statuses], dtype=bool)
+        published = PUBLISHED_STATUSES
+        return np.array([status not in published for status in self.statuses], dtype=bool)
 
     @property
     def measure(self) -> str:
@@ -126,9 +128,6 @@ class ProtectedTable:
             "summary": summary,
             "cells": cells,
         }
-
-
-_PUBLISHED = frozenset({CellStatus.SAFE, CellStatus.ZERO, CellStatus.MARGIN})
 
 
 def _number(value: float) -> float | int | None:
@@ -404,20 +403,6 @@ def _protect(
             hidden=result.hidden[: values.size],
             intervals={cell: span for cell, span in result.intervals.items() if cell < values.size},
         )
-    statuses = []
-    margin = grid.is_margin
-    for index in range(values.size):
-        if primary[index] and result.hidden[index]:
-            statuses.append(CellStatus.PRIMARY)
-        elif result.hidden[index]:
-            statuses.append(CellStatus.SECONDARY)
-            rules[index] = [Rule.PROTECTION]
-        elif zero_published[index]:
-            statuses.append(CellStatus.ZERO)
-        elif margin[index]:
-            statuses.append(CellStatus.MARGIN)
-        else:
-            statuses.append(CellStatus.SAFE)
     shown = values
     if kind is TableKind.MEAN:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -428,17 +413,63 @@ def _protect(
         extra["dominance_share"] = dominance_shares(facts.absolute, facts.largest, n)
         extra["p_percent_margin"] = p_percent_margins(facts.absolute, facts.largest)
     published, rounding = _publish(kind, shown, result.hidden, matrix, policy)
+    return assemble_table(
+        kind,
+        grid,
+        shown,
+        counts,
+        primary=primary,
+        rules=rules,
+        policy=policy,
+        value_variable=value_variable,
+        suppression=result,
+        facts=extra,
+        published=published,
+        rounding=rounding,
+    )
+
+
+def assemble_table(
+    kind: TableKind,
+    grid: TableGrid,
+    values: np.ndarray,
+    counts: np.ndarray,
+    *,
+    primary: np.ndarray,
+    rules: list[list[Rule]],
+    policy: Policy,
+    value_variable: str | None,
+    suppression: SuppressionResult,
+    facts: dict[str, np.ndarray],
+    published: np.ndarray,
+    rounding: RoundingMethod | None,
+) -> ProtectedTable:
+    """Give every cell its status from what the rules and the suppression decided."""
+    statuses = []
+    hidden = suppression.hidden
+    for index in range(values.size):
+        if primary[index] and hidden[index]:
+            statuses.append(CellStatus.PRIMARY)
+        elif hidden[index]:
+            statuses.append(CellStatus.SECONDARY)
+            rules[index] = [Rule.PROTECTION]
+        elif counts[index] == 0:
+            statuses.append(CellStatus.ZERO)
+        elif grid.is_margin[index]:
+            statuses.append(CellStatus.MARGIN)
+        else:
+            statuses.append(CellStatus.SAFE)
     return ProtectedTable(
         kind=kind,
         grid=grid,
-        values=shown,
+        values=values,
         counts=counts,
         statuses=tuple(statuses),
         rules=tuple(tuple(cell_rules) for cell_rules in rules),
         policy=policy,
         value_variable=value_variable,
-        suppression=result,
-        facts=extra,
+        suppression=suppression,
+        facts=facts,
         published=published,
         rounding=rounding,
     )
