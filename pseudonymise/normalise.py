@@ -18,7 +18,8 @@ Names (``NORMALISATION_VERSION`` 1):
 4. Leading titles (MR, MRS, MISS, MS, MX, MASTER, DR, PROF, REV, SIR, DAME, LADY,
    LORD) and trailing suffixes (JR, JNR, SR, SNR) are dropped while another word
    remains, so a surname Lord stays LORD.
-5. Placeholders (UNKNOWN, NOT KNOWN, NK, N/A, NONE, NULL, BABY, BABY OF) are missing.
+5. Placeholders (UNKNOWN, NOT KNOWN, NK, N/A, NONE, NULL, BABY, BABY OF) are missing;
+   NA written without a slash is a name (Vietnamese, Korean) and is kept.
 6. Forename: the first remaining word only; middle names are dropped, so Anne-Marie,
    Anne Marie and Anne all give ANNE. Surname: every word joined without spaces, so
    Smith-Jones, Smith Jones and SmithJones agree.
@@ -76,7 +77,8 @@ _TITLES = frozenset(
 _SUFFIXES = frozenset({"JR", "JNR", "SR", "SNR"})
 _PARTICLES = frozenset({"ABD", "ABDUL", "ABDEL", "ABU", "AL", "EL", "GEBRE", "WOLDE", "HAILE"})
 _PLACEHOLDERS = frozenset(
-    {"UNKNOWN", "NOT KNOWN", "NK", "N A", "NA", "NONE", "NULL", "BABY", "BABY OF"}
+    # "N/A" is a placeholder, but NA alone is a name (Vietnamese, Korean), so it stays.
+    {"UNKNOWN", "NOT KNOWN", "NK", "N A", "NONE", "NULL", "BABY", "BABY OF"}
 )
 _PREFIX_SPELLINGS = (("GHEBRE", "GEBRE"), ("WELDE", "WOLDE"))
 _ETHIOPIC_ABBREVIATION = re.compile(r"\b([GW])\s*/\s*")
