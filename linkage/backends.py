@@ -75,8 +75,12 @@ def _spark_session(workdir: Path) -> Any:
         SparkSession.builder.master("local[2]")
         .appName("trelink-link")
         .config("spark.jars", similarity_jar_location())
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.default.parallelism", "8")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        # Splink's CASE expressions over many token columns exceed the 64 KB limit of
+        # whole-stage code generation; Spark would fall back after a failed compile.
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.log.level", "ERROR")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -107,8 +111,8 @@ def open_backend(
     try:
         db_api = SparkAPI(  # type: ignore[no-untyped-call]
             spark_session=session,
-            break_lineage_method="parquet",
-            num_partitions_on_repartition=8,
+            break_lineage_method="persist",
+            num_partitions_on_repartition=4,
         )
         yield Backend(
             name="spark", dialect="spark", db_api=db_api, connection=connection, spark=session

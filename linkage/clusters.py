@@ -9,13 +9,14 @@ research could not see them in anonymised NRM data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from splink.internals.splink_dataframe import SplinkDataFrame
+import duckdb
+from splink import DuckDBAPI
+from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from linkage.backends import Backend, column_names
-
-__all__ = ["Spine", "assign_persons"]
+__all__ = ["Spine", "build_spine"]
 
 
 @dataclass(frozen=True)
@@ -30,27 +31,52 @@ class Spine:
     repeat_records: int | None  # records beyond each such person's first
 
 
-def assign_persons(
-    backend: Backend,
-    clustered: SplinkDataFrame,
+def build_spine(
+    connection: duckdb.DuckDBPyConnection,
     *,
-    datasets: list[str],
+    tables: Mapping[str, str],
+    threshold: float,
     repeats_dataset: str | None,
 ) -> Spine:
-    """Write the work table ``clusters`` from Splink's clustering and count the spine."""
-    columns = column_names(clustered)
-    dataset = "source_dataset" if "source_dataset" in columns else "'" + datasets[0] + "'"
-    backend.to_work(
-        clustered,
-        "raw_clusters",
-        select=f"{dataset} AS dataset, record_pid, cluster_id",
+    """Cluster the work table ``scored_pairs`` into the work table ``clusters``.
+
+    Clustering always runs on DuckDB over the scored pairs, whatever backend scored
+    them: the pairs above a threshold are small beside the inputs, and Splink's
+    connected components on Spark would cost one job per iteration.
+    """
+    nodes = " UNION ALL ".join(
+        f"SELECT '{dataset}' AS dataset, record_pid FROM {table}"
+        for dataset, table in tables.items()
     )
-    connection = backend.connection
     connection.execute(
-        "CREATE OR REPLACE TABLE clusters AS SELECT dataset, record_pid, "
-        "'P' || lpad(CAST(dense_rank() OVER (ORDER BY cluster_id) AS VARCHAR), 7, '0') "
-        "AS person_id FROM raw_clusters"
+        "CREATE OR REPLACE TABLE spine_nodes AS SELECT row_number() OVER () AS node_id, "
+        f"dataset, record_pid FROM ({nodes})"
     )
+    connection.execute(
+        "CREATE OR REPLACE TABLE spine_edges AS SELECT l.node_id AS node_id_l, "
+        "r.node_id AS node_id_r, p.match_probability FROM scored_pairs p "
+        "JOIN spine_nodes l ON l.dataset = p.dataset_l AND l.record_pid = p.record_pid_l "
+        "JOIN spine_nodes r ON r.dataset = p.dataset_r AND r.record_pid = p.record_pid_r "
+        f"WHERE p.match_probability >= {threshold}"
+    )
+    clustered = cluster_pairwise_predictions_at_threshold(
+        "spine_nodes",
+        "spine_edges",
+        db_api=DuckDBAPI(connection),
+        node_id_column_name="node_id",
+        threshold_match_probability=threshold,
+    )
+    connection.execute(
+        "CREATE OR REPLACE TABLE clusters AS SELECT n.dataset, n.record_pid, "
+        "'P' || lpad(CAST(dense_rank() OVER (ORDER BY c.cluster_id) AS VARCHAR), 7, '0') "
+        f"AS person_id FROM {clustered.physical_name} c JOIN spine_nodes n USING (node_id)"
+    )
+    return _count(connection, [*tables], repeats_dataset)
+
+
+def _count(
+    connection: duckdb.DuckDBPyConnection, datasets: list[str], repeats_dataset: str | None
+) -> Spine:
     records, persons = connection.sql(
         "SELECT count(*), count(DISTINCT person_id) FROM clusters"
     ).fetchall()[0]

@@ -23,8 +23,15 @@ import recordlinkage
 
 from linkage.errors import InputTableError
 from linkage.job import LinkType
+from trelink.atomic import atomic_file
 
-__all__ = ["GroupMetrics", "LinkageMetrics", "QualityCounts", "evaluate_against_truth"]
+__all__ = [
+    "GroupMetrics",
+    "LinkageMetrics",
+    "QualityCounts",
+    "evaluate_against_truth",
+    "truth_by_record_pid",
+]
 
 SENSITIVITY_THRESHOLDS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
 
@@ -227,3 +234,27 @@ def evaluate_against_truth(
         by_group=tuple(_group_metrics(connection, threshold, groups)),
         by_threshold=tuple((level, _counts(connection, level)) for level in SENSITIVITY_THRESHOLDS),
     )
+
+
+def truth_by_record_pid(truth_records: Path, lookups: Mapping[str, Path], out: Path) -> Path:
+    """Write the truth ``run`` needs: ``dataset, record_pid, person_id``.
+
+    Synthetic data only. The generator's truth (``dataset, record_id, person_id``) is
+    mapped through each owner's ``lookup.parquet`` (``record_id, record_pid``), keyed by
+    dataset name. A real TRE never holds lookups; this exists for benchmarks, tests and
+    the demo, which play every role.
+    """
+    if not lookups:
+        raise InputTableError("no lookups given to map the truth to record pids")
+    union = " UNION ALL ".join(
+        f"SELECT '{dataset}' AS dataset, record_id, record_pid FROM read_parquet(?)"
+        for dataset in lookups
+    )
+    with atomic_file(out) as temporary:
+        duckdb.execute(
+            f"COPY (SELECT t.dataset, l.record_pid, CAST(t.person_id AS VARCHAR) AS person_id "
+            f"FROM read_parquet(?) t JOIN ({union}) l USING (dataset, record_id)) "
+            f"TO '{temporary}' (FORMAT parquet)",
+            [str(truth_records), *(str(path) for path in lookups.values())],
+        )
+    return out

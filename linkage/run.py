@@ -23,7 +23,7 @@ from splink import Linker
 
 from linkage.backends import Backend, BackendName, column_names, open_backend
 from linkage.blocking import prediction_blocking_rules
-from linkage.clusters import assign_persons
+from linkage.clusters import build_spine
 from linkage.errors import JobSpecError, LinkageError
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
 from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
@@ -249,11 +249,11 @@ def _link(
     select = _prediction_select(column_names(predictions), datasets)
     backend.to_work(predictions, "scored_pairs", select=select)
     step("clustering pairs into persons")
-    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=job.cluster_threshold
-    )
-    spine = assign_persons(
-        backend, clustered, datasets=datasets, repeats_dataset=job.repeats_dataset
+    spine = build_spine(
+        connection,
+        tables=prepared.tables,
+        threshold=job.cluster_threshold,
+        repeats_dataset=job.repeats_dataset,
     )
     connection.execute(
         "CREATE OR REPLACE TABLE pairs AS SELECT * FROM scored_pairs "

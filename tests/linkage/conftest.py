@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from linkage.evaluate import truth_by_record_pid
 from pseudonymise import pseudonymise_table, write_pseudonymised
 from synth import write_benchmark_extracts
 
@@ -39,17 +39,10 @@ def tokenise_extracts(root: Path, *, records: int, seed: int) -> TokenisedPair:
             pq.read_table(path), linkage_key=LINKAGE_KEY, owner_key=OWNER_KEY
         )
         folders[side] = write_pseudonymised(tables, root / side)
-    truth = root / "truth.parquet"
-    duckdb.execute(
-        "COPY (SELECT t.dataset, l.record_pid, t.person_id FROM read_parquet(?) t JOIN ("
-        "SELECT 'left' AS dataset, * FROM read_parquet(?) UNION ALL "
-        "SELECT 'right', * FROM read_parquet(?)) l USING (dataset, record_id)) "
-        f"TO '{truth}' (FORMAT parquet)",
-        [
-            str(extracts.truth),
-            str(folders["left"] / "lookup.parquet"),
-            str(folders["right"] / "lookup.parquet"),
-        ],
+    truth = truth_by_record_pid(
+        extracts.truth,
+        {side: folder / "lookup.parquet" for side, folder in folders.items()},
+        root / "truth.parquet",
     )
     return TokenisedPair(left=folders["left"], right=folders["right"], truth=truth)
 

@@ -1,0 +1,49 @@
+"""The same job on Spark (local mode) agrees with DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.inputs import folder_source
+from linkage.run import link_datasets
+
+from .conftest import TokenisedPair
+
+pytest.importorskip("pyspark")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_scores_the_same_pairs_as_duckdb(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    sources = [folder_source(tokenised_pair.left), folder_source(tokenised_pair.right)]
+    # Train once on DuckDB; Spark reuses the model, rebuilt in Spark SQL from the spec.
+    duck = link_datasets(sources, out_dir=tmp_path / "duckdb", show_progress=False)
+    spark = link_datasets(
+        sources,
+        out_dir=tmp_path / "spark",
+        backend="spark",
+        model_path=duck.out_dir / "model.json",
+        show_progress=False,
+    )
+
+    def weights(out: Path) -> dict[frozenset[tuple[str, str]], float]:
+        rows = pq.read_table(out / "pairs.parquet").to_pylist()
+        return {
+            frozenset(
+                {(row["dataset_l"], row["record_pid_l"]), (row["dataset_r"], row["record_pid_r"])}
+            ): row["match_weight"]
+            for row in rows
+        }
+
+    duck_weights, spark_weights = weights(duck.out_dir), weights(spark.out_dir)
+    assert duck_weights.keys() == spark_weights.keys()
+    assert len(duck_weights) > 500
+    for pair, weight in duck_weights.items():
+        assert spark_weights[pair] == pytest.approx(weight, abs=1e-6)
+    assert spark.persons == duck.persons
+    assert (spark.out_dir / "report.html").stat().st_size > 100_000
