@@ -104,6 +104,11 @@ class DemoLayout:
         return self.root / "tre"
 
     @property
+    def inbox(self) -> Path:
+        """Packages as the TRE received them."""
+        return self.tre / "inbox"
+
+    @property
     def database(self) -> Path:
         return self.tre / "tre.duckdb"
 

@@ -193,6 +193,7 @@ def artefact_table(result: DemoResult) -> Table:
         )
     row("TRE", "its HPKE key pair (from the custodian)", layout.tre_recipient.parent)
     row("TRE", "owners' public signing keys it trusts", layout.trusted_signer("any").parent)
+    row("TRE", "packages received from the owners", layout.inbox)
     row("TRE", "database: imported datasets, ICTG long/wide, person spine", layout.database)
     row("TRE", "ICTG stages 2-4 tables and summary", layout.ictg)
     row("TRE", "linkage pairs, clusters, model, report", layout.linkage / "report.html")

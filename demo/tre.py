@@ -7,6 +7,7 @@ owner lookup and no synthetic truth is read.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 
 import duckdb
@@ -46,12 +47,15 @@ def import_packages(
     layout: DemoLayout, sent: Sequence[OwnerDataset], *, step: Step
 ) -> dict[str, int]:
     """Verify and load every package into ``tre.duckdb``; return attribute rows per dataset."""
-    layout.tre.mkdir(parents=True, exist_ok=True)
+    layout.inbox.mkdir(parents=True, exist_ok=True)
     private_key = private_key_path(layout.tre_recipient)
     for item in sent:
-        step(f"importing {item.dataset}")
+        step(f"receiving and importing {item.dataset}")
+        # The transfer: the TRE works on its own copy of what the owner sent.
+        received = layout.inbox / item.package.name
+        shutil.copyfile(item.package, received)
         import_package(
-            item.package,
+            received,
             private_key=private_key,
             trust=item.trust,
             db=layout.database,
