@@ -126,7 +126,7 @@ def audit_tables(
                 "checked for contributors by `sdc check`, not by the audit"
             )
     cells: list[AuditedCell] = []
-    for group in _populations(linear, notes):
+    for group in _populations(linear, policy, notes):
         cells.extend(_audit_group(group, earlier_ids, policy, show_progress))
     failures = [
         f"{cell.file}: cell ({cell.row}, {cell.column}) can be narrowed to "
@@ -138,7 +138,9 @@ def audit_tables(
     return AuditReport(not failures, cells, failures, notes)
 
 
-def _populations(tables: list[TableFile], notes: list[str]) -> list[list[TableFile]]:
+def _populations(
+    tables: list[TableFile], policy: Policy, notes: list[str]
+) -> list[list[TableFile]]:
     """Group tables that describe the same people (shared cells, no contradictions)."""
     keys = [table.grid.cell_keys(table.measure) for table in tables]
     published = [
@@ -159,7 +161,7 @@ def _populations(tables: list[TableFile], notes: list[str]) -> list[list[TableFi
                 key in published[first]
                 and key in published[second]
                 and abs(published[first][key] - published[second][key])
-                > _slack(tables, first, second)
+                > _slack(tables, first, second, policy)
                 for key in shared
             )
             if conflict:
@@ -176,17 +178,23 @@ def _populations(tables: list[TableFile], notes: list[str]) -> list[list[TableFi
     ]
 
 
-def _slack(tables: list[TableFile], first: int, second: int) -> float:
-    bases = [_rounding(tables[i])[0] for i in (first, second)]
+def _slack(tables: list[TableFile], first: int, second: int, policy: Policy) -> float:
+    bases = [_rounding(tables[i], policy)[0] for i in (first, second)]
     return float(sum(base or 0 for base in bases)) + TOLERANCE
 
 
-def _rounding(table: TableFile) -> tuple[int | None, RoundingMethod]:
+def _rounding(table: TableFile, policy: Policy) -> tuple[int | None, RoundingMethod]:
+    """The rounding a reader can assume: the record's; without a record, the policy's
+    when every published count is a multiple of its base (else none)."""
     if table.record is not None:
         rounding = table.record.get("rounding")
         if rounding:
             return int(rounding["base"]), RoundingMethod(rounding["method"])
         return None, RoundingMethod.NEAREST
+    if policy.rounding is not None and table.kind is TableKind.FREQUENCY:
+        shown = table.published[np.isfinite(table.published)]
+        if shown.size and not np.any(shown % policy.rounding.base):
+            return policy.rounding.base, policy.rounding.method
     return None, RoundingMethod.NEAREST
 
 
@@ -213,7 +221,7 @@ def _audit_group(
                 (matrix.data, (matrix.row, mapping[matrix.col])), shape=(matrix.shape[0], size)
             )
         )
-        base, method = _rounding(table)
+        base, method = _rounding(table, policy)
         shown = table.published
         known = np.isfinite(shown)
         if base is not None:

@@ -57,6 +57,7 @@ class CheckedModel:
     coefficients: pd.DataFrame  # index: term; columns: coefficient, std_error, p_value
     metadata: dict[str, Any]
     check: ModelCheck
+    check_policy: str  # name of the policy the check used
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write ``NAME.model.json`` (coefficients plus what the checks need)."""
@@ -69,6 +70,13 @@ class CheckedModel:
             "kind": self.kind,
             "formula": self.formula,
             **self.metadata,
+            # The verdict when written, for the checker to read; check_model_file
+            # re-derives it from the numbers above under the checker's policy.
+            "check": {
+                "policy": self.check_policy,
+                "safe": self.check.safe,
+                "reasons": self.check.reasons,
+            },
             "parameters": [
                 {
                     "term": str(term),
@@ -144,7 +152,7 @@ def fit_model(kind: str, formula: str, data: pd.DataFrame, *, policy: Policy) ->
         "fit_warnings": fit_warnings,
     }
     check = _check(metadata, coefficients, policy)
-    return CheckedModel(kind, formula, coefficients, metadata, check)
+    return CheckedModel(kind, formula, coefficients, metadata, check, policy.name)
 
 
 def _check(metadata: dict[str, Any], coefficients: pd.DataFrame, policy: Policy) -> ModelCheck:

@@ -85,6 +85,7 @@ def test_model_files_are_re_checked_under_any_policy(policy: Policy, tmp_path: P
     assert not check_model_file(path, policy=stricter).safe
     document = json.loads(path.read_text())
     assert document["residual_dof"] == 38
+    assert document["check"] == {"policy": "default", "safe": True, "reasons": []}
     assert {item["term"] for item in document["parameters"]} == {"Intercept", "C(worker)[T.RPC]"}
 
 
