@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.charts import Coefficient, HeatMap, forest_plot, heat_map
 from demo.errors import DemoError
 from demo.summary import read_release, write_summary
 
@@ -103,3 +104,21 @@ def test_a_folder_without_a_release_manifest_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DemoError, match=r"no manifest\.json"):
         write_summary(tmp_path, tmp_path / "summary.html")
     assert not (tmp_path / "summary.html").exists()
+
+
+def test_charts_escape_labels_and_mark_suppressed_cells() -> None:
+    chart = heat_map(
+        HeatMap(
+            row_labels=["<b>bold</b>"],
+            column_labels=["A & B", "C"],
+            values=[[12.0, None]],
+        )
+    )
+    assert "<b>" not in chart and "&lt;b&gt;bold&lt;/b&gt;" in chart
+    assert "A &amp; B" in chart
+    assert chart.count("<title>suppressed</title>") == 1
+    plot = forest_plot(
+        [Coefficient("Intercept", 0.5, 0.1), Coefficient("x <1>", -0.2, 0.05)], title="t"
+    )
+    assert "Intercept" not in plot  # the intercept is left out
+    assert "x &lt;1&gt;" in plot
