@@ -403,7 +403,8 @@ def research_outputs(frames: ResearchFrames) -> tuple[list[TableRequest], list[M
         ),
         TableRequest(
             "ictg_closure_by_nationality_worker",
-            f"{_ICTG}: closure reason by nationality group and worker type",
+            f"{_ICTG} with nationality and worker type recorded: closure reason by nationality "
+            "group and worker type",
             children.dropna(subset=["nationality_group", "worker_type"]), ("closure",),
             ("nationality_group", "worker_type"), "ictg_known",
         ),
