@@ -1,0 +1,200 @@
+"""The cleartext reference: Splink on the raw normalised values of the same records.
+
+The token model may only say "these two tokens are equal"; this reference may use
+string similarity (Jaro-Winkler, edit distance) on the names themselves. Both use
+the same blocking structure, the same training recipe and the same threshold, so the
+benchmarks compare what tokenisation costs (or not), not a difference in tuning.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from metaphone import doublemetaphone
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+from linkage.job import LinkJob
+from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
+
+__all__ = ["cleartext_linker", "normalised_table"]
+
+
+def _distinct_map(values: list[str | None], function: Any) -> list[Any]:
+    # Names repeat: normalise each distinct value once.
+    cache = {value: function(value) for value in set(values)}
+    return [cache[value] for value in values]
+
+
+def _metaphone(name: str | None) -> str | None:
+    return doublemetaphone(name)[0] or None if name else None
+
+
+def normalised_table(path: Path) -> pa.Table:
+    """Normalised cleartext identifiers plus the blocking keys the token model uses."""
+    raw = pq.read_table(path)
+    forename = _distinct_map(raw.column("forename").to_pylist(), normalise_forename)
+    surname = _distinct_map(raw.column("surname").to_pylist(), normalise_surname)
+    full, sector, district = normalise_postcodes(raw.column("postcode").to_pylist())
+    identifiers = pa.table(
+        {
+            "record_id": raw.column("record_id"),
+            "forename": forename,
+            "surname": surname,
+            "fn_dm": _distinct_map(forename, _metaphone),
+            "sn_dm": _distinct_map(surname, _metaphone),
+            "dob": pa.compute.strftime(raw.column("dob"), "%Y-%m-%d"),
+            "postcode": full,
+            "pc_sector": sector,
+            "pc_district": district,
+            "nhs_number": raw.column("nhs_number"),
+        }
+    )
+    # Derived cleartext keys for blocking, mirroring the token keys.
+    return (
+        duckdb.from_arrow(identifiers).query(
+            "identifiers",
+            "SELECT *, CASE WHEN forename < surname THEN forename || ' ' || surname "
+            "ELSE surname || ' ' || forename END AS name_set, "
+            "forename || ' ' || surname AS fn_sn, fn_dm || ' ' || sn_dm AS fn_sn_dm, "
+            "substr(dob, 1, 7) AS dob_ym, substr(dob, 6, 5) AS dob_md, "
+            "substr(dob, 1, 4) || substr(dob, 9, 2) AS dob_yd, "
+            "left(forename, 1) || ' ' || surname AS fi_sn, "
+            "left(forename, 4) || ' ' || surname AS fn_pre4_sn, "
+            "forename || ' ' || left(surname, 4) AS fn_sn_pre4, postcode AS pc "
+            "FROM identifiers",
+        )
+    ).to_arrow_table()
+
+
+# Token keys named in training blocks, as the cleartext columns the reference compares,
+# so that each EM session switches off the same comparisons in both models.
+_CLEARTEXT_KEYS = {
+    "name_set": ("forename", "surname"),
+    "fn_sn": ("forename", "surname"),
+    "fn": ("forename",),
+    "sn": ("surname",),
+}
+
+
+def _cleartext_block(keys: tuple[str, ...]) -> list[str]:
+    columns: list[str] = []
+    for key in keys:
+        columns.extend(_CLEARTEXT_KEYS.get(key, (key,)))
+    return list(dict.fromkeys(columns))
+
+
+def _name() -> cl.CustomComparison:
+    similar = "jaro_winkler_similarity({a}_l, {a}_r) >= {t}"
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.CustomLevel(
+                "forename_l IS NULL OR surname_l IS NULL OR forename_r IS NULL OR surname_r IS NULL"
+            ).configure(is_null_level=True),
+            cll.ExactMatchLevel("fn_sn", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                "forename_l = surname_r AND surname_l = forename_r",
+                label_for_charts="names swapped",
+            ),
+            cll.CustomLevel(
+                similar.format(a="forename", t=0.92)
+                + " AND "
+                + similar.format(a="surname", t=0.92),
+                label_for_charts="both similar",
+            ),
+            cll.CustomLevel("fn_sn_dm_l = fn_sn_dm_r", label_for_charts="both phonetic"),
+            cll.CustomLevel(
+                "surname_l = surname_r AND " + similar.format(a="forename", t=0.8),
+                label_for_charts="surname, forename similar",
+            ),
+            cll.CustomLevel(
+                "forename_l = forename_r AND " + similar.format(a="surname", t=0.8),
+                label_for_charts="forename, surname similar",
+            ),
+            cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _dob() -> cl.CustomComparison:
+    swapped = "substr(dob_l, 1, 4) || substr(dob_l, 9, 2) || substr(dob_l, 6, 3)"
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                f"replace({swapped}, '-', '') = replace(dob_r, '-', '')",
+                label_for_charts="day and month swapped",
+            ),
+            cll.CustomLevel("damerau_levenshtein(dob_l, dob_r) <= 1", label_for_charts="one edit"),
+            cll.ExactMatchLevel("dob_ym"),
+            cll.ExactMatchLevel("dob_md", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("dob_yd"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _postcode() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="postcode",
+        comparison_levels=[
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("pc_sector"),
+            cll.ExactMatchLevel("pc_district"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def cleartext_linker(
+    connection: duckdb.DuckDBPyConnection, left: str, right: str, *, job: LinkJob
+) -> Linker:
+    """A trained cleartext Splink model over work tables ``left`` and ``right``."""
+    rules = [
+        block_on(*(term.equal for term in rule.all))  # type: ignore[union-attr]
+        for rule in job.blocking
+        if all(hasattr(term, "equal") for term in rule.all)
+        and all(key not in ("upn", "pnc_id") for key in rule.keys)
+    ]
+    rules += [
+        "l.forename = r.surname AND l.dob = r.dob",
+        "l.surname = r.forename AND l.dob = r.dob",
+    ]
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="record_id",
+        comparisons=[_name(), _dob(), _postcode(), cl.ExactMatch("nhs_number")],
+        blocking_rules_to_generate_predictions=rules,
+        probability_two_random_records_match=1e-4,
+    )
+    db_api = DuckDBAPI(connection)
+    frames = [
+        db_api.register(left, dataset_display_name="left"),
+        db_api.register(right, dataset_display_name="right"),
+    ]
+    linker = Linker(frames, settings, log_level=logging.ERROR)
+    training = job.training
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*_cleartext_block(keys)) for keys in training.prior_rules],
+        recall=training.prior_recall,
+    )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training.u_max_pairs, seed=training.seed
+    )
+    for keys in training.em_blocks:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*_cleartext_block(keys)), max_pairs=training.em_max_pairs
+        )
+    return linker
