@@ -274,15 +274,21 @@ def _wrong_type(source: Path, found: object, expected: str) -> KeyFileError:
     return KeyFileError(f"{source}: holds an {_describe(found)}; expected {expected}")
 
 
+def _load_pem(path: str | os.PathLike[str], *, private: bool) -> tuple[Path, list[object]]:
+    """The file's path and every key in it (private files must be 0600 or stricter)."""
+    source = Path(path)
+    blocks = _pem_blocks(source, _read(source, private=private))
+    parse = _parse_private if private else _parse_public
+    return source, [parse(source, block) for block in blocks]
+
+
 _RECIPIENT = "an HPKE recipient key made by `trelink keys recipient`"
 _SIGNER = "an Ed25519 key made by `trelink keys signer`"
 
 
 def load_recipient_public_key(path: str | os.PathLike[str]) -> RecipientPublicKey:
     """Read the TRE's public key (X25519 or ML-KEM-768 + X25519)."""
-    source = Path(path)
-    blocks = _pem_blocks(source, _read(source, private=False))
-    keys = [_parse_public(source, block) for block in blocks]
+    source, keys = _load_pem(path, private=False)
     if len(keys) == 1 and isinstance(keys[0], x25519.X25519PublicKey):
         return RecipientPublicKey("x25519", keys[0], keys[0].public_bytes_raw())
     if (
@@ -298,9 +304,7 @@ def load_recipient_public_key(path: str | os.PathLike[str]) -> RecipientPublicKe
 
 def load_recipient_private_key(path: str | os.PathLike[str]) -> RecipientPrivateKey:
     """Read the TRE's private key (refused if group or others may read it)."""
-    source = Path(path)
-    blocks = _pem_blocks(source, _read(source, private=True))
-    keys = [_parse_private(source, block) for block in blocks]
+    source, keys = _load_pem(path, private=True)
     if len(keys) == 1 and isinstance(keys[0], x25519.X25519PrivateKey):
         classical_public = keys[0].public_key()
         raw_public = classical_public.public_bytes_raw()
@@ -324,12 +328,10 @@ def load_recipient_private_key(path: str | os.PathLike[str]) -> RecipientPrivate
 
 def load_signing_private_key(path: str | os.PathLike[str]) -> ed25519.Ed25519PrivateKey:
     """Read an owner's (or checker's) Ed25519 signing key."""
-    source = Path(path)
-    blocks = _pem_blocks(source, _read(source, private=True))
-    key = _parse_private(source, blocks[0])
-    if len(blocks) != 1 or not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise _wrong_type(source, key, _SIGNER)
-    return key
+    source, keys = _load_pem(path, private=True)
+    if len(keys) != 1 or not isinstance(keys[0], ed25519.Ed25519PrivateKey):
+        raise _wrong_type(source, keys[0], _SIGNER)
+    return keys[0]
 
 
 def describe_key_file(path: str | os.PathLike[str]) -> tuple[str, str]:
@@ -365,9 +367,7 @@ def describe_key_file(path: str | os.PathLike[str]) -> tuple[str, str]:
 
 def load_signing_public_key(path: str | os.PathLike[str]) -> ed25519.Ed25519PublicKey:
     """Read an Ed25519 public key to verify signatures with."""
-    source = Path(path)
-    blocks = _pem_blocks(source, _read(source, private=False))
-    key = _parse_public(source, blocks[0])
-    if len(blocks) != 1 or not isinstance(key, ed25519.Ed25519PublicKey):
-        raise _wrong_type(source, key, _SIGNER)
-    return key
+    source, keys = _load_pem(path, private=False)
+    if len(keys) != 1 or not isinstance(keys[0], ed25519.Ed25519PublicKey):
+        raise _wrong_type(source, keys[0], _SIGNER)
+    return keys[0]
