@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_and_hash(table: pa.Table, path: Path) -> str:
+    pq.write_table(table, path)
+    return _sha256(path)
+
+
 def write_pseudonymised(
     tables: PseudonymisedTables, out: str | os.PathLike[str], *, overwrite: bool = False
 ) -> Path:
@@ -319,13 +325,20 @@ def write_pseudonymised(
     target = Path(out)
     try:
         with atomic_directory(target, overwrite=overwrite) as temporary:
-            members: dict[str, str] = {}
-            parts = {"identity.parquet": tables.identity, "attributes.parquet": tables.attributes}
-            for name, table in parts.items():
-                if table is not None:
-                    pq.write_table(table, temporary / name)
-                    members[name] = _sha256(temporary / name)
-            pq.write_table(tables.lookup, temporary / "lookup.parquet")
+            parts = {
+                "identity.parquet": tables.identity,
+                "attributes.parquet": tables.attributes,
+                "lookup.parquet": tables.lookup,
+            }
+            # Parquet writing and SHA-256 release the GIL: write the files side by side.
+            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+                digests = {
+                    name: pool.submit(_write_and_hash, table, temporary / name)
+                    for name, table in parts.items()
+                    if table is not None
+                }
+                members = {name: future.result() for name, future in digests.items()}
+            members.pop("lookup.parquet")  # the lookup never travels: no checksum to share
             manifest = {**tables.manifest, "members": members}
             (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
             os.chmod(temporary / "lookup.parquet", 0o600)
