@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synth.generate import generate
+from synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
 
 __all__ = ["register"]
 
@@ -22,9 +23,16 @@ def synth_command(
     only: list[str] = typer.Option(
         [], "--only", help="Write only this source (repeatable): nrm, ictg, education, ..."
     ),
+    ictg_repeats: bool = typer.Option(
+        False,
+        "--ictg-repeats",
+        help="Return some ICTG referrals twice and re-refer some children after closure "
+        "(repeated URNs: trelink prepare and trelink ictg take them, pseudonymise refuses them).",
+    ),
 ) -> None:
     """Write synthetic NRM, ICTG, education, health and justice extracts, with truth apart."""
-    summary = generate(out, seed=seed, scale=scale, only=only)
+    repeats = REALISTIC_ICTG_REPEATS if ictg_repeats else NO_ICTG_REPEATS
+    summary = generate(out, seed=seed, scale=scale, only=only, ictg_repeats=repeats)
     table = Table(title=f"trelink synth: {summary.people:,} people (seed {seed}, scale {scale})")
     table.add_column("source/table")
     table.add_column("rows", justify="right")

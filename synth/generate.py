@@ -34,9 +34,9 @@ from synth.justice import justice_batches
 from synth.names import NamePool, build_name_pools
 from synth.nrm import nrm_batches
 from synth.population import PersonKind, make_people
-from synth.rates import DEFAULT_RATES, IdentifierErrorRates
+from synth.rates import DEFAULT_RATES, NO_ICTG_REPEATS, IctgRepeatRates, IdentifierErrorRates
 from synth.rawfiles import append_csv, write_workbook
-from synth.render import RawBatch, render_rows
+from synth.render import BARE, RawBatch, render_rows
 from trelink.atomic import atomic_directory
 
 __all__ = ["BLOCK_PEOPLE", "SOURCES", "GenerationSummary", "generate"]
@@ -45,6 +45,7 @@ SOURCES = ("nrm", "ictg", "education", "health", "justice")
 BLOCK_PEOPLE: Mapping[PersonKind, int] = {"child": 9_000, "adult": 9_500, "outside": 16_000}
 _ICTG_WITHOUT_NRM_SHARE = 0.05  # ICTG children whose NRM referral is not in the extract
 _MANIFEST = "synth.json"
+_ICTG_REPEAT_STREAM = 30  # its own stream: without repeats ICTG keeps its earlier bytes
 
 _RECORD_TRUTH = pa.schema(
     [
@@ -55,6 +56,20 @@ _RECORD_TRUTH = pa.schema(
         ("errors", pa.string()),
         ("source_file", pa.string()),
         ("source_row", pa.int64()),
+    ]
+)
+# One row per ICTG referral row as written: which episode of the child it reports
+# (1 first referral, 2 re-entry after closure) and, for a copy, where the copy went.
+_ICTG_REFERRAL_TRUTH = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("person_id", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+        ("episode", pa.int64()),
+        ("entry", pa.string()),
+        ("copy_kind", pa.string()),
+        ("urn_recorded", pa.bool_()),
     ]
 )
 _PEOPLE_TRUTH = pa.schema(
@@ -101,10 +116,16 @@ class _Sink:
         self.summary_files: dict[str, int] = {}
         self.records = pq.ParquetWriter(root / "truth" / "records.parquet", _RECORD_TRUTH)
         self.people = pq.ParquetWriter(root / "truth" / "people.parquet", _PEOPLE_TRUTH)
+        self.ictg_referrals: list[pa.Table] = []
 
     def close(self) -> None:
         self.records.close()
         self.people.close()
+        if self.ictg_referrals:
+            pq.write_table(
+                pa.concat_tables(self.ictg_referrals),
+                self.root / "truth" / "ictg_referrals.parquet",
+            )
 
     def write(self, source: str, batch: RawBatch, rng: np.random.Generator) -> None:
         if batch.records.empty:
@@ -140,6 +161,28 @@ class _Sink:
                     "source_row": np.arange(first_row, first_row + count),
                 },
                 schema=_RECORD_TRUTH,
+            )
+        )
+        if (source, batch.table) == ("ictg", "referral"):
+            self._ictg_truth(batch, relative, first_row)
+
+    def _ictg_truth(self, batch: RawBatch, relative: str, first_row: int) -> None:
+        records = batch.records
+        count = len(records)
+        episode = records["episode"].to_numpy(dtype=np.int64)
+        self.ictg_referrals.append(
+            pa.table(
+                {
+                    "record_id": records["record_id"],
+                    "person_id": records["person_id"],
+                    "source_file": [relative] * count,
+                    "source_row": np.arange(first_row, first_row + count),
+                    "episode": episode,
+                    "entry": np.where(episode == 1, "first", "re_entry"),
+                    "copy_kind": records["copy_kind"],
+                    "urn_recorded": ~records[BARE].astype(bool).to_numpy(),
+                },
+                schema=_ICTG_REFERRAL_TRUTH,
             )
         )
 
@@ -178,6 +221,7 @@ def _block_batches(
     seed: int,
     sources: tuple[str, ...],
     rates: IdentifierErrorRates,
+    repeats: IctgRepeatRates,
     pools: Mapping[str, NamePool],
 ) -> tuple[pd.DataFrame, dict[str, list[RawBatch]], set[str], set[str]]:
     # Separate random streams for the people and for each source, so that writing only
@@ -204,7 +248,9 @@ def _block_batches(
     without_nrm: set[str] = set()
     ictg_children = children.iloc[0:0]
     if block == 0:
-        ictg_children = select_ictg_children(children, selection_rng, share_of_scale=fraction)
+        ictg_children = select_ictg_children(
+            children, selection_rng, share_of_scale=fraction, repeats=repeats
+        )
         in_ictg = set(ictg_children["person_id"])
         left_out = selection_rng.random(len(ictg_children)) < _ICTG_WITHOUT_NRM_SHARE
         without_nrm = set(ictg_children["person_id"][left_out])
@@ -213,7 +259,13 @@ def _block_batches(
     )
     builders: dict[str, Callable[[np.random.Generator], list[RawBatch]]] = {
         "nrm": lambda rng: nrm_batches(referred, rng, rates, id_prefix=f"NRM{prefix}"),
-        "ictg": lambda rng: ictg_batches(ictg_children, rng, rates) if block == 0 else [],
+        "ictg": lambda rng: (
+            ictg_batches(
+                ictg_children, rng, rates, repeats=repeats, repeat_rng=stream(_ICTG_REPEAT_STREAM)
+            )
+            if block == 0
+            else []
+        ),
         "education": lambda rng: education_batches(young, rng, rates, id_prefix=f"SC{prefix}"),
         "health": lambda rng: health_batches(young, rng, rates, id_prefix=f"EP{prefix}"),
         "justice": lambda rng: justice_batches(
@@ -245,12 +297,16 @@ def generate(
     seed: int = 1,
     scale: float = 1.0,
     rates: IdentifierErrorRates = DEFAULT_RATES,
+    ictg_repeats: IctgRepeatRates = NO_ICTG_REPEATS,
     only: Sequence[str] = (),
 ) -> GenerationSummary:
     """Write the raw extracts and truth for ``scale`` population blocks under ``out_dir``.
 
     ``only`` restricts the output to some of ``SOURCES``; each source written is
     byte-identical to the same source in a full run with the same seed and scale.
+    ``ictg_repeats`` adds ICTG copies and re-entries (``REALISTIC_ICTG_REPEATS``); the
+    default writes one referral row per URN, which is what pseudonymise and linkage
+    accept for an identity table today.
     """
     unknown = sorted(set(only) - set(SOURCES))
     if unknown:
@@ -278,6 +334,7 @@ def generate(
                     seed=seed,
                     sources=sources,
                     rates=rates,
+                    repeats=ictg_repeats,
                     pools=pools,
                 )
                 progress.advance(task)

@@ -10,13 +10,16 @@ date style and list separator. The documented gaps are reproduced on purpose:
 * there are no contact files for 2020;
 * monthly and contact rows for Jul-Sep 2021 arrive only in the Missing files.
 
-ICTG data stays at its real size (about 4,170 referrals) when the population is
-scaled up: it is one service's caseload, not a national register.
+With ``IctgRepeatRates`` some referrals are returned twice (copies) and some children
+are referred again after closure (re-entries); see ``synth.ictg_repeats``.
+
+ICTG data stays at its real size (about 4,170 referral rows as received, repeats
+included) when the population is scaled up: it is one service's caseload, not a
+national register.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 import numpy as np
@@ -25,35 +28,22 @@ import pandas as pd
 from specs.dataset import EXCEL_SERIAL
 from synth.corrupt import record_identifiers
 from synth.draws import weighted_choice
-from synth.rates import IdentifierErrorRates
+from synth.ictg_cases import (
+    ICTG_END,
+    ICTG_START,
+    MISSING_GROUP_SHARE,
+    close_cases,
+    draw_groups,
+    draw_sites,
+    period_of,
+)
+from synth.ictg_repeats import add_copies, add_reentries
+from synth.rates import NO_ICTG_REPEATS, IctgRepeatRates, IdentifierErrorRates
 from synth.render import BARE, NATIVE, RawBatch, RawStyle
 
 __all__ = ["ICTG_END", "ICTG_REFERRALS", "ICTG_START", "ictg_batches", "select_ictg_children"]
 
-ICTG_REFERRALS = 4170
-ICTG_START = dt.date(2017, 1, 30)
-ICTG_END = dt.date(2022, 9, 30)
-_MISSING_GROUP_SHARE = 81 / 4170
-_SITES_BY_PERIOD: Mapping[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
-    "2017-2019": (("birmingham", "hampshire_iow", "greater_manchester"), (0.4, 0.25, 0.35)),
-    "2020": (
-        ("birmingham", "hampshire_iow", "greater_manchester", "croydon", "wales", "west_midlands"),
-        (0.2, 0.12, 0.2, 0.15, 0.18, 0.15),
-    ),
-    "2021": (
-        (
-            "birmingham",
-            "hampshire_iow",
-            "greater_manchester",
-            "croydon",
-            "wales",
-            "west_midlands",
-            "east_midlands",
-            "west_yorkshire",
-        ),
-        (0.14, 0.1, 0.16, 0.12, 0.14, 0.12, 0.11, 0.11),
-    ),
-}
+ICTG_REFERRALS = 4170  # rows as received, copies and re-entries included
 # (table, period) -> (file suffix, encoding, date style, list separator used by the spec)
 _FILES: Mapping[tuple[str, str], tuple[str, str, str]] = {
     ("referral", "2017-2019"): (".xls", "utf-8", "%d/%m/%Y"),
@@ -69,37 +59,33 @@ _FILES: Mapping[tuple[str, str], tuple[str, str, str]] = {
     ("contact", "2022"): (".csv", "utf-8", "%d/%m/%Y %H:%M"),
 }
 _FILE_WORDS = {"referral": "referrals", "monthly": "monthly_returns", "contact": "contacts"}
-_CLOSURE_REASONS = (
-    ("no_trafficking_concerns", 0.15),
-    ("negative_nrm_decision", 0.10),
-    ("did_not_want_ictg", 0.10),
-    ("long_term_missing", 0.12),
-    ("returned_to_country_of_origin", 0.03),
-    ("transfer_to_non_ictg_site", 0.20),
-    ("other", 0.30),
-)
-
-
-def period_of(dates: pd.Series) -> np.ndarray:
-    """The ICTG period folder for each date."""
-    years = pd.DatetimeIndex(dates).year.to_numpy()
-    return np.where(years <= 2019, "2017-2019", years.astype(str)).astype(object)
 
 
 def select_ictg_children(
-    children: pd.DataFrame, rng: np.random.Generator, *, share_of_scale: float
+    children: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    share_of_scale: float,
+    repeats: IctgRepeatRates = NO_ICTG_REPEATS,
 ) -> pd.DataFrame:
-    """The children referred to an ICTG, drawn from the trafficked children in the window."""
+    """The children referred to an ICTG, drawn from the trafficked children in the window.
+
+    As many as make about ``ICTG_REFERRALS`` rows once re-entries and copies are added.
+    """
     dates = pd.to_datetime(children["first_event_date"])
     eligible = children[
         (dates >= pd.Timestamp(ICTG_START)) & (dates <= pd.Timestamp(ICTG_END))
     ].reset_index(drop=True)
-    wanted = min(len(eligible), round(ICTG_REFERRALS * share_of_scale))
+    wanted = min(len(eligible), round(ICTG_REFERRALS * share_of_scale / repeats.rows_per_child()))
     return eligible.iloc[np.sort(rng.permutation(len(eligible))[:wanted])].reset_index(drop=True)
 
 
 def _referrals(
-    children: pd.DataFrame, rng: np.random.Generator, rates: IdentifierErrorRates
+    children: pd.DataFrame,
+    rng: np.random.Generator,
+    rates: IdentifierErrorRates,
+    *,
+    missing_share: float,
 ) -> pd.DataFrame:
     count = len(children)
     referral = pd.to_datetime(children["first_event_date"]) + pd.to_timedelta(
@@ -107,14 +93,9 @@ def _referrals(
     )
     referral = referral.where(referral <= pd.Timestamp(ICTG_END), pd.Timestamp(ICTG_END))
     period = period_of(referral)
-    site = np.empty(count, dtype=object)
-    for name, (sites, weights) in _SITES_BY_PERIOD.items():
-        rows = np.flatnonzero(np.where(period == "2022", "2021", period) == name)
-        site[rows] = weighted_choice(rng, sites, weights, rows.size)
+    site = draw_sites(rng, period)
     unaccompanied = children["unaccompanied"].to_numpy()
-    direct = rng.random(count) < np.where(unaccompanied, 0.75, 0.2)
-    group = np.where(direct, "DW", "RPC").astype(object)
-    group[rng.random(count) < _MISSING_GROUP_SHARE] = "Missing"
+    direct, group = draw_groups(rng, unaccompanied, missing_share=missing_share)
     recorded = record_identifiers(children, rng, rates, assessed_use=0.6)
     frame = pd.DataFrame(
         {
@@ -139,37 +120,10 @@ def _referrals(
             frame["site"], frame["referral_date"], range(count), strict=True
         )
     ]
-    _close_cases(frame, rng)
+    close_cases(frame, rng)
+    frame["episode"] = 1
+    frame["copy_kind"] = None
     return frame
-
-
-def _close_cases(frame: pd.DataFrame, rng: np.random.Generator) -> None:
-    count = len(frame)
-    months = np.maximum(1, rng.exponential(12.0, size=count)).astype(int)
-    planned = frame["referral_date"] + pd.to_timedelta(months * 30, unit="D")
-    eighteenth = frame["true_dob"] + pd.DateOffset(years=18)
-    turns_18 = (eighteenth < planned).to_numpy() & (eighteenth > frame["referral_date"]).to_numpy()
-    closure = planned.where(~turns_18, eighteenth)
-    reasons, weights = zip(*_CLOSURE_REASONS, strict=True)
-    reason = np.where(turns_18, "turning_18", weighted_choice(rng, reasons, weights, count)).astype(
-        object
-    )
-    still_open = (closure > pd.Timestamp(ICTG_END)).to_numpy()
-    onward_18 = weighted_choice(
-        rng,
-        ("leaving_care_service", "adult_victim_care_contract", "no_onward_service", "other"),
-        (0.5, 0.3, 0.15, 0.05),
-        count,
-    )
-    onward_other = weighted_choice(
-        rng, ("youth_offending_service", "no_onward_service", "other"), (0.1, 0.6, 0.3), count
-    )
-    onward = np.where(turns_18, onward_18, onward_other).astype(object)
-    reason[still_open] = None
-    onward[still_open] = None
-    frame["closure_date"] = closure.where(~still_open)
-    frame["closure_reason"] = reason
-    frame["moved_on_service"] = onward
 
 
 def _monthly(referrals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -277,6 +231,7 @@ def _apply_gaps(
     early_2020 = referrals["referral_date"].between("2020-01-01", "2020-04-30")
     referrals[BARE] = early_2020
     keep = {"site", "referral_date", "group", "period", "person_id", "errors", BARE}
+    keep |= {"episode", "copy_kind"}  # truth only
     for column in referrals.columns:
         if column not in keep:
             referrals[column] = referrals[column].astype(object)
@@ -285,13 +240,38 @@ def _apply_gaps(
 
 
 def ictg_batches(
-    children: pd.DataFrame, rng: np.random.Generator, rates: IdentifierErrorRates
+    children: pd.DataFrame,
+    rng: np.random.Generator,
+    rates: IdentifierErrorRates,
+    *,
+    repeats: IctgRepeatRates,
+    repeat_rng: np.random.Generator,
 ) -> list[RawBatch]:
-    """Referral, monthly and contact files for the ICTG ``children``."""
-    referrals = _referrals(children, rng, rates)
+    """Referral, monthly and contact files for the ICTG ``children``.
+
+    With ``repeats`` (drawn from ``repeat_rng``, so that without repeats the files are
+    exactly those of a generator that has none), some children are referred again after
+    closure and some referrals are returned twice (``synth.ictg_repeats``).
+    """
+    # Copies into 'Missing' files count towards the published Missing total.
+    missing_share = max(0.0, MISSING_GROUP_SHARE - repeats.copy * repeats.copy_to_missing)
+    referrals = _referrals(children, rng, rates, missing_share=missing_share)
+    if repeats.reentry > 0:
+        referrals = add_reentries(
+            referrals,
+            children,
+            repeat_rng,
+            rates=rates,
+            repeats=repeats,
+            missing_share=missing_share,
+        )
     monthly = _monthly(referrals, rng)
     contacts = _contacts(monthly, rng)
     referrals, monthly, contacts = _apply_gaps(referrals, monthly, contacts)
+    if repeats.copy > 0:
+        referrals, monthly, contacts = add_copies(
+            referrals, monthly, contacts, repeat_rng, repeats=repeats
+        )
     batches: list[RawBatch] = []
     for table, frame in (("referral", referrals), ("monthly", monthly), ("contact", contacts)):
         for (period, group), rows in frame.groupby(["period", "group"], sort=True):
