@@ -280,8 +280,7 @@ def _required(table: TableFile, policy: Policy) -> np.ndarray:
     if table.kind is TableKind.FREQUENCY:
         return np.full(table.grid.size, policy.count_protection)
     values = table.recorded_values()
-    if values is None:  # pragma: no cover - magnitude tables always carry a record
+    primary = table.recorded_primary()
+    if values is None or primary is None:  # pragma: no cover - magnitude kinds need one
         return np.full(table.grid.size, policy.count_protection)
-    return np.asarray(
-        np.abs(np.nan_to_num(values)) * policy.protection.magnitude_percent / 100, dtype=float
-    ).clip(min=1.0)
+    return policy.required_widths(values, counts=False, sensitive=primary)

@@ -14,9 +14,8 @@ chosen against everything an attacker will hold:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,9 +23,7 @@ import scipy.sparse as sp
 from sdc.errors import SuppressionError, TableInputError
 from sdc.structure import CellKey
 from sdc.suppression import SuppressionProblem
-
-if TYPE_CHECKING:
-    from sdc.tablefile import TableFile
+from sdc.tablefile import TableFile, as_sums
 
 __all__ = ["link_problem"]
 
@@ -39,12 +36,11 @@ def link_problem(
     labels: Sequence[tuple[str, str]],
     linked: Sequence[TableFile],
     *,
-    required_for: float,
+    required_for: Callable[[float, bool], float],
 ) -> SuppressionProblem:
     """The problem over this table's cells (first, in order) and the linked tables'.
 
-    ``required_for`` is the protection width of a linked hidden count; magnitude cells
-    use the same percentage of their recorded value as the table's own cells.
+    ``required_for(value, primary)`` is the protection width of a linked cell.
     """
     size = len(keys)
     index = {key: position for position, key in enumerate(keys)}
@@ -55,10 +51,11 @@ def link_problem(
     fixed_published: set[int] = set()
     equations: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     measure = keys[0][0] if keys else ""
-    for table in linked:
+    for table in map(as_sums, linked):
         if table.measure != measure:
             continue  # different measures share no cells
         truth = table.recorded_values()
+        sensitive = table.recorded_primary()
         mapping = []
         for position, key in enumerate(table.grid.cell_keys(table.measure)):
             shown = table.published[position]
@@ -74,7 +71,8 @@ def link_problem(
                 values.append(float(value))
                 lower.append(problem.lower[0] if problem.lower.size else 0.0)
                 upper.append(np.inf)
-                required.append(required_for)
+                primary_there = bool(sensitive is not None and sensitive[position])
+                required.append(required_for(float(value), primary_there))
                 cost.append(abs(float(value)) + 1.0)
             elif abs(values[glob] - float(value)) > TOLERANCE * max(1.0, abs(float(value))):
                 raise TableInputError(

@@ -12,6 +12,7 @@ import os
 from enum import StrEnum
 from typing import Annotated
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sdc.errors import PolicyError
@@ -90,7 +91,8 @@ class ProtectionRules(_Section):
     # Width in counts of the interval an attacker can derive for a suppressed count;
     # None means "the threshold".
     level: float | None = Field(default=None, gt=0)
-    # For sums and means: width as a percentage of the cell's true value.
+    # For sums and means: width as a percentage of a primary cell's true value (cells
+    # hidden only to protect others need a range that is not exact).
     magnitude_percent: Percent = 10.0
     information_loss: InformationLoss = InformationLoss.VALUE
     # Tables with more cells than this use the heuristic instead of the exact MILP.
@@ -126,6 +128,17 @@ class Policy(SpecModel):
     def count_protection(self) -> float:
         """Width a suppressed count's feasible range must reach."""
         return float(self.protection.level or self.threshold)
+
+    def required_widths(
+        self, values: np.ndarray, *, counts: bool, sensitive: np.ndarray
+    ) -> np.ndarray:
+        """Width each hidden cell's range must reach: for counts the protection level;
+        for sums a share of the value for sensitive (primary) cells, and a range that is
+        not exact (one unit) for the cells hidden to protect them."""
+        if counts:
+            return np.full(np.shape(values), self.count_protection)
+        share = np.abs(np.nan_to_num(values)) * self.protection.magnitude_percent / 100
+        return np.asarray(np.where(sensitive, np.maximum(share, 1.0), 1.0), dtype=float)
 
     @property
     def statistic_min_contributors(self) -> int:

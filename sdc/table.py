@@ -29,6 +29,7 @@ from sdc.suppression import Method, SuppressionProblem, SuppressionResult, suppr
 if TYPE_CHECKING:
     from sdc.tablefile import TableFile
 
+
 __all__ = [
     "MISSING_LABEL",
     "CellCodes",
@@ -361,12 +362,13 @@ def _protect(
     primary = np.array([bool(cell_rules) for cell_rules in rules], dtype=bool)
     values = facts.values
     zero_published = (counts == 0) & (not policy.zeros_disclosive)
+
+    is_count = kind is TableKind.FREQUENCY
+    required = policy.required_widths(values, counts=is_count, sensitive=primary)
     if kind is TableKind.FREQUENCY:
-        required = np.full(values.size, policy.count_protection)
         # With zeros published, an attacker knows every hidden count is at least one.
         lower = np.full(values.size, 0.0 if policy.zeros_disclosive else 1.0)
     else:
-        required = np.maximum(np.abs(values) * policy.protection.magnitude_percent / 100, 1.0)
         non_negative = facts.absolute is None or np.allclose(facts.absolute, np.abs(values))
         lower = np.full(values.size, 0.0 if non_negative and (values >= 0).all() else -np.inf)
     if policy.protection.information_loss is InformationLoss.VALUE:
@@ -383,15 +385,21 @@ def _protect(
         eligible=~zero_published,
         cost=cost,
     )
-    measure = "count" if kind is TableKind.FREQUENCY else f"{kind.value}:{value_variable}"
-    if linked and kind is not TableKind.MEAN:
+    # Means are protected as the sums they come from, and linked to sums (or to means,
+    # read as the sums they imply).
+    measure = "count" if kind is TableKind.FREQUENCY else f"sum:{value_variable}"
+    if linked:
         labels = [grid.cell_labels(index) for index in range(values.size)]
         problem = link_problem(
             problem,
             grid.cell_keys(measure),
             labels,
             linked,
-            required_for=policy.count_protection,
+            required_for=lambda value, sensitive: float(
+                policy.required_widths(
+                    np.array([value]), counts=is_count, sensitive=np.array([sensitive])
+                )[0]
+            ),
         )
     if method is Method.AUTO:
         exact = problem.values.size <= policy.protection.exact_cell_limit

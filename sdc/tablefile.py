@@ -18,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,10 @@ import pandas as pd
 from sdc.errors import TableInputError
 from sdc.status import TableKind
 from sdc.structure import LABEL_SEPARATOR, TOTAL, Axis, TableGrid, hierarchy
-from sdc.table import ProtectedTable
 from trelink.atomic import atomic_file
+
+if TYPE_CHECKING:
+    from sdc.table import ProtectedTable
 
 UNNAMED_COLUMN_VARIABLE = "column"
 
@@ -95,6 +97,18 @@ class TableFile:
             if index is not None and cell.get("value") is not None:
                 values[index] = float(cell["value"])
         return values
+
+    def recorded_primary(self) -> np.ndarray | None:
+        """Cells the decision record marks primary, in grid order (None without one)."""
+        if self.record is None:
+            return None
+        primary = np.zeros(self.grid.size, dtype=bool)
+        position = {self.label(index): index for index in range(self.grid.size)}
+        for cell in self.record.get("cells", []):
+            index = position.get((cell.get("row"), cell.get("column")))
+            if index is not None and cell.get("status") == "primary":
+                primary[index] = True
+        return primary
 
 
 def as_sums(table: TableFile) -> TableFile:

@@ -96,3 +96,31 @@ def test_a_rounded_table_without_its_record_is_read_as_rounded(
     without_record = audit_outputs([path], policy=policy)  # rounded margins do not add up
     assert with_record.passed and without_record.passed
     assert len(without_record.cells) == len(with_record.cells) > 0
+
+
+def test_means_protected_jointly_with_sums_of_another_breakdown(
+    microdata: pd.DataFrame, policy: Policy, tmp_path: Path
+) -> None:
+    from sdc import magnitude_table
+
+    sums, _ = write_table(
+        magnitude_table(microdata, ["region"], ["sex", "age"], "cost", policy=policy),
+        tmp_path / "sums.csv",
+    )
+    means, _ = write_table(
+        magnitude_table(
+            microdata,
+            ["region", "age"],
+            ["sex"],
+            "cost",
+            statistic="mean",
+            policy=policy,
+            linked=[read_table_file(sums)],
+        ),
+        tmp_path / "means.csv",
+    )
+    report = audit_outputs([sums, means], policy=policy)
+    assert report.passed, report.failures
+    # Sensitive sums need a tenth of their value; their partners only a range.
+    assert all(cell.width >= cell.required >= 1 for cell in report.cells)
+    assert any(cell.required > 1 for cell in report.cells)
