@@ -235,7 +235,8 @@ def _solve_master(
             return problem.primary.copy(), False
         raise SuppressionError(
             "no suppression pattern protects every primary cell under this policy "
-            f"(solver: {result.message}); hide the table's margins or coarsen categories"
+            f"(solver: {result.message}); coarsen categories, or drop a linked table "
+            "whose published cells cannot be hidden again"
         )
     return result.x > 0.5, bool(result.status == 0)
 
