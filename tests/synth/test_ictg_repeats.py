@@ -154,3 +154,35 @@ def test_repeats_are_deterministic_and_off_by_default(run: Run, tmp_path: Path) 
     truth = pd.read_parquet(plain / "truth" / "ictg_referrals.parquet")
     assert truth["copy_kind"].isna().all() and (truth["entry"] == "first").all()
     assert truth["record_id"].dropna().is_unique
+
+
+def test_cli_option_writes_repeats(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    import synth.cli
+
+    app = typer.Typer()
+    synth.cli.register(app)
+    app.command("noop")(lambda: None)  # keeps "synth" a sub-command, as in trelink
+    out = tmp_path / "raw"
+    arguments = ["synth", "--out", str(out), "--scale", "0.1", "--only", "ictg", "--ictg-repeats"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    truth = pd.read_parquet(out / "truth" / "ictg_referrals.parquet")
+    assert truth["copy_kind"].notna().any() and (truth["entry"] == "re_entry").any()
+
+
+@pytest.mark.slow
+def test_default_scale_with_repeats_keeps_published_sizes(tmp_path: Path) -> None:
+    summary = generate(tmp_path / "full", seed=1, only=["ictg"], ictg_repeats=REPEATS)
+    assert abs(summary.rows["ictg/referral"] - ICTG_REFERRALS) <= 5
+    missing = sum(
+        rows
+        for relative, rows in summary.files.items()
+        if "referrals" in relative and Path(relative).parts[2] == "Missing"
+    )
+    assert 40 <= missing <= 130  # published: 81
+    truth = pd.read_parquet(tmp_path / "full" / "truth" / "ictg_referrals.parquet")
+    copies = truth["copy_kind"].notna()
+    assert copies.sum() == pytest.approx(REPEATS.copy * (~copies).sum(), abs=1)
