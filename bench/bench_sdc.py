@@ -83,7 +83,12 @@ def bench_heuristic() -> None:
     policy = load_policy()
     started = time.perf_counter()
     table = frequency_table(
-        data, ["region", "district"], ["sex", "age"], policy=policy, method=Method.HEURISTIC
+        data,
+        ["region", "district"],
+        ["sex", "age"],
+        policy=policy,
+        method=Method.HEURISTIC,
+        nested=True,
     )
     elapsed = time.perf_counter() - started
     summary = table.decision_record()["summary"]
@@ -100,7 +105,12 @@ def bench_audit() -> None:
     policy = load_policy()
     tables = [
         frequency_table(
-            data, ["region", "district"], ["sex", "age"], policy=policy, method=Method.HEURISTIC
+            data,
+            ["region", "district"],
+            ["sex", "age"],
+            policy=policy,
+            method=Method.HEURISTIC,
+            nested=True,
         ),
     ]
     with tempfile.TemporaryDirectory() as folder:

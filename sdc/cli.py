@@ -91,6 +91,9 @@ def protect(
     linked: list[str] = typer.Option(
         [], "--with", help="tables already released (with their records): protect jointly"
     ),
+    nested: bool = typer.Option(
+        False, "--nested", help="row/column variables are hierarchies: observed combinations only"
+    ),
     out: Path = typer.Option(..., "--out", help="OUT.csv; the record goes to OUT.sdc.json"),
 ) -> None:
     """Build a protected table from microdata and write it with its decision record."""
@@ -98,10 +101,19 @@ def protect(
     data = _read_microdata(microdata)
     others = [read_table_file(path) for path in linked]
     if value is not None and stat in ("min", "max", "median"):
-        table = order_statistic_table(data, rows, cols, value, statistic=stat, policy=policy)
+        table = order_statistic_table(
+            data, rows, cols, value, statistic=stat, policy=policy, nested=nested
+        )
     elif value is None:
         table = frequency_table(
-            data, rows, cols, policy=policy, method=method, linked=others, show_progress=True
+            data,
+            rows,
+            cols,
+            policy=policy,
+            method=method,
+            linked=others,
+            nested=nested,
+            show_progress=True,
         )
     else:
         table = magnitude_table(
@@ -113,6 +125,7 @@ def protect(
             policy=policy,
             method=method,
             linked=others,
+            nested=nested,
             show_progress=True,
         )
     table_path, record_path = write_table(table, out)

@@ -42,6 +42,7 @@ def order_statistic_table(
     *,
     statistic: str,
     policy: Policy,
+    nested: bool = False,
 ) -> ProtectedTable:
     """Minimum, maximum or median of ``value`` per cell, with unsafe cells suppressed."""
     if statistic not in _FUNCTIONS:
@@ -53,7 +54,7 @@ def order_statistic_table(
         needed = policy.statistic_min_contributors
     started = time.perf_counter()
     numbers = numeric_column(data, value)
-    codes = CellCodes.build(data, rows, columns)
+    codes = CellCodes.build(data, rows, columns, nested=nested)
     present = numbers.notna().to_numpy()
     cell = codes.cell[present]
     amounts = numbers.to_numpy(dtype=float)[present]

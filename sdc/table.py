@@ -9,6 +9,7 @@ they are published or suppressed, never recomputed from visible cells.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -162,6 +163,7 @@ def frequency_table(
     policy: Policy,
     method: Method = Method.AUTO,
     linked: Sequence[TableFile] = (),
+    nested: bool = False,
     show_progress: bool = False,
 ) -> ProtectedTable:
     """Counts of records by ``rows`` x ``columns`` with hierarchical margins, protected.
@@ -169,8 +171,13 @@ def frequency_table(
     ``linked``: table files already released (or released together with this one); the
     suppression pattern is chosen so that nothing hidden here or there can be derived
     from all of them together (see :mod:`sdc.linked`).
+
+    ``nested``: the row (and column) variables form hierarchies whose absent
+    combinations are public (district within region): only observed combinations get
+    rows, with subtotals per level. Without it every combination of categories gets a
+    row, since a missing row would reveal an empty combination.
     """
-    codes = CellCodes.build(data, rows, columns)
+    codes = CellCodes.build(data, rows, columns, nested=nested)
     counts = np.bincount(codes.cell, minlength=codes.interior_size).astype(float)
     grid, full_counts = codes.aggregate(counts)
     facts = CellFacts(counts=full_counts, values=full_counts)
@@ -189,6 +196,7 @@ def magnitude_table(
     policy: Policy,
     method: Method = Method.AUTO,
     linked: Sequence[TableFile] = (),
+    nested: bool = False,
     show_progress: bool = False,
 ) -> ProtectedTable:
     """Sums (or means) of ``value`` by ``rows`` x ``columns``, protected.
@@ -199,7 +207,7 @@ def magnitude_table(
     if statistic not in ("sum", "mean"):
         raise TableInputError(f"--stat must be 'sum' or 'mean', not {statistic!r}")
     numbers = numeric_column(data, value)
-    codes = CellCodes.build(data, rows, columns)
+    codes = CellCodes.build(data, rows, columns, nested=nested)
     present = numbers.notna().to_numpy()
     cell = codes.cell[present]
     amounts = numbers.to_numpy(dtype=float)[present]
@@ -243,7 +251,9 @@ class CellCodes:
         return self.interior_shape[0] * self.interior_shape[1]
 
     @classmethod
-    def build(cls, data: pd.DataFrame, rows: Sequence[str], columns: Sequence[str]) -> CellCodes:
+    def build(
+        cls, data: pd.DataFrame, rows: Sequence[str], columns: Sequence[str], *, nested: bool
+    ) -> CellCodes:
         rows, columns = list(rows), list(columns)
         if not rows or not columns:
             raise TableInputError("give at least one row variable and one column variable")
@@ -254,8 +264,8 @@ class CellCodes:
             raise TableInputError("a variable appears twice among the rows and columns")
         if len(data) == 0:
             raise TableInputError("the data has no records; there is no table to protect")
-        row_code, row_keys = _combine(data, rows)
-        column_code, column_keys = _combine(data, columns)
+        row_code, row_keys = _combine(data, rows, nested=nested)
+        column_code, column_keys = _combine(data, columns, nested=nested)
         row_axis = hierarchy(rows, row_keys)
         column_axis = hierarchy(columns, column_keys)
         grid = TableGrid(row_axis, column_axis)
@@ -296,8 +306,15 @@ class CellCodes:
         return result
 
 
-def _combine(data: pd.DataFrame, variables: list[str]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Code each record by its combination of ``variables``; keys in sorted order."""
+def _combine(
+    data: pd.DataFrame, variables: list[str], *, nested: bool
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Code each record by its combination of ``variables``; keys in sorted order.
+
+    ``nested``: the variables form a hierarchy (district within region) whose absent
+    combinations are public knowledge, so only observed combinations get a row.
+    Otherwise every combination gets one.
+    """
     part_codes = []
     part_labels = []
     for variable in variables:
@@ -318,7 +335,14 @@ def _combine(data: pd.DataFrame, variables: list[str]) -> tuple[np.ndarray, list
     order = sorted(range(len(tuples)), key=lambda position: tuples[position])
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return rank[inverse], [tuples[position] for position in order]
+    if nested or len(variables) == 1:
+        return rank[inverse], [tuples[position] for position in order]
+    # Every combination of categories, observed or not: a missing row would tell the
+    # reader that a combination is empty, which is a disclosive zero.
+    everything = sorted(itertools.product(*part_labels))
+    position_of = {key: position for position, key in enumerate(everything)}
+    observed_position = np.array([position_of[key] for key in tuples], dtype=np.int64)
+    return observed_position[inverse], everything
 
 
 def _label(value: object, variable: str) -> str:

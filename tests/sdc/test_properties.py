@@ -18,6 +18,7 @@ from sdc import (
     frequency_table,
     load_policy,
     magnitude_table,
+    read_table_file,
 )
 from sdc.table import ProtectedTable
 from sdc.tablefile import write_table
@@ -88,4 +89,27 @@ def test_protected_sums_pass_the_audit(counts: list[list[int]], seed: int) -> No
     with TemporaryDirectory() as folder:
         path, _ = write_table(table, Path(folder) / "sums.csv")
         report = audit_outputs([path], policy=POLICY)
+        assert report.passed, report.failures
+
+
+@given(st.integers(0, 2**16), st.integers(60, 200))
+def test_a_table_protected_with_a_linked_one_passes_the_joint_audit(seed: int, size: int) -> None:
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame(
+        {
+            "region": rng.choice(["N", "S", "E", "W"], size, p=[0.4, 0.3, 0.2, 0.1]),
+            "sex": rng.choice(["F", "M"], size),
+            "age": rng.choice(["0-9", "10-13", "14-17"], size, p=[0.2, 0.3, 0.5]),
+        }
+    )
+    with TemporaryDirectory() as folder:
+        first, _ = write_table(
+            frequency_table(data, ["region"], ["sex", "age"], policy=POLICY),
+            Path(folder) / "first.csv",
+        )
+        second_table = frequency_table(
+            data, ["age", "region"], ["sex"], policy=POLICY, linked=[read_table_file(first)]
+        )
+        second, _ = write_table(second_table, Path(folder) / "second.csv")
+        report = audit_outputs([first, second], policy=POLICY)
         assert report.passed, report.failures

@@ -152,3 +152,22 @@ def test_a_one_person_maximum_is_suppressed_with_the_margins_it_leaks(policy: Po
         data, ["region"], ["age"], "months", statistic="median", policy=policy
     )
     assert medians.to_frame().set_index("region").loc["Total", "Total"] == 5.0
+
+
+def test_unobserved_combinations_get_rows_unless_the_variables_are_nested(
+    policy: Policy,
+) -> None:
+    # No W children aged 0-9: a table without that row would publish that zero.
+    data = pd.DataFrame(
+        {
+            "region": ["N"] * 40 + ["W"] * 20,
+            "age": ["0-9"] * 20 + ["10-17"] * 20 + ["10-17"] * 20,
+            "sex": ["F", "M"] * 30,
+        }
+    )
+    full = frequency_table(data, ["region", "age"], ["sex"], policy=policy)
+    rows = [full.grid.rows.label(i) for i in range(full.grid.shape[0])]
+    assert "W | 0-9" in rows
+    assert full.statuses[cell(full, "W | 0-9", "F")] is CellStatus.PRIMARY  # a zero
+    nested = frequency_table(data, ["region", "age"], ["sex"], policy=policy, nested=True)
+    assert "W | 0-9" not in [nested.grid.rows.label(i) for i in range(nested.grid.shape[0])]
