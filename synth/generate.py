@@ -59,7 +59,8 @@ _RECORD_TRUTH = pa.schema(
     ]
 )
 # One row per ICTG referral row as written: which episode of the child it reports
-# (1 first referral, 2 re-entry after closure) and, for a copy, where the copy went.
+# (1 first referral, 2 re-entry after closure), how that episode began
+# (synth.ictg_repeats.ENTRIES) and, for a copy, where the copy went.
 _ICTG_REFERRAL_TRUTH = pa.schema(
     [
         ("record_id", pa.string()),
@@ -169,7 +170,6 @@ class _Sink:
     def _ictg_truth(self, batch: RawBatch, relative: str, first_row: int) -> None:
         records = batch.records
         count = len(records)
-        episode = records["episode"].to_numpy(dtype=np.int64)
         self.ictg_referrals.append(
             pa.table(
                 {
@@ -177,8 +177,8 @@ class _Sink:
                     "person_id": records["person_id"],
                     "source_file": [relative] * count,
                     "source_row": np.arange(first_row, first_row + count),
-                    "episode": episode,
-                    "entry": np.where(episode == 1, "first", "re_entry"),
+                    "episode": records["episode"].to_numpy(dtype=np.int64),
+                    "entry": records["entry"],
                     "copy_kind": records["copy_kind"],
                     "urn_recorded": ~records[BARE].astype(bool).to_numpy(),
                 },

@@ -37,7 +37,7 @@ from synth.ictg_cases import (
     draw_sites,
     period_of,
 )
-from synth.ictg_repeats import add_copies, add_reentries
+from synth.ictg_repeats import add_copies, add_reentries, forget_closures
 from synth.rates import NO_ICTG_REPEATS, IctgRepeatRates, IdentifierErrorRates
 from synth.render import BARE, NATIVE, RawBatch, RawStyle
 
@@ -122,6 +122,7 @@ def _referrals(
     ]
     close_cases(frame, rng)
     frame["episode"] = 1
+    frame["entry"] = "first"
     frame["copy_kind"] = None
     return frame
 
@@ -231,7 +232,7 @@ def _apply_gaps(
     early_2020 = referrals["referral_date"].between("2020-01-01", "2020-04-30")
     referrals[BARE] = early_2020
     keep = {"site", "referral_date", "group", "period", "person_id", "errors", BARE}
-    keep |= {"episode", "copy_kind"}  # truth only
+    keep |= {"episode", "entry", "copy_kind"}  # truth only
     for column in referrals.columns:
         if column not in keep:
             referrals[column] = referrals[column].astype(object)
@@ -268,6 +269,8 @@ def ictg_batches(
     monthly = _monthly(referrals, rng)
     contacts = _contacts(monthly, rng)
     referrals, monthly, contacts = _apply_gaps(referrals, monthly, contacts)
+    if repeats.reentry > 0:
+        forget_closures(referrals, repeat_rng, repeats=repeats)
     if repeats.copy > 0:
         referrals, monthly, contacts = add_copies(
             referrals, monthly, contacts, repeat_rng, repeats=repeats

@@ -12,8 +12,13 @@
   another site, new identifiers written down, its own closure and (because it is added
   before events are drawn) its own monthly and contact rows.
 
+  For some re-entries the earlier closure was never written down
+  (``forget_closures``): the returns then show two referrals of one URN months apart
+  with no closure between them.
+
 Rates are ``synth.rates.IctgRepeatRates``. Each referral row carries ``episode`` (1
-first, 2 re-entry) and ``copy_kind`` (null for the row first returned) for the truth.
+first, 2 re-entry), ``entry`` (``ENTRIES``) and ``copy_kind`` (null for the row first
+returned) for the truth.
 """
 
 from __future__ import annotations
@@ -28,9 +33,18 @@ from synth.ictg_cases import ICTG_END, close_cases, draw_groups, draw_sites, per
 from synth.rates import IctgRepeatRates, IdentifierErrorRates
 from synth.render import BARE
 
-__all__ = ["COPY_KINDS", "add_copies", "add_reentries"]
+__all__ = [
+    "COPY_KINDS",
+    "ENTRIES",
+    "add_copies",
+    "add_reentries",
+    "forget_closures",
+]
 
 COPY_KINDS = ("missing_file", "later_return", "same_return")
+# How each referral row's episode began (truth): a re-entry whose earlier closure was
+# never written down is told apart, since the returns cannot show its closure.
+ENTRIES = ("first", "re_entry", "re_entry_closure_unrecorded")
 _NEXT_PERIOD: Mapping[str, str] = {"2017-2019": "2020", "2020": "2021", "2021": "2022"}
 _CLOSURE_FIELDS = ("closure_date", "closure_reason", "moved_on_service")
 _BLANKABLE_FIELDS = ("nationality", "worker_type", "exploitation_types")
@@ -101,8 +115,31 @@ def add_reentries(
     )
     close_cases(frame, rng)
     frame["episode"] = earlier["episode"] + 1
+    frame["entry"] = "re_entry"
     frame["copy_kind"] = None
     return pd.concat([referrals, frame], ignore_index=True)
+
+
+def forget_closures(
+    referrals: pd.DataFrame, rng: np.random.Generator, *, repeats: IctgRepeatRates
+) -> None:
+    """Blank the earlier closure of some re-entries in every row (after events are drawn)."""
+    reentry = (referrals["entry"] == "re_entry").to_numpy()
+    forgotten = reentry & (rng.random(len(referrals)) < repeats.reentry_closure_unrecorded)
+    referrals.loc[forgotten, "entry"] = ENTRIES[2]
+    earlier = set(
+        zip(
+            referrals.loc[forgotten, "person_id"],
+            referrals.loc[forgotten, "episode"] - 1,
+            strict=True,
+        )
+    )
+    rows = [
+        pair in earlier for pair in zip(referrals["person_id"], referrals["episode"], strict=True)
+    ]
+    for field in _CLOSURE_FIELDS:
+        referrals[field] = referrals[field].astype(object)
+        referrals.loc[np.array(rows, dtype=bool), field] = None
 
 
 def _copy_kinds(

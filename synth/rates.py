@@ -80,6 +80,7 @@ class IctgRepeatRates:
     reentry: float = 0.03  # share of ICTG children
     reentry_other_site: float = 0.3  # re-referred to another site open at the time
     reentry_gap_days: tuple[int, float] = (60, 150.0)  # minimum, then exponential mean
+    reentry_closure_unrecorded: float = 0.15  # the earlier closure was never written down
 
     def rows_per_child(self) -> float:
         """Referral rows written per child drawn: first referral, re-entries, copies."""

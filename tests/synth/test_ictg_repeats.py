@@ -15,7 +15,7 @@ from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth.generate import generate
 from synth.ictg import ICTG_REFERRALS
 from synth.ictg_cases import MISSING_GROUP_SHARE
-from synth.ictg_repeats import COPY_KINDS
+from synth.ictg_repeats import COPY_KINDS, ENTRIES
 from synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
 
 SEED = 11
@@ -74,8 +74,12 @@ def test_copies_and_reentries_at_their_rates(run: Run) -> None:
     assert copies.sum() == pytest.approx(REPEATS.copy * originals, abs=1)
     assert set(truth.loc[copies, "copy_kind"]) == set(COPY_KINDS)
     children = truth["person_id"].nunique()
-    reentries = truth[(truth["entry"] == "re_entry") & ~copies]
+    reentries = truth[(truth["entry"] != "first") & ~copies]
+    assert set(truth["entry"]) == set(ENTRIES)
     assert len(reentries) == pytest.approx(REPEATS.reentry * children, abs=1)
+    unrecorded = (reentries["entry"] == "re_entry_closure_unrecorded").sum()
+    share = REPEATS.reentry_closure_unrecorded
+    assert abs(unrecorded - share * len(reentries)) <= 4 * (share * len(reentries)) ** 0.5 + 1
     # The generator re-refers a child at most once.
     assert reentries["person_id"].is_unique
 
@@ -100,20 +104,20 @@ def test_copies_keep_urn_site_and_date_within_days(run: Run) -> None:
 
 
 def test_reentries_follow_closure_with_their_own_events(run: Run) -> None:
-    truth = run.truth
-    reentered = truth.loc[
-        (truth["entry"] == "re_entry") & truth["urn_recorded"] & truth["copy_kind"].isna(),
-        "record_id",
-    ]
+    truth = run.truth[run.truth["urn_recorded"] & run.truth["copy_kind"].isna()]
+    reentered = truth.loc[truth["entry"] != "first", ["record_id", "entry"]]
     assert len(reentered) > 0
     other_site = 0
-    for urn in reentered:
+    for urn, entry in zip(reentered["record_id"], reentered["entry"], strict=True):
         rows = run.referral[run.referral["record_id"] == urn].sort_values("referral_date")
         first, last = rows.iloc[0], rows.iloc[-1]
-        closure = rows["closure_date"].dropna()
-        assert closure.min() < last["referral_date"]
-        gap = (last["referral_date"] - closure.min()).days
-        assert gap >= REPEATS.reentry_gap_days[0] - 5
+        earlier = rows[rows["referral_date"] < last["referral_date"] - pd.Timedelta(days=10)]
+        closure = earlier["closure_date"].dropna()
+        if entry == "re_entry_closure_unrecorded":
+            assert closure.empty
+        else:
+            gap = (last["referral_date"] - closure.min()).days
+            assert gap >= REPEATS.reentry_gap_days[0] - 5
         other_site += first["site"] != last["site"]
         months = run.monthly.loc[run.monthly["record_id"] == urn, "month"]
         assert (months >= last["referral_date"].replace(day=1)).any()
@@ -132,14 +136,16 @@ def test_monthly_and_contact_rows_copied_into_missing_files(run: Run) -> None:
 def test_stages_find_the_copies_and_reentries_of_the_truth(run: Run) -> None:
     truth = run.truth[run.truth["urn_recorded"]]
     copies = truth["copy_kind"].notna().sum()
-    reentries = ((truth["entry"] == "re_entry") & truth["copy_kind"].isna()).sum()
+    first_returns = truth[truth["copy_kind"].isna()]
+    reentries = (first_returns["entry"] == "re_entry").sum()
+    unclosed = (first_returns["entry"] == "re_entry_closure_unrecorded").sum()
     outcome = run.summary.referral
     assert abs(outcome.duplicate_rows_merged - copies) <= max(2, 0.05 * copies)
     assert abs(outcome.re_entries - reentries) <= max(2, 0.05 * reentries)
-    assert outcome.re_entries_unclosed == 0
+    assert abs(outcome.re_entries_unclosed - unclosed) <= max(1, 0.05 * unclosed)
+    assert outcome.date_conflicts == 0
     assert outcome.site_conflicts == 0
-    first_episodes = truth[truth["copy_kind"].isna()]
-    assert outcome.episodes == len(first_episodes)
+    assert outcome.episodes == len(first_returns)
     assert run.summary.monthly.duplicates_removed > 0
     assert run.summary.contact.duplicates_removed > 0
 
