@@ -29,6 +29,7 @@ from specs.dataset import EXCEL_SERIAL
 from synth.corrupt import record_identifiers
 from synth.draws import weighted_choice
 from synth.ictg_cases import (
+    ASSESSED_DOB_USE,
     ICTG_END,
     ICTG_START,
     MISSING_GROUP_SHARE,
@@ -96,7 +97,7 @@ def _referrals(
     site = draw_sites(rng, period)
     unaccompanied = children["unaccompanied"].to_numpy()
     direct, group = draw_groups(rng, unaccompanied, missing_share=missing_share)
-    recorded = record_identifiers(children, rng, rates, assessed_use=0.6)
+    recorded = record_identifiers(children, rng, rates, assessed_use=ASSESSED_DOB_USE)
     frame = pd.DataFrame(
         {
             "record_id": [f"U{index:05d}" for index in range(count)],

@@ -16,6 +16,7 @@ import pandas as pd
 from synth.draws import weighted_choice
 
 __all__ = [
+    "ASSESSED_DOB_USE",
     "ICTG_END",
     "ICTG_START",
     "MISSING_GROUP_SHARE",
@@ -25,6 +26,8 @@ __all__ = [
     "period_of",
 ]
 
+# Share of age-assessed children whose ICTG referral records the assessed date.
+ASSESSED_DOB_USE = 0.6
 ICTG_START = dt.date(2017, 1, 30)
 ICTG_END = dt.date(2022, 9, 30)
 # Referral rows returned in the 'Missing' files (81 of the published 4,170), copies included.

@@ -29,7 +29,14 @@ import numpy as np
 import pandas as pd
 
 from synth.corrupt import record_identifiers
-from synth.ictg_cases import ICTG_END, close_cases, draw_groups, draw_sites, period_of
+from synth.ictg_cases import (
+    ASSESSED_DOB_USE,
+    ICTG_END,
+    close_cases,
+    draw_groups,
+    draw_sites,
+    period_of,
+)
 from synth.rates import IctgRepeatRates, IdentifierErrorRates
 from synth.render import BARE
 
@@ -94,12 +101,13 @@ def add_reentries(
     site = np.where(moved, draw_sites(rng, period), earlier["site"].to_numpy()).astype(object)
     unaccompanied = earlier["unaccompanied"].to_numpy()
     direct, group = draw_groups(rng, unaccompanied, missing_share=missing_share)
-    recorded = record_identifiers(children.iloc[chosen], rng, rates, assessed_use=0.6)
+    recorded = record_identifiers(children.iloc[chosen], rng, rates, assessed_use=ASSESSED_DOB_USE)
     frame = pd.DataFrame(
         {
             "record_id": earlier["record_id"],
-            **{c: recorded[c].to_numpy() for c in ("forename", "surname", "dob", "sex")},
-            "postcode": recorded["postcode"].to_numpy(),
+            **{
+                c: recorded[c].to_numpy() for c in ("forename", "surname", "dob", "sex", "postcode")
+            },
             "nationality": earlier["nationality"],
             "site": site,
             "referral_date": date,
