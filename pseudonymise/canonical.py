@@ -260,5 +260,6 @@ def duplicate_record_ids(source: str, record_ids: pa.ChunkedArray) -> InputError
     ]
     return InputError(
         f"{source}: column 'record_id': {len(duplicated)} record id(s) occur more than once "
-        f"(first at rows {rows[:5]}); an identity table needs one row per record"
+        f"(first at rows {rows[:5]}); an identity table needs one row per record (or "
+        "`unique_record_id: false` in the pseudonymise spec, for ICTG URNs)"
     )

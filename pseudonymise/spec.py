@@ -9,6 +9,7 @@ Example (every key is optional except ``version``)::
       surname: last_name
       dob: date_of_birth
     drop: [caseworker_notes] # attributes that must never leave the owner
+    unique_record_id: true   # false lets record ids repeat (ICTG URNs); rows share a pid
     owner_ids: [person_ref]  # attributes replaced by an HMAC under the owner's key
     quasi_identifiers: [sex, age_group, nationality]
     risk:
@@ -67,6 +68,9 @@ class PseudonymiseSpec(SpecModel):
 
     columns: dict[str, str] = Field(default_factory=dict)
     drop: tuple[str, ...] = ()
+    # ICTG referral returns repeat a child's URN (copies, re-referrals): set false to let
+    # record ids repeat in an identity table; the rows then share one record_pid.
+    unique_record_id: bool = True
     owner_ids: tuple[str, ...] = DEFAULT_OWNER_IDS
     quasi_identifiers: tuple[str, ...] | None = None
     risk: RiskLimits = RiskLimits()

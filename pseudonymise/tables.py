@@ -143,13 +143,14 @@ def _hash_everything(
     owner_key: bytes,
     spec: MatchKeySpec,
     owner_id_columns: list[str],
+    unique_record_id: bool,
     workers: int | None,
     report: Progress,
 ) -> tuple[_Hashed, DerivedKeys]:
     """Derive match keys and hash them; workers hash while the next key is derived."""
     table = canonical.table
     record_codes = encode(table.column("record_id"))
-    if not canonical.is_events and len(record_codes) != table.num_rows:
+    if unique_record_id and not canonical.is_events and len(record_codes) != table.num_rows:
         raise duplicate_record_ids(canonical.source, table.column("record_id"))
     owner_codes = {name: encode(table.column(name)) for name in owner_id_columns}
     count = workers if workers is not None else default_workers(table.num_rows)
@@ -256,6 +257,7 @@ def pseudonymise_table(
         owner_key=owner_key,
         spec=match_key_spec,
         owner_id_columns=owner_id_columns,
+        unique_record_id=settings.unique_record_id,
         workers=workers,
         report=report,
     )
@@ -295,6 +297,7 @@ def pseudonymise_table(
         "token_domains": {
             key.name: key.domain for key in match_key_spec.match_keys if key.name in derived.keys
         },
+        "record_ids_unique": len(hashed.lookup) == table.num_rows,
         "attribute_columns": kept,
         "owner_keyed_columns": owner_id_columns,
         "bloom": None if settings.bloom is None else settings.bloom.model_dump(),

@@ -14,6 +14,7 @@ import pytest
 from pseudonymise import pseudonymise_table, write_pseudonymised
 from pseudonymise.errors import InputError
 from pseudonymise.keys import key_id
+from pseudonymise.spec import PseudonymiseSpec
 from specs.match_keys import load_match_key_spec
 
 LINKAGE = bytes(range(32))
@@ -159,3 +160,15 @@ def test_parallel_hashing_matches_serial() -> None:
     parallel = pseudonymise_table(_people(), linkage_key=LINKAGE, owner_key=OWNER, workers=2)
     assert serial.identity is not None and serial.identity.equals(parallel.identity)
     assert serial.lookup.equals(parallel.lookup)
+
+
+def test_repeated_record_ids_allowed_by_the_spec_share_a_pid() -> None:
+    frame = _people().assign(record_id=["U1", "U1", "U2", "U3", "U3"])
+    with pytest.raises(InputError, match="unique_record_id: false"):
+        pseudonymise_table(frame, linkage_key=LINKAGE, owner_key=OWNER)
+    options = PseudonymiseSpec(version=1, unique_record_id=False)
+    tables = pseudonymise_table(frame, linkage_key=LINKAGE, owner_key=OWNER, options=options)
+    assert tables.identity is not None and tables.identity.num_rows == 5
+    pids = tables.identity.column("record_pid").to_pylist()
+    assert pids[0] == pids[1] != pids[2] and pids[3] == pids[4]
+    assert tables.lookup.num_rows == 3 and tables.manifest["record_ids_unique"] is False
