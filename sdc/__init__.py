@@ -25,7 +25,7 @@ from sdc.statistics import safe_statistic
 from sdc.status import CellStatus, Rule, TableKind
 from sdc.suppression import Method
 from sdc.table import ProtectedTable, frequency_table, magnitude_table
-from sdc.tablefile import decision_record_path, read_table_file, write_table
+from sdc.tablefile import TableFile, decision_record_path, read_table_file, write_table
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -45,6 +45,7 @@ __all__ = [
     "SdcError",
     "SuppressionError",
     "TableCheck",
+    "TableFile",
     "TableInputError",
     "TableKind",
     "audit_outputs",

@@ -136,3 +136,14 @@ def test_protect_reads_parquet_and_tables_of_maxima(
     record = json.loads((tmp_path / "longest.sdc.json").read_text())
     assert record["kind"] == "max"
     assert run(monkeypatch, "sdc", "check", out) == 0
+
+
+def test_check_reads_model_outputs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from sdc import fit_model, load_policy
+
+    frame = pd.DataFrame({"y": [float(i % 7) for i in range(40)], "x": list(range(40))})
+    path = fit_model("ols", "y ~ x", frame, policy=load_policy()).write(tmp_path / "m.model.json")
+    assert run(monkeypatch, "sdc", "check", path) == 0
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("version: 1\nname: strict\nsource: test\nmodel: {min_residual_dof: 50}\n")
+    assert run(monkeypatch, "sdc", "check", path, "--policy", strict) == 1
