@@ -110,8 +110,8 @@ def suppress(
     size = problem.values.size
     # The attacker we optimise against may move a hidden cell up by at most the widest
     # protection any cell needs. That keeps cut coefficients finite and small, and it
-    # only weakens this attacker: the audit, with no such ceiling, finds ranges at
-    # least as wide, so whatever is proven protected here is protected there.
+    # is an extra bound the real attacker does not have: ranges can only be narrower
+    # here, so whatever is proven protected here is protected in the audit too.
     reach = float(problem.required.max(initial=1.0))
     upper = np.minimum(problem.upper, problem.values + reach)
     rise = np.maximum(upper - problem.values, 0.0)
