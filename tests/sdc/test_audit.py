@@ -124,3 +124,20 @@ def test_means_protected_jointly_with_sums_of_another_breakdown(
     # Sensitive sums need a tenth of their value; their partners only a range.
     assert all(cell.width >= cell.required >= 1 for cell in report.cells)
     assert any(cell.required > 1 for cell in report.cells)
+
+
+def test_a_new_primary_cell_already_published_elsewhere_is_refused(
+    microdata: pd.DataFrame, policy: Policy, tmp_path: Path
+) -> None:
+    from sdc import SuppressionError
+
+    # Under a lenient policy the table publishes small cells; a strict protection of
+    # the same cells with it linked cannot hide what is already out.
+    lenient = policy.model_copy(update={"threshold": 2, "zeros_disclosive": False})
+    released, _ = write_table(
+        frequency_table(microdata, ["region"], ["age"], policy=lenient), tmp_path / "old.csv"
+    )
+    with pytest.raises(SuppressionError, match="already publishes"):
+        frequency_table(
+            microdata, ["region"], ["age"], policy=policy, linked=[read_table_file(released)]
+        )
