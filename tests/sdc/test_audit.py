@@ -15,16 +15,20 @@ from sdc import (
 )
 
 
+def two_arrangements(microdata: pd.DataFrame, policy: Policy, folder: Path) -> list[Path]:
+    """The same three-way counts arranged two ways, each protected on its own."""
+    arrangements = [(["region"], ["sex", "age"]), (["region", "age"], ["sex"])]
+    return [
+        write_table(frequency_table(microdata, rows, columns, policy=policy), folder / name)[0]
+        for (rows, columns), name in zip(arrangements, ["a.csv", "b.csv"], strict=True)
+    ]
+
+
 def test_tables_protected_apart_can_leak_and_the_joint_audit_says_so(
     microdata: pd.DataFrame, policy: Policy, tmp_path: Path
 ) -> None:
-    # The same three-way counts, arranged two ways: each protected alone is safe...
-    first, _ = write_table(
-        frequency_table(microdata, ["region"], ["sex", "age"], policy=policy), tmp_path / "a.csv"
-    )
-    second, _ = write_table(
-        frequency_table(microdata, ["region", "age"], ["sex"], policy=policy), tmp_path / "b.csv"
-    )
+    # Each arrangement protected alone is safe...
+    first, second = two_arrangements(microdata, policy, tmp_path)
     assert audit_outputs([first], policy=policy).passed
     assert audit_outputs([second], policy=policy).passed
     # ...but together their patterns differ, and cells become exact.
@@ -46,12 +50,7 @@ def test_tables_protected_apart_can_leak_and_the_joint_audit_says_so(
 def test_differencing_against_an_earlier_release(
     microdata: pd.DataFrame, policy: Policy, tmp_path: Path
 ) -> None:
-    earlier, _ = write_table(
-        frequency_table(microdata, ["region"], ["sex", "age"], policy=policy), tmp_path / "old.csv"
-    )
-    new, _ = write_table(
-        frequency_table(microdata, ["region", "age"], ["sex"], policy=policy), tmp_path / "new.csv"
-    )
+    earlier, new = two_arrangements(microdata, policy, tmp_path)
     report = audit_outputs([new], policy=policy, earlier=[earlier])
     assert not report.passed
     assert any(cell.earlier for cell in report.cells)
