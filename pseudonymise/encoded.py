@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Encoded", "EncodedLists", "encode", "encode_lists"]
+__all__ = ["Encoded", "EncodedLists", "Pair", "encode", "encode_lists"]
 
 Codes = npt.NDArray[np.int64]
 SEPARATOR = "\x1f"  # between the parts of a combined key; never inside a normalised part
@@ -58,29 +58,46 @@ class Encoded:
         """Apply a list-valued ``function`` to each distinct value (empty list = missing)."""
         return EncodedLists(self.codes, [function(value) for value in self.values]).compact()
 
-    def combine(self, *others: Encoded, ordered: bool = True) -> Encoded:
-        """Row-wise join of this column with ``others``; missing if any part is.
+    def pair(self, other: Encoded) -> Pair:
+        """The distinct (this, other) value pairs, row by row; missing if either is."""
+        width = max(len(other), 1)
+        pair_codes = self.codes * width + other.codes
+        pair_codes[(self.codes < 0) | (other.codes < 0)] = -1
+        codes, uniques = _factorize(pair_codes)
+        left = self.array.take(pa.array(uniques // width))
+        right = other.array.take(pa.array(uniques % width))
+        return Pair(codes, left, right)
 
-        With ``ordered=False`` two parts are joined smallest first, so (A, B) and (B, A)
-        give the same value (an order-insensitive key).
-        """
-        combined, joined = self.codes, self.array
+    def combine(self, *others: Encoded) -> Encoded:
+        """Row-wise join of this column with ``others``; missing if any part is."""
+        combined = self
         for other in others:
-            width = max(len(other), 1)
-            pair = combined * width + other.codes
-            pair[(combined < 0) | (other.codes < 0)] = -1
-            combined, uniques = _factorize(pair)
-            left = joined.take(pa.array(uniques // width))
-            right = other.array.take(pa.array(uniques % width))
-            if not ordered:
-                left, right = (
-                    pc.if_else(pc.less_equal(left, right), left, right),
-                    pc.if_else(pc.less_equal(left, right), right, left),
-                )
-            joined = pc.binary_join_element_wise(left, right, SEPARATOR)
-        if ordered:  # distinct tuples of separator-free parts give distinct strings
-            return Encoded(combined, joined)
-        return _recode(combined, joined.to_pylist())
+            combined = combined.pair(other).joined()
+        return combined
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Distinct pairs of two encoded columns: ``codes`` per row into ``left``/``right``."""
+
+    codes: Codes
+    left: pa.Array
+    right: pa.Array
+
+    def swapped(self) -> Pair:
+        return Pair(self.codes, self.right, self.left)
+
+    def joined(self, *, ordered: bool = True) -> Encoded:
+        """The pairs joined by the separator; unordered joins put the smaller first, so
+        (A, B) and (B, A) give one value (an order-insensitive key)."""
+        left, right = self.left, self.right
+        if not ordered:
+            first = pc.less_equal(left, right)
+            left, right = pc.if_else(first, left, right), pc.if_else(first, right, left)
+        joined = pc.binary_join_element_wise(left, right, SEPARATOR)
+        if ordered:  # distinct pairs of separator-free parts give distinct strings
+            return Encoded(self.codes, joined)
+        return _recode(self.codes, joined.to_pylist())
 
 
 @dataclass(frozen=True)

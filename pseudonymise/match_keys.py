@@ -44,7 +44,7 @@ import pyarrow as pa
 from metaphone import doublemetaphone
 
 from pseudonymise import normalise
-from pseudonymise.encoded import Encoded, EncodedLists, encode, encode_lists
+from pseudonymise.encoded import Encoded, EncodedLists, Pair, encode, encode_lists
 from specs.match_keys import MatchKey, MatchKeySpec
 
 __all__ = ["DerivedKeys", "derive_match_keys", "derive_parts"]
@@ -91,6 +91,7 @@ class _Deriver:
         self._rows = table.num_rows
         self._cache: dict[str, Part] = {}
         self._postcodes: tuple[Encoded, normalise.PostcodeColumns] | None = None
+        self._pairs: dict[tuple[str, str], Pair] = {}
         self.invalid: dict[str, int] = {}
 
     def _column(self, name: str) -> Encoded:
@@ -122,9 +123,7 @@ class _Deriver:
         derivations: dict[str, Callable[[], Part]] = {
             "forename": lambda: self._normalised("forename", _each(normalise.normalise_forename)),
             "surname": lambda: self._normalised("surname", _each(normalise.normalise_surname)),
-            "name_set": lambda: self.scalar("forename").combine(
-                self.scalar("surname"), ordered=False
-            ),
+            "name_set": lambda: self._pair("forename", "surname").joined(ordered=False),
             "forename_metaphone": lambda: self.scalar("forename").map(_metaphone)[0],
             "surname_metaphone": lambda: self.scalar("surname").map(_metaphone)[0],
             "forename_initial": lambda: self.scalar("forename").map(lambda text: text[0])[0],
@@ -194,11 +193,22 @@ class _Deriver:
             rows.append([text for text in texts if text != own])
         return encode_lists(rows)
 
+    def _pair(self, first: str, second: str) -> Pair:
+        # fn_sn, sn_fn and name_set share the (forename, surname) pairs: find them once.
+        if (first, second) not in self._pairs:
+            if (second, first) in self._pairs:
+                self._pairs[first, second] = self._pairs[second, first].swapped()
+            else:
+                self._pairs[first, second] = self.scalar(first).pair(self.scalar(second))
+        return self._pairs[first, second]
+
     def key(self, match_key: MatchKey) -> Part:
         if match_key.list:
             return self.part(match_key.derive[0])
+        if len(match_key.derive) == 2:
+            return self._pair(*match_key.derive).joined()
         first, *rest = (self.scalar(part) for part in match_key.derive)
-        return first.combine(*rest) if rest else first
+        return first.combine(*rest)
 
 
 def derive_match_keys(

@@ -23,7 +23,8 @@ def test_combine_matches_row_by_row_joins(left: list[str | None], right: list[st
     first, second = encode(pa.array(left, pa.string())), encode(pa.array(right, pa.string()))
     assert _rows(first) == left
     ordered = first.combine(second)
-    unordered = first.combine(second, ordered=False)
+    unordered = first.pair(second).joined(ordered=False)
+    assert _rows(second.pair(first).swapped().joined()) == _rows(ordered)
     pairs = list(zip(left, right, strict=True))
     expected = [None if a is None or b is None else f"{a}\x1f{b}" for a, b in pairs]
     assert _rows(ordered) == expected
