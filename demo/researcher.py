@@ -17,9 +17,8 @@ import duckdb
 
 from demo.analyses import ModelRequest, ResearchFrames, TableRequest
 from demo.tre import SPINE_TABLE
-from sdc import Policy, fit_model, frequency_table, magnitude_table, read_table_file
+from sdc import Policy, TableFile, fit_model, frequency_table, magnitude_table, read_table_file
 from sdc import write_table as write_protected_table
-from sdc.tablefile import TableFile
 from tre_export import OutputKind
 
 __all__ = ["ProtectedOutput", "protect_outputs", "read_frames"]
