@@ -23,7 +23,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from linkage.job import LinkJob
 from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
 
-__all__ = ["cleartext_linker", "normalised_table"]
+__all__ = ["cleartext_blocking_rules", "cleartext_linker", "normalised_table"]
 
 
 def _distinct_map(values: list[str | None], function: Any) -> list[Any]:
@@ -158,11 +158,9 @@ def _postcode() -> cl.CustomComparison:
     )
 
 
-def cleartext_linker(
-    connection: duckdb.DuckDBPyConnection, left: str, right: str, *, job: LinkJob
-) -> Linker:
-    """A trained cleartext Splink model over work tables ``left`` and ``right``."""
-    rules = [
+def cleartext_blocking_rules(job: LinkJob) -> list[Any]:
+    """The job's blocking rules on the cleartext columns of the same names."""
+    rules: list[Any] = [
         block_on(*(term.equal for term in rule.all))  # type: ignore[union-attr]
         for rule in job.blocking
         if all(hasattr(term, "equal") for term in rule.all)
@@ -172,11 +170,18 @@ def cleartext_linker(
         "l.forename = r.surname AND l.dob = r.dob",
         "l.surname = r.forename AND l.dob = r.dob",
     ]
+    return rules
+
+
+def cleartext_linker(
+    connection: duckdb.DuckDBPyConnection, left: str, right: str, *, job: LinkJob
+) -> Linker:
+    """A trained cleartext Splink model over work tables ``left`` and ``right``."""
     settings = SettingsCreator(
         link_type="link_only",
         unique_id_column_name="record_id",
         comparisons=[_name(), _dob(), _postcode(), cl.ExactMatch("nhs_number")],
-        blocking_rules_to_generate_predictions=rules,
+        blocking_rules_to_generate_predictions=cleartext_blocking_rules(job),
         probability_two_random_records_match=1e-4,
     )
     db_api = DuckDBAPI(connection)

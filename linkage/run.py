@@ -53,6 +53,7 @@ class LinkResult:
     threshold: float
     metrics: LinkageMetrics | None
     seconds: float
+    step_seconds: dict[str, float]  # wall time of each step, e.g. "scoring candidate pairs"
 
 
 def _select_sources(sources: Sequence[DatasetSource], job: LinkJob) -> list[DatasetSource]:
@@ -81,19 +82,31 @@ def _check_job(job: LinkJob, match_keys: MatchKeySpec, sources: Sequence[Dataset
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+def _progress(enabled: bool, timings: dict[str, float]) -> Iterator[Callable[[str], None]]:
+    """A ``step(description)`` callback that shows progress and times each step."""
+    running = {"starting": time.perf_counter()}
+
+    def record(description: str) -> None:
+        now = time.perf_counter()
+        (previous, started), *_ = running.items()
+        timings[previous] = now - started
+        running.clear()
+        running[description] = now
+
     if not enabled:
-        yield lambda _description: None
+        yield record
+        record("done")
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("starting", total=None)
 
         def step(description: str) -> None:
+            record(description)
             progress.update(task, description=description)
 
         yield step
-        progress.update(task, description="done")
+        step("done")
 
 
 def _extra_keys(job: LinkJob) -> list[str]:
@@ -171,12 +184,13 @@ def link_datasets(
     selected = _select_sources(sources, job)
     _check_job(job, match_keys, selected)
     out_dir = Path(out_dir)
+    timings: dict[str, float] = {}
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise LinkageError(f"{out_dir} already exists and is not empty; choose another path")
     with (
         atomic_directory(out_dir, overwrite=overwrite) as staging,
         tempfile.TemporaryDirectory(prefix=".link-work-", dir=out_dir.parent) as work,
-        _progress(show_progress) as step,
+        _progress(show_progress, timings) as step,
     ):
         result = _run(
             selected,
@@ -190,7 +204,10 @@ def link_datasets(
             step=step,
             memory_limit=memory_limit,
         )
-    return LinkResult(out_dir=out_dir, seconds=time.perf_counter() - started, **result)
+    timings.pop("done", None)
+    return LinkResult(
+        out_dir=out_dir, seconds=time.perf_counter() - started, step_seconds=timings, **result
+    )
 
 
 def _run(
