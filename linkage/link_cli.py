@@ -24,7 +24,7 @@ __all__ = ["register"]
 
 
 def _print_summary(result: LinkResult) -> None:
-    console = Console()
+    console = Console(soft_wrap=True, highlight=False)
     records = sum(result.records.values())
     console.print(
         f"linked {records:,} records from {len(result.records)} datasets in "

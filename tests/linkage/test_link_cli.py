@@ -1,0 +1,105 @@
+"""``trelink link`` from the command line, in quick mode and on an imported TRE database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.importer import import_package
+from linkage.job import load_link_job
+from linkage.run import link_datasets
+from linkage.sources import database_sources
+from pseudonymise import keys
+from pseudonymise.package import build_package
+
+from .conftest import TokenisedPair
+
+
+def _trelink(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trelink", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_quick_mode_links_folders(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:
+    out = tmp_path / "linked"
+    done = _trelink(
+        "link", str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(out),
+        "--threshold", "0.95", "--truth", str(tokenised_pair.truth),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "against the truth: precision" in done.stdout
+    assert "match probability" in done.stdout and ">= 0.95" in done.stdout
+    pairs = pq.read_table(out / "pairs.parquet")
+    assert min(pairs.column("match_probability").to_pylist()) >= 0.95
+
+
+def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:
+    no_db = _trelink("link", "--db", str(tmp_path / "missing.duckdb"), "--job",
+                     "specs/linkage/spine.yaml", "--out", str(tmp_path / "o"))  # fmt: skip
+    assert no_db.returncode == 2
+    assert "no such TRE database" in no_db.stderr
+    backend = _trelink("link", str(tokenised_pair.left), str(tokenised_pair.right),
+                       "--out", str(tmp_path / "o"), "--backend", "hadoop")  # fmt: skip
+    assert backend.returncode == 2 and "duckdb or spark" in backend.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def tre_database(tokenised_pair: TokenisedPair, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two tokenised extracts, packaged by their owner and imported into a TRE."""
+    root = tmp_path_factory.mktemp("tre")
+    keys.generate_recipient_keypair(root / "tre")
+    keys.generate_signer_keypair(root / "owner")
+    for name, folder in (("left", tokenised_pair.left), ("right", tokenised_pair.right)):
+        build_package(
+            folder,
+            recipient=keys.load_recipient_public_key(root / "tre.public.pem"),
+            signing_key=keys.load_signing_private_key(root / "owner.private.pem"),
+            out=root / f"{name}.tlp",
+        )
+        import_package(
+            root / f"{name}.tlp",
+            private_key=root / "tre.private.pem",
+            trust=root / "owner.public.pem",
+            db=root / "tre.duckdb",
+            dataset=name,
+        )
+    return root / "tre.duckdb"
+
+
+def test_production_mode_links_imported_datasets(
+    tre_database: Path, tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    job_path = tmp_path / "job.yaml"
+    job_path.write_text("version: 1\nname: pair\ndatasets: [left, right]\nlink_type: link_only\n")
+    job = load_link_job(job_path)
+    result = link_datasets(
+        database_sources(tre_database, job.datasets),
+        out_dir=tmp_path / "out",
+        job=job,
+        truth_path=tokenised_pair.truth,
+        show_progress=False,
+    )
+    assert result.records == {"left": 1500, "right": 1500}
+    assert result.metrics is not None and result.metrics.overall.f1 >= 0.92
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "nationality" in report  # subgroup rates come from the imported attributes
+
+
+def test_production_mode_refuses_unknown_datasets(tre_database: Path, tmp_path: Path) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text("version: 1\ndatasets: [left, health]\n")
+    done = _trelink(
+        "link", "--db", str(tre_database), "--job", str(job), "--out", str(tmp_path / "o")
+    )
+    assert done.returncode == 2
+    assert "'health'" in done.stderr and "left" in done.stderr
+    assert not (tmp_path / "o").exists()
