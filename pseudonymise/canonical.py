@@ -27,6 +27,7 @@ import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +35,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pseudonymise.errors import InputError
+from specs.dataset import Role
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
@@ -44,16 +46,10 @@ __all__ = [
     "read_canonical",
 ]
 
-IDENTIFIER_COLUMNS: tuple[str, ...] = (
-    "forename",
-    "surname",
-    "dob",
-    "postcode",
-    "nhs_number",
-    "upn",
-    "pnc_id",
-    "aliases",
-    "dob_alt",
+# The identifier roles of the dataset spec (the canonical contract), except the record
+# id itself and sex, which stays as a low-risk attribute.
+IDENTIFIER_COLUMNS: tuple[str, ...] = tuple(
+    role for role in get_args(Role) if role not in ("record_id", "sex", "attribute")
 )
 REQUIRED_IDENTITY_COLUMNS: tuple[str, ...] = ("record_id", "forename", "surname", "dob")
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
