@@ -128,7 +128,7 @@ class LinkJob(SpecModel):
     # Empty: every dataset given to the run.
     datasets: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = ()
     link_type: LinkType = "link_and_dedupe"
-    threshold: float = Field(default=0.9, gt=0, lt=1)  # match probability of a link
+    threshold: float = Field(default=0.8, gt=0, lt=1)  # match probability of a link
     required_comparisons: tuple[str, ...] = ("name", "dob")
     comparisons: tuple[ComparisonSpec, ...] | None = None  # None: the match-key spec's
     blocking: tuple[BlockingRuleSpec, ...] = Field(default=DEFAULT_PREDICTION_RULES, min_length=1)

@@ -55,7 +55,7 @@ def link(
     ),
     backend: str = typer.Option("duckdb", "--backend", help="duckdb or spark."),
     threshold: float | None = typer.Option(
-        None, "--threshold", help="Match probability of a link (default: the job's, 0.9)."
+        None, "--threshold", help="Match probability of a link (default: the job's, 0.8)."
     ),
     model: Path | None = typer.Option(
         None, "--model", help="Reuse a saved model.json instead of training."

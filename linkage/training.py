@@ -12,12 +12,29 @@ from collections.abc import Callable, Collection
 
 from splink import Linker
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
 
 from linkage.blocking import key_block_rules
 from linkage.errors import JobSpecError
 from linkage.job import TrainingSpec
 
 __all__ = ["train_model"]
+
+
+def _bound_unobserved_u(linker: Linker, sampled_pairs: float) -> None:
+    """Give levels no random pair reached (a shared NHS number) an explicit u.
+
+    Not seeing a level in ``sampled_pairs`` random pairs bounds its u by about
+    ``1 / sampled_pairs``. Written into the model, the bound makes a saved model score
+    exactly as the trained one did (Splink would otherwise keep a placeholder that a
+    reloaded model replaces by a default).
+    """
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level or level._is_else_level:
+                continue
+            if level._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                level.u_probability = 1.0 / sampled_pairs
 
 
 def train_model(
@@ -39,6 +56,7 @@ def train_model(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=training.u_max_pairs, seed=training.seed
     )
+    _bound_unobserved_u(linker, training.u_max_pairs)
     if training.label_column is not None:
         step("estimating m from the clerical labels")
         linker.training.estimate_m_from_label_column(training.label_column)
