@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +17,16 @@ from demo.errors import DemoError
 from demo.pipeline import run_demo
 from trelink.cli import app
 
-IDENTIFIER_COLUMNS = ("record_id", "forename", "surname", "postcode", "nhs_number", "upn", "pnc_id")
+IDENTIFIER_COLUMNS = (
+    "record_id",
+    "forename",
+    "surname",
+    "postcode",
+    "nhs_number",
+    "upn",
+    "pnc_id",
+    "person_ref",
+)
 EXPECTED_OUTPUTS = {
     "nrm_exploitation_by_year.csv",
     "nrm_exploitation_by_gender_nationality.csv",
@@ -40,7 +50,7 @@ EXPECTED_OUTPUTS = {
 
 def _identifier_values(out: Path) -> set[str]:
     """Every identifier the owners held (record ids, names, postcodes, ids, dates of
-    birth) and every record pid the TRE held, as text."""
+    birth), as text."""
     values: set[str] = set()
     for path in (out / "owners").glob("*/prepared/**/*.parquet"):
         table = pq.read_table(path)
@@ -54,10 +64,17 @@ def _identifier_values(out: Path) -> set[str]:
             values.update(f"{f} {s}" for f, s in names if f and s)
         if "dob" in columns:
             values.update(str(v) for v in table.column("dob").to_pylist() if v)
-    for path in (out / "owners").glob("*/pseudonymised/*/lookup.parquet"):
-        values.update(pq.read_table(path).column("record_pid").to_pylist())
     # Short values (a two-letter forename, say) are words, not identifying on their own.
     return {value for value in values if len(value) >= 6}
+
+
+def _record_pids(out: Path) -> set[str]:
+    """The pseudonymous record ids (fine inside the TRE, never in a release)."""
+    return {
+        pid
+        for path in (out / "owners").glob("*/pseudonymised/*/lookup.parquet")
+        for pid in pq.read_table(path).column("record_pid").to_pylist()
+    }
 
 
 @pytest.mark.slow
@@ -82,12 +99,26 @@ def test_demo_runs_every_role_and_releases_only_protected_outputs(tmp_path: Path
         assert name in summary
 
     identifiers = _identifier_values(out)
+    pids = _record_pids(out)
     assert len(identifiers) > 1000
     released_text = summary + "".join(
         path.read_text(encoding="utf-8") for path in (out / "outbox").iterdir()
     )
-    leaked = [value for value in identifiers if value in released_text]
+    leaked = [value for value in identifiers | pids if value in released_text]
     assert leaked == []
+
+    # Nor did the TRE database: every text value it holds is a pid, a token or a category.
+    with duckdb.connect(str(out / "tre" / "tre.duckdb"), read_only=True) as connection:
+        text_columns = connection.sql(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        for table, column in text_columns:
+            held = {
+                str(row[0])
+                for row in connection.sql(f'SELECT DISTINCT "{column}" FROM "{table}"').fetchall()
+            }
+            assert not (held & (identifiers - pids)), (table, column)
 
     # The TRE never held the linkage secret, an owner's secret or an owner's lookup.
     secrets = [(out / "custodian" / "linkage.secret").read_bytes().strip()]
