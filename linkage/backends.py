@@ -111,7 +111,7 @@ def open_backend(
     try:
         db_api = SparkAPI(  # type: ignore[no-untyped-call]
             spark_session=session,
-            break_lineage_method="persist",
+            break_lineage_method="parquet",
             num_partitions_on_repartition=4,
         )
         yield Backend(
