@@ -44,6 +44,11 @@ def main() -> None:
         f"total {result.seconds:.1f} s wall ({result.seconds / 60:.1f} min; target < 10 min), "
         f"{cpu + children.ru_utime + children.ru_stime:.1f} s CPU, peak {peak_mib:,.0f} MiB"
     )
+    if result.export is not None:
+        print(
+            f"  released {len(result.export.released)} outputs, "
+            f"withheld {len(result.export.withheld)}"
+        )
     if result.quality is not None:
         for line in result.quality.lines():
             print(f"  {line}")
