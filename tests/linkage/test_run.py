@@ -74,7 +74,9 @@ def test_every_linked_pair_shares_a_person(linked: LinkResult) -> None:
     assert split == 0
 
 
-def test_report_is_offline_and_free_of_tokens(linked: LinkResult) -> None:
+def test_report_is_offline_and_free_of_tokens(
+    linked: LinkResult, tokenised_pair: TokenisedPair
+) -> None:
     html = (linked.out_dir / "report.html").read_text(encoding="utf-8")
     assert "cdn.jsdelivr" not in html.split("<script>const specs")[-1]
     assert "vegaEmbed" in html and "Linkage rates by subgroup" in html
@@ -82,6 +84,10 @@ def test_report_is_offline_and_free_of_tokens(linked: LinkResult) -> None:
     pairs = pq.read_table(linked.out_dir / "pairs.parquet")
     for pid in pairs.column("record_pid_l").to_pylist()[:50]:
         assert pid not in html
+    identity = pq.read_table(tokenised_pair.left / "identity.parquet", columns=["fn_sn", "dob"])
+    for column in identity.columns:
+        for token in column.drop_null().to_pylist()[:200]:
+            assert str(token) not in html
 
 
 def test_saved_model_reproduces_the_pairs(

@@ -1,0 +1,82 @@
+"""Quality metrics come from recordlinkage's helpers on exact pair counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.errors import InputTableError
+from linkage.evaluate import QualityCounts, evaluate_against_truth, truth_by_record_pid
+
+
+def test_counts_give_precision_recall_f1() -> None:
+    counts = QualityCounts(true_positives=90, false_positives=10, false_negatives=30)
+    assert counts.precision == pytest.approx(0.9)
+    assert counts.recall == pytest.approx(0.75)
+    assert counts.f1 == pytest.approx(2 * 0.9 * 0.75 / 1.65)
+    assert QualityCounts(0, 0, 5).precision == 0.0  # no links: no division warning
+
+
+def test_truth_is_mapped_through_lookups_and_pairs_are_judged(tmp_path: Path) -> None:
+    pq.write_table(
+        pa.table(
+            {
+                "dataset": ["a", "a", "b", "b"],
+                "record_id": ["r1", "r2", "s1", "s2"],
+                "person_id": ["p1", "p2", "p1", "p3"],
+            }
+        ),
+        tmp_path / "truth_records.parquet",
+    )
+    for dataset, ids in (("a", ["r1", "r2"]), ("b", ["s1", "s2"])):
+        pq.write_table(
+            pa.table({"record_id": ids, "record_pid": [f"{dataset}-{i}" for i in ids]}),
+            tmp_path / f"{dataset}.parquet",
+        )
+    truth = truth_by_record_pid(
+        tmp_path / "truth_records.parquet",
+        {"a": tmp_path / "a.parquet", "b": tmp_path / "b.parquet"},
+        tmp_path / "truth.parquet",
+    )
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE clusters AS SELECT dataset, record_pid FROM read_parquet(?)", [str(truth)]
+    )
+    connection.execute(
+        "CREATE TABLE scored_pairs AS SELECT * FROM (VALUES "
+        "('b', 'b-s1', 'a', 'a-r1', 0.99),"  # true, given in reverse order
+        "('a', 'a-r2', 'b', 'b-s2', 0.95),"  # false
+        "('a', 'a-r2', 'b', 'b-s1', 0.10)"  # false, below the threshold
+        ") t(dataset_l, record_pid_l, dataset_r, record_pid_r, match_probability)"
+    )
+    metrics = evaluate_against_truth(
+        connection,
+        truth_path=truth,
+        link_type="link_only",
+        threshold=0.5,
+        attributes={},
+        subgroups=(),
+    )
+    assert metrics.true_pairs == 1
+    assert metrics.overall == QualityCounts(1, 1, 0)
+    assert dict(metrics.by_threshold)[0.05] == QualityCounts(1, 2, 0)
+
+
+def test_truth_without_person_ids_is_refused(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"dataset": ["a"], "record_pid": ["x"]}), tmp_path / "t.parquet")
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE clusters (dataset VARCHAR, record_pid VARCHAR)")
+    connection.execute("CREATE TABLE scored_pairs (dataset_l VARCHAR)")
+    with pytest.raises(InputTableError, match="person_id"):
+        evaluate_against_truth(
+            connection,
+            truth_path=tmp_path / "t.parquet",
+            link_type="link_only",
+            threshold=0.5,
+            attributes={},
+            subgroups=(),
+        )
