@@ -54,6 +54,11 @@ def link(
         None, "--job", help="Linkage job spec (specs/linkage/*.yaml); needed with --db."
     ),
     backend: str = typer.Option("duckdb", "--backend", help="duckdb or spark."),
+    link_type: str | None = typer.Option(
+        None,
+        "--link-type",
+        help="link_only, dedupe_only or link_and_dedupe (default: the job's, link_and_dedupe).",
+    ),
     threshold: float | None = typer.Option(
         None, "--threshold", help="Match probability of a link (default: the job's, 0.8)."
     ),
@@ -73,6 +78,12 @@ def link(
         raise LinkageError(f"--backend must be duckdb or spark, not {backend!r}")
     chosen: BackendName = "spark" if backend == "spark" else "duckdb"
     job = load_link_job(job_path) if job_path is not None else LinkJob()
+    if link_type is not None:
+        if link_type not in ("link_only", "dedupe_only", "link_and_dedupe"):
+            raise LinkageError(
+                f"--link-type must be link_only, dedupe_only or link_and_dedupe, not {link_type!r}"
+            )
+        job = job.model_copy(update={"link_type": link_type})
     sources: list[DatasetSource]
     if db is not None:
         if folders:

@@ -32,7 +32,7 @@ def test_quick_mode_links_folders(tokenised_pair: TokenisedPair, tmp_path: Path)
     out = tmp_path / "linked"
     done = _trelink(
         "link", str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(out),
-        "--threshold", "0.95", "--truth", str(tokenised_pair.truth),
+        "--threshold", "0.95", "--truth", str(tokenised_pair.truth), "--link-type", "link_only",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "against the truth: precision" in done.stdout
@@ -49,6 +49,9 @@ def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_p
     backend = _trelink("link", str(tokenised_pair.left), str(tokenised_pair.right),
                        "--out", str(tmp_path / "o"), "--backend", "hadoop")  # fmt: skip
     assert backend.returncode == 2 and "duckdb or spark" in backend.stderr
+    kind = _trelink("link", str(tokenised_pair.left), "--out", str(tmp_path / "o"),
+                    "--link-type", "merge")  # fmt: skip
+    assert kind.returncode == 2 and "--link-type" in kind.stderr
     assert not (tmp_path / "o").exists()
 
 
