@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cleartext_reference import cleartext_linker, normalised_table
+from cleartext_reference import link_cleartext_extracts
 from linkage_bench_data import BenchData, bench_data
 
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
@@ -110,11 +110,7 @@ def _tokens(data: BenchData, job: LinkJob, work: Path) -> tuple[LinkageMetrics, 
 
 def _cleartext(data: BenchData, job: LinkJob, work: Path) -> tuple[LinkageMetrics, float]:
     started = time.perf_counter()
-    connection = duckdb.connect()
-    for side, path in (("left", data.raw_left), ("right", data.raw_right)):
-        connection.register(f"{side}_arrow", normalised_table(path))
-        connection.execute(f"CREATE TABLE clear_{side} AS SELECT * FROM {side}_arrow")
-    linker = cleartext_linker(connection, "clear_left", "clear_right", job=job)
+    connection, linker = link_cleartext_extracts(data.raw_left, data.raw_right, job=job)
     predictions = linker.inference.predict(
         threshold_match_probability=job.threshold, warning_mode="never"
     )

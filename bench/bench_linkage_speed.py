@@ -37,7 +37,11 @@ from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cleartext_reference import cleartext_blocking_rules, cleartext_linker, normalised_table
+from cleartext_reference import (
+    cleartext_blocking_rules,
+    link_cleartext_extracts,
+    normalised_table,
+)
 from linkage_bench_data import bench_data
 
 from linkage.blocking import prediction_blocking_rules
@@ -94,11 +98,7 @@ def _child_tokens(data_root: Path, records: int, backend: str) -> dict[str, Any]
 def _child_cleartext(data_root: Path, records: int) -> dict[str, Any]:
     data = bench_data(data_root, records=records, seed=1)
     started = time.perf_counter()
-    connection = duckdb.connect()
-    for side, path in (("left", data.raw_left), ("right", data.raw_right)):
-        connection.register(f"{side}_arrow", normalised_table(path))
-        connection.execute(f"CREATE TABLE clear_{side} AS SELECT * FROM {side}_arrow")
-    linker = cleartext_linker(connection, "clear_left", "clear_right", job=JOB)
+    connection, linker = link_cleartext_extracts(data.raw_left, data.raw_right, job=JOB)
     predict_started = time.perf_counter()
     predictions = linker.inference.predict(
         threshold_match_probability=JOB.threshold, warning_mode="never"

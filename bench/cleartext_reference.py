@@ -23,7 +23,12 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from linkage.job import LinkJob
 from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
 
-__all__ = ["cleartext_blocking_rules", "cleartext_linker", "normalised_table"]
+__all__ = [
+    "cleartext_blocking_rules",
+    "cleartext_linker",
+    "link_cleartext_extracts",
+    "normalised_table",
+]
 
 
 def _distinct_map(values: list[str | None], function: Any) -> list[Any]:
@@ -203,3 +208,14 @@ def cleartext_linker(
             block_on(*_cleartext_block(keys)), max_pairs=training.em_max_pairs
         )
     return linker
+
+
+def link_cleartext_extracts(
+    left: Path, right: Path, *, job: LinkJob
+) -> tuple[duckdb.DuckDBPyConnection, Linker]:
+    """Normalise two canonical extracts into a fresh connection and train the reference."""
+    connection = duckdb.connect()
+    for side, path in (("left", left), ("right", right)):
+        connection.register(f"{side}_arrow", normalised_table(path))
+        connection.execute(f"CREATE TABLE clear_{side} AS SELECT * FROM {side}_arrow")
+    return connection, cleartext_linker(connection, "clear_left", "clear_right", job=job)
