@@ -30,6 +30,7 @@ from specs.match_keys import (
 
 __all__ = [
     "Dialect",
+    "build_attribute_comparison",
     "build_comparison",
     "build_comparisons",
     "comparison_columns",
@@ -137,3 +138,26 @@ def build_comparisons(
 ) -> list[cl.CustomComparison]:
     """Splink comparisons for every spec entry, in order."""
     return [build_comparison(comparison, dialect=dialect) for comparison in comparisons]
+
+
+def build_attribute_comparison(column: str) -> cl.CustomComparison:
+    """An attribute (sex, nationality) compared as itself: missing, equal, different.
+
+    Attributes are low-risk values the owner releases anyway, so they stay plain text.
+    Agreement is weighed by the value's frequency: sharing a rare nationality says
+    more than sharing the commonest, and names within a small nationality repeat more,
+    which is what made recall differ between nationality groups.
+    """
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.CustomLevel(f"{column}_l IS NULL OR {column}_r IS NULL").configure(
+                is_null_level=True
+            ),
+            cll.CustomLevel(f"{column}_l = {column}_r", label_for_charts="equal").configure(
+                tf_adjustment_column=column, tf_adjustment_weight=1.0
+            ),
+            cll.ElseLevel(),
+        ],
+        comparison_description=column,
+    )

@@ -24,6 +24,7 @@ import duckdb
 
 from linkage.comparisons import comparison_columns
 from linkage.errors import InputTableError, KeyMismatchError
+from linkage.subgroups import nationality_group_sql
 from specs.match_keys import ComparisonSpec, MatchKeySpec
 
 __all__ = [
@@ -61,6 +62,9 @@ class PreparedInputs:
     comparisons: tuple[ComparisonSpec, ...]  # those with data in at least one dataset
     columns: tuple[str, ...]  # token columns in every work table
     record_counts: dict[str, int] = field(default_factory=dict)
+    # Attribute columns (sex, nationality) copied into every work table as text, for
+    # comparison: only those every dataset's attributes carry.
+    attribute_columns: tuple[str, ...] = ()
 
 
 def read_manifest_key_id(manifest_path: Path) -> str | None:
@@ -213,13 +217,16 @@ def prepare_inputs(
     required_comparisons: Sequence[str],
     extra_columns: Sequence[str] = (),
     label_column: str | None = None,
+    attribute_columns: Sequence[str] = (),
 ) -> PreparedInputs:
     """Check ``sources`` and copy the needed columns into work tables ``input_<name>``.
 
     ``extra_columns`` are further token columns (blocking and training keys) kept
     where a dataset has them. ``label_column`` (a clerical cluster label) must be in
-    every identity table and is copied as text. The returned comparisons are those with at least one
-    non-null value somewhere: a comparison no dataset can fill would stay untrained.
+    every identity table and is copied as text. ``attribute_columns`` are attributes
+    compared as well as tokens; each is copied (as text) only if every dataset has it.
+    The returned comparisons are those with at least one non-null value somewhere: a
+    comparison no dataset can fill would stay untrained.
     """
     if not sources:
         raise InputTableError("no datasets to link")
@@ -244,6 +251,7 @@ def prepare_inputs(
             )
         counts[source.name] = _check_rows(connection, source)
     columns = sorted(set().union(*present_by_source.values()))
+    shared = _shared_attributes(connection, sources, attribute_columns)
     tables: dict[str, str] = {}
     attributes: dict[str, str] = {}
     for source in sources:
@@ -255,11 +263,14 @@ def prepare_inputs(
             f"AS {column}"
             for column in columns
         ]
+        joined = "".join(f", CAST(a.{column} AS VARCHAR) AS {column}" for column in shared)
         connection.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT CAST(record_pid AS VARCHAR) AS record_pid"
-            + "".join(f", {item}" for item in selected)
-            + (f", CAST({label_column} AS VARCHAR) AS {label_column}" if label_column else "")
-            + f" FROM {source.identity}"
+            f"CREATE OR REPLACE TABLE {table} AS SELECT CAST(i.record_pid AS VARCHAR) AS record_pid"
+            + "".join(f", i.{item}" if item in columns else f", {item}" for item in selected)
+            + (f", CAST(i.{label_column} AS VARCHAR) AS {label_column}" if label_column else "")
+            + joined
+            + f" FROM {source.identity} i"
+            + (f" LEFT JOIN {source.attributes} a USING (record_pid)" if shared else "")
         )
         tables[source.name] = table
         if source.attributes is not None:
@@ -267,6 +278,7 @@ def prepare_inputs(
             connection.execute(
                 f"CREATE OR REPLACE TABLE {attributes_table} AS SELECT * FROM {source.attributes}"
             )
+            _add_nationality_group(connection, attributes_table)
             attributes[source.name] = attributes_table
     filled: set[str] = set()
     for table in tables.values():
@@ -281,7 +293,35 @@ def prepare_inputs(
         comparisons=kept,
         columns=tuple(columns),
         record_counts=counts,
+        attribute_columns=shared,
     )
+
+
+def _add_nationality_group(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Group nationalities for the report where the owner sent nationality alone."""
+    names = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
+    if "nationality" in names and "nationality_group" not in names:
+        connection.execute(f"ALTER TABLE {table} ADD COLUMN nationality_group VARCHAR DEFAULT NULL")
+        connection.execute(
+            f"UPDATE {table} SET nationality_group = {nationality_group_sql('nationality')}"
+        )
+
+
+def _shared_attributes(
+    connection: duckdb.DuckDBPyConnection, sources: Sequence[DatasetSource], wanted: Sequence[str]
+) -> tuple[str, ...]:
+    """The ``wanted`` attribute columns that every source's attributes table has."""
+    if not wanted or any(source.attributes is None for source in sources):
+        return ()
+    shared = list(wanted)
+    for source in sources:
+        try:
+            described = connection.sql(f"DESCRIBE SELECT * FROM {source.attributes}").fetchall()
+        except duckdb.Error as error:
+            raise InputTableError(f"{source.origin}: cannot read the attributes table") from error
+        names = {str(row[0]) for row in described}
+        shared = [column for column in shared if column in names]
+    return tuple(shared)
 
 
 def _require_filled(

@@ -131,6 +131,8 @@ class LinkJob(SpecModel):
     threshold: float = Field(default=0.8, gt=0, lt=1)  # match probability of a link
     required_comparisons: tuple[str, ...] = ("name", "dob")
     comparisons: tuple[ComparisonSpec, ...] | None = None  # None: the match-key spec's
+    # Attribute columns compared too, where every dataset's attributes carry them.
+    attribute_comparisons: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = ()
     blocking: tuple[BlockingRuleSpec, ...] = Field(default=DEFAULT_PREDICTION_RULES, min_length=1)
     training: TrainingSpec = TrainingSpec()
     clustering: ClusteringSpec = ClusteringSpec()

@@ -16,9 +16,8 @@ from typing import Any
 
 from splink import SettingsCreator
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
-from splink.internals.comparison_creator import ComparisonCreator
 
-from linkage.comparisons import Dialect, build_comparisons
+from linkage.comparisons import Dialect, build_attribute_comparison, build_comparisons
 from linkage.errors import LinkageError
 from linkage.job import LinkType
 from specs.match_keys import ComparisonSpec
@@ -35,14 +34,16 @@ def build_settings(
     link_type: LinkType,
     blocking_rules: Sequence[BlockingRuleCreator],
     retain_intermediate: bool,
+    attribute_columns: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A Splink settings dictionary for ``dialect``."""
+    """A Splink settings dictionary for ``dialect``; attributes compared after tokens."""
     creator = SettingsCreator(
         link_type=link_type,
         unique_id_column_name="record_pid",
-        comparisons=list[ComparisonCreator | dict[str, Any]](
-            build_comparisons(comparisons, dialect=dialect)
-        ),
+        comparisons=[
+            *build_comparisons(comparisons, dialect=dialect),
+            *(build_attribute_comparison(column) for column in attribute_columns),
+        ],
         blocking_rules_to_generate_predictions=list(blocking_rules),
         # Matching columns hold tokens only; intermediate columns feed the waterfall.
         retain_matching_columns=retain_intermediate,

@@ -145,6 +145,7 @@ def _make_linker(
         link_type=job.link_type,
         blocking_rules=rules,
         retain_intermediate=True,
+        attribute_columns=prepared.attribute_columns,
     )
     trained = False
     if model_path is not None:
@@ -237,6 +238,7 @@ def _run(
             required_comparisons=job.required_comparisons,
             extra_columns=_extra_keys(job),
             label_column=job.training.label_column,
+            attribute_columns=job.attribute_comparisons,
         )
         with open_backend(backend_name, connection=connection, workdir=workdir) as backend:
             return _link(prepared, backend, job, model_path, truth_path, staging, step)
