@@ -20,10 +20,13 @@ import splink.comparison_library as cl
 from metaphone import doublemetaphone
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from linkage.job import LinkJob
+from linkage.blocking import capped_block_column, capped_blocks_sql
+from linkage.job import BlockingRuleSpec, LinkJob
 from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
+from specs.match_keys import EqualTerm
 
 __all__ = [
+    "add_cleartext_capped_blocks",
     "cleartext_blocking_rules",
     "cleartext_linker",
     "link_cleartext_extracts",
@@ -163,14 +166,42 @@ def _postcode() -> cl.CustomComparison:
     )
 
 
+# Token keys in prediction rules that are plain columns under another name here.
+_PREDICTION_COLUMNS = {"fn": "forename", "sn": "surname"}
+
+
+def _cleartext_rule(rule: BlockingRuleSpec) -> BlockingRuleSpec:
+    return rule.model_copy(
+        update={
+            "all": tuple(
+                EqualTerm(equal=_PREDICTION_COLUMNS.get(term.equal, term.equal))
+                for term in rule.all
+                if isinstance(term, EqualTerm)
+            )
+        }
+    )
+
+
+def _usable(rule: BlockingRuleSpec) -> bool:
+    return all(isinstance(term, EqualTerm) for term in rule.all) and all(
+        key not in ("upn", "pnc_id") for key in rule.keys
+    )
+
+
 def cleartext_blocking_rules(job: LinkJob) -> list[Any]:
-    """The job's blocking rules on the cleartext columns of the same names."""
-    rules: list[Any] = [
-        block_on(*(term.equal for term in rule.all))  # type: ignore[union-attr]
-        for rule in job.blocking
-        if all(hasattr(term, "equal") for term in rule.all)
-        and all(key not in ("upn", "pnc_id") for key in rule.keys)
-    ]
+    """The job's blocking rules on the cleartext columns of the same names.
+
+    A capped rule blocks on the column ``add_cleartext_capped_blocks`` writes.
+    """
+    rules: list[Any] = []
+    for index, rule in enumerate(job.blocking):
+        if not _usable(rule):
+            continue
+        if rule.max_block_size is not None:
+            column = capped_block_column(index)
+            rules.append(f"l.{column} = r.{column}")
+        else:
+            rules.append(block_on(*_cleartext_rule(rule).keys))
     rules += [
         "l.forename = r.surname AND l.dob = r.dob",
         "l.surname = r.forename AND l.dob = r.dob",
@@ -178,10 +209,21 @@ def cleartext_blocking_rules(job: LinkJob) -> list[Any]:
     return rules
 
 
+def add_cleartext_capped_blocks(
+    connection: duckdb.DuckDBPyConnection, tables: list[str], *, job: LinkJob
+) -> None:
+    """The capped rules' block columns on cleartext tables, as the token run makes them."""
+    rules = [_cleartext_rule(rule) if _usable(rule) else rule for rule in job.blocking]
+    columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {tables[0]}").fetchall()}
+    for statement in capped_blocks_sql(rules, tables=tables, available=columns):
+        connection.execute(statement)
+
+
 def cleartext_linker(
     connection: duckdb.DuckDBPyConnection, left: str, right: str, *, job: LinkJob
 ) -> Linker:
     """A trained cleartext Splink model over work tables ``left`` and ``right``."""
+    add_cleartext_capped_blocks(connection, [left, right], job=job)
     settings = SettingsCreator(
         link_type="link_only",
         unique_id_column_name="record_id",

@@ -4,12 +4,17 @@ A rule whose match keys a run does not have (no input carries them) is dropped, 
 one default rule set serves datasets with and without NHS numbers, pupil numbers or
 police ids. A ``cross`` term expands into both directions, because Splink keeps only
 one ordering of each pair and a swap may sit on either side.
+
+A rule with ``max_block_size`` blocks on a work column of its own (``capped_block_<i>``
+for the rule at position ``i``): a hash of the rule's tokens where at most that many
+records share them, null elsewhere. The TRE computes it from token frequencies, which
+it already holds for term-frequency adjustments, so it learns nothing new.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from splink.blocking_rule_library import CustomRule, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
@@ -19,6 +24,9 @@ from specs.match_keys import EqualTerm
 
 __all__ = [
     "blocking_rule_sql",
+    "capped_block_column",
+    "capped_block_sql",
+    "capped_blocks_sql",
     "key_block_rules",
     "prediction_blocking_rules",
     "usable",
@@ -37,6 +45,53 @@ def blocking_rule_sql(rule: BlockingRuleSpec) -> list[str]:
     return [" AND ".join(choice) for choice in itertools.product(*alternatives)]
 
 
+def capped_block_column(index: int) -> str:
+    """The work column that carries capped rule number ``index``."""
+    return f"capped_block_{index}"
+
+
+def capped_block_sql(rule: BlockingRuleSpec, *, tables: Sequence[str], column: str) -> list[str]:
+    """Statements that add ``column`` to every table in ``tables`` for a capped ``rule``.
+
+    Block sizes count every table together, so a value common in one dataset is
+    skipped even where another holds it rarely (its pairs would still be many).
+    """
+    if rule.max_block_size is None:
+        raise ValueError("capped_block_sql needs a rule with max_block_size")
+    keys = list(dict.fromkeys(rule.keys))
+    listed = ", ".join(keys)
+    present = " AND ".join(f"{key} IS NOT NULL" for key in keys)
+    union = " UNION ALL ".join(f"SELECT {listed} FROM {table}" for table in tables)
+    sizes = f"{column}_sizes"
+    statements = [
+        f"CREATE OR REPLACE TEMP TABLE {sizes} AS SELECT {listed} FROM ({union}) "
+        f"WHERE {present} GROUP BY ALL HAVING count(*) <= {rule.max_block_size}"
+    ]
+    # The hash is shifted into the signed range: Spark has no unsigned 64-bit type.
+    value = f"CAST(hash({', '.join(f'b.{key}' for key in keys)}) >> 1 AS BIGINT)"
+    joined = " AND ".join(f"t.{key} = b.{key}" for key in keys)
+    for table in tables:
+        statements.append(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT t.*, "
+            f"CASE WHEN b.{keys[0]} IS NULL THEN NULL ELSE {value} END AS {column} "
+            f"FROM {table} t LEFT JOIN {sizes} b ON {joined}"
+        )
+    statements.append(f"DROP TABLE {sizes}")
+    return statements
+
+
+def capped_blocks_sql(
+    rules: Sequence[BlockingRuleSpec], *, tables: Sequence[str], available: Collection[str]
+) -> list[str]:
+    """Statements adding the block column of every capped rule the tables can run."""
+    statements: list[str] = []
+    for index, rule in enumerate(rules):
+        if rule.max_block_size is not None and usable(rule.keys, available):
+            column = capped_block_column(index)
+            statements.extend(capped_block_sql(rule, tables=tables, column=column))
+    return statements
+
+
 def usable(keys: Iterable[str], available: Collection[str]) -> bool:
     """True when every key is a column the run's inputs carry."""
     return all(key in available for key in keys)
@@ -47,8 +102,13 @@ def prediction_blocking_rules(
 ) -> list[BlockingRuleCreator]:
     """Splink rules for prediction, skipping rules on keys the inputs lack."""
     creators: list[BlockingRuleCreator] = []
-    for rule in rules:
-        if usable(rule.keys, available):
+    for index, rule in enumerate(rules):
+        if not usable(rule.keys, available):
+            continue
+        if rule.max_block_size is not None:
+            column = capped_block_column(index)
+            creators.append(CustomRule(f"l.{column} = r.{column}"))
+        else:
             creators.extend(CustomRule(sql) for sql in blocking_rule_sql(rule))
     return creators
 

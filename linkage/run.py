@@ -22,7 +22,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from splink import Linker
 
 from linkage.backends import Backend, BackendName, column_names, open_backend
-from linkage.blocking import prediction_blocking_rules
+from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.clusters import build_spine
 from linkage.errors import JobSpecError, LinkageError
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
@@ -240,10 +240,20 @@ def _run(
             label_column=job.training.label_column,
             attribute_columns=job.attribute_comparisons,
         )
+        _add_capped_blocks(connection, job, prepared)
         with open_backend(backend_name, connection=connection, workdir=workdir) as backend:
             return _link(prepared, backend, job, model_path, truth_path, staging, step)
     finally:
         connection.close()
+
+
+def _add_capped_blocks(
+    connection: duckdb.DuckDBPyConnection, job: LinkJob, prepared: PreparedInputs
+) -> None:
+    """Give each input table the columns of the job's frequency-capped blocking rules."""
+    tables = list(prepared.tables.values())
+    for statement in capped_blocks_sql(job.blocking, tables=tables, available=prepared.columns):
+        connection.execute(statement)
 
 
 def _link(

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from linkage.blocking import blocking_rule_sql, key_block_rules, prediction_blocking_rules
+import duckdb
+import pytest
+from pydantic import ValidationError
+
+from linkage.blocking import (
+    blocking_rule_sql,
+    capped_block_column,
+    capped_block_sql,
+    key_block_rules,
+    prediction_blocking_rules,
+)
 from linkage.job import DEFAULT_PREDICTION_RULES, BlockingRuleSpec
 from specs.match_keys import CrossTerm, EqualTerm, load_match_key_spec
 
@@ -37,3 +47,59 @@ def test_default_rules_cover_swapped_names_and_typos_and_use_known_keys() -> Non
     assert "l.fn_sn_pre4 = r.fn_sn_pre4 AND l.dob = r.dob" in sql
     for rule in DEFAULT_PREDICTION_RULES:
         assert set(rule.keys) <= known
+
+
+def _capped(*keys: str, size: int = 2) -> BlockingRuleSpec:
+    return BlockingRuleSpec(all=tuple(EqualTerm(equal=key) for key in keys), max_block_size=size)
+
+
+def test_capped_rules_block_on_their_own_column() -> None:
+    rules = [BlockingRuleSpec(all=(EqualTerm(equal="dob"),)), _capped("fn", "dob")]
+    built = prediction_blocking_rules(rules, available={"fn", "dob"})
+    assert [rule.get_blocking_rule("duckdb").blocking_rule_sql for rule in built] == [
+        "l.dob = r.dob",
+        f"l.{capped_block_column(1)} = r.{capped_block_column(1)}",
+    ]
+
+
+def test_a_cap_applies_to_equalities_only() -> None:
+    with pytest.raises(ValidationError, match="equal"):
+        BlockingRuleSpec(all=(CrossTerm(cross=("fn", "sn")),), max_block_size=5)
+    with pytest.raises(ValidationError):
+        _capped("fn", size=1)
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "size", "expected", "blocks"),
+    [
+        # (fn, dob) values; a block is counted over both tables together
+        ([(1, 10), (2, 20)], [(1, 10), (3, 30)], 2, [True, True, True, True], 3),
+        ([(1, 10), (1, 10)], [(1, 10)], 2, [False, False, False], 0),  # 3 records > 2
+        ([(1, 10), (1, 10)], [(1, 10)], 3, [True, True, True], 1),
+        ([(1, 10), (1, 11)], [(1, 10), (1, 10)], 2, [False, True, False, False], 1),
+        ([(1, None), (None, 10)], [(1, None)], 5, [False, False, False], 0),  # a key missing
+    ],
+)
+def test_capped_columns_mark_small_blocks_only(
+    left: list[tuple[int | None, int | None]],
+    right: list[tuple[int | None, int | None]],
+    size: int,
+    expected: list[bool],
+    blocks: int,
+) -> None:
+    connection = duckdb.connect()
+    for name, rows in (("a", left), ("b", right)):
+        connection.execute(f"CREATE TABLE {name} (record_pid VARCHAR, fn BIGINT, dob BIGINT)")
+        connection.executemany(
+            f"INSERT INTO {name} VALUES (?, ?, ?)",
+            [(f"{name}{index}", fn, dob) for index, (fn, dob) in enumerate(rows)],
+        )
+    rule = _capped("fn", "dob", size=size)
+    for statement in capped_block_sql(rule, tables=["a", "b"], column="c"):
+        connection.execute(statement)
+    rows = connection.sql(
+        "SELECT c FROM (SELECT * FROM a UNION ALL SELECT * FROM b) ORDER BY record_pid"
+    ).fetchall()
+    assert [row[0] is not None for row in rows] == expected
+    # one value per kept block, so joining on the column pairs exactly its records
+    assert len({row[0] for row in rows if row[0] is not None}) == blocks

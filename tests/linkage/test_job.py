@@ -69,3 +69,22 @@ def test_comparison_override_is_validated_like_the_match_key_spec(tmp_path: Path
     assert [comparison.name for comparison in job.effective_comparisons(load_match_key_spec())] == [
         "name"
     ]
+
+
+def test_capped_blocking_rules_load_from_yaml_and_bad_caps_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "version: 1\nblocking:\n  - {all: [{equal: name_set}], max_block_size: 20}\n"
+        "  - {all: [{cross: [fn, sn]}], max_block_size: 20}\n"
+        "attribute_comparisons: [sex]\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_link_job(path)
+    assert "blocking[1]" in str(caught.value) and "equal" in str(caught.value)
+    path.write_text(
+        "version: 1\nblocking:\n  - {all: [{equal: name_set}], max_block_size: 20}\n"
+        "attribute_comparisons: [sex]\n"
+    )
+    job = load_link_job(path)
+    assert job.blocking[0].max_block_size == 20
+    assert job.attribute_comparisons == ("sex",)
