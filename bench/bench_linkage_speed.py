@@ -38,13 +38,14 @@ from splink.blocking_analysis import count_comparisons_from_blocking_rules
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cleartext_reference import (
+    add_cleartext_capped_blocks,
     cleartext_blocking_rules,
     link_cleartext_extracts,
     normalised_table,
 )
 from linkage_bench_data import bench_data
 
-from linkage.blocking import prediction_blocking_rules
+from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
@@ -116,15 +117,26 @@ def _child_cleartext(data_root: Path, records: int) -> dict[str, Any]:
 def _comparisons(data_root: Path, records: int) -> dict[str, int]:
     """Candidate pairs of both models (exact counts; not timed)."""
     data = bench_data(data_root, records=records, seed=1)
-    identity = [
-        duckdb.read_parquet(str(folder / "identity.parquet")).to_arrow_table()
-        for folder in (data.left, data.right)
-    ]
+    connection = duckdb.connect()
+    for side, folder in (("left", data.left), ("right", data.right)):
+        connection.execute(
+            f"CREATE TABLE tokens_{side} AS SELECT * FROM read_parquet('{folder}/identity.parquet')"
+        )
     available = set(load_match_key_spec().token_columns)
+    statements = capped_blocks_sql(
+        JOB.blocking, tables=["tokens_left", "tokens_right"], available=available
+    )
+    for statement in statements:  # the run's own capped block columns
+        connection.execute(statement)
+    identity = [connection.table(f"tokens_{side}").to_arrow_table() for side in ("left", "right")]
     tokens = _count(
         identity, prediction_blocking_rules(JOB.blocking, available=available), "record_pid"
     )
-    clear = [normalised_table(path) for path in (data.raw_left, data.raw_right)]
+    for side, path in (("left", data.raw_left), ("right", data.raw_right)):
+        connection.register(f"clear_{side}_arrow", normalised_table(path))
+        connection.execute(f"CREATE TABLE clear_{side} AS SELECT * FROM clear_{side}_arrow")
+    add_cleartext_capped_blocks(connection, ["clear_left", "clear_right"], job=JOB)
+    clear = [connection.table(f"clear_{side}").to_arrow_table() for side in ("left", "right")]
     cleartext = _count(clear, cleartext_blocking_rules(JOB), "record_id")
     return {"tokens": tokens, "cleartext": cleartext}
 
