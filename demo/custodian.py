@@ -13,8 +13,12 @@ import shutil
 from dataclasses import dataclass
 
 from demo.layout import OWNERS, DemoLayout
-from pseudonymise import generate_recipient_keypair, generate_secret, generate_signer_keypair
-from pseudonymise.keys import public_key_path
+from pseudonymise import (
+    generate_recipient_keypair,
+    generate_secret,
+    generate_signer_keypair,
+    public_key_path,
+)
 
 __all__ = ["ADMINISTRATOR", "CHECKERS", "RESEARCHER", "KeyIds", "make_keys"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from demo.custodian import ADMINISTRATOR, CHECKERS, RESEARCHER
 from demo.layout import DemoLayout
 from demo.researcher import ProtectedOutput
-from pseudonymise.keys import private_key_path, public_key_path
+from pseudonymise import private_key_path, public_key_path
 from sdc import DEFAULT_POLICY
 from tre_export import (
     CheckOutcome,

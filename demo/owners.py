@@ -18,12 +18,13 @@ from pseudonymise import (
     load_recipient_public_key,
     load_secret,
     load_signing_private_key,
+    prepare_source,
+    private_key_path,
     pseudonymise_table,
     read_canonical,
+    write_prepared,
     write_pseudonymised,
 )
-from pseudonymise.keys import private_key_path
-from pseudonymise.prepare import prepare_source, write_prepared
 from specs.dataset import dataset_spec_path, load_dataset_spec
 
 __all__ = ["OwnerDataset", "dataset_name", "run_owner"]

@@ -24,7 +24,7 @@ from linkage import (
     list_datasets,
     load_link_job,
 )
-from pseudonymise.keys import private_key_path
+from pseudonymise import private_key_path
 from specs.loader import spec_path
 
 __all__ = [

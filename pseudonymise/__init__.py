@@ -26,9 +26,12 @@ from pseudonymise.keys import (
     load_secret,
     load_signing_private_key,
     load_signing_public_key,
+    private_key_path,
+    public_key_path,
 )
 from pseudonymise.normalise import NORMALISATION_VERSION
 from pseudonymise.package import OpenedPackage, build_package, open_package
+from pseudonymise.prepare import PreparedSource, prepare_source, write_prepared
 from pseudonymise.risk import RiskReport
 from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
 from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
@@ -45,6 +48,7 @@ __all__ = [
     "PackageError",
     "PackageVerifyError",
     "PrepareError",
+    "PreparedSource",
     "PseudonymiseError",
     "PseudonymiseSpec",
     "PseudonymisedTables",
@@ -67,8 +71,12 @@ __all__ = [
     "load_signing_public_key",
     "match_key_subkey",
     "open_package",
+    "prepare_source",
+    "private_key_path",
     "pseudonymise_table",
+    "public_key_path",
     "read_canonical",
     "record_pid_subkey",
+    "write_prepared",
     "write_pseudonymised",
 ]
