@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import recordlinkage
 
 from linkage.errors import InputTableError
 from linkage.job import LinkType
@@ -51,6 +50,10 @@ class QualityCounts:
         )
 
     def _metric(self, function: str) -> float:
+        # Imported here: recordlinkage pulls in scikit-learn, which would add most of a
+        # second to the start-up of every trelink command.
+        import recordlinkage
+
         with np.errstate(divide="ignore", invalid="ignore"):
             value = float(getattr(recordlinkage, function)(self._matrix()))
         return 0.0 if np.isnan(value) else value
