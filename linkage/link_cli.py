@@ -57,7 +57,10 @@ def link(
     link_type: str | None = typer.Option(
         None,
         "--link-type",
-        help="link_only, dedupe_only or link_and_dedupe (default: the job's, link_and_dedupe).",
+        help=(
+            "link_only, dedupe_only or link_and_dedupe (default: the job's; quick mode: "
+            "link_and_dedupe, or dedupe_only for one folder)."
+        ),
     ),
     threshold: float | None = typer.Option(
         None, "--threshold", help="Match probability of a link (default: the job's, 0.8)."
@@ -95,6 +98,9 @@ def link(
         if not folders:
             raise LinkageError("give pseudonymised dataset folders, or --db with --job")
         sources = [folder_source(folder) for folder in folders]
+        if link_type is None and job_path is None and len(sources) == 1:
+            # One folder can only mean "find the repeat records in it".
+            job = job.model_copy(update={"link_type": "dedupe_only"})
     result = link_datasets(
         sources,
         out_dir=out,

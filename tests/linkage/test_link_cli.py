@@ -106,3 +106,17 @@ def test_production_mode_refuses_unknown_datasets(tre_database: Path, tmp_path: 
     assert done.returncode == 2
     assert "'health'" in done.stderr and "left" in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_one_folder_finds_repeat_records_within_it(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    out = tmp_path / "deduped"
+    done = _trelink("link", str(tokenised_pair.left), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    clusters = pq.read_table(out / "clusters.parquet").to_pylist()
+    assert {row["dataset"] for row in clusters} == {tokenised_pair.left.name}
+    identity = pq.read_table(tokenised_pair.left / "identity.parquet", columns=["record_pid"])
+    assert sorted(row["record_pid"] for row in clusters) == sorted(
+        identity.column("record_pid").to_pylist()
+    )
