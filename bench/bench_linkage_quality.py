@@ -40,7 +40,7 @@ from linkage.evaluate import LinkageMetrics, evaluate_against_truth
 from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
-from synth.population import NATIONALITY_GROUPS
+from specs.classifications import NATIONALITY_GROUPS
 
 SUBGROUPS = ("nationality_group", "nationality")
 

@@ -2,36 +2,15 @@
 
 Owners' attributes carry ``nationality``; the linkage-bias tables compare recall across
 broader ``nationality_group`` values, as published NRM statistics do. The grouping is
-a fixed, public classification, so it lives here (the TRE does not run the synthetic
-generator, whose population model uses the same groups; a test keeps them equal).
-Nationalities not listed fall into "Other".
+a fixed, public classification shared with the generator and the analyses
+(``specs.classifications``). Nationalities not listed fall into "Other".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from specs.classifications import NATIONALITY_GROUPS, OTHER_GROUP
 
 __all__ = ["NATIONALITY_GROUPS", "nationality_group_sql"]
-
-NATIONALITY_GROUPS: Mapping[str, str] = MappingProxyType(
-    {
-        "british": "British",
-        "albanian": "European",
-        "romanian": "European",
-        "polish": "European",
-        "vietnamese": "East Asian",
-        "chinese": "East Asian",
-        "sudanese": "African",
-        "eritrean": "African",
-        "ethiopian": "African",
-        "nigerian": "African",
-        "afghan": "Middle East and Central Asia",
-        "iranian": "Middle East and Central Asia",
-        "iraqi": "Middle East and Central Asia",
-        "kuwaiti": "Middle East and Central Asia",
-    }
-)
 
 
 def nationality_group_sql(column: str) -> str:
@@ -41,5 +20,5 @@ def nationality_group_sql(column: str) -> str:
     )
     return (
         f"CASE WHEN {column} IS NULL THEN NULL "
-        f"ELSE CASE lower(trim(CAST({column} AS VARCHAR))) {cases} ELSE 'Other' END END"
+        f"ELSE CASE lower(trim(CAST({column} AS VARCHAR))) {cases} ELSE '{OTHER_GROUP}' END END"
     )

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from specs.classifications import NATIONALITY_GROUPS
 from synth.identifiers import nhs_numbers
 from synth.names import NamePool
 from synth.postcodes import postcode_histories
@@ -44,23 +45,6 @@ NATIONALITY_ORIGINS: Mapping[str, tuple[str, ...]] = {
     "other": ("english", "arabic_sudan", "romanian", "yoruba", "polish"),
 }
 
-NATIONALITY_GROUPS: Mapping[str, str] = {
-    "british": "British",
-    "albanian": "European",
-    "romanian": "European",
-    "polish": "European",
-    "vietnamese": "East Asian",
-    "chinese": "East Asian",
-    "sudanese": "African",
-    "eritrean": "African",
-    "ethiopian": "African",
-    "nigerian": "African",
-    "afghan": "Middle East and Central Asia",
-    "iranian": "Middle East and Central Asia",
-    "iraqi": "Middle East and Central Asia",
-    "kuwaiti": "Middle East and Central Asia",
-    "other": "Other",
-}
 
 # Proportions loosely follow published NRM statistics for 2017-2022.
 _NATIONALITY_MIX: Mapping[str, Mapping[str, float]] = {

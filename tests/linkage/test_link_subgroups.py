@@ -12,7 +12,7 @@ from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import LinkResult, link_datasets
 from linkage.subgroups import NATIONALITY_GROUPS, nationality_group_sql
-from synth.population import NATIONALITY_GROUPS as GENERATOR_GROUPS
+from specs.dataset import dataset_spec_path, load_dataset_spec
 
 from .conftest import TokenisedPair
 
@@ -35,9 +35,18 @@ def test_nationalities_map_to_their_group(nationality: str | None, group: str | 
     assert found == group
 
 
-def test_groups_agree_with_the_generators_population_model() -> None:
-    for nationality, group in GENERATOR_GROUPS.items():
-        assert NATIONALITY_GROUPS.get(nationality, "Other") == group
+def test_every_nationality_code_of_the_dataset_specs_has_a_group() -> None:
+    for source in ("nrm", "ictg"):
+        spec = load_dataset_spec(dataset_spec_path(source))
+        codes = {
+            code
+            for table in spec.tables
+            for column in table.columns
+            if column.name == "nationality"
+            for code in (column.categories or {})
+        }
+        assert codes, source
+        assert codes <= set(NATIONALITY_GROUPS), (source, codes - set(NATIONALITY_GROUPS))
 
 
 def _link(pair: TokenisedPair, out: Path, job: LinkJob) -> LinkResult:
