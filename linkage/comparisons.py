@@ -26,6 +26,7 @@ from specs.match_keys import (
     EqualTerm,
     OverlapTerm,
     Term,
+    term_keys,
 )
 
 __all__ = [
@@ -88,15 +89,8 @@ def null_level_sql(comparison: ComparisonSpec) -> str:
     return " OR ".join(sides)
 
 
-def term_columns(term: Term) -> tuple[str, ...]:
-    """The match keys (token columns) a term reads."""
-    if isinstance(term, EqualTerm):
-        return (term.equal,)
-    if isinstance(term, OverlapTerm):
-        return (term.overlap,)
-    if isinstance(term, CrossTerm):
-        return term.cross
-    return term.member
+# One definition of which keys a term reads, shared with the spec's own validation.
+term_columns = term_keys
 
 
 def comparison_columns(comparison: ComparisonSpec) -> tuple[str, ...]:

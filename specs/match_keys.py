@@ -38,6 +38,7 @@ __all__ = [
     "OverlapTerm",
     "Term",
     "load_match_key_spec",
+    "term_keys",
 ]
 
 DEFAULT_MATCH_KEY_SPEC = spec_path("pseudonymise", "match_keys.yaml")
@@ -162,7 +163,8 @@ class ComparisonSpec(_Frozen):
     levels: tuple[ComparisonLevelSpec, ...] = Field(min_length=1)
 
 
-def _term_keys(term: Term) -> tuple[str, ...]:
+def term_keys(term: Term) -> tuple[str, ...]:
+    """The match keys (token columns) a term reads."""
     if isinstance(term, EqualTerm):
         return (term.equal,)
     if isinstance(term, OverlapTerm):
@@ -216,7 +218,7 @@ def _level_problems(
 ) -> list[str]:
     problems: list[str] = []
     for term in level.terms:
-        keys = _term_keys(term)
+        keys = term_keys(term)
         unknown = [name for name in keys if name not in by_name]
         if unknown:
             problems.append(f"{here}: unknown match key(s) {unknown}")
