@@ -32,6 +32,7 @@ from specs.match_keys import ComparisonSpec, CrossTerm, EqualTerm, MatchKeySpec
 __all__ = [
     "BlockingRuleSpec",
     "ClusteringSpec",
+    "HoldBackRule",
     "LinkJob",
     "LinkType",
     "TrainingSpec",
@@ -144,6 +145,35 @@ class TrainingSpec(_Frozen):
     label_column: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
 
+class HoldBackRule(_Frozen):
+    """Pairs that score as links but are held back from them: a known look-alike pattern.
+
+    A pair is held back when comparison ``comparison`` sits at one of ``levels`` (their
+    labels) and none of the ``unless`` comparisons agrees at its strongest level.
+    Comparisons a run does not have count as not agreeing. Held-back pairs are not
+    links and do not join clusters; the run writes them to ``held_back.parquet`` for
+    clerical review and the report counts them.
+    """
+
+    name: str = Field(min_length=1)
+    comparison: str
+    levels: tuple[str, ...] = Field(min_length=1)
+    unless: tuple[str, ...] = ()
+
+
+# Twins: the model multiplies the evidence of a shared surname, date of birth and
+# address as if they were independent, but twins share all three, so a pair whose
+# forenames share nothing (not even a phonetic code, prefix or one-letter edit) is
+# held back unless a validated identifier agrees. Measured with
+# bench/bench_linkage_quality.py and the demo's evaluation (docs/tre-researcher.md).
+TWINS_RULE = HoldBackRule(
+    name="possible twins",
+    comparison="name",
+    levels=("surname only", "initial and surname"),
+    unless=("nhs_number", "upn", "pnc_id"),
+)
+
+
 class ClusteringSpec(_Frozen):
     """How pairs become persons (connected components above a match probability)."""
 
@@ -165,6 +195,7 @@ class LinkJob(SpecModel):
     blocking: tuple[BlockingRuleSpec, ...] = Field(default=DEFAULT_PREDICTION_RULES, min_length=1)
     training: TrainingSpec = TrainingSpec()
     clustering: ClusteringSpec = ClusteringSpec()
+    hold_back: tuple[HoldBackRule, ...] = (TWINS_RULE,)
     # Attribute columns whose groups get their own linkage rates in the report.
     subgroups: tuple[str, ...] = (
         "nationality_group",
@@ -218,6 +249,31 @@ class LinkJob(SpecModel):
             problems.append(f"required_comparisons: no comparison called {missing}")
         if self.comparisons is not None:
             problems.extend(_override_problems(self.comparisons, match_keys))
+        # The default twins rule names the match-key spec's levels; a job that overrides
+        # the comparisons and says nothing of hold_back simply goes without it.
+        if self.comparisons is None or "hold_back" in self.model_fields_set:
+            problems.extend(self._hold_back_problems(match_keys))
+        return problems
+
+    def _hold_back_problems(self, match_keys: MatchKeySpec) -> list[str]:
+        comparisons = {item.name: item for item in self.effective_comparisons(match_keys)}
+        problems: list[str] = []
+        for index, rule in enumerate(self.hold_back):
+            where = f"hold_back[{index}] ({rule.name})"
+            compared = comparisons.get(rule.comparison)
+            if compared is None:
+                problems.append(f"{where}: no comparison called {rule.comparison!r}")
+                continue
+            labels = [level.label for level in compared.levels]
+            unknown = [label for label in rule.levels if label not in labels]
+            if unknown:
+                problems.append(
+                    f"{where}: comparison {rule.comparison!r} has no level {unknown}; "
+                    f"its levels are {labels}"
+                )
+            missing = sorted(set(rule.unless) - set(comparisons))
+            if missing:
+                problems.append(f"{where}: unless names no comparison called {missing}")
         return problems
 
 

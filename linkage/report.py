@@ -242,6 +242,9 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
         pairs=connection.sql(
             f"SELECT count(*) FROM scored_pairs WHERE match_probability >= {inputs.job.threshold}"
         ).fetchall()[0][0],
+        held_back=connection.sql(
+            "SELECT rule, count(*) AS pairs FROM held_back GROUP BY rule ORDER BY rule"
+        ).fetchall(),
         dataset_rates=dataset_rates,
         subgroup_rates=subgroup_rates,
         thresholds=_threshold_rows(connection, metrics),

@@ -27,11 +27,11 @@ from linkage.clusters import build_spine
 from linkage.errors import JobSpecError, LinkageError
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
 from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
-from linkage.job import LinkJob
+from linkage.job import HoldBackRule, LinkJob
 from linkage.model import apply_trained_parameters, build_settings, read_model
 from linkage.report import ReportInputs, write_report
 from linkage.training import train_model
-from specs.match_keys import MatchKeySpec, load_match_key_spec
+from specs.match_keys import ComparisonSpec, MatchKeySpec, load_match_key_spec
 from trelink.atomic import atomic_directory
 
 __all__ = ["LinkResult", "link_datasets"]
@@ -51,6 +51,7 @@ class LinkResult:
     persons: int
     repeat_persons: int | None
     threshold: float
+    held_back: int  # pairs above the threshold held back by the job's hold-back rules
     metrics: LinkageMetrics | None
     seconds: float
     step_seconds: dict[str, float]  # wall time of each step, e.g. "scoring candidate pairs"
@@ -127,6 +128,48 @@ def _prediction_select(columns: Sequence[str], datasets: Sequence[str]) -> str:
         f"{left} AS dataset_l, record_pid_l, {right} AS dataset_r, record_pid_r, "
         "match_weight, match_probability"
     )
+
+
+def _held_back_sql(rules: Sequence[HoldBackRule], comparisons: Sequence[ComparisonSpec]) -> str:
+    """A ``held_back`` column: the first hold-back rule a scored pair meets, else null.
+
+    Splink numbers a comparison's levels from the strongest (the highest ``gamma_``
+    value) down to 1, then 0 for "else" and -1 for "missing".
+    """
+    by_name = {comparison.name: comparison for comparison in comparisons}
+    cases: list[str] = []
+    for rule in rules:
+        compared = by_name.get(rule.comparison)
+        if compared is None:  # the run has no data for it: the rule cannot hold
+            continue
+        count = len(compared.levels)
+        labels = [level.label for level in compared.levels]
+        if not set(rule.levels) <= set(labels):  # the default rule under overridden levels
+            continue
+        gammas = ", ".join(str(count - labels.index(label)) for label in rule.levels)
+        condition = [f"gamma_{rule.comparison} IN ({gammas})"]
+        for name in rule.unless:
+            if name in by_name:
+                condition.append(f"gamma_{name} IS DISTINCT FROM {len(by_name[name].levels)}")
+        text = rule.name.replace("'", "''")
+        cases.append(f"WHEN {' AND '.join(condition)} THEN '{text}'")
+    if not cases:
+        return "CAST(NULL AS VARCHAR) AS held_back"
+    return f"CASE {' '.join(cases)} END AS held_back"
+
+
+def _hold_back(connection: duckdb.DuckDBPyConnection, threshold: float, staging: Path) -> int:
+    """Move held-back pairs out of ``scored_pairs``; write those above the threshold."""
+    connection.execute(
+        "CREATE OR REPLACE TABLE held_back AS SELECT * EXCLUDE (held_back), held_back AS rule "
+        f"FROM scored_pairs WHERE held_back IS NOT NULL AND match_probability >= {threshold} "
+        "ORDER BY dataset_l, record_pid_l, dataset_r, record_pid_r"
+    )
+    connection.execute("DELETE FROM scored_pairs WHERE held_back IS NOT NULL")
+    connection.execute("ALTER TABLE scored_pairs DROP COLUMN held_back")
+    connection.execute(f"COPY held_back TO '{staging / 'held_back.parquet'}' (FORMAT parquet)")
+    count: int = connection.sql("SELECT count(*) FROM held_back").fetchall()[0][0]
+    return count
 
 
 def _make_linker(
@@ -276,7 +319,9 @@ def _link(
     )
     datasets = list(prepared.tables)
     select = _prediction_select(column_names(predictions), datasets)
+    select += ", " + _held_back_sql(job.hold_back, prepared.comparisons)
     backend.to_work(predictions, "scored_pairs", select=select)
+    held_back = _hold_back(connection, job.threshold, staging)
     step("clustering pairs into persons")
     spine = build_spine(
         connection,
@@ -327,4 +372,5 @@ def _link(
         "repeat_persons": spine.repeat_persons,
         "threshold": job.threshold,
         "metrics": metrics,
+        "held_back": held_back,
     }

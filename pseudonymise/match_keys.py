@@ -18,6 +18,10 @@ Derivations and what they mean:
 ``*_deletions``           the name and every one-letter deletion of it; names of
                           four letters or more only (shorter ones share too much)
 ``alias_forename_surname`` each alias as forename + surname, normalised as above
+``forename_formal_surname`` for a forename that is a nickname or has nicknames in the
+                          ``nicknames`` package's English list (Bill, William): the
+                          forename and every formal name it shortens, each + surname;
+                          none for other forenames
 ``dob``                   ``YYYY-MM-DD``
 ``dob_day_month_swapped`` the date with day and month exchanged, when that is a
                           different valid date (day ≤ 12 and day ≠ month)
@@ -42,9 +46,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 from metaphone import doublemetaphone
+from nicknames import NickNamer
 
 from pseudonymise import normalise
-from pseudonymise.encoded import Encoded, EncodedLists, Pair, encode, encode_lists
+from pseudonymise.encoded import SEPARATOR, Encoded, EncodedLists, Pair, encode, encode_lists
 from specs.match_keys import MatchKey, MatchKeySpec
 
 __all__ = ["DerivedKeys", "derive_match_keys", "derive_parts"]
@@ -74,6 +79,23 @@ def _deletions(name: str) -> list[str]:
     if len(name) < MIN_DELETION_LENGTH:
         return []
     return sorted({name} | {name[:index] + name[index + 1 :] for index in range(len(name))})
+
+
+_NICKNAMER = NickNamer()
+
+
+def _formal_names(forename: str) -> list[str]:
+    """The forename and the formal names it is a nickname of; empty when it has none."""
+    name = forename.lower()
+    formal = _NICKNAMER.canonicals_of(name)
+    if not formal and not _NICKNAMER.nicknames_of(name):
+        return []
+    return sorted({forename} | {item.upper() for item in formal})
+
+
+def _formal_with_surname(pair_text: str) -> list[str]:
+    forename, surname = pair_text.split(SEPARATOR)
+    return [f"{formal}{SEPARATOR}{surname}" for formal in _formal_names(forename)]
 
 
 def _swapped(date_text: str) -> str | None:
@@ -132,6 +154,9 @@ class _Deriver:
             "forename_deletions": lambda: self.scalar("forename").map_lists(_deletions),
             "surname_deletions": lambda: self.scalar("surname").map_lists(_deletions),
             "alias_forename_surname": self._aliases,
+            "forename_formal_surname": lambda: (
+                self._pair("forename", "surname").joined().map_lists(_formal_with_surname)
+            ),
             "dob": lambda: self._column("dob"),
             "dob_day_month_swapped": lambda: self.scalar("dob").map(_swapped)[0],
             "dob_alternatives": self._dob_alternatives,

@@ -55,6 +55,7 @@ Derivation = Literal[
     "forename_deletions",
     "surname_deletions",
     "alias_forename_surname",
+    "forename_formal_surname",
     "dob",
     "dob_day_month_swapped",
     "dob_alternatives",
@@ -71,7 +72,13 @@ Derivation = Literal[
 
 # Parts that yield one value per record; the others yield a list of values.
 LIST_DERIVATIONS: frozenset[str] = frozenset(
-    {"forename_deletions", "surname_deletions", "alias_forename_surname", "dob_alternatives"}
+    {
+        "forename_deletions",
+        "surname_deletions",
+        "alias_forename_surname",
+        "forename_formal_surname",
+        "dob_alternatives",
+    }
 )
 # Parts with few distinct values: never allowed to make up a token on their own.
 LOW_CARDINALITY_DERIVATIONS: frozenset[str] = frozenset(

@@ -88,3 +88,17 @@ def test_capped_blocking_rules_load_from_yaml_and_bad_caps_are_named(tmp_path: P
     job = load_link_job(path)
     assert job.blocking[0].max_block_size == 20
     assert job.attribute_comparisons == ("sex",)
+
+
+def test_hold_back_rules_name_unknown_comparisons_and_levels(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "version: 1\nhold_back:\n"
+        "  - {name: twins, comparison: name, levels: [surname only, shoe size], unless: [upn]}\n"
+        "  - {name: other, comparison: star_sign, levels: [exact]}\n"
+        "  - {name: third, comparison: dob, levels: [exact], unless: [passport]}\n"
+    )
+    problems = "; ".join(load_link_job(path).key_problems(load_match_key_spec()))
+    assert "hold_back[0] (twins): comparison 'name' has no level ['shoe size']" in problems
+    assert "hold_back[1] (other)" in problems and "star_sign" in problems
+    assert "hold_back[2] (third)" in problems and "passport" in problems

@@ -33,6 +33,7 @@ def test_outputs_have_the_promised_columns(linked: LinkResult) -> None:
     out = linked.out_dir
     assert sorted(path.name for path in out.iterdir()) == [
         "clusters.parquet",
+        "held_back.parquet",
         "model.json",
         "pairs.parquet",
         "report.html",
@@ -50,6 +51,45 @@ def test_outputs_have_the_promised_columns(linked: LinkResult) -> None:
     clusters = pq.read_table(out / "clusters.parquet")
     assert clusters.column_names == ["dataset", "record_pid", "person_id"]
     assert clusters.num_rows == sum(linked.records.values()) == 3000
+
+
+def _true_person(out: Path, truth: Path) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute(f"CREATE TABLE truth AS SELECT * FROM read_parquet('{truth}')")
+    for name in ("pairs", "held_back"):
+        connection.execute(
+            f"CREATE TABLE {name} AS SELECT p.*, a.person_id = b.person_id AS same_person "
+            f"FROM read_parquet('{out / (name + '.parquet')}') p "
+            "JOIN truth a ON a.dataset = p.dataset_l AND a.record_pid = p.record_pid_l "
+            "JOIN truth b ON b.dataset = p.dataset_r AND b.record_pid = p.record_pid_r"
+        )
+    return connection
+
+
+def test_possible_twins_are_held_back_from_the_links(
+    linked: LinkResult, tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    held = pq.read_table(linked.out_dir / "held_back.parquet")
+    assert held.column_names == [
+        *pq.read_table(linked.out_dir / "pairs.parquet").column_names,
+        "rule",
+    ]
+    assert held.num_rows == linked.held_back > 0
+    assert set(held.column("rule").to_pylist()) == {"possible twins"}
+    assert min(held.column("match_probability").to_pylist()) >= linked.threshold
+    judged = _true_person(linked.out_dir, tokenised_pair.truth)
+    twins, same = judged.sql(
+        "SELECT count(*), count(*) FILTER (same_person) FROM held_back"
+    ).fetchall()[0]
+    assert same < twins / 2  # mostly different children who look alike
+    # Without the rule the same pairs become links, and precision falls.
+    unguarded = _link(
+        tokenised_pair, tmp_path / "out", truth_path=tokenised_pair.truth, job=LinkJob(hold_back=())
+    )
+    assert unguarded.held_back == 0
+    assert unguarded.pairs == linked.pairs + linked.held_back
+    assert unguarded.metrics is not None and linked.metrics is not None
+    assert unguarded.metrics.overall.precision < linked.metrics.overall.precision
 
 
 def test_quality_on_tokens_is_above_the_bar(linked: LinkResult) -> None:
