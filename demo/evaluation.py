@@ -39,6 +39,10 @@ class LinkageQuality:
     # People with more than one NRM record: as the spine finds them, and in the truth.
     repeat_nrm_found: int
     repeat_nrm_true: int
+    # Pairs the job's hold-back rules kept out of the links, and how many of them were
+    # in truth the same person (the links the rules cost).
+    held_back: int = 0
+    held_back_same_person: int = 0
 
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
@@ -67,6 +71,11 @@ class LinkageQuality:
             f"people with repeat NRM referrals: {self.repeat_nrm_found:,} in the spine, "
             f"{self.repeat_nrm_true:,} in the truth"
         )
+        if self.held_back:
+            lines.append(
+                f"pairs held back as look-alikes (possible twins): {self.held_back:,}, "
+                f"{self.held_back - self.held_back_same_person:,} of them different people"
+            )
         return lines
 
 
@@ -117,6 +126,14 @@ FROM candidates c
 JOIN ictg i ON i.record_pid = c.ictg_pid
 JOIN other o ON o.dataset = c.dataset AND o.record_pid = c.record_pid
 GROUP BY c.dataset ORDER BY c.dataset
+"""
+
+
+_HELD_BACK_SQL = """
+SELECT count(*), count(*) FILTER (WHERE a.person_id = b.person_id)
+FROM held_back h
+JOIN truth_pids a ON a.dataset = h.dataset_l AND a.record_pid = h.record_pid_l
+JOIN truth_pids b ON b.dataset = h.dataset_r AND b.record_pid = h.record_pid_r
 """
 
 
@@ -205,6 +222,13 @@ def evaluate_linkage(
         )
         ictg_links = _ictg_links(connection)
         repeats_found, repeats_true = connection.sql(_REPEATS_SQL).fetchall()[0]
+        held_back, held_back_same = 0, 0
+        if (layout.linkage / "held_back.parquet").exists():
+            connection.execute(
+                "CREATE TABLE held_back AS SELECT * FROM read_parquet(?)",
+                [str(layout.linkage / "held_back.parquet")],
+            )
+            held_back, held_back_same = connection.sql(_HELD_BACK_SQL).fetchall()[0]
     path = layout.evaluation / "linkage_quality.json"
     with atomic_file(path) as temporary:
         temporary.write_text(
@@ -212,6 +236,7 @@ def evaluate_linkage(
                 {
                     **_to_json(metrics, truth_records, ictg_links),
                     "repeat_nrm": {"spine": repeats_found, "truth": repeats_true},
+                    "held_back": {"pairs": held_back, "same_person": held_back_same},
                 },
                 indent=1,
             )
@@ -224,4 +249,6 @@ def evaluate_linkage(
         ictg_links=ictg_links,
         repeat_nrm_found=int(repeats_found),
         repeat_nrm_true=int(repeats_true),
+        held_back=int(held_back),
+        held_back_same_person=int(held_back_same),
     )

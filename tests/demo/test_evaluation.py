@@ -112,3 +112,27 @@ def test_spine_is_scored_against_the_truth(layout: DemoLayout) -> None:
     assert quality.truth_records == 9
     assert (quality.repeat_nrm_found, quality.repeat_nrm_true) == (0, 1)
     assert any("education precision 0.667 recall 1.000" in line for line in quality.lines())
+
+
+def test_held_back_pairs_are_judged_against_the_truth(layout: DemoLayout) -> None:
+    # Two pairs held back as possible twins: e2-e3 (B and C, different people) and
+    # n1-n2 (both A: a link the rule cost).
+    held = [("education", "e2", "education", "e3"), ("nrm", "n1", "nrm", "n2")]
+    _write(
+        layout.linkage / "held_back.parquet",
+        {
+            "dataset_l": [h[0] for h in held],
+            "record_pid_l": [h[1] for h in held],
+            "dataset_r": [h[2] for h in held],
+            "record_pid_r": [h[3] for h in held],
+            "match_weight": [9.0, 9.0],
+            "match_probability": [0.95, 0.95],
+            "rule": ["possible twins", "possible twins"],
+        },
+    )
+    lookups = {dataset: layout.root / "lookups" / f"{dataset}.parquet" for dataset in RECORDS}
+    quality = evaluate_linkage(layout, LinkJob(version=1, threshold=0.9), lookups)
+    assert (quality.held_back, quality.held_back_same_person) == (2, 1)
+    assert "possible twins): 2, 1 of them different people" in quality.lines()[-1]
+    written = json.loads(quality.path.read_text(encoding="utf-8"))
+    assert written["held_back"] == {"pairs": 2, "same_person": 1}
