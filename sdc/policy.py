@@ -97,6 +97,9 @@ class ProtectionRules(_Section):
     information_loss: InformationLoss = InformationLoss.VALUE
     # Tables with more cells than this use the heuristic instead of the exact MILP.
     exact_cell_limit: int = Field(default=6000, ge=1)
+    # After a pattern that is not proven optimal (the heuristic), publish again every
+    # secondary cell that no hidden cell needs (sdc.cleanup). False: keep the greedy one.
+    clean_up: bool = True
 
 
 class Policy(SpecModel):

@@ -24,7 +24,11 @@ cannot be the only hidden cell of any equation it is in.
   a time limit turns it into "best found", reported as not optimal.
 * ``heuristic``: the master is solved greedily (cheapest cells per unit of missing
   range first); hidden sets only grow, so a cell once proven safe stays safe and is
-  not solved again. For tables beyond a few thousand cells.
+  not solved again. For tables beyond a few thousand cells. A clean-up pass
+  (:mod:`sdc.cleanup`) then publishes again every secondary cell no longer needed,
+  most informative first, within a bound on its work; it runs whenever the pattern is
+  not proven optimal (the heuristic, or an exact run that ran out of time) unless
+  ``clean_up=False`` (policy: ``protection.clean_up``).
 
 Every hidden cell, primary or secondary, must reach its protection width, so the
 joint audit of :mod:`sdc.audit` passes on the result by construction.
@@ -33,13 +37,14 @@ joint audit of :mod:`sdc.audit` passes on the result by construction.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from sdc.cleanup import CleanUp, clean_up_pattern
 from sdc.errors import SuppressionError
 from sdc.intervals import AttackerLp, Bound
 from sdc.progress import progress_bar
@@ -47,6 +52,10 @@ from sdc.progress import progress_bar
 __all__ = ["Method", "SuppressionProblem", "SuppressionResult", "suppress"]
 
 TOLERANCE = 1e-6
+# Attacker LPs the clean-up may solve. The 20,223-cell benchmark table needs about
+# N (``bench/bench_sdc.py --only cleanup``); a bound on work, unlike one on time,
+# gives the same pattern on every machine.
+CLEAN_UP_SOLVES = 100_000
 
 
 class Method(StrEnum):
@@ -80,6 +89,7 @@ class SuppressionResult:
     information_loss: float
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
     seconds: float = 0.0
+    clean_up: CleanUp | None = None  # None: no clean-up ran
 
 
 @dataclass
@@ -104,8 +114,14 @@ def suppress(
     method: Method = Method.EXACT,
     time_limit: float = 60.0,
     show_progress: bool = False,
+    clean_up: bool = True,
+    clean_up_solves: int = CLEAN_UP_SOLVES,
 ) -> SuppressionResult:
-    """Choose the cells to hide. Raises ``SuppressionError`` if no pattern protects."""
+    """Choose the cells to hide. Raises ``SuppressionError`` if no pattern protects.
+
+    ``clean_up`` publishes again, after a pattern not proven optimal, the secondary
+    cells it does not need, solving at most ``clean_up_solves`` attacker LPs.
+    """
     started = time.perf_counter()
     size = problem.values.size
     # The attacker we optimise against may move a hidden cell up by at most the widest
@@ -160,10 +176,30 @@ def suppress(
                 exact = False
                 hidden = _greedy_master(problem, cuts.rows[-len(violated) :], hidden)
                 optimal = False
-    intervals = _final_intervals(problem, hidden)
+    summary = None
+    if clean_up and not optimal:
+        greedy = hidden
+        hidden, summary = clean_up_pattern(
+            problem, hidden, upper, max_solves=clean_up_solves, show_progress=show_progress
+        )
+        try:
+            intervals = _final_intervals(problem, hidden)
+        except SuppressionError:  # pragma: no cover - the clean-up proves every cell
+            # Keep the pattern the cut loop proved rather than return one that fails.
+            hidden, summary = greedy, replace(summary, published_again=0)
+            intervals = _final_intervals(problem, hidden)
+    else:
+        intervals = _final_intervals(problem, hidden)
     loss = float(problem.cost[hidden].sum())
     return SuppressionResult(
-        hidden, method, optimal, iterations, loss, intervals, time.perf_counter() - started
+        hidden,
+        method,
+        optimal,
+        iterations,
+        loss,
+        intervals,
+        time.perf_counter() - started,
+        summary,
     )
 
 
