@@ -58,6 +58,7 @@ class CleanUp:
 
     tried: int
     published_again: int
+    value_published_again: float  # sum of the absolute values of those cells
     solves: int
     complete: bool  # every candidate was tried within the work bound
     seconds: float = 0.0
@@ -136,7 +137,7 @@ def clean_up_pattern(
     candidates = np.flatnonzero(hidden & ~problem.primary)
     order = np.lexsort((candidates, -np.abs(values[candidates]), -problem.cost[candidates]))
     if candidates.size == 0:
-        return hidden.copy(), CleanUp(0, 0, 0, True, time.perf_counter() - started)
+        return hidden.copy(), CleanUp(0, 0, 0.0, 0, True, time.perf_counter() - started)
     run = _Run(problem, hidden, upper, max_solves)
     tried = published = 0
     with progress_bar(show=show_progress) as progress:
@@ -149,8 +150,10 @@ def clean_up_pattern(
             if run.try_publishing(cell):
                 published += 1
             progress.update(task, advance=1, description=f"clean-up: {published} published")
+    regained = float(np.abs(values[hidden & ~run.hidden]).sum())
     seconds = time.perf_counter() - started
-    return run.hidden, CleanUp(tried, published, run.solves, not run.exhausted, seconds)
+    summary = CleanUp(tried, published, regained, run.solves, not run.exhausted, seconds)
+    return run.hidden, summary
 
 
 class _Run:

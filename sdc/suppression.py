@@ -52,10 +52,10 @@ from sdc.progress import progress_bar
 __all__ = ["Method", "SuppressionProblem", "SuppressionResult", "suppress"]
 
 TOLERANCE = 1e-6
-# Attacker LPs the clean-up may solve. The 20,223-cell benchmark table needs about
-# N (``bench/bench_sdc.py --only cleanup``); a bound on work, unlike one on time,
-# gives the same pattern on every machine.
-CLEAN_UP_SOLVES = 100_000
+# Attacker LPs the clean-up may solve: 8-16 s at the 0.4-0.8 ms per LP measured by
+# ``bench/bench_sdc.py --only cleanup``, whose 20,223-cell table needs 2,322. A bound
+# on work, unlike one on time, gives the same pattern on every machine.
+CLEAN_UP_SOLVES = 20_000
 
 
 class Method(StrEnum):
@@ -186,7 +186,8 @@ def suppress(
             intervals = _final_intervals(problem, hidden)
         except SuppressionError:  # pragma: no cover - the clean-up proves every cell
             # Keep the pattern the cut loop proved rather than return one that fails.
-            hidden, summary = greedy, replace(summary, published_again=0)
+            hidden = greedy
+            summary = replace(summary, published_again=0, value_published_again=0.0)
             intervals = _final_intervals(problem, hidden)
     else:
         intervals = _final_intervals(problem, hidden)
