@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cleartext_reference import link_cleartext_extracts
+from cleartext_reference import cleartext_hold_back_sql, link_cleartext_extracts
 from linkage_bench_data import BenchData, bench_data
 
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
@@ -41,6 +41,7 @@ from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
 from specs.classifications import NATIONALITY_GROUPS
+from specs.match_keys import load_match_key_spec
 
 SUBGROUPS = ("nationality_group", "nationality")
 
@@ -174,7 +175,8 @@ def _cleartext(data: BenchData, job: LinkJob, work: Path) -> tuple[LinkageMetric
     connection.execute(
         "COPY (SELECT source_dataset_l AS dataset_l, record_id_l AS record_pid_l, "
         "source_dataset_r AS dataset_r, record_id_r AS record_pid_r, match_probability "
-        f"FROM {predictions.physical_name}) TO '{pairs_path}' (FORMAT parquet)"
+        f"FROM {predictions.physical_name} WHERE NOT {cleartext_hold_back_sql(linker, job)}) "
+        f"TO '{pairs_path}' (FORMAT parquet)"
     )
     seconds = time.perf_counter() - started
     truth = work / "cleartext_truth.parquet"
@@ -234,7 +236,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("out/bench/linkage"))
     parser.add_argument("--missed", action="store_true", help="analyse the missed pairs")
     arguments = parser.parse_args()
-    job = LinkJob(link_type="link_only")
+    job = LinkJob(link_type="link_only").resolved(load_match_key_spec())
     if arguments.threshold is not None:
         job = job.model_copy(update={"threshold": arguments.threshold})
     print(

@@ -51,7 +51,7 @@ from linkage.job import LinkJob
 from linkage.run import link_datasets
 from specs.match_keys import load_match_key_spec
 
-JOB = LinkJob(link_type="link_only")
+JOB = LinkJob(link_type="link_only").resolved(load_match_key_spec())
 
 
 def _peak_gib() -> float:
@@ -124,13 +124,13 @@ def _comparisons(data_root: Path, records: int) -> dict[str, int]:
         )
     available = set(load_match_key_spec().token_columns)
     statements = capped_blocks_sql(
-        JOB.blocking, tables=["tokens_left", "tokens_right"], available=available
+        JOB.blocking_rules, tables=["tokens_left", "tokens_right"], available=available
     )
     for statement in statements:  # the run's own capped block columns
         connection.execute(statement)
     identity = [connection.table(f"tokens_{side}").to_arrow_table() for side in ("left", "right")]
     tokens = _count(
-        identity, prediction_blocking_rules(JOB.blocking, available=available), "record_pid"
+        identity, prediction_blocking_rules(JOB.blocking_rules, available=available), "record_pid"
     )
     for side, path in (("left", data.raw_left), ("right", data.raw_right)):
         connection.register(f"clear_{side}_arrow", normalised_table(path))

@@ -28,6 +28,7 @@ from specs.match_keys import EqualTerm
 __all__ = [
     "add_cleartext_capped_blocks",
     "cleartext_blocking_rules",
+    "cleartext_hold_back_sql",
     "cleartext_linker",
     "link_cleartext_extracts",
     "normalised_table",
@@ -126,7 +127,9 @@ def _name() -> cl.CustomComparison:
                 "forename_l = forename_r AND " + similar.format(a="surname", t=0.8),
                 label_for_charts="forename, surname similar",
             ),
-            cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("surname", term_frequency_adjustments=True).configure(
+                label_for_charts="surname only"
+            ),
             cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
             cll.ElseLevel(),
         ],
@@ -194,7 +197,7 @@ def cleartext_blocking_rules(job: LinkJob) -> list[Any]:
     A capped rule blocks on the column ``add_cleartext_capped_blocks`` writes.
     """
     rules: list[Any] = []
-    for index, rule in enumerate(job.blocking):
+    for index, rule in enumerate(job.blocking_rules):
         if not _usable(rule):
             continue
         if rule.max_block_size is not None:
@@ -213,7 +216,7 @@ def add_cleartext_capped_blocks(
     connection: duckdb.DuckDBPyConnection, tables: list[str], *, job: LinkJob
 ) -> None:
     """The capped rules' block columns on cleartext tables, as the token run makes them."""
-    rules = [_cleartext_rule(rule) if _usable(rule) else rule for rule in job.blocking]
+    rules = [_cleartext_rule(rule) if _usable(rule) else rule for rule in job.blocking_rules]
     columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {tables[0]}").fetchall()}
     for statement in capped_blocks_sql(rules, tables=tables, available=columns):
         connection.execute(statement)
@@ -230,6 +233,7 @@ def cleartext_linker(
         comparisons=[_name(), _dob(), _postcode(), cl.ExactMatch("nhs_number")],
         blocking_rules_to_generate_predictions=cleartext_blocking_rules(job),
         probability_two_random_records_match=1e-4,
+        retain_intermediate_calculation_columns=True,  # gamma columns, for hold_back
     )
     db_api = DuckDBAPI(connection)
     frames = [
@@ -245,11 +249,32 @@ def cleartext_linker(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=training.u_max_pairs, seed=training.seed
     )
-    for keys in training.em_blocks:
+    for keys in training.em_blocks or ():
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*_cleartext_block(keys)), max_pairs=training.em_max_pairs
         )
     return linker
+
+
+def cleartext_hold_back_sql(linker: Linker, job: LinkJob) -> str:
+    """SQL true for a scored pair the job's twins rule would hold back, in cleartext terms.
+
+    The token model holds back pairs whose names agree on the surname only (no forename
+    evidence) unless an identifier agrees; the reference's "surname only" level is the
+    surname equal with forenames neither similar nor phonetically equal, and its one
+    identifier is the NHS number.
+    """
+    if not job.hold_back:
+        return "FALSE"
+    gammas = {}
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            gammas[comparison.output_column_name, level.label_for_charts] = (
+                level.comparison_vector_value
+            )
+    surname_only = gammas["name", "surname only"]
+    nhs_exact = max(value for (name, _label), value in gammas.items() if name == "nhs_number")
+    return f"(gamma_name = {surname_only} AND gamma_nhs_number IS DISTINCT FROM {nhs_exact})"
 
 
 def link_cleartext_extracts(

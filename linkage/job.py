@@ -23,11 +23,10 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from specs.loader import SpecModel, load_spec
-from specs.match_keys import ComparisonSpec, CrossTerm, EqualTerm, MatchKeySpec
+from specs.match_keys import BlockingRuleSpec, ComparisonSpec, MatchKeySpec
 
 __all__ = [
     "BlockingRuleSpec",
@@ -46,87 +45,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class BlockingRuleSpec(_Frozen):
-    """Candidate pairs are those on which every term holds.
-
-    ``max_block_size`` skips the blocks (records sharing the rule's values, over all
-    datasets) larger than that: a common value pairs mostly different people, and its
-    pairs grow with the square of the data, while a rare one is worth comparing even
-    with nothing else in common. Capped rules take ``equal`` terms only.
-    """
-
-    all: tuple[EqualTerm | CrossTerm, ...] = Field(min_length=1)
-    max_block_size: int | None = Field(default=None, ge=2)
-
-    @model_validator(mode="after")
-    def _capped_rules_are_equalities(self) -> BlockingRuleSpec:
-        if self.max_block_size is not None and any(
-            isinstance(term, CrossTerm) for term in self.all
-        ):
-            raise ValueError("max_block_size applies to rules of `equal` terms only")
-        return self
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        keys: list[str] = []
-        for term in self.all:
-            keys.extend((term.equal,) if isinstance(term, EqualTerm) else term.cross)
-        return tuple(keys)
-
-
-def _rule(*terms: EqualTerm | CrossTerm) -> BlockingRuleSpec:
-    return BlockingRuleSpec(all=terms)
-
-
-def _equal(*keys: str, max_block_size: int | None = None) -> BlockingRuleSpec:
-    return BlockingRuleSpec(
-        all=tuple(EqualTerm(equal=key) for key in keys), max_block_size=max_block_size
-    )
-
-
-# Full names alone repeat too often to block on at scale (49M pairs at 1M x 1M on the
-# synthetic data), so each rule pairs a name key with part of the date of birth or
-# the postcode. Together they catch a wrong day, month or year (name set and two date
-# parts; the name set also covers swapped name order), an assessed date of birth or a
-# move (name set, or phonetic names, and postcode district; one name and the full
-# postcode), a typo in one name (initial, prefix or phonetic keys with the full date,
-# also across swapped order), a changed name (date and postcode) and shared validated
-# identifiers. Measured with bench/bench_linkage_quality.py (100k, seeds 1 and 2): the
-# one-name + postcode rules lifted F1 from 0.9584/0.9596 to 0.9597/0.9609. Capped
-# rules (forename + dob, surname + dob, name set alone, max_block_size 10) add another
-# 0.001 but made Spark local mode run out of its 4 GB heap at 100k, so they are left
-# for jobs to opt into.
-DEFAULT_PREDICTION_RULES: tuple[BlockingRuleSpec, ...] = (
-    _equal("name_set", "dob_ym"),
-    _equal("name_set", "dob_md"),
-    _equal("name_set", "dob_yd"),
-    _equal("name_set", "pc_district"),
-    _equal("fn_sn_dm", "pc_district"),
-    _equal("fn_sn_dm", "dob"),
-    _equal("fi_sn", "dob"),
-    _equal("fn_sn_pre4", "dob"),
-    _equal("fn_pre4_sn", "dob"),
-    _rule(CrossTerm(cross=("fn", "sn")), EqualTerm(equal="dob")),
-    _equal("sn", "pc"),
-    _equal("fn", "pc"),
-    _equal("dob", "pc"),
-    _equal("nhs_number"),
-    _equal("upn"),
-    _equal("pnc_id"),
-)
-
-# EM blocks: each switches off the comparisons it reads (Splink matches column names),
-# so together they train every comparison: name set + district trains dob; dob +
-# district trains the names; forename + dob trains the postcode. None lets twins or
-# siblings dominate (siblings differ on forename and dob, twins on forename), and
-# each keeps matches at several per cent of its pairs even at 1M x 1M, where a block
-# on dob alone would hold 0.03% matches and EM would lose the match class.
-DEFAULT_EM_BLOCKS: tuple[tuple[str, ...], ...] = (
-    ("name_set", "pc_district"),
-    ("dob", "pc_district"),
-    ("fn", "dob"),
-)
-
 # Deterministic rules used to estimate the prior probability that two records match.
 DEFAULT_PRIOR_RULES: tuple[tuple[str, ...], ...] = (("fn_sn", "dob"), ("name_set", "dob"))
 
@@ -136,7 +54,8 @@ class TrainingSpec(_Frozen):
 
     seed: int = 42
     u_max_pairs: float = Field(default=2e6, gt=0)
-    em_blocks: tuple[tuple[str, ...], ...] = Field(default=DEFAULT_EM_BLOCKS, min_length=1)
+    # None: the match-key spec's `em_blocks`.
+    em_blocks: tuple[tuple[str, ...], ...] | None = Field(default=None, min_length=1)
     em_max_pairs: float = Field(default=1e6, gt=0)
     prior_rules: tuple[tuple[str, ...], ...] = Field(default=DEFAULT_PRIOR_RULES, min_length=1)
     prior_recall: float = Field(default=0.8, gt=0, le=1)
@@ -192,7 +111,8 @@ class LinkJob(SpecModel):
     comparisons: tuple[ComparisonSpec, ...] | None = None  # None: the match-key spec's
     # Attribute columns compared too, where every dataset's attributes carry them.
     attribute_comparisons: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = ()
-    blocking: tuple[BlockingRuleSpec, ...] = Field(default=DEFAULT_PREDICTION_RULES, min_length=1)
+    # None: the match-key spec's `blocking` rules.
+    blocking: tuple[BlockingRuleSpec, ...] | None = Field(default=None, min_length=1)
     training: TrainingSpec = TrainingSpec()
     clustering: ClusteringSpec = ClusteringSpec()
     hold_back: tuple[HoldBackRule, ...] = (TWINS_RULE,)
@@ -223,6 +143,29 @@ class LinkJob(SpecModel):
             self.clustering.threshold if self.clustering.threshold is not None else self.threshold
         )
 
+    def resolved(self, match_keys: MatchKeySpec) -> LinkJob:
+        """This job with the match-key spec's blocking rules and EM blocks where it has none.
+
+        Raises ``ValueError`` when neither the job nor the spec gives any.
+        """
+        blocking = self.blocking if self.blocking is not None else match_keys.blocking
+        em_blocks = (
+            self.training.em_blocks if self.training.em_blocks is not None else match_keys.em_blocks
+        )
+        if not blocking:
+            raise ValueError("no blocking rules: neither the job nor the match-key spec has any")
+        if not em_blocks and self.training.label_column is None:
+            raise ValueError("no EM blocks: neither the job nor the match-key spec has any")
+        training = self.training.model_copy(update={"em_blocks": em_blocks})
+        return self.model_copy(update={"blocking": blocking, "training": training})
+
+    @property
+    def blocking_rules(self) -> tuple[BlockingRuleSpec, ...]:
+        """The blocking rules of a ``resolved`` job."""
+        if self.blocking is None:
+            raise RuntimeError("the job has not been resolved against a match-key spec")
+        return self.blocking
+
     def effective_comparisons(self, match_keys: MatchKeySpec) -> tuple[ComparisonSpec, ...]:
         """The job's own comparisons if it overrides them, else the match-key spec's."""
         return self.comparisons if self.comparisons is not None else match_keys.comparisons
@@ -231,11 +174,19 @@ class LinkJob(SpecModel):
         """Every reference to a match key or comparison that the spec does not define."""
         known = set(match_keys.token_columns)
         problems: list[str] = []
-        for index, rule in enumerate(self.blocking):
+        blocking = self.blocking if self.blocking is not None else match_keys.blocking
+        em_blocks = (
+            self.training.em_blocks if self.training.em_blocks is not None else match_keys.em_blocks
+        )
+        if not blocking:
+            problems.append("blocking: neither the job nor the match-key spec gives any rule")
+        if not em_blocks and self.training.label_column is None:
+            problems.append("training.em_blocks: neither the job nor the match-key spec gives any")
+        for index, rule in enumerate(blocking):
             unknown = sorted(set(rule.keys) - known)
             if unknown:
                 problems.append(f"blocking[{index}]: unknown match key(s) {unknown}")
-        for index, block in enumerate(self.training.em_blocks):
+        for index, block in enumerate(em_blocks):
             unknown = sorted(set(block) - known)
             if unknown:
                 problems.append(f"training.em_blocks[{index}]: unknown match key(s) {unknown}")

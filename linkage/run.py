@@ -112,9 +112,9 @@ def _progress(enabled: bool, timings: dict[str, float]) -> Iterator[Callable[[st
 
 def _extra_keys(job: LinkJob) -> list[str]:
     keys: list[str] = []
-    for rule in job.blocking:
+    for rule in job.blocking_rules:
         keys.extend(rule.keys)
-    for block in (*job.training.em_blocks, *job.training.prior_rules):
+    for block in (*(job.training.em_blocks or ()), *job.training.prior_rules):
         keys.extend(block)
     return keys
 
@@ -179,7 +179,7 @@ def _make_linker(
     model_path: Path | None,
 ) -> tuple[Linker, bool]:
     available = set(prepared.columns)
-    rules = prediction_blocking_rules(job.blocking, available=available)
+    rules = prediction_blocking_rules(job.blocking_rules, available=available)
     if not rules:
         raise JobSpecError("blocking: no rule can run on these datasets' token columns")
     settings = build_settings(
@@ -227,6 +227,7 @@ def link_datasets(
     match_keys = match_keys if match_keys is not None else load_match_key_spec()
     selected = _select_sources(sources, job)
     _check_job(job, match_keys, selected)
+    job = job.resolved(match_keys)
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
@@ -295,7 +296,9 @@ def _add_capped_blocks(
 ) -> None:
     """Give each input table the columns of the job's frequency-capped blocking rules."""
     tables = list(prepared.tables.values())
-    for statement in capped_blocks_sql(job.blocking, tables=tables, available=prepared.columns):
+    for statement in capped_blocks_sql(
+        job.blocking_rules, tables=tables, available=prepared.columns
+    ):
         connection.execute(statement)
 
 

@@ -61,7 +61,7 @@ def train_model(
         step("estimating m from the clerical labels")
         linker.training.estimate_m_from_label_column(training.label_column)
         return
-    blocks = key_block_rules(training.em_blocks, available=available)
+    blocks = key_block_rules(training.em_blocks or (), available=available)
     if not blocks:
         raise JobSpecError("training.em_blocks: no block can run on these datasets' token columns")
     for number, block in enumerate(blocks, start=1):

@@ -27,6 +27,7 @@ from specs.loader import SpecModel, load_spec, spec_path
 
 __all__ = [
     "DEFAULT_MATCH_KEY_SPEC",
+    "BlockingRuleSpec",
     "ComparisonLevelSpec",
     "ComparisonSpec",
     "CrossTerm",
@@ -170,6 +171,34 @@ class ComparisonSpec(_Frozen):
     levels: tuple[ComparisonLevelSpec, ...] = Field(min_length=1)
 
 
+class BlockingRuleSpec(_Frozen):
+    """Candidate pairs are those on which every term holds.
+
+    ``max_block_size`` skips the blocks (records sharing the rule's values, over all
+    datasets) larger than that: a common value pairs mostly different people, and its
+    pairs grow with the square of the data, while a rare one is worth comparing even
+    with nothing else in common. Capped rules take ``equal`` terms only.
+    """
+
+    all: tuple[EqualTerm | CrossTerm, ...] = Field(min_length=1)
+    max_block_size: int | None = Field(default=None, ge=2)
+
+    @model_validator(mode="after")
+    def _capped_rules_are_equalities(self) -> BlockingRuleSpec:
+        if self.max_block_size is not None and any(
+            isinstance(term, CrossTerm) for term in self.all
+        ):
+            raise ValueError("max_block_size applies to rules of `equal` terms only")
+        return self
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        keys: list[str] = []
+        for term in self.all:
+            keys.extend((term.equal,) if isinstance(term, EqualTerm) else term.cross)
+        return tuple(keys)
+
+
 def term_keys(term: Term) -> tuple[str, ...]:
     """The match keys (token columns) a term reads."""
     if isinstance(term, EqualTerm):
@@ -187,6 +216,9 @@ class MatchKeySpec(SpecModel):
     token_bits: Literal[64] = 64
     match_keys: tuple[MatchKey, ...] = Field(min_length=1)
     comparisons: tuple[ComparisonSpec, ...] = ()
+    # How the TRE finds candidate pairs and trains m, in terms of these match keys.
+    blocking: tuple[BlockingRuleSpec, ...] = ()
+    em_blocks: tuple[tuple[str, ...], ...] = ()
 
     def key(self, name: str) -> MatchKey:
         """The match key called ``name`` (``KeyError`` if there is none)."""
@@ -215,9 +247,23 @@ class MatchKeySpec(SpecModel):
             for level in comparison.levels:
                 here = f"{where}.levels[{level.label}]"
                 problems.extend(_level_problems(level, by_name, here))
+        for index, rule in enumerate(self.blocking):
+            problems.extend(_block_problems(rule.keys, by_name, f"blocking[{index}]"))
+        for index, block in enumerate(self.em_blocks):
+            problems.extend(_block_problems(block, by_name, f"em_blocks[{index}]"))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _block_problems(keys: tuple[str, ...], by_name: dict[str, MatchKey], here: str) -> list[str]:
+    unknown = [name for name in keys if name not in by_name]
+    if unknown:
+        return [f"{here}: unknown match key(s) {unknown}"]
+    listed = [name for name in keys if by_name[name].list]
+    if listed:
+        return [f"{here}: blocking needs scalar keys, {listed} are lists"]
+    return []
 
 
 def _level_problems(

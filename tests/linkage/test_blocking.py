@@ -1,4 +1,4 @@
-"""Blocking rules generated from the job spec."""
+"""Blocking rules from the match-key spec (or a job that overrides them), as SQL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from linkage.blocking import (
     key_block_rules,
     prediction_blocking_rules,
 )
-from linkage.job import DEFAULT_PREDICTION_RULES, BlockingRuleSpec
+from linkage.job import BlockingRuleSpec, LinkJob
 from specs.match_keys import CrossTerm, EqualTerm, load_match_key_spec
 
 
@@ -39,13 +39,16 @@ def test_rules_on_missing_keys_are_dropped() -> None:
 
 
 def test_default_rules_cover_swapped_names_and_typos_and_use_known_keys() -> None:
-    known = set(load_match_key_spec().token_columns)
-    sql = [text for rule in DEFAULT_PREDICTION_RULES for text in blocking_rule_sql(rule)]
+    spec = load_match_key_spec()
+    known = set(spec.token_columns)
+    rules = LinkJob().resolved(spec).blocking_rules
+    assert rules == spec.blocking  # the match-key spec's rules unless the job overrides
+    sql = [text for rule in rules for text in blocking_rule_sql(rule)]
     # swapped order with a typo in one name: the other name across sides and the dob
     assert "l.fn = r.sn AND l.dob = r.dob" in sql and "l.sn = r.fn AND l.dob = r.dob" in sql
     # a typo late in the surname is still found through the forename and the dob
     assert "l.fn_sn_pre4 = r.fn_sn_pre4 AND l.dob = r.dob" in sql
-    for rule in DEFAULT_PREDICTION_RULES:
+    for rule in rules:
         assert set(rule.keys) <= known
 
 
@@ -103,3 +106,15 @@ def test_capped_columns_mark_small_blocks_only(
     assert [row[0] is not None for row in rows] == expected
     # one value per kept block, so joining on the column pairs exactly its records
     assert len({row[0] for row in rows if row[0] is not None}) == blocks
+
+
+def test_job_blocking_overrides_the_spec_and_a_missing_list_is_named() -> None:
+    spec = load_match_key_spec()
+    own = (BlockingRuleSpec(all=(EqualTerm(equal="dob"),)),)
+    assert LinkJob(blocking=own).resolved(spec).blocking_rules == own
+    bare = spec.model_copy(update={"blocking": (), "em_blocks": ()})
+    problems = "; ".join(LinkJob().key_problems(bare))
+    assert "blocking: neither the job nor the match-key spec" in problems
+    assert "training.em_blocks: neither the job nor the match-key spec" in problems
+    with pytest.raises(ValueError, match="no blocking rules"):
+        LinkJob().resolved(bare)

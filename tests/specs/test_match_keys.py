@@ -52,3 +52,15 @@ def test_list_flag_must_match_derivation(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match="set `list: true`"):
         load_match_key_spec(_broken(tmp_path, unflag))
+
+
+def test_blocking_rules_and_em_blocks_are_checked_against_the_keys(tmp_path: Path) -> None:
+    def break_blocks(data: dict) -> None:  # type: ignore[type-arg]
+        data["blocking"].append({"all": [{"equal": "fn_del"}]})
+        data["em_blocks"].append(["dob", "shoe_size"])
+
+    with pytest.raises(SpecError) as caught:
+        load_match_key_spec(_broken(tmp_path, break_blocks))
+    message = str(caught.value)
+    assert "blocking needs scalar keys, ['fn_del'] are lists" in message
+    assert "em_blocks[3]: unknown match key(s) ['shoe_size']" in message
