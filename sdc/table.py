@@ -428,7 +428,12 @@ def _protect(
     if method is Method.AUTO:
         exact = problem.values.size <= policy.protection.exact_cell_limit
         method = Method.EXACT if exact else Method.HEURISTIC
-    result = suppress(problem, method=method, show_progress=show_progress)
+    result = suppress(
+        problem,
+        method=method,
+        show_progress=show_progress,
+        clean_up=policy.protection.clean_up,
+    )
     if result.hidden.size > values.size:
         result = replace(
             result,

@@ -162,3 +162,17 @@ def test_the_policy_switch_defaults_on_and_can_be_turned_off(policy: Policy) -> 
         {**policy.model_dump(), "protection": {**policy.protection.model_dump(), "clean_up": False}}
     )
     assert off.protection.clean_up is False
+    # The switch reaches the table: without clean-up the heuristic's pattern stands.
+    data = nested_microdata(seed=8)
+    rows, columns = ["region", "district"], ["sex", "age"]
+    tables_by = {
+        name: frequency_table(
+            data, rows, columns, policy=chosen, method=Method.HEURISTIC, nested=True
+        )
+        for name, chosen in (("on", policy), ("off", off))
+    }
+    assert tables_by["off"].suppression.clean_up is None
+    cleaned = tables_by["on"].suppression
+    assert cleaned.clean_up is not None and cleaned.clean_up.published_again > 0
+    hidden_off = int(tables_by["off"].suppression.hidden.sum())
+    assert int(cleaned.hidden.sum()) == hidden_off - cleaned.clean_up.published_again
