@@ -21,6 +21,10 @@ def _report(result: DemoResult, console: Console) -> None:
             f"({link.pairs:,} pairs at match probability >= {link.threshold}); "
             f"people with repeat NRM referrals: {link.repeat_persons or 0:,}"
         )
+        console.print(
+            f"ICTG: {result.ictg_urns_in_spine:,} URNs in the spine, each one person"
+            + (" (returns repeat URNs: copies and re-entries)" if result.ictg_repeats else "")
+        )
     if result.export is not None:
         export = result.export
         withheld = f"; withheld: {', '.join(export.withheld)}" if export.withheld else ""
@@ -46,10 +50,17 @@ def demo_command(
     force: bool = typer.Option(
         False, "--force", help="Replace a non-empty --out (only once the new run succeeded)."
     ),
+    ictg_repeats: bool = typer.Option(
+        False,
+        "--ictg-repeats",
+        help="ICTG returns repeat URNs as real ones do (copies of a referral, re-entries).",
+    ),
 ) -> None:
     """Play every role on synthetic data: keys, owners, TRE linkage, analyses, release."""
     console = Console()
-    result = run_demo(out, scale=scale, seed=seed, force=force, console=console)
+    result = run_demo(
+        out, scale=scale, seed=seed, force=force, ictg_repeats=ictg_repeats, console=console
+    )
     _report(result, console)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from demo.layout import DemoLayout, Owner
 from pseudonymise import (
+    PseudonymiseSpec,
     build_package,
     generate_secret,
     load_recipient_public_key,
@@ -63,18 +64,28 @@ def _prefixed(step: Step, prefix: str) -> Step:
     return report
 
 
-def _prepared_tables(layout: DemoLayout, owner: Owner, source: str) -> dict[str, Path]:
+@dataclass(frozen=True)
+class _PreparedTable:
+    path: Path
+    # The dataset spec's rule: false lets record ids repeat (ICTG URNs), and the owner
+    # pseudonymises accordingly, which the signed manifest records for the TRE.
+    unique_record_id: bool
+
+
+def _prepared_tables(layout: DemoLayout, owner: Owner, source: str) -> dict[str, _PreparedTable]:
     spec_path = dataset_spec_path(source)
-    prepared = prepare_source(
-        load_dataset_spec(spec_path), layout.raw(source), spec_source=spec_path
-    )
+    spec = load_dataset_spec(spec_path)
+    prepared = prepare_source(spec, layout.raw(source), spec_source=spec_path)
     target = layout.prepared(owner.name, source)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_prepared(prepared, target)
+    unique = {table.name: table.unique_record_id for table in spec.tables}
     if len(prepared.tables) == 1:
         (name,) = prepared.tables
-        return {name: target}
-    return {name: target / f"{name}.parquet" for name in prepared.tables}
+        return {name: _PreparedTable(target, unique[name])}
+    return {
+        name: _PreparedTable(target / f"{name}.parquet", unique[name]) for name in prepared.tables
+    }
 
 
 def run_owner(layout: DemoLayout, owner: Owner, *, step: Step) -> list[OwnerDataset]:
@@ -90,13 +101,14 @@ def run_owner(layout: DemoLayout, owner: Owner, *, step: Step) -> list[OwnerData
     for source in owner.sources:
         step(f"{owner.name}: preparing {source}")
         tables = _prepared_tables(layout, owner, source)
-        for table, path in tables.items():
+        for table, prepared in tables.items():
             dataset = dataset_name(source, table, tables=len(tables))
             step(f"{owner.name}: pseudonymising {dataset}")
             result = pseudonymise_table(
-                read_canonical(path),
+                read_canonical(prepared.path),
                 linkage_key=linkage_key,
                 owner_key=owner_key,
+                options=PseudonymiseSpec(version=1, unique_record_id=prepared.unique_record_id),
                 progress=_prefixed(step, f"{owner.name}: {dataset}"),
             )
             folder = write_pseudonymised(result, layout.pseudonymised(owner.name, dataset))

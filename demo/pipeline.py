@@ -33,10 +33,11 @@ from demo.layout import OWNERS, DemoLayout
 from demo.owners import OwnerDataset, run_owner
 from demo.researcher import ProtectedOutput, protect_outputs, read_frames
 from demo.summary import write_summary
-from demo.tre import build_ictg, import_packages, link_spine, spine_job
+from demo.tre import build_ictg, check_ictg_spine, import_packages, link_spine, spine_job
 from linkage import LinkResult
 from sdc import load_policy
 from synth.generate import generate
+from synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
 from trelink.atomic import atomic_directory
 
 __all__ = ["DEFAULT_SCALE", "DemoResult", "run_demo"]
@@ -57,6 +58,8 @@ class DemoResult:
     sent: list[OwnerDataset] = field(default_factory=list)
     imported: dict[str, int] = field(default_factory=dict)
     ictg_children: int = 0
+    ictg_repeats: bool = False  # ICTG returns repeated URNs (copies, re-entries)
+    ictg_urns_in_spine: int = 0  # ICTG record pids in the spine, each one person
     link: LinkResult | None = None
     outputs: list[ProtectedOutput] = field(default_factory=list)
     export: ExportOutcome | None = None
@@ -104,7 +107,8 @@ def _play(
     layout: DemoLayout, *, scale: float, seed: int, steps: _Steps, result: DemoResult
 ) -> None:
     with steps.step("synthetic world: raw extracts for every owner, truth apart"):
-        generate(layout.world, seed=seed, scale=scale)
+        repeats = REALISTIC_ICTG_REPEATS if result.ictg_repeats else NO_ICTG_REPEATS
+        generate(layout.world, seed=seed, scale=scale, ictg_repeats=repeats)
     with steps.step("key custodian: linkage secret, TRE recipient pair, signers"):
         make_keys(layout)
     for owner in OWNERS:
@@ -116,6 +120,7 @@ def _play(
         result.ictg_children = build_ictg(layout, step=detail)
     with steps.step("TRE: link a person spine with Splink on DuckDB") as detail:
         result.link = link_spine(layout, step=detail)
+        result.ictg_urns_in_spine = check_ictg_spine(layout)
     with steps.step("researcher: analyses protected by sdc") as detail:
         tables, models = research_outputs(read_frames(layout.database))
         result.outputs = protect_outputs(
@@ -140,9 +145,15 @@ def run_demo(
     scale: float = DEFAULT_SCALE,
     seed: int = 1,
     force: bool = False,
+    ictg_repeats: bool = False,
     console: Console | None = None,
 ) -> DemoResult:
-    """Play every role into ``out``; refuse a non-empty ``out`` unless ``force``."""
+    """Play every role into ``out``; refuse a non-empty ``out`` unless ``force``.
+
+    ``ictg_repeats`` makes the ICTG returns repeat URNs as real ones do (copies of a
+    referral across returns, re-referrals after closure); linkage then merges each
+    URN's rows into one record (``linkage.inputs``).
+    """
     if not math.isfinite(scale) or scale <= 0:
         raise DemoError(f"--scale must be a positive number, not {scale}")
     if seed < 0:
@@ -151,7 +162,7 @@ def run_demo(
     _check_out(out, force=force)
     console = console or Console()
     started = time.perf_counter()
-    result = DemoResult(out=out)
+    result = DemoResult(out=out, ictg_repeats=ictg_repeats)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with (
         atomic_directory(out, overwrite=force) as work,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import duckdb
 
 import linkage.ictg
+from demo.errors import DemoError
 from demo.layout import DemoLayout
 from demo.owners import OwnerDataset
 from linkage import (
@@ -31,6 +32,7 @@ __all__ = [
     "ICTG_TABLES",
     "SPINE_TABLE",
     "build_ictg",
+    "check_ictg_spine",
     "import_packages",
     "link_spine",
     "spine_job",
@@ -109,3 +111,27 @@ def link_spine(layout: DemoLayout, *, step: Step) -> LinkResult:
             [str(layout.linkage / "clusters.parquet")],
         )
     return result
+
+
+def check_ictg_spine(layout: DemoLayout) -> int:
+    """Check that the ICTG stage tables and the spine agree; return the ICTG URNs linked.
+
+    One URN is one child: the spine must hold each ICTG record pid exactly once (one
+    person), and every child of the wide table must be among them, whether or not the
+    returns repeated the URN.
+    """
+    with duckdb.connect(str(layout.database), read_only=True) as connection:
+        spine_rows, spine_pids = connection.execute(
+            f"SELECT count(*), count(DISTINCT record_pid) FROM {SPINE_TABLE} WHERE dataset = 'ictg'"
+        ).fetchall()[0]
+        children, missing = connection.execute(
+            "SELECT count(*), count(*) FILTER (WHERE record_pid NOT IN "
+            f"(SELECT record_pid FROM {SPINE_TABLE} WHERE dataset = 'ictg')) FROM ictg_wide"
+        ).fetchall()[0]
+    if spine_rows != spine_pids or missing:
+        raise DemoError(
+            f"ICTG tables and the person spine disagree: {spine_rows} spine rows for "
+            f"{spine_pids} ICTG record pids; {missing} of {children} children of the wide "
+            "table are not in the spine"
+        )
+    return int(spine_pids)

@@ -10,28 +10,53 @@ token tables never travel further than necessary.
 A dataset that holds no column of a comparison (a school census has no police id)
 gets that comparison as nulls; a dataset holding only some of a comparison's columns
 is refused, because that comparison would silently lose levels.
+
+Repeated record ids. A record id names one entity of its dataset; ICTG referral returns
+repeat a child's URN (copies of a referral in a second return, re-referrals after
+closure), and one URN is one child by definition. Such a dataset's owner pseudonymises
+with ``unique_record_id: false`` (its dataset spec allows repeats), and the signed
+manifest then says ``record_ids_unique: false``. Only for such a dataset, rows sharing a
+``record_pid`` become ONE linkage record (``merged_identity_sql``):
+
+* every scalar token comes from one row of the record: the most complete (most
+  non-null tokens), ties broken by the token values so the choice is deterministic
+  (the identity table carries no dates, so "most recent" cannot be told here);
+* every list token is the union of the rows' lists, and the list named in a comparison
+  term ``member: [scalar, list]`` (``dob`` in ``dob_alt``, ``fn_sn`` in
+  ``alias_fn_sn``: same token domain) also receives the other rows' values of that
+  scalar, so another recorded date of birth or full name still matches;
+* the other rows' values of scalars with no such list (a second postcode) are dropped;
+* the attributes become one row per record_pid: per column the most frequent non-null
+  value, ties to the smallest (the ICTG stage tables, not these, are the place for
+  episode-level attributes).
+
+A repeated record_pid in any other dataset is refused, as before.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from linkage.comparisons import comparison_columns
 from linkage.errors import InputTableError, KeyMismatchError
+from linkage.importer import REGISTRY_TABLE
 from linkage.subgroups import nationality_group_sql
-from specs.match_keys import ComparisonSpec, MatchKeySpec
+from specs.match_keys import ComparisonSpec, MatchKeySpec, MemberTerm
 
 __all__ = [
     "DATABASE_ALIAS",
     "DatasetSource",
     "PreparedInputs",
+    "declares_repeated_record_ids",
     "folder_source",
+    "merged_identity_sql",
     "prepare_inputs",
     "read_manifest_key_id",
 ]
@@ -51,6 +76,10 @@ class DatasetSource:
     linkage_key_id: str | None
     origin: str  # how to name it in messages: a folder, or a dataset in a database
     database: Path | None = None  # a TRE database the relations read (see DATABASE_ALIAS)
+    # The owner's manifest says record ids repeat (ICTG URNs): rows sharing a record_pid
+    # are merged into one linkage record. A database source is also looked up in the
+    # registry's signed manifest, so this may stay False for it.
+    record_ids_repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,20 +90,49 @@ class PreparedInputs:
     attributes: dict[str, str]  # dataset name -> work table name (where the source has one)
     comparisons: tuple[ComparisonSpec, ...]  # those with data in at least one dataset
     columns: tuple[str, ...]  # token columns in every work table
-    record_counts: dict[str, int] = field(default_factory=dict)
+    record_counts: dict[str, int] = field(default_factory=dict)  # linkage records
+    # Rows merged into another row of the same record_pid (datasets with repeats only).
+    merged_rows: dict[str, int] = field(default_factory=dict)
     # Attribute columns (sex, nationality) copied into every work table as text, for
     # comparison: only those every dataset's attributes carry.
     attribute_columns: tuple[str, ...] = ()
 
 
-def read_manifest_key_id(manifest_path: Path) -> str | None:
-    """The linkage key id recorded in a pseudonymised folder's ``manifest.json``."""
+def _read_manifest(manifest_path: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         raise InputTableError(f"{manifest_path}: not readable JSON ({error})") from error
+    if not isinstance(manifest, dict):
+        raise InputTableError(f"{manifest_path}: not a JSON object")
+    return manifest
+
+
+def read_manifest_key_id(manifest_path: Path) -> str | None:
+    """The linkage key id recorded in a pseudonymised folder's ``manifest.json``."""
+    manifest = _read_manifest(manifest_path)
+    return None if manifest is None else _manifest_key_id(manifest)
+
+
+def declares_repeated_record_ids(manifest: Mapping[str, Any]) -> bool:
+    """Whether a pseudonymised extract's manifest (or a package manifest holding one as
+    ``extract``) says its identity table repeats record ids.
+
+    ``trelink pseudonymise`` refuses repeated record ids unless the owner's spec sets
+    ``unique_record_id: false`` (the dataset spec allows repeats, as for ICTG URNs), so
+    ``record_ids_unique: false`` in a signed manifest is the owner's declaration.
+    """
+    extract = manifest.get("extract", manifest)
+    return (
+        isinstance(extract, Mapping)
+        and extract.get("kind", "identity") == "identity"
+        and extract.get("record_ids_unique") is False
+    )
+
+
+def _manifest_key_id(manifest: Mapping[str, Any]) -> str | None:
     key_ids = manifest.get("key_ids")
     if isinstance(key_ids, dict) and isinstance(key_ids.get("linkage"), str):
         return str(key_ids["linkage"])
@@ -97,14 +155,16 @@ def folder_source(folder: Path) -> DatasetSource:
     if not _NAME.match(name):
         name = f"dataset_{name}"
     attributes = folder / "attributes.parquet"
+    manifest = _read_manifest(folder / "manifest.json")
     return DatasetSource(
         name=name,
         identity=f"read_parquet({_sql_string(str(identity))})",
         attributes=(
             f"read_parquet({_sql_string(str(attributes))})" if attributes.is_file() else None
         ),
-        linkage_key_id=read_manifest_key_id(folder / "manifest.json"),
+        linkage_key_id=None if manifest is None else _manifest_key_id(manifest),
         origin=str(identity),
+        record_ids_repeat=manifest is not None and declares_repeated_record_ids(manifest),
     )
 
 
@@ -178,7 +238,11 @@ def _present_columns(
     return present
 
 
-def _check_rows(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> int:
+def _check_rows(
+    connection: duckdb.DuckDBPyConnection, source: DatasetSource, *, repeats_allowed: bool
+) -> tuple[int, int]:
+    """Rows and distinct record_pids of ``source``; refuse empty tables, missing ids and,
+    unless ``repeats_allowed``, repeated ids."""
     rows, distinct, null_ids = connection.sql(
         "SELECT count(*), count(DISTINCT record_pid), count(*) - count(record_pid) "
         f"FROM {source.identity}"
@@ -189,12 +253,122 @@ def _check_rows(connection: duckdb.DuckDBPyConnection, source: DatasetSource) ->
         raise InputTableError(
             f"{source.origin} (dataset {source.name!r}): {null_ids} rows have no record_pid"
         )
-    if distinct != rows:
+    if distinct != rows and not repeats_allowed:
         raise InputTableError(
             f"{source.origin} (dataset {source.name!r}): "
-            f"{rows - distinct} duplicate record_pid values"
+            f"{rows - distinct} duplicate record_pid values; only a dataset whose owner "
+            "declared repeated record ids (`unique_record_id: false`, recorded in the "
+            "manifest as record_ids_unique: false) may repeat them"
         )
-    return int(rows)
+    return int(rows), int(distinct)
+
+
+def _repeats_declared(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> bool:
+    """Whether ``source``'s owner declared repeated record ids (see the module docstring).
+
+    A dataset imported into the TRE database is looked up in the registry, whose
+    manifest is the one the owner signed.
+    """
+    if source.record_ids_repeat:
+        return True
+    if source.database is None:
+        return False
+    found = connection.execute(
+        f"SELECT manifest FROM {DATABASE_ALIAS}.main.{REGISTRY_TABLE} WHERE dataset = ?",
+        [source.name],
+    ).fetchall()
+    if not found:
+        return False
+    manifest = json.loads(found[0][0]) if isinstance(found[0][0], str) else found[0][0]
+    return isinstance(manifest, Mapping) and declares_repeated_record_ids(manifest)
+
+
+def _alternative_keys(
+    comparisons: Sequence[ComparisonSpec], present: set[str]
+) -> dict[str, list[str]]:
+    """List key -> the scalar keys whose other recorded values it collects.
+
+    The comparisons already say which list holds alternatives of which scalar: a
+    ``member: [scalar, list]`` term, valid only within one token domain.
+    """
+    alternatives: dict[str, list[str]] = {}
+    for comparison in comparisons:
+        for level in comparison.levels:
+            for term in level.terms:
+                if not isinstance(term, MemberTerm):
+                    continue
+                scalar, listed = term.member
+                if scalar in present and listed in present:
+                    scalars = alternatives.setdefault(listed, [])
+                    if scalar not in scalars:
+                        scalars.append(scalar)
+    return alternatives
+
+
+def merged_identity_sql(
+    identity: str,
+    *,
+    scalars: Sequence[str],
+    lists: Sequence[str],
+    alternatives: Mapping[str, Sequence[str]],
+    label_column: str | None = None,
+) -> str:
+    """SQL of ``identity`` with one row per record_pid (the rule in the module docstring).
+
+    ``scalars`` and ``lists`` are the token columns kept; ``alternatives`` maps a list
+    column to the scalar columns whose other rows' values it also receives.
+    """
+    kept = [*scalars, *lists, *([label_column] if label_column else [])]
+    filled = " + ".join(f"CAST({column} IS NOT NULL AS INTEGER)" for column in kept) or "0"
+    order = ", ".join([f"({filled}) DESC", *(f"{column} NULLS LAST" for column in kept)])
+    ranked = (
+        f"SELECT record_pid, {', '.join(kept) or 'NULL AS no_tokens'}, row_number() OVER "
+        f"(PARTITION BY record_pid ORDER BY {order}) AS merge_rank FROM {identity}"
+    )
+    merged_lists = []
+    for column in lists:
+        parts = [f"flatten(list(r.{column}))"]
+        parts.extend(
+            f"coalesce(list(r.{scalar}) FILTER (WHERE r.{scalar} IS NOT NULL AND "
+            f"r.{scalar} IS DISTINCT FROM p.{scalar}), [])"
+            for scalar in alternatives.get(column, ())
+        )
+        union = f"list_sort(list_distinct({' || '.join(parts)}))"
+        merged_lists.append(f"CASE WHEN len({union}) = 0 THEN NULL ELSE {union} END AS {column}")
+    lists_sql = (
+        "SELECT r.record_pid, " + ", ".join(merged_lists) + " FROM ranked r JOIN ranked p "
+        "ON p.record_pid = r.record_pid AND p.merge_rank = 1 GROUP BY r.record_pid"
+    )
+    chosen = ", ".join(
+        f"p.{column}" for column in [*scalars, *([label_column] if label_column else [])]
+    )
+    return (
+        f"(WITH ranked AS ({ranked})"
+        + (f", merged AS ({lists_sql})" if lists else "")
+        + " SELECT p.record_pid"
+        + (f", {chosen}" if chosen else "")
+        + "".join(f", m.{column}" for column in lists)
+        + " FROM ranked p"
+        + (" JOIN merged m USING (record_pid)" if lists else "")
+        + " WHERE p.merge_rank = 1)"
+    )
+
+
+def _merged_attributes_sql(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> str:
+    """SQL of ``source``'s attributes with one row per record_pid: per column the most
+    frequent non-null value, ties to the smallest."""
+    attributes = source.attributes
+    try:
+        described = connection.sql(f"DESCRIBE SELECT * FROM {attributes}").fetchall()
+    except duckdb.Error as error:
+        raise InputTableError(f"{source.origin}: cannot read the attributes table") from error
+    columns = ['"' + str(row[0]).replace('"', '""') + '"' for row in described]
+    modes = "".join(
+        f", mode({column} ORDER BY {column}) AS {column}"
+        for column in columns
+        if column != '"record_pid"'
+    )
+    return f"(SELECT record_pid{modes} FROM {attributes} GROUP BY record_pid)"
 
 
 def _non_null_columns(
@@ -239,6 +413,8 @@ def prepare_inputs(
     known = set(match_keys.token_columns)
     present_by_source: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
+    merged_rows: dict[str, int] = {}
+    checked: list[DatasetSource] = []
     for source in sources:
         types = _column_types(connection, source)
         present = _present_columns(source, types, comparisons, match_keys, required_comparisons)
@@ -249,7 +425,20 @@ def prepare_inputs(
                 f"{source.origin} (dataset {source.name!r}): no label column {label_column!r} "
                 "(training.label_column)"
             )
-        counts[source.name] = _check_rows(connection, source)
+        allowed = _repeats_declared(connection, source)
+        rows, counts[source.name] = _check_rows(connection, source, repeats_allowed=allowed)
+        if rows > counts[source.name]:
+            merged_rows[source.name] = rows - counts[source.name]
+            source = _merged_source(
+                connection,
+                source,
+                present=present,
+                match_keys=match_keys,
+                comparisons=comparisons,
+                label_column=label_column,
+            )
+        checked.append(source)
+    sources = checked
     columns = sorted(set().union(*present_by_source.values()))
     shared = _shared_attributes(connection, sources, attribute_columns)
     tables: dict[str, str] = {}
@@ -293,8 +482,30 @@ def prepare_inputs(
         comparisons=kept,
         columns=tuple(columns),
         record_counts=counts,
+        merged_rows=merged_rows,
         attribute_columns=shared,
     )
+
+
+def _merged_source(
+    connection: duckdb.DuckDBPyConnection,
+    source: DatasetSource,
+    *,
+    present: set[str],
+    match_keys: MatchKeySpec,
+    comparisons: Sequence[ComparisonSpec],
+    label_column: str | None,
+) -> DatasetSource:
+    """``source`` read as one row per record_pid (identity and attributes)."""
+    identity = merged_identity_sql(
+        source.identity,
+        scalars=sorted(column for column in present if not match_keys.key(column).list),
+        lists=sorted(column for column in present if match_keys.key(column).list),
+        alternatives=_alternative_keys(comparisons, present),
+        label_column=label_column,
+    )
+    attributes = None if source.attributes is None else _merged_attributes_sql(connection, source)
+    return replace(source, identity=identity, attributes=attributes)
 
 
 def _add_nationality_group(connection: duckdb.DuckDBPyConnection, table: str) -> None:
