@@ -109,7 +109,9 @@ def _load_truth(
         raise InputTableError(f"{truth_path}: truth table lacks columns {missing}")
     # Only records that took part in the run count.
     connection.execute(
-        "CREATE OR REPLACE TABLE truth AS SELECT t.dataset, t.record_pid, "
+        # DISTINCT: a record repeated in its source (an ICTG URN returned twice) is one
+        # linkage record, so its truth rows count once.
+        "CREATE OR REPLACE TABLE truth AS SELECT DISTINCT t.dataset, t.record_pid, "
         "CAST(t.person_id AS VARCHAR) AS true_person FROM read_parquet(?) t "
         "JOIN clusters c ON c.dataset = t.dataset AND c.record_pid = t.record_pid",
         [str(truth_path)],
@@ -255,7 +257,8 @@ def truth_by_record_pid(truth_records: Path, lookups: Mapping[str, Path], out: P
     )
     with atomic_file(out) as temporary:
         duckdb.execute(
-            f"COPY (SELECT t.dataset, l.record_pid, CAST(t.person_id AS VARCHAR) AS person_id "
+            f"COPY (SELECT DISTINCT t.dataset, l.record_pid, "
+            f"CAST(t.person_id AS VARCHAR) AS person_id "
             f"FROM read_parquet(?) t JOIN ({union}) l USING (dataset, record_id)) "
             f"TO '{temporary}' (FORMAT parquet)",
             [str(truth_records), *(str(path) for path in lookups.values())],

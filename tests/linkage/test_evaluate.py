@@ -80,3 +80,47 @@ def test_truth_without_person_ids_is_refused(tmp_path: Path) -> None:
             attributes={},
             subgroups=(),
         )
+
+
+def test_a_record_repeated_in_its_source_counts_once(tmp_path: Path) -> None:
+    # An ICTG URN returned twice: two truth rows and two lookup rows, one record_pid.
+    pq.write_table(
+        pa.table(
+            {
+                "dataset": ["a", "a", "b"],
+                "record_id": ["r1", "r1", "s1"],
+                "person_id": ["p1", "p1", "p1"],
+            }
+        ),
+        tmp_path / "truth_records.parquet",
+    )
+    pq.write_table(
+        pa.table({"record_id": ["r1", "r1"], "record_pid": ["a-r1", "a-r1"]}),
+        tmp_path / "a.parquet",
+    )
+    pq.write_table(pa.table({"record_id": ["s1"], "record_pid": ["b-s1"]}), tmp_path / "b.parquet")
+    truth = truth_by_record_pid(
+        tmp_path / "truth_records.parquet",
+        {"a": tmp_path / "a.parquet", "b": tmp_path / "b.parquet"},
+        tmp_path / "truth.parquet",
+    )
+    assert pq.read_table(truth).num_rows == 2
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE clusters AS SELECT * FROM (VALUES ('a', 'a-r1'), ('b', 'b-s1')) "
+        "t(dataset, record_pid)"
+    )
+    connection.execute(
+        "CREATE TABLE scored_pairs AS SELECT * FROM (VALUES ('a', 'a-r1', 'b', 'b-s1', 0.9)) "
+        "t(dataset_l, record_pid_l, dataset_r, record_pid_r, match_probability)"
+    )
+    metrics = evaluate_against_truth(
+        connection,
+        truth_path=truth,
+        link_type="link_and_dedupe",
+        threshold=0.5,
+        attributes={},
+        subgroups=(),
+    )
+    assert metrics.true_pairs == 1
+    assert metrics.overall == QualityCounts(1, 0, 0)
