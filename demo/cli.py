@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from demo.pipeline import DEFAULT_SCALE, DemoResult, artefact_table, run_demo
+if TYPE_CHECKING:
+    from demo.pipeline import DemoResult
 
 __all__ = ["register"]
 
+# demo.pipeline.DEFAULT_SCALE, written out so that the option's default needs no import of
+# the pipeline (every role's engines); tests/test_cli_startup.py checks the two agree.
+_DEFAULT_SCALE = 1.0
+
 
 def _report(result: DemoResult, console: Console) -> None:
+    from demo.pipeline import artefact_table
+
     console.print(artefact_table(result))
     if result.link is not None:
         link = result.link
@@ -44,7 +52,7 @@ def _report(result: DemoResult, console: Console) -> None:
 def demo_command(
     out: Path = typer.Option(Path("out/demo"), "--out", help="Folder to create for the run."),
     scale: float = typer.Option(
-        DEFAULT_SCALE, "--scale", help="Population size as a multiple of the default."
+        _DEFAULT_SCALE, "--scale", help="Population size as a multiple of the default."
     ),
     seed: int = typer.Option(1, "--seed", help="Random seed of the synthetic data."),
     force: bool = typer.Option(
@@ -57,6 +65,8 @@ def demo_command(
     ),
 ) -> None:
     """Play every role on synthetic data: keys, owners, TRE linkage, analyses, release."""
+    from demo.pipeline import run_demo
+
     console = Console()
     result = run_demo(
         out, scale=scale, seed=seed, force=force, ictg_repeats=ictg_repeats, console=console

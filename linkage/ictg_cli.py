@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from linkage.ictg import (
-    IctgCodes,
-    IctgRules,
-    IctgSources,
-    database_sources,
-    parquet_sources,
-    write_stages,
-)
-from linkage.ictg_inputs import IctgInputError
-from linkage.ictg_summary import render
-from specs.dataset import load_dataset_spec
+if TYPE_CHECKING:
+    from linkage.ictg import IctgSources
 
 __all__ = ["register"]
 
@@ -32,6 +24,8 @@ def _parquet(path: Path) -> Path:
 def _sources(
     db: Path | None, referral: list[str], monthly: list[str], contact: list[str]
 ) -> IctgSources:
+    from linkage.ictg import database_sources, parquet_sources
+
     if db is not None:
         return database_sources(db, referral=referral, monthly=monthly, contact=contact)
     return parquet_sources(
@@ -44,6 +38,8 @@ def _sources(
 def _end_of_data(text: str | None) -> dt.date | None:
     if text is None:
         return None
+    from linkage.ictg_inputs import IctgInputError
+
     try:
         return dt.date.fromisoformat(text)
     except ValueError as error:
@@ -79,6 +75,10 @@ def ictg(
     overwrite: bool = typer.Option(False, help="Replace an existing --out directory"),
 ) -> None:
     """ICTG stages 2-4: combine DW, RPC and Missing returns into episodes; long and wide forms."""
+    from linkage.ictg import IctgCodes, IctgRules, write_stages
+    from linkage.ictg_summary import render
+    from specs.dataset import load_dataset_spec
+
     rules = IctgRules(
         duplicate_window_days=duplicate_window_days,
         reentry_gap_days=reentry_gap_days,

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from linkage.importer import import_package, list_datasets
-
 __all__ = ["register"]
 
 _console = Console(highlight=False, soft_wrap=True)
@@ -26,6 +24,8 @@ def import_command(
     ] = False,
 ) -> None:
     """Check recipient, signature and checksums, then load everything in one transaction."""
+    from linkage.importer import import_package, list_datasets
+
     with _console.status("verifying and loading"):
         imported = import_package(
             package, private_key=private_key, trust=trust, db=db, dataset=dataset, replace=replace

@@ -8,17 +8,15 @@ once when the run has succeeded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from linkage.backends import BackendName
-from linkage.errors import LinkageError
-from linkage.inputs import DatasetSource, folder_source
-from linkage.job import LinkJob, load_link_job
-from linkage.run import LinkResult, link_datasets
-from linkage.sources import database_sources
-from specs.match_keys import load_match_key_spec
+if TYPE_CHECKING:
+    from linkage.backends import BackendName
+    from linkage.inputs import DatasetSource
+    from linkage.run import LinkResult
 
 __all__ = ["register"]
 
@@ -77,6 +75,13 @@ def link(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUTDIR."),
 ) -> None:
     """Link datasets on their tokens with Splink; write pairs, clusters, model and report."""
+    from linkage.errors import LinkageError
+    from linkage.inputs import folder_source
+    from linkage.job import LinkJob, load_link_job
+    from linkage.run import link_datasets
+    from linkage.sources import database_sources
+    from specs.match_keys import load_match_key_spec
+
     if backend not in ("duckdb", "spark"):
         raise LinkageError(f"--backend must be duckdb or spark, not {backend!r}")
     chosen: BackendName = "spark" if backend == "spark" else "duckdb"

@@ -7,9 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from pseudonymise.prepare import prepare_source, write_prepared
-from specs.dataset import load_dataset_spec
-
 __all__ = ["register"]
 
 
@@ -26,6 +23,9 @@ def prepare_command(
     ),
 ) -> None:
     """Harmonise a source's raw files into canonical tables and report data quality."""
+    from pseudonymise.prepare import prepare_source, write_prepared
+    from specs.dataset import load_dataset_spec
+
     dataset = load_dataset_spec(spec)
     console = Console(stderr=True)
     with console.status(f"reading {dataset.dataset} raw files") as status:

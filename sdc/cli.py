@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
 
-from sdc.audit import audit_outputs
-from sdc.check import check_table_file
-from sdc.errors import TableInputError
-from sdc.models import check_model_file
-from sdc.order_statistics import order_statistic_table
-from sdc.policy import load_policy
+# Typer needs the enum itself to build the --method choices. It lives in the solver module
+# (numpy, scipy); every other sdc import waits until a command runs.
 from sdc.suppression import Method
-from sdc.table import frequency_table, magnitude_table
-from sdc.tablefile import read_table_file, write_table
 from trelink.atomic import atomic_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["register"]
 
@@ -67,6 +64,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _read_microdata(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from sdc.errors import TableInputError
+
     if not path.exists():
         raise TableInputError(f"{path}: file not found")
     try:
@@ -97,6 +98,11 @@ def protect(
     out: Path = typer.Option(..., "--out", help="OUT.csv; the record goes to OUT.sdc.json"),
 ) -> None:
     """Build a protected table from microdata and write it with its decision record."""
+    from sdc.order_statistics import order_statistic_table
+    from sdc.policy import load_policy
+    from sdc.table import frequency_table, magnitude_table
+    from sdc.tablefile import read_table_file, write_table
+
     policy = load_policy(policy_path)
     data = _read_microdata(microdata)
     others = [read_table_file(path) for path in linked]
@@ -147,6 +153,10 @@ def check(
     policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
 ) -> None:
     """Exit 0 if the output is safe to release, 1 with reasons if not."""
+    from sdc.check import check_table_file
+    from sdc.models import check_model_file
+    from sdc.policy import load_policy
+
     policy = load_policy(policy_path)
     console = Console()
     if table.name.endswith(".model.json"):
@@ -172,6 +182,9 @@ def audit(
     report: Path | None = typer.Option(None, "--report", help="write the intervals as JSON"),
 ) -> None:
     """Joint audit: every suppressed cell's range given all these outputs together."""
+    from sdc.audit import audit_outputs
+    from sdc.policy import load_policy
+
     policy = load_policy(policy_path)
     result = audit_outputs(files, policy=policy, earlier=earlier, show_progress=True)
     console = Console()

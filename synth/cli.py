@@ -8,9 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synth.generate import generate
-from synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
-
 __all__ = ["register"]
 
 
@@ -31,6 +28,9 @@ def synth_command(
     ),
 ) -> None:
     """Write synthetic NRM, ICTG, education, health and justice extracts, with truth apart."""
+    from synth.generate import generate
+    from synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
+
     repeats = REALISTIC_ICTG_REPEATS if ictg_repeats else NO_ICTG_REPEATS
     summary = generate(out, seed=seed, scale=scale, only=only, ictg_repeats=repeats)
     table = Table(title=f"trelink synth: {summary.people:,} people (seed {seed}, scale {scale})")

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tre_export.area import ExportArea
-from tre_export.checks import load_checks
-from tre_export.enrolment import enrol, init_area, revoke
-from tre_export.errors import ExportError
+# Typer needs the enums themselves for the --role and --kind choices; the model module is
+# plain enums and dataclasses. Everything else is imported when a command runs.
 from tre_export.model import CheckOutcome, Decision, OutputKind, Role
-from tre_export.release import release_request
-from tre_export.request import add_output, new_request, submit_request
-from tre_export.review import review_output
-from tre_export.signing import cli_signer
-from tre_export.state import read_state, verify_area
-from tre_export.table_view import RenderedTable, render_table
+
+if TYPE_CHECKING:
+    from tre_export.area import ExportArea
+    from tre_export.signing import Signer
+    from tre_export.table_view import RenderedTable
 
 __all__ = ["export_app", "register"]
 
@@ -52,6 +50,20 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def _area(directory: Path) -> ExportArea:
+    """The export area at ``--dir`` (``AreaError`` if it is not one)."""
+    from tre_export.area import ExportArea
+
+    return ExportArea.open(directory)
+
+
+def _signer(key: Path) -> Signer:
+    """The signer for ``--key``: whoever enrolled the key's public half."""
+    from tre_export.signing import cli_signer
+
+    return cli_signer(key)
+
+
 @export_app.command("init")
 def init_command(
     directory: Path = _DIR,
@@ -68,10 +80,13 @@ def init_command(
     ),
 ) -> None:
     """Create an export area for a project."""
+    from tre_export.enrolment import init_area
+    from tre_export.state import read_state
+
     area = init_area(
         directory,
         project=project,
-        administrator=cli_signer(key),
+        administrator=_signer(key),
         administrator_name=name,
         required_approvals=approvals,
         policy=policy,
@@ -94,9 +109,11 @@ def enrol_command(
     key: Path = typer.Option(..., "--key", help="The administrator's private key."),
 ) -> None:
     """Enrol a researcher or checker by their public key (signed by the administrator)."""
+    from tre_export.enrolment import enrol
+
     person = enrol(
-        ExportArea.open(directory),
-        administrator=cli_signer(key),
+        _area(directory),
+        administrator=_signer(key),
         name=name,
         role=role,
         public_key=public_key,
@@ -112,9 +129,9 @@ def revoke_command(
     key: Path = typer.Option(..., "--key", help="The administrator's private key."),
 ) -> None:
     """Revoke a person's key: it signs nothing more, and its unreleased reviews stop counting."""
-    person = revoke(
-        ExportArea.open(directory), administrator=cli_signer(key), name=name, reason=reason
-    )
+    from tre_export.enrolment import revoke
+
+    person = revoke(_area(directory), administrator=_signer(key), name=name, reason=reason)
     _console().print(
         f"revoked key {person.key_id} of {person.name}; enrol them again with a new key"
     )
@@ -127,7 +144,9 @@ def new_command(
     title: str = typer.Option(..., "--title", help="What the outputs are for."),
 ) -> None:
     """Open a request; its id is printed as the last line."""
-    request_id = new_request(ExportArea.open(directory), researcher=cli_signer(key), title=title)
+    from tre_export.request import new_request
+
+    request_id = new_request(_area(directory), researcher=_signer(key), title=title)
     _console().print(f"opened request {request_id}")
     typer.echo(request_id)
 
@@ -142,9 +161,11 @@ def add_command(
     description: str = typer.Option(..., "--description", help="What the output shows."),
 ) -> None:
     """Add an output file to a draft request."""
+    from tre_export.request import add_output
+
     output = add_output(
-        ExportArea.open(directory),
-        researcher=cli_signer(key),
+        _area(directory),
+        researcher=_signer(key),
         request_id=request,
         source=file,
         kind=kind,
@@ -157,10 +178,12 @@ def add_command(
 @export_app.command("submit")
 def submit_command(directory: Path = _DIR, request: str = _REQUEST, key: Path = _KEY) -> None:
     """Freeze the request (SHA-256 of every file) and run the automated checks."""
+    from tre_export.request import submit_request
+
     console = _console()
-    area = ExportArea.open(directory)
+    area = _area(directory)
     with console.status(f"checking the outputs of {request}"):
-        checks = submit_request(area, researcher=cli_signer(key), request_id=request)
+        checks = submit_request(area, researcher=_signer(key), request_id=request)
     checks_path = area.checks_path(request)
     table = Table("output", "automated check", "reasons", title=f"{request} submitted")
     colours = {CheckOutcome.PASS: "green", CheckOutcome.FAIL: "red", CheckOutcome.MANUAL: "yellow"}
@@ -191,11 +214,14 @@ def review_command(
     ),
 ) -> None:
     """Approve or reject one output (checkers only); signed and logged."""
+    from tre_export.errors import ExportError
+    from tre_export.review import review_output
+
     if approve == reject:
         raise ExportError("give exactly one of --approve or --reject")
     status = review_output(
-        ExportArea.open(directory),
-        checker=cli_signer(key),
+        _area(directory),
+        checker=_signer(key),
         request_id=request,
         output=output,
         decision=Decision.APPROVE if approve else Decision.REJECT,
@@ -213,8 +239,10 @@ def release_command(
     out: Path = typer.Option(..., "--out", help="The outbox directory to create."),
 ) -> None:
     """Copy out the outputs approved by enough distinct checkers, with manifest and sums."""
+    from tre_export.release import release_request
+
     summary = release_request(
-        ExportArea.open(directory), checker=cli_signer(key), request_id=request, outbox=out
+        _area(directory), checker=_signer(key), request_id=request, outbox=out
     )
     console = _console()
     console.print(f"released {len(summary.released)} output(s) to {summary.outbox}")
@@ -236,8 +264,10 @@ def audit_command(
     ),
 ) -> None:
     """Verify the whole log: chain, head, every signature, every rule. Exit 1 on any fault."""
+    from tre_export.state import verify_area
+
     verification = verify_area(
-        ExportArea.open(directory),
+        _area(directory),
         administrator_key_id=administrator,
         expected_entries=tuple(entries),
     )
@@ -259,7 +289,9 @@ def audit_command(
 @export_app.command("list")
 def list_command(directory: Path = _DIR) -> None:
     """List the requests with their status."""
-    state = read_state(ExportArea.open(directory))
+    from tre_export.state import read_state
+
+    state = read_state(_area(directory))
     table = Table("request", "status", "title", "researcher", "outputs", "created")
     for request in state.requests.values():
         researcher = state.person(request.researcher_key_id).name
@@ -277,7 +309,9 @@ def list_command(directory: Path = _DIR) -> None:
 @export_app.command("status")
 def status_command(directory: Path = _DIR, request: str = _REQUEST) -> None:
     """Show each output of a request: automated check, approvals, status."""
-    state = read_state(ExportArea.open(directory))
+    from tre_export.state import read_state
+
+    state = read_state(_area(directory))
     found = state.request(request)
     required = state.settings().required_approvals
     table = Table(
@@ -303,7 +337,11 @@ def show_command(
     output: str | None = typer.Option(None, "--output", help="Only this output."),
 ) -> None:
     """Show a request's outputs with their automated evidence (flagged cells in red)."""
-    area = ExportArea.open(directory)
+    from tre_export.checks import load_checks
+    from tre_export.state import read_state
+    from tre_export.table_view import render_table
+
+    area = _area(directory)
     state = read_state(area)
     found = state.request(request)
     checks = (
@@ -373,7 +411,7 @@ def passwd_command(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("New web password", hide_input=True, confirmation_prompt=True)
-    person = set_password(ExportArea.open(directory), owner=cli_signer(key), password=password)
+    person = set_password(_area(directory), owner=_signer(key), password=password)
     _console().print(f"web password set for {person.name}; earlier web sessions' key revoked")
 
 
@@ -396,7 +434,7 @@ def serve_command(
 
     from tre_export.web.app import create_app
 
-    area = ExportArea.open(directory)
+    area = _area(directory)
     console = _console()
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(

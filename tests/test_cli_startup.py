@@ -1,0 +1,128 @@
+"""``trelink`` starts without loading any role's engines, and still offers every command.
+
+``trelink.cli`` lists the commands from a light index (``COMMANDS``) and imports a role only
+when one of its commands runs. These tests pin both halves: a fresh interpreter that imports
+the CLI has none of the heavy libraries loaded, and the lazy application answers exactly as
+one assembled eagerly from every role's ``register(app)`` would.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from trelink.cli import COMMANDS, ROLE_MODULES, app, main
+
+HEAVY_MODULES = (
+    "splink",
+    "duckdb",
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "highspy",
+    "fastapi",
+    "uvicorn",
+    "jinja2",
+    "faker",
+    "pyspark",
+    "sklearn",
+    "recordlinkage",
+    "cryptography",
+    "scipy",
+)
+
+
+def _eager_app() -> typer.Typer:
+    """``trelink`` as it was assembled before lazy loading: every role registered up front."""
+    eager = typer.Typer(
+        name="trelink",
+        help=str(app.info.help),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for module in ROLE_MODULES:
+        importlib.import_module(module).register(eager)
+    return eager
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    probe = (
+        "import json, sys, trelink.cli; "
+        f"print(json.dumps(sorted(m for m in {list(HEAVY_MODULES)!r} if m in sys.modules)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert json.loads(completed.stdout) == []
+
+
+def test_help_lists_every_role_command_without_importing_a_role() -> None:
+    probe = (
+        "import sys; from trelink.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
+        "roles = ('synth', 'pseudonymise', 'linkage', 'sdc', 'tre_export', 'demo')\n"
+        "print('roles loaded:', [r for r in roles if r in sys.modules])\n"
+        "sys.exit(code)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},  # wide enough that no help line wraps
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = [line.split() for line in completed.stdout.splitlines() if line.startswith("│ ")]
+    listed = [row[1] for row in rows if not row[1].startswith("-")]  # not the --help row
+    assert listed == list(COMMANDS)
+    assert {module for module, _help in COMMANDS.values()} == set(ROLE_MODULES)
+    assert "roles loaded: []" in completed.stdout
+
+
+def test_top_level_help_is_what_the_roles_register() -> None:
+    runner = CliRunner()
+    lazy = runner.invoke(app, ["--help"])
+    eager = runner.invoke(_eager_app(), ["--help"])
+    assert lazy.exit_code == eager.exit_code == 0
+    assert lazy.output == eager.output
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_each_command_resolves_to_the_roles_own(command: str) -> None:
+    runner = CliRunner()
+    lazy = runner.invoke(app, [command, "--help"])
+    eager = runner.invoke(_eager_app(), [command, "--help"])
+    assert lazy.exit_code == eager.exit_code == 0, lazy.output
+    assert lazy.output == eager.output
+
+
+def test_a_mistyped_command_is_refused_with_a_suggestion() -> None:
+    result = CliRunner().invoke(app, ["linc"])
+    assert result.exit_code == 2
+    assert "No such command 'linc'" in result.output
+    assert "'link'" in result.output
+
+
+def test_an_error_inside_a_lazily_loaded_command_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["trelink", "link", "--out", "o", "--backend", "x"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert "error: --backend must be duckdb or spark, not 'x'" in capsys.readouterr().err
+
+
+def test_demo_default_scale_matches_the_pipeline() -> None:
+    from demo.cli import _DEFAULT_SCALE
+    from demo.pipeline import DEFAULT_SCALE
+
+    assert _DEFAULT_SCALE == DEFAULT_SCALE
