@@ -15,6 +15,10 @@ Derivations and what they mean:
 ``*_metaphone``           primary Double Metaphone code of the normalised name
 ``forename_initial``      first letter of the forename
 ``*_prefix4``             first four letters (the whole name when shorter)
+``*_tail``                the name from its first vowel on (YOHANNES and JOHANNES
+                          give OHANNES, XHULIO and JULIO give ULIO): romanisations
+                          differ most in a name's first consonants; none when fewer
+                          than three letters remain
 ``*_deletions``           the name and every one-letter deletion of it; names of
                           four letters or more only (shorter ones share too much)
 ``alias_forename_surname`` each alias as forename + surname, normalised as above
@@ -98,6 +102,19 @@ def _formal_with_surname(pair_text: str) -> list[str]:
     return [f"{formal}{SEPARATOR}{surname}" for formal in _formal_names(forename)]
 
 
+_VOWELS = frozenset("AEIOU")
+MIN_TAIL_LENGTH = 3
+
+
+def _tail(name: str) -> str | None:
+    """The name from its first vowel on, when at least three letters remain."""
+    for index, letter in enumerate(name):
+        if letter in _VOWELS:
+            tail = name[index:]
+            return tail if len(tail) >= MIN_TAIL_LENGTH else None
+    return None
+
+
 def _swapped(date_text: str) -> str | None:
     year, month, day = date_text[:4], date_text[5:7], date_text[8:10]
     if int(day) > 12 or day == month:
@@ -151,6 +168,8 @@ class _Deriver:
             "forename_initial": lambda: self.scalar("forename").map(lambda text: text[0])[0],
             "forename_prefix4": lambda: self.scalar("forename").map(lambda text: text[:4])[0],
             "surname_prefix4": lambda: self.scalar("surname").map(lambda text: text[:4])[0],
+            "forename_tail": lambda: self.scalar("forename").map(_tail)[0],
+            "surname_tail": lambda: self.scalar("surname").map(_tail)[0],
             "forename_deletions": lambda: self.scalar("forename").map_lists(_deletions),
             "surname_deletions": lambda: self.scalar("surname").map_lists(_deletions),
             "alias_forename_surname": self._aliases,
