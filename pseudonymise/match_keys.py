@@ -14,7 +14,8 @@ Derivations and what they mean:
 ``name_set``              forename and surname in sorted order (order-insensitive)
 ``*_metaphone``           primary Double Metaphone code of the normalised name
 ``forename_initial``      first letter of the forename
-``*_prefix4``             first four letters (the whole name when shorter)
+``*_prefix4``             first four letters (the whole name when shorter);
+                          ``forename_prefix3`` the first three
 ``*_tail``                the name from its first vowel on (YOHANNES and JOHANNES
                           give OHANNES, XHULIO and JULIO give ULIO): romanisations
                           differ most in a name's first consonants; none when fewer
@@ -166,6 +167,7 @@ class _Deriver:
             "forename_metaphone": lambda: self.scalar("forename").map(_metaphone)[0],
             "surname_metaphone": lambda: self.scalar("surname").map(_metaphone)[0],
             "forename_initial": lambda: self.scalar("forename").map(lambda text: text[0])[0],
+            "forename_prefix3": lambda: self.scalar("forename").map(lambda text: text[:3])[0],
             "forename_prefix4": lambda: self.scalar("forename").map(lambda text: text[:4])[0],
             "surname_prefix4": lambda: self.scalar("surname").map(lambda text: text[:4])[0],
             "forename_tail": lambda: self.scalar("forename").map(_tail)[0],

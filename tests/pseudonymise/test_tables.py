@@ -122,6 +122,52 @@ def test_list_keys_from_aliases_and_other_dates() -> None:
     assert set(rows[0]["fn_del"]) & set(rows[1]["sn_del"])
 
 
+def test_variant_name_keys_agree_across_spellings() -> None:
+    # Pairs of one person's names as two agencies wrote them, and a stranger.
+    frame = pd.DataFrame(
+        {
+            "record_id": [f"r{index}" for index in range(9)],
+            "forename": [
+                "Bill",
+                "William",
+                "Yohannes",
+                "Johannes",
+                "Mohd",
+                "Mohamad",
+                "Omar",
+                "Omar",
+                "Osman",
+            ],
+            "surname": [
+                "Price",
+                "Price",
+                "Tesfay",
+                "Tesfay",
+                "Safi",
+                "Safi",
+                "Ghorbani",
+                "Qorbani",
+                "Qorbani",
+            ],
+            "dob": [dt.date(2005, 3, 4)] * 9,
+        }
+    )
+    identity = pseudonymise_table(frame, linkage_key=LINKAGE, owner_key=OWNER).identity
+    assert identity is not None
+    rows = identity.to_pylist()
+    # Bill and William: a formal name in common (the nicknames package's list).
+    assert set(rows[0]["fn_formal_sn"]) & set(rows[1]["fn_formal_sn"])
+    # Y/J and Gh/Q: the names agree from their first vowel on.
+    assert rows[2]["fn_tail_sn"] == rows[3]["fn_tail_sn"] is not None
+    assert rows[6]["fn_sn_tail"] == rows[7]["fn_sn_tail"] is not None
+    # Mohd and Mohamad: the first three letters and the surname.
+    assert rows[4]["fn_pre3_sn"] == rows[5]["fn_pre3_sn"] is not None
+    assert rows[4]["fn_pre4_sn"] != rows[5]["fn_pre4_sn"]
+    # Different people keep different tokens; a forename without nicknames has none.
+    assert rows[7]["fn_tail_sn"] != rows[8]["fn_tail_sn"]
+    assert rows[2]["fn_formal_sn"] is None
+
+
 def test_write_is_complete_and_refuses_existing_directory(tmp_path: Path) -> None:
     tables = pseudonymise_table(_people(), linkage_key=LINKAGE, owner_key=OWNER)
     out = write_pseudonymised(tables, tmp_path / "out")
