@@ -5,11 +5,18 @@
 ``write_summary(outbox, path)`` renders the offline summary of a released outbox.
 """
 
-from demo.analyses import ModelRequest, ResearchFrames, TableRequest, research_outputs
-from demo.errors import DemoError
-from demo.layout import DemoLayout
-from demo.pipeline import DEFAULT_SCALE, DemoResult, run_demo
-from demo.summary import write_summary
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trelink.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from demo.analyses import ModelRequest, ResearchFrames, TableRequest, research_outputs
+    from demo.errors import DemoError
+    from demo.layout import DemoLayout
+    from demo.pipeline import DEFAULT_SCALE, DemoResult, run_demo
+    from demo.summary import write_summary
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -23,3 +30,25 @@ __all__ = [
     "run_demo",
     "write_summary",
 ]
+
+# Public name -> the module that defines it, imported on first use (trelink.lazy).
+_EXPORTS: dict[str, str] = {
+    "DEFAULT_SCALE": "demo.pipeline",
+    "DemoError": "demo.errors",
+    "DemoLayout": "demo.layout",
+    "DemoResult": "demo.pipeline",
+    "ModelRequest": "demo.analyses",
+    "ResearchFrames": "demo.analyses",
+    "TableRequest": "demo.analyses",
+    "research_outputs": "demo.analyses",
+    "run_demo": "demo.pipeline",
+    "write_summary": "demo.summary",
+}
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -7,19 +7,26 @@ pseudonymised folders (``folder_source``) or from a TRE database of imported dat
 (``database_sources``); ``LinkJob``/``load_link_job`` describe a job.
 """
 
-from linkage.errors import (
-    ImportPackageError,
-    InputTableError,
-    JobSpecError,
-    KeyMismatchError,
-    LinkageError,
-)
-from linkage.evaluate import GroupMetrics, LinkageMetrics, QualityCounts
-from linkage.importer import ImportedDataset, import_package, list_datasets
-from linkage.inputs import DatasetSource, folder_source
-from linkage.job import LinkJob, load_link_job
-from linkage.run import LinkResult, link_datasets
-from linkage.sources import database_sources
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trelink.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from linkage.errors import (
+        ImportPackageError,
+        InputTableError,
+        JobSpecError,
+        KeyMismatchError,
+        LinkageError,
+    )
+    from linkage.evaluate import GroupMetrics, LinkageMetrics, QualityCounts
+    from linkage.importer import ImportedDataset, import_package, list_datasets
+    from linkage.inputs import DatasetSource, folder_source
+    from linkage.job import LinkJob, load_link_job
+    from linkage.run import LinkResult, link_datasets
+    from linkage.sources import database_sources
 
 __all__ = [
     "DatasetSource",
@@ -41,3 +48,33 @@ __all__ = [
     "list_datasets",
     "load_link_job",
 ]
+
+# Public name -> the module that defines it, imported on first use (trelink.lazy).
+_EXPORTS: dict[str, str] = {
+    "DatasetSource": "linkage.inputs",
+    "GroupMetrics": "linkage.evaluate",
+    "ImportPackageError": "linkage.errors",
+    "ImportedDataset": "linkage.importer",
+    "InputTableError": "linkage.errors",
+    "JobSpecError": "linkage.errors",
+    "KeyMismatchError": "linkage.errors",
+    "LinkJob": "linkage.job",
+    "LinkResult": "linkage.run",
+    "LinkageError": "linkage.errors",
+    "LinkageMetrics": "linkage.evaluate",
+    "QualityCounts": "linkage.evaluate",
+    "database_sources": "linkage.sources",
+    "folder_source": "linkage.inputs",
+    "import_package": "linkage.importer",
+    "link_datasets": "linkage.run",
+    "list_datasets": "linkage.importer",
+    "load_link_job": "linkage.job",
+}
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -3,39 +3,46 @@
 Public names are listed in ``__all__``; modules not named here are internal.
 """
 
-from pseudonymise.bloom import BloomSettings, dice
-from pseudonymise.canonical import CanonicalTable, check_canonical, read_canonical
-from pseudonymise.errors import (
-    IdentifierLeakError,
-    InputError,
-    KeyFileError,
-    PackageError,
-    PackageVerifyError,
-    PrepareError,
-    PseudonymiseError,
-)
-from pseudonymise.keys import (
-    RecipientPrivateKey,
-    RecipientPublicKey,
-    generate_recipient_keypair,
-    generate_secret,
-    generate_signer_keypair,
-    key_id,
-    load_recipient_private_key,
-    load_recipient_public_key,
-    load_secret,
-    load_signing_private_key,
-    load_signing_public_key,
-    private_key_path,
-    public_key_path,
-)
-from pseudonymise.normalise import NORMALISATION_VERSION
-from pseudonymise.package import OpenedPackage, build_package, open_package
-from pseudonymise.prepare import PreparedSource, prepare_source, write_prepared
-from pseudonymise.risk import RiskReport
-from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
-from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
-from pseudonymise.tokens import hmac_sha256, match_key_subkey, record_pid_subkey
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trelink.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from pseudonymise.bloom import BloomSettings, dice
+    from pseudonymise.canonical import CanonicalTable, check_canonical, read_canonical
+    from pseudonymise.errors import (
+        IdentifierLeakError,
+        InputError,
+        KeyFileError,
+        PackageError,
+        PackageVerifyError,
+        PrepareError,
+        PseudonymiseError,
+    )
+    from pseudonymise.keys import (
+        RecipientPrivateKey,
+        RecipientPublicKey,
+        generate_recipient_keypair,
+        generate_secret,
+        generate_signer_keypair,
+        key_id,
+        load_recipient_private_key,
+        load_recipient_public_key,
+        load_secret,
+        load_signing_private_key,
+        load_signing_public_key,
+        private_key_path,
+        public_key_path,
+    )
+    from pseudonymise.normalise import NORMALISATION_VERSION
+    from pseudonymise.package import OpenedPackage, build_package, open_package
+    from pseudonymise.prepare import PreparedSource, prepare_source, write_prepared
+    from pseudonymise.risk import RiskReport
+    from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
+    from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
+    from pseudonymise.tokens import hmac_sha256, match_key_subkey, record_pid_subkey
 
 __all__ = [
     "NORMALISATION_VERSION",
@@ -80,3 +87,56 @@ __all__ = [
     "write_prepared",
     "write_pseudonymised",
 ]
+
+# Public name -> the module that defines it, imported on first use (trelink.lazy).
+_EXPORTS: dict[str, str] = {
+    "NORMALISATION_VERSION": "pseudonymise.normalise",
+    "BloomSettings": "pseudonymise.bloom",
+    "CanonicalTable": "pseudonymise.canonical",
+    "IdentifierLeakError": "pseudonymise.errors",
+    "InputError": "pseudonymise.errors",
+    "KeyFileError": "pseudonymise.errors",
+    "OpenedPackage": "pseudonymise.package",
+    "PackageError": "pseudonymise.errors",
+    "PackageVerifyError": "pseudonymise.errors",
+    "PrepareError": "pseudonymise.errors",
+    "PreparedSource": "pseudonymise.prepare",
+    "PseudonymiseError": "pseudonymise.errors",
+    "PseudonymiseSpec": "pseudonymise.spec",
+    "PseudonymisedTables": "pseudonymise.tables",
+    "RecipientPrivateKey": "pseudonymise.keys",
+    "RecipientPublicKey": "pseudonymise.keys",
+    "RiskReport": "pseudonymise.risk",
+    "build_package": "pseudonymise.package",
+    "check_canonical": "pseudonymise.canonical",
+    "dice": "pseudonymise.bloom",
+    "generate_recipient_keypair": "pseudonymise.keys",
+    "generate_secret": "pseudonymise.keys",
+    "generate_signer_keypair": "pseudonymise.keys",
+    "hmac_sha256": "pseudonymise.tokens",
+    "key_id": "pseudonymise.keys",
+    "load_pseudonymise_spec": "pseudonymise.spec",
+    "load_recipient_private_key": "pseudonymise.keys",
+    "load_recipient_public_key": "pseudonymise.keys",
+    "load_secret": "pseudonymise.keys",
+    "load_signing_private_key": "pseudonymise.keys",
+    "load_signing_public_key": "pseudonymise.keys",
+    "match_key_subkey": "pseudonymise.tokens",
+    "open_package": "pseudonymise.package",
+    "prepare_source": "pseudonymise.prepare",
+    "private_key_path": "pseudonymise.keys",
+    "pseudonymise_table": "pseudonymise.tables",
+    "public_key_path": "pseudonymise.keys",
+    "read_canonical": "pseudonymise.canonical",
+    "record_pid_subkey": "pseudonymise.tokens",
+    "write_prepared": "pseudonymise.prepare",
+    "write_pseudonymised": "pseudonymise.tables",
+}
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

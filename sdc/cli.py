@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-# Typer needs the enum itself to build the --method choices. It lives in the solver module
-# (numpy, scipy); every other sdc import waits until a command runs.
-from sdc.suppression import Method
+# Typer needs the enum itself to build the --method choices; sdc.status is light, and
+# every other sdc import waits until a command runs.
+from sdc.status import Method
 from trelink.atomic import atomic_file
 
 if TYPE_CHECKING:

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ORDER_STATISTICS", "PUBLISHED_STATUSES", "CellStatus", "Rule", "TableKind"]
+__all__ = [
+    "ORDER_STATISTICS",
+    "PUBLISHED_STATUSES",
+    "CellStatus",
+    "Method",
+    "Rule",
+    "TableKind",
+]
+
+
+class Method(enum.StrEnum):
+    """How secondary suppression solves its master problem (``sdc.suppression``)."""
+
+    AUTO = "auto"  # exact up to the policy's cell limit, heuristic beyond
+    EXACT = "exact"
+    HEURISTIC = "heuristic"
 
 
 class CellStatus(enum.Enum):

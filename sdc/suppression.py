@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,6 +47,7 @@ from sdc.cleanup import CleanUp, clean_up_pattern
 from sdc.errors import SuppressionError
 from sdc.intervals import AttackerLp, Bound
 from sdc.progress import progress_bar
+from sdc.status import Method
 
 __all__ = ["Method", "SuppressionProblem", "SuppressionResult", "suppress"]
 
@@ -56,14 +56,6 @@ TOLERANCE = 1e-6
 # ``bench/bench_sdc.py --only cleanup``, whose 20,223-cell table needs 2,322. A bound
 # on work, unlike one on time, gives the same pattern on every machine.
 CLEAN_UP_SOLVES = 20_000
-
-
-class Method(StrEnum):
-    """How the master problem is solved."""
-
-    AUTO = "auto"  # exact up to the policy's cell limit, heuristic beyond
-    EXACT = "exact"
-    HEURISTIC = "heuristic"
 
 
 @dataclass(frozen=True)

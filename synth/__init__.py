@@ -5,9 +5,20 @@ with ground truth under ``DIR/truth/``; ``write_benchmark_extracts`` writes larg
 canonical extracts for the benchmarks. All data is synthetic.
 """
 
-from synth.benchmark import CANONICAL_IDENTITY_SCHEMA, BenchmarkExtracts, write_benchmark_extracts
-from synth.errors import SynthError
-from synth.rates import DEFAULT_RATES, IdentifierErrorRates
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trelink.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from synth.benchmark import (
+        CANONICAL_IDENTITY_SCHEMA,
+        BenchmarkExtracts,
+        write_benchmark_extracts,
+    )
+    from synth.errors import SynthError
+    from synth.rates import DEFAULT_RATES, IdentifierErrorRates
 
 __all__ = [
     "CANONICAL_IDENTITY_SCHEMA",
@@ -17,3 +28,21 @@ __all__ = [
     "SynthError",
     "write_benchmark_extracts",
 ]
+
+# Public name -> the module that defines it, imported on first use (trelink.lazy).
+_EXPORTS: dict[str, str] = {
+    "CANONICAL_IDENTITY_SCHEMA": "synth.benchmark",
+    "DEFAULT_RATES": "synth.rates",
+    "BenchmarkExtracts": "synth.benchmark",
+    "IdentifierErrorRates": "synth.rates",
+    "SynthError": "synth.errors",
+    "write_benchmark_extracts": "synth.benchmark",
+}
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

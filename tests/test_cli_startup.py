@@ -64,6 +64,37 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert json.loads(completed.stdout) == []
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["linkage.cli", "pseudonymise.cli", "synth.cli", "tre_export.cli", "demo.cli", "sdc.cli"],
+)
+def test_a_role_command_group_loads_no_heavy_library(module: str) -> None:
+    # Packages export their public names lazily (trelink.lazy), so loading one role's
+    # commands for `trelink <role> --help` does not load its engines.
+    probe = (
+        f"import json, sys, {module}; "
+        f"print(json.dumps(sorted(m for m in {list(HEAVY_MODULES)!r} if m in sys.modules)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert json.loads(completed.stdout) == []
+
+
+def test_lazy_package_exports_resolve_to_the_defining_modules() -> None:
+    import linkage
+    import sdc
+    from linkage.run import link_datasets
+    from sdc.status import Method
+
+    assert linkage.link_datasets is link_datasets
+    assert sdc.Method is Method
+    assert "link_datasets" in dir(linkage)
+    assert linkage.clusters.__name__ == "linkage.clusters"  # submodules still resolve
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        _ = linkage.no_such_name  # type: ignore[attr-defined]
+
+
 def test_help_lists_every_role_command_without_importing_a_role() -> None:
     probe = (
         "import sys; from trelink.cli import main\n"

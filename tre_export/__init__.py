@@ -16,32 +16,39 @@ Typical use from Python (the ``trelink export`` commands do the same)::
 The web page lives in ``tre_export.web`` (``create_app``, ``set_password``).
 """
 
-from tre_export.area import ExportArea
-from tre_export.checks import OutputCheck, RequestChecks, load_checks
-from tre_export.enrolment import enrol, init_area, revoke
-from tre_export.errors import (
-    AreaError,
-    AuditLogError,
-    ExportError,
-    IdentityError,
-    ReleaseError,
-    RequestError,
-    ReviewError,
-)
-from tre_export.model import (
-    Channel,
-    CheckOutcome,
-    Decision,
-    OutputKind,
-    OutputStatus,
-    RequestStatus,
-    Role,
-)
-from tre_export.release import ReleaseSummary, release_request
-from tre_export.request import add_output, new_request, submit_request
-from tre_export.review import review_output
-from tre_export.signing import Signer, cli_signer
-from tre_export.state import LogVerification, ProjectState, read_state, verify_area
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trelink.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from tre_export.area import ExportArea
+    from tre_export.checks import OutputCheck, RequestChecks, load_checks
+    from tre_export.enrolment import enrol, init_area, revoke
+    from tre_export.errors import (
+        AreaError,
+        AuditLogError,
+        ExportError,
+        IdentityError,
+        ReleaseError,
+        RequestError,
+        ReviewError,
+    )
+    from tre_export.model import (
+        Channel,
+        CheckOutcome,
+        Decision,
+        OutputKind,
+        OutputStatus,
+        RequestStatus,
+        Role,
+    )
+    from tre_export.release import ReleaseSummary, release_request
+    from tre_export.request import add_output, new_request, submit_request
+    from tre_export.review import review_output
+    from tre_export.signing import Signer, cli_signer
+    from tre_export.state import LogVerification, ProjectState, read_state, verify_area
 
 __all__ = [
     "AreaError",
@@ -78,3 +85,48 @@ __all__ = [
     "submit_request",
     "verify_area",
 ]
+
+# Public name -> the module that defines it, imported on first use (trelink.lazy).
+_EXPORTS: dict[str, str] = {
+    "AreaError": "tre_export.errors",
+    "AuditLogError": "tre_export.errors",
+    "Channel": "tre_export.model",
+    "CheckOutcome": "tre_export.model",
+    "Decision": "tre_export.model",
+    "ExportArea": "tre_export.area",
+    "ExportError": "tre_export.errors",
+    "IdentityError": "tre_export.errors",
+    "LogVerification": "tre_export.state",
+    "OutputCheck": "tre_export.checks",
+    "OutputKind": "tre_export.model",
+    "OutputStatus": "tre_export.model",
+    "ProjectState": "tre_export.state",
+    "ReleaseError": "tre_export.errors",
+    "ReleaseSummary": "tre_export.release",
+    "RequestChecks": "tre_export.checks",
+    "RequestError": "tre_export.errors",
+    "RequestStatus": "tre_export.model",
+    "ReviewError": "tre_export.errors",
+    "Role": "tre_export.model",
+    "Signer": "tre_export.signing",
+    "add_output": "tre_export.request",
+    "cli_signer": "tre_export.signing",
+    "enrol": "tre_export.enrolment",
+    "init_area": "tre_export.enrolment",
+    "load_checks": "tre_export.checks",
+    "new_request": "tre_export.request",
+    "read_state": "tre_export.state",
+    "release_request": "tre_export.release",
+    "review_output": "tre_export.review",
+    "revoke": "tre_export.enrolment",
+    "submit_request": "tre_export.request",
+    "verify_area": "tre_export.state",
+}
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,26 @@
+"""Lazy package exports: a package's public names are imported on first use.
+
+Each role package lists its public names in ``__all__`` and imports them only for
+type checkers; at run time its ``__getattr__`` calls ``lazy_attribute``, so
+``import sdc`` (which every ``sdc.*`` import runs first) no longer loads the solver,
+pandas and the rest until a name is used. ``trelink <command> --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+
+__all__ = ["lazy_attribute"]
+
+
+def lazy_attribute(package: str, exports: Mapping[str, str], name: str) -> object:
+    """The public ``name`` of ``package`` (from the module ``exports`` maps it to), or
+    a submodule of that name; ``AttributeError`` otherwise, as for any module."""
+    module_name = exports.get(name)
+    if module_name is not None:
+        return getattr(importlib.import_module(module_name), name)
+    if not name.startswith("__") and importlib.util.find_spec(f"{package}.{name}") is not None:
+        return importlib.import_module(f"{package}.{name}")
+    raise AttributeError(f"module {package!r} has no attribute {name!r}")
