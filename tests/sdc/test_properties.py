@@ -8,7 +8,7 @@ from tempfile import TemporaryDirectory
 
 import numpy as np
 import pandas as pd
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sdc import (
@@ -20,6 +20,7 @@ from sdc import (
     magnitude_table,
     read_table_file,
 )
+from sdc.errors import SuppressionError
 from sdc.table import ProtectedTable
 from sdc.tablefile import write_table
 
@@ -93,6 +94,7 @@ def test_protected_sums_pass_the_audit(counts: list[list[int]], seed: int) -> No
 
 
 @given(st.integers(0, 2**16), st.integers(60, 200))
+@example(seed=101, size=101)  # (10-13, S) is all girls, already published by the first table
 def test_a_table_protected_with_a_linked_one_passes_the_joint_audit(seed: int, size: int) -> None:
     rng = np.random.default_rng(seed)
     data = pd.DataFrame(
@@ -107,9 +109,16 @@ def test_a_table_protected_with_a_linked_one_passes_the_joint_audit(seed: int, s
             frequency_table(data, ["region"], ["sex", "age"], policy=POLICY),
             Path(folder) / "first.csv",
         )
-        second_table = frequency_table(
-            data, ["age", "region"], ["sex"], policy=POLICY, linked=[read_table_file(first)]
-        )
+        try:
+            second_table = frequency_table(
+                data, ["age", "region"], ["sex"], policy=POLICY, linked=[read_table_file(first)]
+            )
+        except SuppressionError as refusal:
+            # A cell the second table must hide (say, a whole age-and-region group of one
+            # sex) that the first already published cannot be protected: refusing the
+            # table, naming the cell, is the correct outcome.
+            assert "already publishes" in str(refusal)
+            return
         second, _ = write_table(second_table, Path(folder) / "second.csv")
         report = audit_outputs([first, second], policy=POLICY)
         assert report.passed, report.failures
