@@ -96,6 +96,9 @@ class PreparedInputs:
     # Attribute columns (sex, nationality) copied into every work table as text, for
     # comparison: only those every dataset's attributes carry.
     attribute_columns: tuple[str, ...] = ()
+    # What the run could not use as the spec intends, for the command line and the report
+    # (a dataset tokenised before a variant key existed, rows merged per record_pid).
+    notes: tuple[str, ...] = ()
 
 
 def _read_manifest(manifest_path: Path) -> dict[str, Any] | None:
@@ -209,7 +212,11 @@ def _present_columns(
     match_keys: MatchKeySpec,
     required: Sequence[str],
 ) -> set[str]:
-    """The token columns of ``source`` that the run will read; raise on gaps."""
+    """The token columns of ``source`` that the run will read; raise on gaps.
+
+    A dataset may lack a whole identifier (every key of a comparison), never part of
+    one: a missing variant key would silently switch levels off for its records.
+    """
     problems: list[str] = []
     present: set[str] = set()
     for comparison in comparisons:
@@ -414,6 +421,7 @@ def prepare_inputs(
     present_by_source: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
     merged_rows: dict[str, int] = {}
+    notes: list[str] = []
     checked: list[DatasetSource] = []
     for source in sources:
         types = _column_types(connection, source)
@@ -429,6 +437,11 @@ def prepare_inputs(
         rows, counts[source.name] = _check_rows(connection, source, repeats_allowed=allowed)
         if rows > counts[source.name]:
             merged_rows[source.name] = rows - counts[source.name]
+            notes.append(
+                f"dataset {source.name!r}: {merged_rows[source.name]:,} rows repeat a "
+                f"record_pid and were merged into {counts[source.name]:,} linkage records "
+                "(the owner declared repeated record ids)"
+            )
             source = _merged_source(
                 connection,
                 source,
@@ -484,6 +497,7 @@ def prepare_inputs(
         record_counts=counts,
         merged_rows=merged_rows,
         attribute_columns=shared,
+        notes=tuple(notes),
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from linkage.backends import BackendName
@@ -31,6 +32,12 @@ def _print_summary(result: LinkResult) -> None:
     )
     if result.repeat_persons is not None:
         console.print(f"persons with repeat records in one dataset: {result.repeat_persons:,}")
+    if result.held_back:
+        console.print(
+            f"held back from the links (see held_back.parquet): {result.held_back:,} pairs"
+        )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
     if result.metrics is not None:
         overall = result.metrics.overall
         console.print(
@@ -38,7 +45,8 @@ def _print_summary(result: LinkResult) -> None:
             f"recall {overall.recall:.4f}, F1 {overall.f1:.4f}"
         )
     console.print(
-        f"wrote {result.out_dir}/pairs.parquet, clusters.parquet, model.json, report.html"
+        f"wrote {result.out_dir}/pairs.parquet, clusters.parquet, held_back.parquet, "
+        "model.json, report.html"
     )
 
 

@@ -235,6 +235,7 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
     libraries: dict[str, str] = load_chart_libraries()  # type: ignore[no-untyped-call]
     html = template.render(
         job=inputs.job,
+        prepared=inputs.prepared,
         backend=inputs.backend.name,
         records=inputs.prepared.record_counts,
         comparisons=[comparison.name for comparison in inputs.prepared.comparisons],

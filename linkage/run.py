@@ -52,6 +52,7 @@ class LinkResult:
     repeat_persons: int | None
     threshold: float
     held_back: int  # pairs above the threshold held back by the job's hold-back rules
+    notes: tuple[str, ...]  # what the inputs could not give as the spec intends
     metrics: LinkageMetrics | None
     seconds: float
     step_seconds: dict[str, float]  # wall time of each step, e.g. "scoring candidate pairs"
@@ -376,4 +377,5 @@ def _link(
         "threshold": job.threshold,
         "metrics": metrics,
         "held_back": held_back,
+        "notes": prepared.notes,
     }

@@ -134,6 +134,11 @@ def test_repeated_urns_link_and_cluster_as_one_person_each(
         show_progress=False,
     )
     assert result.records["ictg"] == owned.referral_urns
+    # The run says what it merged, on the command line and in the report.
+    merged = [note for note in result.notes if "'ictg'" in note and "merged" in note]
+    assert len(merged) == 1 and "(the owner declared repeated record ids)" in merged[0]
+    report = (tmp_path / "link" / "report.html").read_text(encoding="utf-8")
+    assert "rows repeat a record_pid and were merged" in report
 
     clusters = pq.read_table(tmp_path / "link" / "clusters.parquet").to_pandas()
     assert not clusters.duplicated(["dataset", "record_pid"]).any()
