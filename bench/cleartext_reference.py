@@ -22,6 +22,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from linkage.blocking import capped_block_column, capped_blocks_sql
 from linkage.job import BlockingRuleSpec, LinkJob
+from linkage.model import level_gammas
 from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
 from specs.match_keys import EqualTerm
 
@@ -266,12 +267,7 @@ def cleartext_hold_back_sql(linker: Linker, job: LinkJob) -> str:
     """
     if not job.hold_back:
         return "FALSE"
-    gammas = {}
-    for comparison in linker._settings_obj.comparisons:
-        for level in comparison.comparison_levels:
-            gammas[comparison.output_column_name, level.label_for_charts] = (
-                level.comparison_vector_value
-            )
+    gammas = level_gammas(linker)
     surname_only = gammas["name", "surname only"]
     nhs_exact = max(value for (name, _label), value in gammas.items() if name == "nhs_number")
     return f"(gamma_name = {surname_only} AND gamma_nhs_number IS DISTINCT FROM {nhs_exact})"

@@ -46,7 +46,6 @@ import duckdb
 
 from linkage.comparisons import comparison_columns
 from linkage.errors import InputTableError, KeyMismatchError
-from linkage.importer import REGISTRY_TABLE
 from linkage.subgroups import nationality_group_sql
 from specs.match_keys import ComparisonSpec, MatchKeySpec, MemberTerm
 
@@ -76,9 +75,8 @@ class DatasetSource:
     linkage_key_id: str | None
     origin: str  # how to name it in messages: a folder, or a dataset in a database
     database: Path | None = None  # a TRE database the relations read (see DATABASE_ALIAS)
-    # The owner's manifest says record ids repeat (ICTG URNs): rows sharing a record_pid
-    # are merged into one linkage record. A database source is also looked up in the
-    # registry's signed manifest, so this may stay False for it.
+    # The owner's signed manifest says record ids repeat (ICTG URNs): rows sharing a
+    # record_pid are merged into one linkage record (``declares_repeated_record_ids``).
     record_ids_repeat: bool = False
 
 
@@ -96,8 +94,8 @@ class PreparedInputs:
     # Attribute columns (sex, nationality) copied into every work table as text, for
     # comparison: only those every dataset's attributes carry.
     attribute_columns: tuple[str, ...] = ()
-    # What the run could not use as the spec intends, for the command line and the report
-    # (a dataset tokenised before a variant key existed, rows merged per record_pid).
+    # What the command line and the report should tell the researcher about the inputs
+    # (rows merged per repeated record_pid).
     notes: tuple[str, ...] = ()
 
 
@@ -270,26 +268,6 @@ def _check_rows(
     return int(rows), int(distinct)
 
 
-def _repeats_declared(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> bool:
-    """Whether ``source``'s owner declared repeated record ids (see the module docstring).
-
-    A dataset imported into the TRE database is looked up in the registry, whose
-    manifest is the one the owner signed.
-    """
-    if source.record_ids_repeat:
-        return True
-    if source.database is None:
-        return False
-    found = connection.execute(
-        f"SELECT manifest FROM {DATABASE_ALIAS}.main.{REGISTRY_TABLE} WHERE dataset = ?",
-        [source.name],
-    ).fetchall()
-    if not found:
-        return False
-    manifest = json.loads(found[0][0]) if isinstance(found[0][0], str) else found[0][0]
-    return isinstance(manifest, Mapping) and declares_repeated_record_ids(manifest)
-
-
 def _alternative_keys(
     comparisons: Sequence[ComparisonSpec], present: set[str]
 ) -> dict[str, list[str]]:
@@ -433,8 +411,9 @@ def prepare_inputs(
                 f"{source.origin} (dataset {source.name!r}): no label column {label_column!r} "
                 "(training.label_column)"
             )
-        allowed = _repeats_declared(connection, source)
-        rows, counts[source.name] = _check_rows(connection, source, repeats_allowed=allowed)
+        rows, counts[source.name] = _check_rows(
+            connection, source, repeats_allowed=source.record_ids_repeat
+        )
         if rows > counts[source.name]:
             merged_rows[source.name] = rows - counts[source.name]
             notes.append(

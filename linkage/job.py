@@ -143,15 +143,22 @@ class LinkJob(SpecModel):
             self.clustering.threshold if self.clustering.threshold is not None else self.threshold
         )
 
+    def _blocks(
+        self, match_keys: MatchKeySpec
+    ) -> tuple[tuple[BlockingRuleSpec, ...], tuple[tuple[str, ...], ...]]:
+        """Blocking rules and EM blocks: the job's own, else the match-key spec's."""
+        blocking = self.blocking if self.blocking is not None else match_keys.blocking
+        em_blocks = (
+            self.training.em_blocks if self.training.em_blocks is not None else match_keys.em_blocks
+        )
+        return blocking, em_blocks
+
     def resolved(self, match_keys: MatchKeySpec) -> LinkJob:
         """This job with the match-key spec's blocking rules and EM blocks where it has none.
 
         Raises ``ValueError`` when neither the job nor the spec gives any.
         """
-        blocking = self.blocking if self.blocking is not None else match_keys.blocking
-        em_blocks = (
-            self.training.em_blocks if self.training.em_blocks is not None else match_keys.em_blocks
-        )
+        blocking, em_blocks = self._blocks(match_keys)
         if not blocking:
             raise ValueError("no blocking rules: neither the job nor the match-key spec has any")
         if not em_blocks and self.training.label_column is None:
@@ -174,10 +181,7 @@ class LinkJob(SpecModel):
         """Every reference to a match key or comparison that the spec does not define."""
         known = set(match_keys.token_columns)
         problems: list[str] = []
-        blocking = self.blocking if self.blocking is not None else match_keys.blocking
-        em_blocks = (
-            self.training.em_blocks if self.training.em_blocks is not None else match_keys.em_blocks
-        )
+        blocking, em_blocks = self._blocks(match_keys)
         if not blocking:
             problems.append("blocking: neither the job nor the match-key spec gives any rule")
         if not em_blocks and self.training.label_column is None:

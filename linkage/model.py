@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from splink import SettingsCreator
+from splink import Linker, SettingsCreator
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from linkage.comparisons import Dialect, build_attribute_comparison, build_comparisons
@@ -22,7 +22,7 @@ from linkage.errors import LinkageError
 from linkage.job import LinkType
 from specs.match_keys import ComparisonSpec
 
-__all__ = ["apply_trained_parameters", "build_settings", "read_model"]
+__all__ = ["apply_trained_parameters", "build_settings", "level_gammas", "read_model"]
 
 _LEARNED = ("m_probability", "u_probability")
 
@@ -96,3 +96,17 @@ def apply_trained_parameters(
                 if parameter in trained_level:
                     level[parameter] = trained_level[parameter]
     return dict(merged)
+
+
+def level_gammas(linker: Linker) -> dict[tuple[str, str], int]:
+    """(comparison, level label) -> the level's value in the ``gamma_<comparison>`` column.
+
+    Splink numbers levels from the strongest down to 1, then 0 for "else" and -1 for
+    "missing"; reading the numbers from the linker's settings keeps SQL that names a
+    level by its label right whatever the comparison holds.
+    """
+    return {
+        (comparison.output_column_name, level.label_for_charts): level.comparison_vector_value
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison.comparison_levels
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +28,10 @@ from linkage.errors import JobSpecError, LinkageError
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
 from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
 from linkage.job import HoldBackRule, LinkJob
-from linkage.model import apply_trained_parameters, build_settings, read_model
+from linkage.model import apply_trained_parameters, build_settings, level_gammas, read_model
 from linkage.report import ReportInputs, write_report
 from linkage.training import train_model
-from specs.match_keys import ComparisonSpec, MatchKeySpec, load_match_key_spec
+from specs.match_keys import MatchKeySpec, load_match_key_spec
 from trelink.atomic import atomic_directory
 
 __all__ = ["LinkResult", "link_datasets"]
@@ -131,27 +131,25 @@ def _prediction_select(columns: Sequence[str], datasets: Sequence[str]) -> str:
     )
 
 
-def _held_back_sql(rules: Sequence[HoldBackRule], comparisons: Sequence[ComparisonSpec]) -> str:
+def _held_back_sql(rules: Sequence[HoldBackRule], gammas: Mapping[tuple[str, str], int]) -> str:
     """A ``held_back`` column: the first hold-back rule a scored pair meets, else null.
 
-    Splink numbers a comparison's levels from the strongest (the highest ``gamma_``
-    value) down to 1, then 0 for "else" and -1 for "missing".
+    ``gammas`` gives each level's value in its ``gamma_`` column (``level_gammas``); a
+    rule whose comparison or levels the run lacks (the default rule under overridden
+    comparisons) cannot hold, nor can an ``unless`` comparison the run lacks agree.
     """
-    by_name = {comparison.name: comparison for comparison in comparisons}
+    top: dict[str, int] = {}
+    for (name, _label), value in gammas.items():
+        top[name] = max(value, top.get(name, value))
     cases: list[str] = []
     for rule in rules:
-        compared = by_name.get(rule.comparison)
-        if compared is None:  # the run has no data for it: the rule cannot hold
+        if any((rule.comparison, label) not in gammas for label in rule.levels):
             continue
-        count = len(compared.levels)
-        labels = [level.label for level in compared.levels]
-        if not set(rule.levels) <= set(labels):  # the default rule under overridden levels
-            continue
-        gammas = ", ".join(str(count - labels.index(label)) for label in rule.levels)
-        condition = [f"gamma_{rule.comparison} IN ({gammas})"]
-        for name in rule.unless:
-            if name in by_name:
-                condition.append(f"gamma_{name} IS DISTINCT FROM {len(by_name[name].levels)}")
+        levels = ", ".join(str(gammas[rule.comparison, label]) for label in rule.levels)
+        condition = [f"gamma_{rule.comparison} IN ({levels})"]
+        condition.extend(
+            f"gamma_{name} IS DISTINCT FROM {top[name]}" for name in rule.unless if name in top
+        )
         text = rule.name.replace("'", "''")
         cases.append(f"WHEN {' AND '.join(condition)} THEN '{text}'")
     if not cases:
@@ -323,7 +321,7 @@ def _link(
     )
     datasets = list(prepared.tables)
     select = _prediction_select(column_names(predictions), datasets)
-    select += ", " + _held_back_sql(job.hold_back, prepared.comparisons)
+    select += ", " + _held_back_sql(job.hold_back, level_gammas(linker))
     backend.to_work(predictions, "scored_pairs", select=select)
     held_back = _hold_back(connection, job.threshold, staging)
     step("clustering pairs into persons")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from linkage.errors import JobSpecError
 from linkage.importer import list_datasets
-from linkage.inputs import DATABASE_ALIAS, DatasetSource
+from linkage.inputs import DATABASE_ALIAS, DatasetSource, declares_repeated_record_ids
 
 __all__ = ["database_sources"]
 
@@ -54,6 +54,8 @@ def database_sources(db: Path, datasets: Sequence[str]) -> list[DatasetSource]:
                 linkage_key_id=item.linkage_key_id,
                 origin=f"{db} dataset {name!r}",
                 database=db,
+                # The registry keeps the manifest the owner signed.
+                record_ids_repeat=declares_repeated_record_ids(item.manifest),
             )
         )
     return sources
