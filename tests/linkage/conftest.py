@@ -7,6 +7,7 @@ and the truth is mapped from record ids to record pids through the owners' looku
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from linkage.evaluate import truth_by_record_pid
-from pseudonymise import pseudonymise_table, write_pseudonymised
+from linkage.importer import import_package
+from pseudonymise import keys, pseudonymise_table, write_pseudonymised
+from pseudonymise.package import build_package
 from synth import write_benchmark_extracts
 
 LINKAGE_KEY = bytes(range(32))
@@ -45,6 +48,30 @@ def tokenise_extracts(root: Path, *, records: int, seed: int) -> TokenisedPair:
         root / "truth.parquet",
     )
     return TokenisedPair(left=folders["left"], right=folders["right"], truth=truth)
+
+
+def import_into_tre(root: Path, folders: Mapping[str, Path]) -> Path:
+    """Package each pseudonymised folder as its owner would and import it into a new TRE
+    database under ``root``, as the dataset named by its key; return the database.
+
+    The TRE's recipient pair and the owner's signing pair are made fresh under ``root``.
+    """
+    keys.generate_recipient_keypair(root / "tre")
+    keys.generate_signer_keypair(root / "owner")
+    recipient = keys.load_recipient_public_key(keys.public_key_path(root / "tre"))
+    signer = keys.load_signing_private_key(keys.private_key_path(root / "owner"))
+    database = root / "tre.duckdb"
+    for dataset, folder in folders.items():
+        package = root / f"{dataset}.tlp"
+        build_package(folder, recipient=recipient, signing_key=signer, out=package)
+        import_package(
+            package,
+            private_key=keys.private_key_path(root / "tre"),
+            trust=keys.public_key_path(root / "owner"),
+            db=database,
+            dataset=dataset,
+        )
+    return database
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,12 @@ import pytest
 
 from linkage.ictg import IctgSources, IctgSummary, database_sources, parquet_sources, write_stages
 from linkage.ictg_inputs import TableName
-from linkage.importer import import_package
-from pseudonymise import keys
-from pseudonymise.package import build_package
 from pseudonymise.prepare import prepare_source
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth.generate import generate
+
+from .conftest import import_into_tre
 
 pytestmark = pytest.mark.slow
 TABLES: tuple[TableName, ...] = ("referral", "monthly", "contact")
@@ -54,23 +53,10 @@ def pseudonymised(prepared: dict[str, Path]) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def tre_database(pseudonymised: dict[str, Path]) -> Path:
     """The three folders packaged by the owner and imported into a TRE database."""
-    root = pseudonymised["referral"].parent
-    keys.generate_recipient_keypair(root / "tre")
-    keys.generate_signer_keypair(root / "owner")
-    recipient = keys.load_recipient_public_key(keys.public_key_path(root / "tre"))
-    signer = keys.load_signing_private_key(keys.private_key_path(root / "owner"))
-    database = root / "tre.duckdb"
-    for table, folder in pseudonymised.items():
-        package = root / f"{table}.tlp"
-        build_package(folder, recipient=recipient, signing_key=signer, out=package)
-        import_package(
-            package,
-            private_key=keys.private_key_path(root / "tre"),
-            trust=keys.public_key_path(root / "owner"),
-            db=database,
-            dataset=f"ictg_{table}",
-        )
-    return database
+    return import_into_tre(
+        pseudonymised["referral"].parent,
+        {f"ictg_{table}": folder for table, folder in pseudonymised.items()},
+    )
 
 
 def _files(paths: dict[str, Path]) -> IctgSources:

@@ -21,15 +21,15 @@ import pytest
 
 from linkage import LinkJob, database_sources, folder_source, link_datasets
 from linkage.errors import InputTableError
-from linkage.importer import import_package
 from linkage.inputs import DatasetSource
-from pseudonymise import PseudonymiseSpec, keys
-from pseudonymise.package import build_package
+from pseudonymise import PseudonymiseSpec
 from pseudonymise.prepare import prepare_source
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth.generate import generate
 from synth.rates import REALISTIC_ICTG_REPEATS
+
+from .conftest import import_into_tre
 
 pytestmark = pytest.mark.slow
 JOB = LinkJob(datasets=("nrm", "ictg"))
@@ -70,21 +70,7 @@ def owned(tmp_path_factory: pytest.TempPathFactory) -> Owned:
     folders = {
         source: _pseudonymise(root, source, linkage_key, owner_key) for source in ("nrm", "ictg")
     }
-    keys.generate_recipient_keypair(root / "tre")
-    keys.generate_signer_keypair(root / "owner")
-    recipient = keys.load_recipient_public_key(keys.public_key_path(root / "tre"))
-    signer = keys.load_signing_private_key(keys.private_key_path(root / "owner"))
-    database = root / "tre.duckdb"
-    for source, folder in folders.items():
-        package = root / f"{source}.tlp"
-        build_package(folder, recipient=recipient, signing_key=signer, out=package)
-        import_package(
-            package,
-            private_key=keys.private_key_path(root / "tre"),
-            trust=keys.public_key_path(root / "owner"),
-            db=database,
-            dataset=source,
-        )
+    database = import_into_tre(root, folders)
     truth = root / "truth.parquet"
     lookups = " UNION ALL ".join(
         f"SELECT '{source}' AS dataset, record_id, record_pid FROM read_parquet('{folder}/"

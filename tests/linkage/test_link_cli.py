@@ -9,14 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.importer import import_package
 from linkage.job import load_link_job
 from linkage.run import link_datasets
 from linkage.sources import database_sources
-from pseudonymise import keys
-from pseudonymise.package import build_package
 
-from .conftest import TokenisedPair
+from .conftest import TokenisedPair, import_into_tre
 
 
 def _trelink(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -61,24 +58,10 @@ def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_p
 @pytest.fixture(scope="module")
 def tre_database(tokenised_pair: TokenisedPair, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The two tokenised extracts, packaged by their owner and imported into a TRE."""
-    root = tmp_path_factory.mktemp("tre")
-    keys.generate_recipient_keypair(root / "tre")
-    keys.generate_signer_keypair(root / "owner")
-    for name, folder in (("left", tokenised_pair.left), ("right", tokenised_pair.right)):
-        build_package(
-            folder,
-            recipient=keys.load_recipient_public_key(root / "tre.public.pem"),
-            signing_key=keys.load_signing_private_key(root / "owner.private.pem"),
-            out=root / f"{name}.tlp",
-        )
-        import_package(
-            root / f"{name}.tlp",
-            private_key=root / "tre.private.pem",
-            trust=root / "owner.public.pem",
-            db=root / "tre.duckdb",
-            dataset=name,
-        )
-    return root / "tre.duckdb"
+    return import_into_tre(
+        tmp_path_factory.mktemp("tre"),
+        {"left": tokenised_pair.left, "right": tokenised_pair.right},
+    )
 
 
 def test_production_mode_links_imported_datasets(
