@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from sdc.intervals import AttackerLp
+from sdc.intervals import TOLERANCE, AttackerLp
 from sdc.policy import Policy, RoundingMethod
 from sdc.progress import progress_bar
 from sdc.rounding import rounding_bounds
@@ -33,7 +33,6 @@ from sdc.tablefile import TableFile, as_sums, read_table_file
 
 __all__ = ["AuditReport", "AuditedCell", "audit_outputs", "audit_tables"]
 
-TOLERANCE = 1e-6
 LINEAR_KINDS = frozenset({TableKind.FREQUENCY, TableKind.SUM})
 
 

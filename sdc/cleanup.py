@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sdc.intervals import AttackerLp
+from sdc.intervals import TOLERANCE, AttackerLp
 from sdc.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CleanUp", "clean_up_pattern"]
 
-TOLERANCE = 1e-6
 # A feasible table "holds a cell at its true value" when it is this close (relative).
 SAME_VALUE = 1e-9
 

@@ -23,9 +23,12 @@ from scipy.sparse.csgraph import connected_components
 
 from sdc.errors import InconsistentTableError
 
-__all__ = ["AttackerLp", "Bound"]
+__all__ = ["TOLERANCE", "AttackerLp", "Bound"]
 
 INFINITY = highspy.kHighsInf
+# Slack for comparing LP results (interval widths, sums of cells): HiGHS solves to about
+# 1e-9 relative, so anything within 1e-6 counts as equal in every sdc module.
+TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from sdc.errors import SuppressionError, TableInputError
+from sdc.intervals import TOLERANCE
 from sdc.structure import CellKey
 from sdc.suppression import SuppressionProblem
 from sdc.tablefile import TableFile, as_sums
 
 __all__ = ["link_problem"]
-
-TOLERANCE = 1e-6
 
 
 def link_problem(

@@ -45,13 +45,12 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from sdc.cleanup import CleanUp, clean_up_pattern
 from sdc.errors import SuppressionError
-from sdc.intervals import AttackerLp, Bound
+from sdc.intervals import TOLERANCE, AttackerLp, Bound
 from sdc.progress import progress_bar
 from sdc.status import Method
 
 __all__ = ["Method", "SuppressionProblem", "SuppressionResult", "suppress"]
 
-TOLERANCE = 1e-6
 # Attacker LPs the clean-up may solve: 8-16 s at the 0.4-0.8 ms per LP measured by
 # ``bench/bench_sdc.py --only cleanup``, whose 20,223-cell table needs 2,322. A bound
 # on work, unlike one on time, gives the same pattern on every machine.

@@ -28,6 +28,7 @@ from sdc.structure import LABEL_SEPARATOR, TOTAL, Axis, TableGrid, hierarchy
 from sdc.suppression import Method, SuppressionProblem, SuppressionResult, suppress
 
 if TYPE_CHECKING:
+    from sdc.cleanup import CleanUp
     from sdc.tablefile import TableFile
 
 
@@ -126,10 +127,25 @@ class ProtectedTable:
                 "iterations": self.suppression.iterations,
                 "information_loss": self.suppression.information_loss,
                 "seconds": round(self.suppression.seconds, 3),
+                "clean_up": _clean_up_record(self.suppression.clean_up),
             },
             "summary": summary,
             "cells": cells,
         }
+
+
+def _clean_up_record(clean_up: CleanUp | None) -> dict[str, Any] | None:
+    """The clean-up pass's work for the decision record; None when it did not run."""
+    if clean_up is None:
+        return None
+    return {
+        "tried": clean_up.tried,
+        "published_again": clean_up.published_again,
+        "value_published_again": _number(clean_up.value_published_again),
+        "solves": clean_up.solves,
+        "complete": clean_up.complete,
+        "seconds": round(clean_up.seconds, 3),
+    }
 
 
 def _number(value: float) -> float | int | None:

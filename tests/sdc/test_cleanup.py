@@ -4,6 +4,7 @@ never a primary one, and never leaves a hidden cell narrower than the policy req
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -150,7 +151,11 @@ def test_cleaned_tables_pass_the_joint_audit(
         )
     summary = table.suppression.clean_up
     assert summary is not None and summary.complete and summary.published_again > 0
-    path, _ = write_table(table, tmp_path / f"{statistic}.csv")
+    path, record_path = write_table(table, tmp_path / f"{statistic}.csv")
+    # The output checker sees what the clean-up did in the decision record.
+    recorded = json.loads(record_path.read_text())["suppression"]["clean_up"]
+    assert recorded["published_again"] == summary.published_again
+    assert recorded["complete"] is True and recorded["solves"] == summary.solves
     report = audit_outputs([path], policy=policy)
     assert report.passed, report.failures
     assert len(report.cells) == int(table.suppression.hidden.sum())
