@@ -4,20 +4,30 @@ Run: ``.venv/bin/python bench/bench_synth.py [--out DIR] [--records N]``. Prints
 wall time and peak memory of a default-size ``trelink synth`` run, of ``prepare`` for
 each source, and of ``write_benchmark_extracts`` (two extracts of N records, half the
 people shared). Figures quoted in docs/data.md come from this script.
+
+``--names [--names-before REV]`` prints instead, per name origin and sex, the chance
+that two unrelated children share forename and surname (``synth.names.
+name_collision_rates``, exact, no sampling); with ``--names-before`` also the same
+figure for the name lists of git revision REV (e.g. HEAD~1), for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from pseudonymise.prepare import prepare_source, write_prepared
 from specs.dataset import dataset_spec_path, load_dataset_spec
 from synth import write_benchmark_extracts
 from synth.generate import SOURCES, generate
+from synth.names import NamePool, name_collision_rates
 
 
 def cpu_seconds() -> float:
@@ -30,11 +40,63 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def pools_at_revision(revision: str) -> dict[str, NamePool]:
+    """The name pools that ``synth/names.py`` of git ``revision`` builds, as today's pools.
+
+    Fields an older version lacks take their defaults (uniform draws, no patronymic
+    surnames), which is how that version drew.
+    """
+    source = subprocess.run(
+        ["git", "show", f"{revision}:synth/names.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "names_at_revision.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("names_at_revision", path)
+        if spec is None or spec.loader is None:
+            raise SystemExit(f"cannot load synth/names.py of {revision}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while building
+        try:
+            spec.loader.exec_module(module)
+            old_pools = module.build_name_pools()
+        finally:
+            del sys.modules[spec.name]
+    fields = NamePool.__dataclass_fields__
+    return {
+        origin: NamePool(**{name: getattr(pool, name) for name in fields if hasattr(pool, name)})
+        for origin, pool in old_pools.items()
+    }
+
+
+def print_name_collisions(before: Mapping[str, Mapping[str, float]] | None) -> None:
+    """Per origin and sex, the chance two unrelated children share their full name."""
+    after = name_collision_rates()
+    header = f"{'origin':18s} {'sex':3s} {'after':>9s} {'1 in':>8s}"
+    print(header + (f" {'before':>9s} {'1 in':>8s}" if before else ""))
+    for origin, rates in after.items():
+        for sex, rate in rates.items():
+            line = f"{origin:18s} {sex:3s} {rate:9.2e} {1 / rate:8,.0f}"
+            if before and origin in before:
+                line += f" {before[origin][sex]:9.2e} {1 / before[origin][sex]:8,.0f}"
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=None, help="work directory (default: temp)")
     parser.add_argument("--records", type=int, default=1_000_000, help="benchmark extract size")
+    parser.add_argument("--names", action="store_true", help="print name collision rates only")
+    parser.add_argument("--names-before", default=None, help="git revision to compare with")
     options = parser.parse_args()
+    if options.names:
+        before = options.names_before
+        print_name_collisions(name_collision_rates(pools_at_revision(before)) if before else None)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         root = options.out or Path(scratch)
         start, cpu = time.perf_counter(), cpu_seconds()

@@ -16,7 +16,7 @@ import pandas as pd
 
 from specs.classifications import NATIONALITY_GROUPS
 from synth.identifiers import nhs_numbers
-from synth.names import NamePool
+from synth.names import NamePool, draw_names
 from synth.postcodes import postcode_histories
 
 __all__ = [
@@ -186,19 +186,31 @@ def _names(
         origins[rows] = draw.rng.choice(np.array(choices), size=rows.size)
     origins[follower] = origins[head]  # siblings' forenames fit the family's origin
     for origin, pool in pools.items():
-        for sex_code, names in (("M", pool.forenames_male), ("F", pool.forenames_female)):
+        for sex_code in ("M", "F"):
             rows = np.flatnonzero((origins == origin) & (sex == sex_code))
             if rows.size:
-                forenames[rows] = np.array(names, dtype=object)[
-                    draw.rng.integers(0, len(names), size=rows.size)
-                ]
+                forenames[rows] = draw_names(draw.rng, *pool.forenames(sex_code), size=rows.size)
         rows = np.flatnonzero(origins == origin)
         if rows.size:
-            surnames[rows] = np.array(pool.surnames, dtype=object)[
-                draw.rng.integers(0, len(pool.surnames), size=rows.size)
-            ]
+            surnames[rows] = _surnames(draw, pool, rows.size)
     surnames[follower] = surnames[head]
     return origins, forenames, surnames
+
+
+def _surnames(draw: _Draw, pool: NamePool, size: int) -> np.ndarray:
+    """``size`` surnames: the father's given name for ``pool.patronymic`` of them.
+
+    Where naming is patronymic (Eritrea, Ethiopia, Sudan) a child's second name is the
+    father's given name, so it is drawn from the male forenames with their weights; the
+    others draw from the family names. Siblings get the head's surname afterwards.
+    """
+    surnames = draw_names(draw.rng, pool.surnames, pool.surname_weights, size)
+    if pool.patronymic > 0.0:
+        fathers = np.flatnonzero(draw.rng.random(size) < pool.patronymic)
+        surnames[fathers] = draw_names(
+            draw.rng, pool.forenames_male, pool.forenames_male_weights, fathers.size
+        )
+    return surnames
 
 
 def _exploitation(
