@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         JobSpecError,
         KeyMismatchError,
         LinkageError,
+        TrainingError,
     )
     from linkage.evaluate import GroupMetrics, LinkageMetrics, QualityCounts
     from linkage.importer import ImportedDataset, import_package, list_datasets
@@ -41,6 +42,7 @@ __all__ = [
     "LinkageError",
     "LinkageMetrics",
     "QualityCounts",
+    "TrainingError",
     "database_sources",
     "folder_source",
     "import_package",
@@ -58,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "InputTableError": "linkage.errors",
     "JobSpecError": "linkage.errors",
     "KeyMismatchError": "linkage.errors",
+    "TrainingError": "linkage.errors",
     "LinkJob": "linkage.job",
     "LinkResult": "linkage.run",
     "LinkageError": "linkage.errors",

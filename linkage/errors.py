@@ -44,3 +44,7 @@ class InputTableError(LinkageError):
 
 class KeyMismatchError(LinkageError):
     """Two datasets carry different linkage key ids, so their tokens cannot agree."""
+
+
+class TrainingError(LinkageError):
+    """The data give EM too little to estimate the model (too few candidate pairs)."""

@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +313,8 @@ def _link(
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
     if not trained:
-        train_model(linker, job.training, available=set(prepared.columns), step=step)
+        notes = train_model(linker, job.training, available=set(prepared.columns), step=step)
+        prepared = replace(prepared, notes=prepared.notes + notes)
     linker.misc.save_model_to_json(str(staging / "model.json"), overwrite=True)
     step("scoring candidate pairs")
     predictions = linker.inference.predict(

@@ -4,6 +4,12 @@ EM runs once per training block. Splink switches off, in each session, the
 comparisons that read a blocking column (it matches column names), so the blocks
 are chosen so that every comparison is trained in at least one session and no
 block lets near-misses (twins, siblings) dominate the pairs it produces.
+
+On small or sparse data a block can find no pair, or too few for EM to converge (a
+few thousand records rarely share a name and a postcode district). Such a block is
+skipped with a note;
+training fails, with an error naming the comparisons, only when some comparison is
+then left with no m estimated by any session.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from collections.abc import Callable, Collection
 from splink import Linker
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+from splink.internals.exceptions import EMTrainingException
 
 from linkage.blocking import key_block_rules
-from linkage.errors import JobSpecError
+from linkage.errors import JobSpecError, TrainingError
 from linkage.job import TrainingSpec
 
 __all__ = ["train_model"]
@@ -43,8 +50,11 @@ def train_model(
     *,
     available: Collection[str],
     step: Callable[[str], None] = lambda _description: None,
-) -> None:
-    """Train ``linker`` in place; ``step`` is told what is running (for progress)."""
+) -> tuple[str, ...]:
+    """Train ``linker`` in place; ``step`` is told what is running (for progress).
+
+    Returns notes for the run's output and report (EM blocks skipped for want of pairs).
+    """
     prior_rules = key_block_rules(training.prior_rules, available=available)
     if not prior_rules:
         raise JobSpecError("training.prior_rules: no rule can run on these datasets' token columns")
@@ -60,12 +70,47 @@ def train_model(
     if training.label_column is not None:
         step("estimating m from the clerical labels")
         linker.training.estimate_m_from_label_column(training.label_column)
-        return
-    blocks = key_block_rules(training.em_blocks or (), available=available)
+        return ()
+    runnable = [block for block in training.em_blocks or () if all(k in available for k in block)]
+    blocks = key_block_rules(runnable, available=available)
     if not blocks:
         raise JobSpecError("training.em_blocks: no block can run on these datasets' token columns")
-    for number, block in enumerate(blocks, start=1):
+    notes: list[str] = []
+    for number, (keys, block) in enumerate(zip(runnable, blocks, strict=True), start=1):
         step(f"estimating m by EM, block {number} of {len(blocks)}")
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block, max_pairs=training.em_max_pairs
+        # A session narrows the linker's own settings to the comparisons it trains and
+        # puts them back only when it succeeds, so a copy is kept to restore on failure.
+        settings = linker._settings_obj.core_model_settings.copy()  # type: ignore[no-untyped-call]
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block, max_pairs=training.em_max_pairs
+            )
+        except (EMTrainingException, ValueError) as error:
+            # Splink refuses a block with no pairs (EMTrainingException); with a handful
+            # its iterations can drive the match share to 0 or 1 (a math domain
+            # ValueError). Either way nothing is learnt from the session.
+            linker._settings_obj.core_model_settings = settings
+            found = "no" if isinstance(error, EMTrainingException) else "too few"
+            notes.append(f"EM block {' + '.join(keys)} found {found} candidate pairs; skipped")
+    untrained = _untrained_comparisons(linker)
+    if untrained:
+        raise TrainingError(
+            f"no EM session estimated m for comparison(s) {untrained}: "
+            + ("; ".join(notes) or "their levels were never observed")
+            + ". The data are too small or share too little for EM; give clerical labels "
+            "(training.label_column) or reuse a model trained on more data (--model)"
         )
+    return tuple(notes)
+
+
+def _untrained_comparisons(linker: Linker) -> list[str]:
+    """Comparisons with no level whose m any EM session estimated."""
+    return [
+        comparison.output_column_name
+        for comparison in linker._settings_obj.comparisons
+        if not any(
+            level._has_estimated_m_values
+            for level in comparison.comparison_levels
+            if not level.is_null_level
+        )
+    ]

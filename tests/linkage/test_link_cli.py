@@ -94,11 +94,20 @@ def test_production_mode_refuses_unknown_datasets(tre_database: Path, tmp_path: 
     assert not (tmp_path / "o").exists()
 
 
-def test_one_folder_finds_repeat_records_within_it(
+def test_one_folder_is_deduplicated_with_a_model_trained_on_more_data(
     tokenised_pair: TokenisedPair, tmp_path: Path
 ) -> None:
+    trained = tmp_path / "trained"
+    done = _trelink(
+        "link", str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(trained),
+        "--link-type", "link_only",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
     out = tmp_path / "deduped"
-    done = _trelink("link", str(tokenised_pair.left), "--out", str(out))
+    done = _trelink(
+        "link", str(tokenised_pair.left), "--out", str(out),
+        "--model", str(trained / "model.json"),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     clusters = pq.read_table(out / "clusters.parquet").to_pylist()
     assert {row["dataset"] for row in clusters} == {tokenised_pair.left.name}
@@ -106,3 +115,18 @@ def test_one_folder_finds_repeat_records_within_it(
     assert sorted(row["record_pid"] for row in clusters) == sorted(
         identity.column("record_pid").to_pylist()
     )
+
+
+def test_data_too_sparse_for_em_are_refused_with_advice(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    # 1,500 records, each child once: no two share a name and postcode district, and
+    # the other blocks find too few pairs for EM to converge.
+    out = tmp_path / "deduped"
+    done = _trelink("link", str(tokenised_pair.left), "--out", str(out))
+    assert done.returncode == 2
+    assert "no EM session estimated m for comparison(s) ['name'" in done.stderr
+    assert "EM block name_set + pc_district found no candidate pairs" in done.stderr
+    assert "--model" in done.stderr and "training.label_column" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
