@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trelink.lazy import lazy_attribute
+from trelink.lazy import lazy_module_hooks
 
 if TYPE_CHECKING:
     from demo.analyses import ModelRequest, ResearchFrames, TableRequest, research_outputs
@@ -46,9 +46,4 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    return lazy_attribute(__name__, _EXPORTS, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_module_hooks(__name__, _EXPORTS)
