@@ -7,9 +7,8 @@ block lets near-misses (twins, siblings) dominate the pairs it produces.
 
 On small or sparse data a block can find no pair, or too few for EM to converge (a
 few thousand records rarely share a name and a postcode district). Such a block is
-skipped with a note;
-training fails, with an error naming the comparisons, only when some comparison is
-then left with no m estimated by any session.
+skipped with a note; training fails, with an error naming the comparisons, only when
+some comparison is then left with no m estimated by any session.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
 from splink.internals.exceptions import EMTrainingException
 
-from linkage.blocking import key_block_rules
+from linkage.blocking import key_block_rules, usable
 from linkage.errors import JobSpecError, TrainingError
 from linkage.job import TrainingSpec
 
@@ -71,7 +70,7 @@ def train_model(
         step("estimating m from the clerical labels")
         linker.training.estimate_m_from_label_column(training.label_column)
         return ()
-    runnable = [block for block in training.em_blocks or () if all(k in available for k in block)]
+    runnable = [block for block in training.em_blocks or () if usable(block, available)]
     blocks = key_block_rules(runnable, available=available)
     if not blocks:
         raise JobSpecError("training.em_blocks: no block can run on these datasets' token columns")
