@@ -303,7 +303,8 @@ def merged_identity_sql(
     ``scalars`` and ``lists`` are the token columns kept; ``alternatives`` maps a list
     column to the scalar columns whose other rows' values it also receives.
     """
-    kept = [*scalars, *lists, *([label_column] if label_column else [])]
+    labels = [label_column] if label_column else []
+    kept = [*scalars, *lists, *labels]  # in this order they break ties between rows
     filled = " + ".join(f"CAST({column} IS NOT NULL AS INTEGER)" for column in kept) or "0"
     order = ", ".join([f"({filled}) DESC", *(f"{column} NULLS LAST" for column in kept)])
     ranked = (
@@ -324,9 +325,7 @@ def merged_identity_sql(
         "SELECT r.record_pid, " + ", ".join(merged_lists) + " FROM ranked r JOIN ranked p "
         "ON p.record_pid = r.record_pid AND p.merge_rank = 1 GROUP BY r.record_pid"
     )
-    chosen = ", ".join(
-        f"p.{column}" for column in [*scalars, *([label_column] if label_column else [])]
-    )
+    chosen = ", ".join(f"p.{column}" for column in [*scalars, *labels])
     return (
         f"(WITH ranked AS ({ranked})"
         + (f", merged AS ({lists_sql})" if lists else "")
