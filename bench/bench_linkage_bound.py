@@ -1,7 +1,7 @@
 """Benchmark: the best recall per nationality group that the recorded fields allow.
 
     .venv/bin/python bench/bench_linkage_bound.py [--records 100000] [--seeds 1]
-        [--train-seeds 2 3 ...] [--data out/bench/linkage]
+        [--train-seeds 2 3 ...] [--patterns coarse|fine] [--data out/bench/linkage]
 
 An upper bound, not a linker. On the cleartext of the benchmark extracts (the same
 records ``bench_linkage_quality.py`` links), every pair that shares a name set, a
@@ -80,6 +80,10 @@ SELECT l.person_id = r.person_id AS is_match, l.grp,
         ELSE 'other'
     END AS name,
     least(floor(log2(coalesce(f.records, 1))), 8) AS name_frequency,
+    CASE WHEN coalesce(f.records, 1) <= 16 THEN coalesce(f.records, 1)
+        ELSE 16 + floor(log2(f.records)) END AS name_records,
+    floor(log2(coalesce(ff.records, 1))) AS forename_frequency,
+    floor(log2(coalesce(sf.records, 1))) AS surname_frequency,
     CASE
         WHEN l.dob IS NULL OR r.dob IS NULL THEN 'missing'
         WHEN l.dob = r.dob THEN 'exact'
@@ -110,9 +114,17 @@ FROM candidates c
 JOIN l ON l.record_id = c.id_l
 JOIN r ON r.record_id = c.id_r
 LEFT JOIN name_frequency f ON f.name_set = list_sort([l.fn, l.sn])
+LEFT JOIN part_frequency ff ON ff.part = l.fn
+LEFT JOIN part_frequency sf ON sf.part = l.sn
 """
 
-_PATTERN = "name, name_frequency, dob, postcode, sex, nhs"
+# Coarse: name frequency in powers of two. Fine: name-set counts up to 16 exactly, and
+# the forename's and surname's own frequencies (an oracle on these flatters itself
+# more, since many patterns hold a handful of pairs).
+PATTERNS = {
+    "coarse": "name, name_frequency, dob, postcode, sex, nhs",
+    "fine": "name, name_records, forename_frequency, surname_frequency, dob, postcode, sex, nhs",
+}
 
 
 def _connection(raw_left: Path, raw_right: Path, raw_truth: Path) -> duckdb.DuckDBPyConnection:
@@ -133,12 +145,17 @@ def _connection(raw_left: Path, raw_right: Path, raw_truth: Path) -> duckdb.Duck
         "count(*) AS records FROM (SELECT fn, sn FROM l UNION ALL SELECT fn, sn FROM r) "
         "WHERE fn IS NOT NULL AND sn IS NOT NULL GROUP BY 1"
     )
+    connection.execute(
+        "CREATE TABLE part_frequency AS SELECT part, count(*) AS records FROM ("
+        "SELECT fn AS part FROM l UNION ALL SELECT sn FROM l "
+        "UNION ALL SELECT fn FROM r UNION ALL SELECT sn FROM r) GROUP BY 1"
+    )
     connection.execute(f"CREATE TABLE candidates AS {_CANDIDATES}")
     connection.execute(f"CREATE TABLE features AS {_FEATURES}")
     return connection
 
 
-def _training_counts(root: Path, records: int, seeds: list[int]) -> pa.Table | None:
+def _training_counts(root: Path, records: int, seeds: list[int], pattern: str) -> pa.Table | None:
     """True and false pairs per group and pattern, pooled over the training seeds."""
     if not seeds:
         return None
@@ -147,7 +164,7 @@ def _training_counts(root: Path, records: int, seeds: list[int]) -> pa.Table | N
         connection = _connection(*_raw(root, records, seed))
         tables.append(
             connection.sql(
-                f"SELECT grp, {_PATTERN}, count(*) FILTER (is_match) AS t, "
+                f"SELECT grp, {pattern}, count(*) FILTER (is_match) AS t, "
                 "count(*) FILTER (NOT is_match) AS f FROM features GROUP BY ALL"
             ).to_arrow_table()
         )
@@ -156,7 +173,7 @@ def _training_counts(root: Path, records: int, seeds: list[int]) -> pa.Table | N
 
 
 def _curves(
-    connection: duckdb.DuckDBPyConnection, training: pa.Table | None
+    connection: duckdb.DuckDBPyConnection, training: pa.Table | None, pattern: str
 ) -> dict[str, list[tuple[int, int]]]:
     """Per group: cumulative (true, false) pairs as patterns are accepted, best first.
 
@@ -169,14 +186,14 @@ def _curves(
     else:
         connection.register("training_pairs", training)
         connection.execute(
-            f"CREATE OR REPLACE TABLE trained AS SELECT grp, {_PATTERN}, "
+            f"CREATE OR REPLACE TABLE trained AS SELECT grp, {pattern}, "
             "sum(t) AS t, sum(f) AS f FROM training_pairs GROUP BY ALL"
         )
         score = "any_value(coalesce((tr.t + 0.5) / (tr.t + tr.f + 1), 0))"
-        source = f"features LEFT JOIN trained tr USING (grp, {_PATTERN})"
+        source = f"features LEFT JOIN trained tr USING (grp, {pattern})"
     rows = connection.sql(
         "SELECT grp, count(*) FILTER (is_match) AS t, count(*) FILTER (NOT is_match) AS f, "
-        f"{score} AS score FROM {source} GROUP BY grp, {_PATTERN} "
+        f"{score} AS score FROM {source} GROUP BY grp, {pattern} "
         "ORDER BY grp, score DESC, t DESC"
     ).fetchall()
     curves: dict[str, list[tuple[int, int]]] = {}
@@ -252,9 +269,11 @@ def main() -> None:
         default=[],
         help="rank patterns on these seeds' pairs instead of the scored ones",
     )
+    parser.add_argument("--patterns", choices=sorted(PATTERNS), default="coarse")
     parser.add_argument("--data", type=Path, default=Path("out/bench/linkage"))
     arguments = parser.parse_args()
-    training = _training_counts(arguments.data, arguments.records, arguments.train_seeds)
+    pattern = PATTERNS[arguments.patterns]
+    training = _training_counts(arguments.data, arguments.records, arguments.train_seeds, pattern)
     ranking = (
         f"patterns ranked on seeds {' '.join(map(str, arguments.train_seeds))}"
         if arguments.train_seeds
@@ -262,7 +281,7 @@ def main() -> None:
     )
     print(
         f"best recall from recorded fields, {arguments.records:,} x {arguments.records:,}, "
-        f"{ranking}"
+        f"{ranking}, {arguments.patterns} patterns"
     )
     for seed in arguments.seeds:
         connection = _connection(*_raw(arguments.data, arguments.records, seed))
@@ -275,7 +294,7 @@ def main() -> None:
                 "SELECT grp, count(*) FROM features WHERE is_match GROUP BY grp"
             ).fetchall()
         )
-        curves = _curves(connection, training)
+        curves = _curves(connection, training, pattern)
         best = {
             precision: {
                 group: _best_recall(curves[group], totals[group], precision) for group in curves

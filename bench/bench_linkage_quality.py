@@ -10,7 +10,7 @@ and siblings; see ``synth.rates``); the owner's pseudonymisation tokenises them.
 (``cleartext_reference.py``) links the normalised values of the same records with
 string-similarity levels. Both are scored against the truth at the same threshold
 (the job's default unless ``--threshold``): pairwise precision, recall and F1, and
-recall per nationality group with the largest gap between groups.
+recall (and precision) per nationality group with the largest gap between groups.
 Targets: tokens F1 >= 0.95 and at least cleartext's; recall gap <= 3 points.
 
 ``--missed`` also prints the true pairs the token model missed by injected error (the
@@ -223,8 +223,16 @@ def _print(label: str, metrics: LinkageMetrics, seconds: float) -> None:
         f"F1 {overall.f1:.4f}  nationality-group recall gap {100 * gap:.1f} points  "
         f"({seconds:.1f} s)"
     )
+    precision = {
+        item.value: item.counts.precision
+        for item in metrics.by_group
+        if item.subgroup == "nationality_group" and item.value in groups
+    }
     print(
-        "            " + "  ".join(f"{name} {value:.3f}" for name, value in sorted(groups.items()))
+        "            recall (precision) "
+        + "  ".join(
+            f"{name} {value:.3f} ({precision[name]:.3f})" for name, value in sorted(groups.items())
+        )
     )
 
 
