@@ -3,7 +3,8 @@
 Per table, period and canonical column it counts missing values, unparseable values
 (which became null) and unknown category spellings; per file it records rows read,
 headers the spec does not know and columns absent; it lists structurally unreadable
-rows with file and row. Locations are file, row and column only: the report never holds
+rows, and CSV rows shorter than their header (read, the absent cells blank), with file
+and row. Locations are file, row and column only: the report never holds
 an identifier value. Unknown *category* spellings are listed (they are what an editor
 adds to the spec), but never for identifier columns.
 """
@@ -74,6 +75,10 @@ class TableQuality:
     columns: dict[str, dict[str, ColumnQuality]] = field(default_factory=dict)
     unreadable_rows: int = 0
     unreadable_at: list[dict[str, Any]] = field(default_factory=list)
+    # CSV rows with fewer cells than the header: read, the absent cells taken as blank.
+    # A line broken inside an unquoted field shows up here, so they are listed.
+    short_rows: int = 0
+    short_at: list[dict[str, Any]] = field(default_factory=list)
     blank_rows: int = 0
     generated_record_ids: int = 0
     duplicate_ids: int = 0
@@ -87,6 +92,13 @@ class TableQuality:
         if len(self.unreadable_at) < _LISTED_ROWS_LIMIT:
             self.unreadable_at.append({"file": file, "row": row, "reason": reason})
 
+    def note_short(self, file: str, row: int, cells: int, width: int) -> None:
+        self.short_rows += 1
+        if len(self.short_at) < _LISTED_ROWS_LIMIT:
+            self.short_at.append(
+                {"file": file, "row": row, "reason": f"{cells} cells under a header of {width}"}
+            )
+
     @property
     def rows(self) -> int:
         return sum(self.period_rows.values())
@@ -96,6 +108,8 @@ class TableQuality:
             "rows": self.rows,
             "unreadable_rows": self.unreadable_rows,
             "unreadable_at": self.unreadable_at,
+            "short_rows": self.short_rows,
+            "short_at": self.short_at,
             "blank_rows": self.blank_rows,
             "generated_record_ids": self.generated_record_ids,
             "duplicate_ids": self.duplicate_ids,
@@ -142,6 +156,7 @@ class QualityReport:
                 title=(
                     f"{self.dataset}/{table.name}: {table.rows:,} rows from {len(table.files)} "
                     f"files; {table.unreadable_rows} unreadable rows; "
+                    f"{table.short_rows} short rows; "
                     f"{table.blank_rows} blank rows; "
                     f"{table.generated_record_ids} ids generated"
                 ),

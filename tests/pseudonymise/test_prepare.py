@@ -83,6 +83,7 @@ def test_every_source_prepares_every_raw_row(
     assert result.schema.equals(arrow_schema(spec.table(table)))
     assert result.num_rows == raw_rows(manifest, source, word)
     assert prepared.report.tables[table].unreadable_rows == 0
+    assert prepared.report.tables[table].short_rows == 0
     names = result.schema.names
     if spec.table(table).kind == "identity":
         assert names[:6] == ["record_id", "forename", "surname", "dob", "sex", "postcode"]
@@ -246,16 +247,21 @@ def test_bad_cells_counted_and_rows_listed_never_dropped_silently(tmp_path: Path
         b"A2,Sara,01/02/2010,Leeds,extra\r\n"  # more cells than the header: unreadable
         b",,,\r\n"  # an empty row: counted, not read
         b"A3,,01/03/2011,Yorke\r\n"  # unknown category spelling
+        b"A4,Lina\r\n"  # fewer cells than the header: read, counted and listed
     )
     spec = toy(tmp_path, body)
     prepared = prepare_source(load_dataset_spec(spec), tmp_path / "raw")
     frame = prepared.tables["referral"].to_pandas()
-    assert frame["record_id"].tolist() == ["A1", "A3"]
-    assert frame["dob"].isna().tolist() == [True, False]
-    assert frame["site"].tolist() == ["leeds", None]
+    assert frame["record_id"].tolist() == ["A1", "A3", "A4"]
+    assert frame["dob"].isna().tolist() == [True, False, True]
+    assert frame["site"].tolist() == ["leeds", None, None]
     quality = prepared.report.tables["referral"]
     assert quality.unreadable_at == [
         {"file": "a.csv", "row": 2, "reason": "5 cells under a header of 4"}
+    ]
+    assert quality.short_rows == 1
+    assert quality.short_at == [
+        {"file": "a.csv", "row": 5, "reason": "2 cells under a header of 4"}
     ]
     assert quality.blank_rows == 1
     dob = quality.columns["2020"]["dob"]
@@ -264,7 +270,7 @@ def test_bad_cells_counted_and_rows_listed_never_dropped_silently(tmp_path: Path
     assert quality.columns["2020"]["site"].unknown_spellings == {"Yorke": 1}
     assert quality.columns["2020"]["forename"].missing == 1
     report = json.dumps(prepared.report.as_dict())
-    assert "31/02/2010" not in report and "Ayaan" not in report
+    assert "31/02/2010" not in report and "Ayaan" not in report and "Lina" not in report
 
 
 def test_cli_writes_outputs_and_refuses_bad_input(raw: Path, tmp_path: Path) -> None:
