@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +21,14 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 from linkage.comparisons import Dialect
 from linkage.errors import LinkageError
 
-__all__ = ["Backend", "BackendName", "column_names", "open_backend"]
+__all__ = [
+    "Backend",
+    "BackendName",
+    "column_names",
+    "open_backend",
+    "parse_spark_conf",
+    "spark_settings",
+]
 
 BackendName = Literal["duckdb", "spark"]
 
@@ -63,7 +70,51 @@ class Backend:
         return table
 
 
-def _spark_session(workdir: Path) -> Any:
+def spark_settings(workdir: Path, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Spark configuration trelink starts a session with, ``overrides`` applied last.
+
+    Defaults suit local mode on a small machine; ``trelink link --spark-conf KEY=VALUE``
+    overrides any of them (``spark.driver.memory=12g``, ``spark.master=yarn``) or adds
+    others. ``spark.checkpoint.dir`` moves Splink's lineage breaks to shared storage.
+    """
+    settings = {
+        "spark.master": "local[2]",
+        "spark.app.name": "trelink-link",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.default.parallelism": "4",
+        # Splink's CASE expressions over many token columns exceed the 64 KB limit of
+        # whole-stage code generation; Spark would fall back after a failed compile.
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.log.level": "ERROR",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.ui.enabled": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.local.dir": str(workdir / "spark_local"),
+        "spark.checkpoint.dir": str(workdir / "spark_checkpoints"),
+        "spark.driver.memory": "4g",
+    }
+    for key, value in (overrides or {}).items():
+        _check_setting(f"{key}={value}", key, value)
+        settings[key] = value
+    return settings
+
+
+def _check_setting(item: str, key: str, value: str) -> None:
+    if not key.startswith("spark.") or len(key) == len("spark.") or not value:
+        raise LinkageError(f"--spark-conf wants spark.KEY=VALUE, got {item!r}")
+
+
+def parse_spark_conf(items: Sequence[str]) -> dict[str, str]:
+    """``["spark.driver.memory=8g", ...]`` as a dict; a malformed item is a LinkageError."""
+    parsed: dict[str, str] = {}
+    for item in items:
+        key, _, value = (part.strip() for part in item.partition("="))
+        _check_setting(item, key, value)
+        parsed[key] = value
+    return parsed
+
+
+def _spark_session(workdir: Path, overrides: Mapping[str, str] | None) -> Any:
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
@@ -71,33 +122,28 @@ def _spark_session(workdir: Path) -> Any:
         raise LinkageError(
             "--backend spark needs pyspark: install trelink with the `spark` extra"
         ) from error
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("trelink-link")
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
-        # Splink's CASE expressions over many token columns exceed the 64 KB limit of
-        # whole-stage code generation; Spark would fall back after a failed compile.
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.log.level", "ERROR")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.local.dir", str(workdir / "spark_local"))
-        .config("spark.driver.memory", "4g")
-        .getOrCreate()
-    )
+    settings = {"spark.jars": similarity_jar_location(), **spark_settings(workdir, overrides)}
+    builder = SparkSession.builder
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
-    session.sparkContext.setCheckpointDir(str(workdir / "spark_checkpoints"))
+    session.sparkContext.setCheckpointDir(settings["spark.checkpoint.dir"])
     return session
 
 
 @contextlib.contextmanager
 def open_backend(
-    name: BackendName, *, connection: duckdb.DuckDBPyConnection, workdir: Path
+    name: BackendName,
+    *,
+    connection: duckdb.DuckDBPyConnection,
+    workdir: Path,
+    spark_conf: Mapping[str, str] | None = None,
 ) -> Iterator[Backend]:
-    """Yield a backend whose temporary files live under ``workdir``."""
+    """Yield a backend whose temporary files live under ``workdir``.
+
+    ``spark_conf`` overrides trelink's Spark settings (see ``spark_settings``).
+    """
     if name == "duckdb":
         yield Backend(
             name="duckdb", dialect="duckdb", db_api=DuckDBAPI(connection), connection=connection
@@ -107,7 +153,7 @@ def open_backend(
 
     # py4j logs every gateway call at INFO; keep the researcher's terminal readable.
     logging.getLogger("py4j").setLevel(logging.ERROR)
-    session = _spark_session(workdir)
+    session = _spark_session(workdir, spark_conf)
     try:
         db_api = SparkAPI(  # type: ignore[no-untyped-call]
             spark_session=session,

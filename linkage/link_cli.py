@@ -81,8 +81,18 @@ def link(
         None, "--truth", help="Parquet of dataset, record_pid, person_id (synthetic data only)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUTDIR."),
+    spark_conf: list[str] = typer.Option(
+        [],
+        "--spark-conf",
+        help=(
+            "Spark setting KEY=VALUE, repeatable, e.g. spark.driver.memory=12g or "
+            "spark.master=yarn (--backend spark only)."
+        ),
+        show_default=False,
+    ),
 ) -> None:
     """Link datasets on their tokens with Splink; write pairs, clusters, model and report."""
+    from linkage.backends import parse_spark_conf
     from linkage.errors import LinkageError
     from linkage.inputs import folder_source
     from linkage.job import LinkJob, load_link_job
@@ -124,6 +134,7 @@ def link(
         model_path=model,
         truth_path=truth,
         overwrite=overwrite,
+        spark_conf=parse_spark_conf(spark_conf),
     )
     _print_summary(result)
 

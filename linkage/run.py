@@ -21,7 +21,7 @@ import duckdb
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from splink import Linker
 
-from linkage.backends import Backend, BackendName, column_names, open_backend
+from linkage.backends import Backend, BackendName, column_names, open_backend, spark_settings
 from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.clusters import build_spine
 from linkage.errors import JobSpecError, LinkageError
@@ -213,9 +213,17 @@ def link_datasets(
     overwrite: bool = False,
     show_progress: bool = True,
     memory_limit: str = "8GB",
+    spark_conf: Mapping[str, str] | None = None,
 ) -> LinkResult:
-    """Link ``sources`` and write pairs, clusters, model and report into ``out_dir``."""
+    """Link ``sources`` and write pairs, clusters, model and report into ``out_dir``.
+
+    ``spark_conf`` overrides trelink's Spark settings (``--backend spark`` only).
+    """
     started = time.perf_counter()
+    if spark_conf:
+        if backend != "spark":
+            raise LinkageError("--spark-conf applies to --backend spark only")
+        spark_settings(Path(out_dir), spark_conf)  # a bad setting fails before any work
     job = job if job is not None else LinkJob()
     if threshold is not None:
         if not 0 < threshold < 1:
@@ -247,6 +255,7 @@ def link_datasets(
             workdir=Path(work),
             step=step,
             memory_limit=memory_limit,
+            spark_conf=spark_conf,
         )
     timings.pop("done", None)
     return LinkResult(
@@ -266,6 +275,7 @@ def _run(
     workdir: Path,
     step: Callable[[str], None],
     memory_limit: str,
+    spark_conf: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     connection = duckdb.connect(
         ":memory:",
@@ -284,7 +294,9 @@ def _run(
             attribute_columns=job.attribute_comparisons,
         )
         _add_capped_blocks(connection, job, prepared)
-        with open_backend(backend_name, connection=connection, workdir=workdir) as backend:
+        with open_backend(
+            backend_name, connection=connection, workdir=workdir, spark_conf=spark_conf
+        ) as backend:
             return _link(prepared, backend, job, model_path, truth_path, staging, step)
     finally:
         connection.close()

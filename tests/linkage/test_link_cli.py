@@ -52,6 +52,13 @@ def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_p
     kind = _trelink("link", str(tokenised_pair.left), "--out", str(tmp_path / "o"),
                     "--link-type", "merge")  # fmt: skip
     assert kind.returncode == 2 and "--link-type" in kind.stderr
+    folders = (str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(tmp_path / "o"))
+    for setting in ("driver.memory=8g", "spark.driver.memory", "spark.driver.memory="):
+        spark = _trelink("link", *folders, "--backend", "spark", "--spark-conf", setting)
+        assert spark.returncode == 2, setting
+        assert f"--spark-conf wants spark.KEY=VALUE, got '{setting}'" in spark.stderr
+    duck = _trelink("link", *folders, "--spark-conf", "spark.driver.memory=8g")
+    assert duck.returncode == 2 and "--backend spark only" in duck.stderr
     assert not (tmp_path / "o").exists()
 
 

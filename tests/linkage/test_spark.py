@@ -7,6 +7,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from linkage.backends import spark_settings
+from linkage.errors import LinkageError
 from linkage.inputs import folder_source
 from linkage.run import link_datasets
 
@@ -29,6 +31,7 @@ def test_spark_scores_the_same_pairs_as_duckdb(
         backend="spark",
         model_path=duck.out_dir / "model.json",
         show_progress=False,
+        spark_conf={"spark.sql.shuffle.partitions": "2", "spark.driver.memory": "2g"},
     )
 
     def weights(out: Path) -> dict[frozenset[tuple[str, str]], float]:
@@ -47,3 +50,13 @@ def test_spark_scores_the_same_pairs_as_duckdb(
         assert spark_weights[pair] == pytest.approx(weight, abs=1e-6)
     assert spark.persons == duck.persons
     assert (spark.out_dir / "report.html").stat().st_size > 100_000
+
+
+def test_spark_settings_take_overrides_last(tmp_path: Path) -> None:
+    settings = spark_settings(tmp_path, {"spark.driver.memory": "12g", "spark.master": "yarn"})
+    assert settings["spark.driver.memory"] == "12g"
+    assert settings["spark.master"] == "yarn"
+    assert settings["spark.checkpoint.dir"] == str(tmp_path / "spark_checkpoints")
+    assert spark_settings(tmp_path)["spark.driver.memory"] == "4g"
+    with pytest.raises(LinkageError, match=r"spark\.KEY=VALUE"):
+        spark_settings(tmp_path, {"driver.memory": "12g"})
