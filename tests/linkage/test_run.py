@@ -217,3 +217,49 @@ def test_existing_output_is_not_overwritten(tokenised_pair: TokenisedPair, tmp_p
     with pytest.raises(LinkageError, match="not empty"):
         _link(tokenised_pair, out)
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_an_em_block_without_pairs_is_skipped_and_the_others_train(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    # The right side's postcode districts share nothing with the left's, so the block
+    # name set + district finds no pairs; the other three blocks still train every
+    # comparison, and the run says which block it skipped.
+    right = tmp_path / "right"
+    shutil.copytree(tokenised_pair.right, right)
+    identity = pq.read_table(right / "identity.parquet")
+    position = identity.schema.get_field_index("pc_district")
+    scrambled = duckdb.sql(
+        "SELECT (hash(record_pid) >> 1)::BIGINT AS pc_district FROM identity"
+    ).to_arrow_table()
+    pq.write_table(
+        identity.set_column(position, "pc_district", scrambled.column(0)),
+        right / "identity.parquet",
+    )
+    job = LinkJob(
+        link_type="link_only",
+        training={
+            "em_blocks": [["name_set", "pc_district"], ["dob", "pc"], ["sn", "pc"], ["fn", "dob"]]
+        },
+    )
+    result = link_datasets(
+        [folder_source(tokenised_pair.left), folder_source(right)],
+        out_dir=tmp_path / "out",
+        job=job,
+        truth_path=tokenised_pair.truth,
+        show_progress=False,
+    )
+    skipped = "EM block name_set + pc_district found no candidate pairs; skipped"
+    assert skipped in result.notes
+    assert skipped in (result.out_dir / "report.html").read_text("utf-8")
+    assert result.metrics is not None
+    assert result.metrics.overall.f1 >= 0.95
+    # A failed session narrows the model to the comparisons it trains; all must remain.
+    model = json.loads((result.out_dir / "model.json").read_text("utf-8"))
+    comparisons = model["comparisons"]
+    assert [item["output_column_name"] for item in comparisons] == [
+        "name",
+        "dob",
+        "postcode",
+        "nhs_number",
+    ]
