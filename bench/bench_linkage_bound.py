@@ -33,7 +33,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from specs.classifications import NATIONALITY_GROUPS, OTHER_GROUP
+from linkage.subgroups import nationality_group_sql
+from specs.classifications import OTHER_GROUP
 from synth import write_benchmark_extracts
 
 PRECISIONS = (0.99, 0.95, 0.90)
@@ -43,10 +44,9 @@ GAP = 0.03
 _RECORDS = """
 SELECT r.record_id, t.person_id, nullif(strip_accents(lower(r.forename)), '') AS fn,
     nullif(strip_accents(lower(r.surname)), '') AS sn, r.dob, r.sex, r.postcode,
-    r.nhs_number, coalesce(g.nationality_group, '{other}') AS grp
+    r.nhs_number, coalesce({group}, '{other}') AS grp
 FROM read_parquet('{path}') r
 JOIN read_parquet('{truth}') t USING (record_id)
-LEFT JOIN nationality_groups g USING (nationality)
 """
 
 # Candidate pairs: any shared name evidence near in age, shared identifiers, and truth.
@@ -129,16 +129,11 @@ PATTERNS = {
 
 def _connection(raw_left: Path, raw_right: Path, raw_truth: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
-    groups = connection.sql(
-        "SELECT * FROM (VALUES "
-        + ", ".join(f"('{key}', '{value}')" for key, value in NATIONALITY_GROUPS.items())
-        + ") AS g(nationality, nationality_group)"
-    )
-    connection.register("nationality_groups", groups.to_arrow_table())
+    group = nationality_group_sql("r.nationality")
     for name, path in (("l", raw_left), ("r", raw_right)):
         connection.execute(
             f"CREATE TABLE {name} AS "
-            + _RECORDS.format(path=path, truth=raw_truth, other=OTHER_GROUP)
+            + _RECORDS.format(path=path, truth=raw_truth, group=group, other=OTHER_GROUP)
         )
     connection.execute(
         "CREATE TABLE name_frequency AS SELECT list_sort([fn, sn]) AS name_set, "

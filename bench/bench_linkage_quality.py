@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cleartext_reference import cleartext_hold_back_sql, link_cleartext_extracts
 from linkage_bench_data import BenchData, bench_data
 
-from linkage.evaluate import LinkageMetrics, evaluate_against_truth
+from linkage.evaluate import LinkageMetrics, QualityCounts, evaluate_against_truth
 from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
-from specs.classifications import NATIONALITY_GROUPS
+from linkage.subgroups import nationality_group_sql
 from specs.match_keys import load_match_key_spec
 
 SUBGROUPS = ("nationality_group", "nationality")
@@ -63,19 +63,12 @@ def _evaluate(
             for dataset, path in records.items()
         )
     )
-    groups = connection.sql(
-        "SELECT * FROM (VALUES "
-        + ", ".join(f"('{key}', '{value}')" for key, value in NATIONALITY_GROUPS.items())
-        + ") AS g(nationality, nationality_group)"
-    )
-    connection.register("nationality_groups", groups.to_arrow_table())
     tables = {}
     for dataset, query in attributes.items():
         tables[dataset] = f"attributes_{dataset}"
         connection.execute(
             f"CREATE TABLE attributes_{dataset} AS SELECT a.record_pid, a.nationality, "
-            f"g.nationality_group FROM ({query}) a "
-            "LEFT JOIN nationality_groups g USING (nationality)"
+            f"{nationality_group_sql('a.nationality')} AS nationality_group FROM ({query}) a"
         )
     return evaluate_against_truth(
         connection,
@@ -206,9 +199,9 @@ def _write_ids(raw: dict[str, Path], work: Path) -> None:
         pq.write_table(ids, work / f"{side}_ids.parquet")
 
 
-def _groups(metrics: LinkageMetrics, subgroup: str) -> dict[str, float]:
+def _groups(metrics: LinkageMetrics, subgroup: str) -> dict[str, QualityCounts]:
     return {
-        item.value: item.counts.recall
+        item.value: item.counts
         for item in metrics.by_group
         if item.subgroup == subgroup and item.value != "not recorded"
     }
@@ -217,21 +210,18 @@ def _groups(metrics: LinkageMetrics, subgroup: str) -> dict[str, float]:
 def _print(label: str, metrics: LinkageMetrics, seconds: float) -> None:
     overall = metrics.overall
     groups = _groups(metrics, "nationality_group")
-    gap = max(groups.values()) - min(groups.values())
+    recalls = [counts.recall for counts in groups.values()]
+    gap = max(recalls) - min(recalls)
     print(
         f"  {label:<9} precision {overall.precision:.4f}  recall {overall.recall:.4f}  "
         f"F1 {overall.f1:.4f}  nationality-group recall gap {100 * gap:.1f} points  "
         f"({seconds:.1f} s)"
     )
-    precision = {
-        item.value: item.counts.precision
-        for item in metrics.by_group
-        if item.subgroup == "nationality_group" and item.value in groups
-    }
     print(
         "            recall (precision) "
         + "  ".join(
-            f"{name} {value:.3f} ({precision[name]:.3f})" for name, value in sorted(groups.items())
+            f"{name} {counts.recall:.3f} ({counts.precision:.3f})"
+            for name, counts in sorted(groups.items())
         )
     )
 
