@@ -24,6 +24,7 @@ from linkage.errors import LinkageError
 __all__ = [
     "Backend",
     "BackendName",
+    "check_spark_conf",
     "column_names",
     "open_backend",
     "parse_spark_conf",
@@ -93,10 +94,14 @@ def spark_settings(workdir: Path, overrides: Mapping[str, str] | None = None) ->
         "spark.checkpoint.dir": str(workdir / "spark_checkpoints"),
         "spark.driver.memory": "4g",
     }
-    for key, value in (overrides or {}).items():
+    check_spark_conf(overrides or {})
+    return settings | dict(overrides or {})
+
+
+def check_spark_conf(overrides: Mapping[str, str]) -> None:
+    """Refuse a setting that is not ``spark.KEY`` with a value (a LinkageError)."""
+    for key, value in overrides.items():
         _check_setting(f"{key}={value}", key, value)
-        settings[key] = value
-    return settings
 
 
 def _check_setting(item: str, key: str, value: str) -> None:

@@ -21,7 +21,7 @@ import duckdb
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from splink import Linker
 
-from linkage.backends import Backend, BackendName, column_names, open_backend, spark_settings
+from linkage.backends import Backend, BackendName, check_spark_conf, column_names, open_backend
 from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.clusters import build_spine
 from linkage.errors import JobSpecError, LinkageError
@@ -223,7 +223,7 @@ def link_datasets(
     if spark_conf:
         if backend != "spark":
             raise LinkageError("--spark-conf applies to --backend spark only")
-        spark_settings(Path(out_dir), spark_conf)  # a bad setting fails before any work
+        check_spark_conf(spark_conf)  # a bad setting fails before any work
     job = job if job is not None else LinkJob()
     if threshold is not None:
         if not 0 < threshold < 1:
