@@ -17,6 +17,9 @@ Example (every key is optional except ``version``)::
       min_k: 5               # warn when a quasi-identifier group has fewer records
     match_keys: specs/pseudonymise/match_keys.yaml
     bloom: {fields: [forename, surname]}   # opt-in; see pseudonymise.bloom
+    date_formats: ["%Y%m%d", "%d/%m/%Y"]   # every date column (default ISO, then D/M/Y)
+    values:                  # code: spellings; other values become null and are counted
+      sex: {F: [female, f, 2], M: [male, m, 1]}
 
 Without ``--spec`` the defaults below apply: canonical column names, no drops, the
 quasi-identifiers of ``DEFAULT_QUASI_IDENTIFIERS`` that the table has, and the shipped
@@ -27,10 +30,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pseudonymise.bloom import BloomSettings
+from pseudonymise.dates import DEFAULT_DATE_FORMATS, date_format_problem
+from pseudonymise.declarations import IdentifierDeclaration
 from specs.loader import SpecModel, load_spec
 from specs.match_keys import MatchKeySpec, load_match_key_spec
 
@@ -52,6 +58,12 @@ DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
     "site",
     "local_authority",
 )
+
+# Columns whose values are identifiers or ids: a value mapping would corrupt them.
+_NO_VALUE_MAPPING = frozenset(
+    {"record_id", "forename", "surname", "dob", "postcode", "nhs_number", "upn", "pnc_id",
+     "aliases", "dob_alt"}
+)  # fmt: skip
 
 
 class RiskLimits(BaseModel):
@@ -76,6 +88,53 @@ class PseudonymiseSpec(SpecModel):
     risk: RiskLimits = RiskLimits()
     match_keys: str | None = None
     bloom: BloomSettings | None = None  # opt-in Bloom-filter encodings of names
+    # column in the file -> identifier type (specs/identifier_types.py): bring your own
+    identifiers: dict[str, IdentifierDeclaration] = Field(default_factory=dict)
+    # strftime formats (or excel_serial) for every date column, tried in this order
+    date_formats: tuple[str, ...] = Field(default=DEFAULT_DATE_FORMATS, min_length=1)
+    # column -> code -> spellings (compared trimmed and case-folded); other values: null
+    values: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values_as_text(cls, values: Any) -> Any:
+        # YAML reads `M: [male, 1]` with an integer; codes and spellings are text.
+        if not isinstance(values, dict):
+            return values
+        return {
+            column: {
+                str(code): [str(item) for item in spellings]
+                if isinstance(spellings, list)
+                else spellings
+                for code, spellings in codes.items()
+            }
+            if isinstance(codes, dict)
+            else codes
+            for column, codes in values.items()
+        }
+
+    @model_validator(mode="after")
+    def _formats_and_values_usable(self) -> PseudonymiseSpec:
+        problems = [
+            f"date_formats: {problem}"
+            for problem in map(date_format_problem, self.date_formats)
+            if problem is not None
+        ]
+        for column, codes in self.values.items():
+            if column in _NO_VALUE_MAPPING:
+                problems.append(f"values.{column}: identifiers cannot be recoded")
+            seen: dict[str, str] = {}
+            for code, spellings in codes.items():
+                for spelling in (code, *spellings):
+                    key = spelling.strip().casefold()
+                    if seen.setdefault(key, code) != code:
+                        problems.append(
+                            f"values.{column}: spelling {spelling!r} belongs to both "
+                            f"{seen[key]!r} and {code!r}"
+                        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def match_key_spec(self, *, relative_to: Path | None = None) -> MatchKeySpec:
         """The match-key spec this file names (paths relative to the spec file)."""
