@@ -20,7 +20,15 @@ def import_command(
     db: Annotated[Path, typer.Option(help="The TRE's DuckDB database file.")],
     dataset: Annotated[str, typer.Option(help="Name for the dataset, e.g. nrm.")],
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace a dataset or package already imported.")
+        bool, typer.Option("--replace", help="Replace a dataset already imported.")
+    ] = False,
+    allow_older: Annotated[
+        bool,
+        typer.Option(
+            "--allow-older",
+            help="With --replace: accept a package created before the one it replaces "
+            "(recorded in the registry and its history).",
+        ),
     ] = False,
 ) -> None:
     """Check recipient, signature and checksums, then load everything in one transaction."""
@@ -28,7 +36,13 @@ def import_command(
 
     with _console.status("verifying and loading"):
         imported = import_package(
-            package, private_key=private_key, trust=trust, db=db, dataset=dataset, replace=replace
+            package,
+            private_key=private_key,
+            trust=trust,
+            db=db,
+            dataset=dataset,
+            replace=replace,
+            allow_older=allow_older,
         )
     tables = ", ".join(
         f"{table} ({rows:,} rows)"
@@ -42,6 +56,11 @@ def import_command(
         f"imported {imported.dataset} into {db}: {tables}; signed by "
         f"{imported.signer_key_id}, linkage key id {imported.linkage_key_id}"
     )
+    if imported.forced_older:
+        _console.print(
+            f"[yellow]warning:[/] {imported.dataset} now holds an OLDER package than the one "
+            "it replaced (--allow-older); this is recorded in trelink_import_history"
+        )
     others = {
         entry.dataset: entry.linkage_key_id
         for entry in list_datasets(db)

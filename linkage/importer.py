@@ -2,16 +2,29 @@
 
 ``import_package`` opens a ``.tlp`` package with the TRE's private key and the owner's
 trusted public key (``pseudonymise.package.open_package`` checks recipient, chunk
-authentication, signature, manifest and every member's SHA-256 first), then loads it in
-ONE DuckDB transaction:
+authentication, signature, that the package names the key that signed it, manifest and
+every member's SHA-256 first), then loads it in ONE DuckDB transaction:
 
 * ``<dataset>__identity``  (``record_pid`` + token columns; absent for event tables)
 * ``<dataset>__attributes`` (``record_pid`` + attributes)
 * a row in ``trelink_datasets``: dataset, kind, package SHA-256, linkage / owner /
-  signer / recipient key ids, tables, the signed manifest (JSON) and the import time.
+  signer / recipient key ids (the signer is the trusted key that verified the
+  signature), tables, the signed manifest (JSON), its SHA-256, the package's signed
+  creation time and the import time;
+* a row in ``trelink_import_history``, which keeps every import, replacement and forced
+  replay for good.
 
-Any failure rolls the transaction back, so the database is exactly as it was. The same
-package (by SHA-256) or an existing dataset name is refused unless ``replace=True``.
+Any failure rolls the transaction back, so the database is exactly as it was.
+
+Refused, with nothing changed:
+
+* an existing dataset name, unless ``replace=True``;
+* content already imported under another dataset name: the same package file, or the
+  same signed manifest sealed again under a new content key (compared by the manifest's
+  SHA-256, which names every member's SHA-256, not by the file's);
+* with ``replace=True``, a package created before the one it would replace (a replay
+  of older data), unless ``allow_older=True`` as well; that forced replacement is
+  recorded in the registry row and the history.
 
 ``list_datasets`` reads the registry, so linkage can refuse to link datasets whose
 tokens were made under different linkage keys.
@@ -41,9 +54,16 @@ from pseudonymise.keys import (
 )
 from pseudonymise.package import OpenedPackage, open_package
 
-__all__ = ["REGISTRY_TABLE", "ImportedDataset", "import_package", "list_datasets"]
+__all__ = [
+    "HISTORY_TABLE",
+    "REGISTRY_TABLE",
+    "ImportedDataset",
+    "import_package",
+    "list_datasets",
+]
 
 REGISTRY_TABLE = "trelink_datasets"
+HISTORY_TABLE = "trelink_import_history"
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _REGISTRY_DDL = f"""
 CREATE TABLE IF NOT EXISTS {REGISTRY_TABLE} (
@@ -62,6 +82,29 @@ CREATE TABLE IF NOT EXISTS {REGISTRY_TABLE} (
     imported_at TIMESTAMPTZ NOT NULL
 )
 """
+# Added after the first release; older databases gain them on their next import.
+_REGISTRY_ADDED_COLUMNS = (
+    ("manifest_sha256", "VARCHAR"),
+    ("created", "TIMESTAMPTZ"),
+    ("forced_older", "BOOLEAN DEFAULT false"),
+)
+_HISTORY_DDL = f"""
+CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+    imported_at TIMESTAMPTZ NOT NULL,
+    dataset VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    package_sha256 VARCHAR NOT NULL,
+    manifest_sha256 VARCHAR NOT NULL,
+    signer_key_id VARCHAR NOT NULL,
+    created TIMESTAMPTZ NOT NULL,
+    note VARCHAR
+)
+"""
+_COLUMNS = (
+    "dataset, kind, package_sha256, linkage_key_id, owner_key_id, signer_key_id, "
+    "recipient_key_id, identity_table, attributes_table, identity_rows, attributes_rows, "
+    "manifest, imported_at, manifest_sha256, created, forced_older"
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +124,9 @@ class ImportedDataset:
     attributes_rows: int
     imported_at: dt.datetime
     manifest: dict[str, Any]
+    manifest_sha256: str | None = None  # None for datasets imported before it was kept
+    created: dt.datetime | None = None  # the package's signed creation time
+    forced_older: bool = False  # replaced a newer package with allow_older=True
 
 
 def _quote(identifier: str) -> str:
@@ -114,42 +160,101 @@ def _as_trust(
     return key if isinstance(key, ed25519.Ed25519PublicKey) else load_signing_public_key(key)
 
 
-def _existing(
-    connection: duckdb.DuckDBPyConnection, dataset: str, package_sha256: str
+def _prepare_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(_REGISTRY_DDL)
+    for column, sql_type in _REGISTRY_ADDED_COLUMNS:
+        connection.execute(
+            f"ALTER TABLE {REGISTRY_TABLE} ADD COLUMN IF NOT EXISTS {column} {sql_type}"
+        )
+    connection.execute(_HISTORY_DDL)
+
+
+def _duplicates(
+    connection: duckdb.DuckDBPyConnection, dataset: str, opened: OpenedPackage
 ) -> list[str]:
+    """Other datasets already holding this package or its signed content."""
     rows = connection.execute(
         f"SELECT dataset, package_sha256 FROM {REGISTRY_TABLE} "
-        "WHERE dataset = ? OR package_sha256 = ?",
-        [dataset, package_sha256],
+        "WHERE dataset <> ? AND (package_sha256 = ? OR manifest_sha256 = ?)",
+        [dataset, opened.package_sha256, opened.manifest_sha256],
     ).fetchall()
     problems = []
     for name, sha in rows:
-        if name == dataset:
-            problems.append(f"dataset {dataset!r} is already imported")
-        if sha == package_sha256 and name != dataset:
-            problems.append(f"this package is already imported as dataset {name!r}")
+        how = "" if sha == opened.package_sha256 else " (sealed again under a new content key)"
+        problems.append(
+            f"this package's signed content is already imported as dataset {name!r}{how}"
+        )
     return problems
+
+
+def _created_of(manifest: dict[str, Any], created: dt.datetime | None) -> dt.datetime | None:
+    """The creation time of an imported package: the column, or for rows imported before
+    it was kept, the signed manifest's ``created``."""
+    if created is not None:
+        return created
+    try:
+        parsed = dt.datetime.fromisoformat(str(manifest.get("created")))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+def _freshness(
+    connection: duckdb.DuckDBPyConnection,
+    dataset: str,
+    opened: OpenedPackage,
+    *,
+    replace: bool,
+    allow_older: bool,
+) -> tuple[str, str | None]:
+    """The history action for this import and its note, or raise if it must be refused."""
+    current = connection.execute(
+        f"SELECT manifest, created FROM {REGISTRY_TABLE} WHERE dataset = ?", [dataset]
+    ).fetchone()
+    if current is None:
+        return "import", None
+    if not replace:
+        raise ImportPackageError(
+            f"dataset {dataset!r} is already imported; nothing was changed (pass --replace "
+            "to replace it with a newer package)"
+        )
+    existing = _created_of(json.loads(current[0]), current[1])
+    if existing is None or opened.created >= existing:
+        return "replace", None
+    note = (
+        f"replaced a package created {existing.isoformat()} with an older one created "
+        f"{opened.created.isoformat()}"
+    )
+    if not allow_older:
+        raise ImportPackageError(
+            f"dataset {dataset!r}: this package was created {opened.created.isoformat()}, "
+            f"before the imported one ({existing.isoformat()}); importing it would replay "
+            "older data over newer. Nothing was changed. If this is deliberate, pass "
+            "--allow-older as well (the replacement is recorded)"
+        )
+    return "replace-older (forced)", note
 
 
 def _load(
     connection: duckdb.DuckDBPyConnection,
     opened: OpenedPackage,
     dataset: str,
+    *,
     replace: bool,
+    allow_older: bool,
 ) -> ImportedDataset:
-    connection.execute(_REGISTRY_DDL)
-    problems = _existing(connection, dataset, opened.package_sha256)
-    if problems and not replace:
+    _prepare_tables(connection)
+    duplicates = _duplicates(connection, dataset, opened)
+    if duplicates:
         raise ImportPackageError(
-            f"{'; '.join(problems)}; nothing was changed (pass --replace to import it again)"
+            f"{'; '.join(duplicates)}; nothing was changed (a package is imported once; "
+            "to load it under this name, drop that dataset first)"
         )
-    if replace:
+    action, note = _freshness(connection, dataset, opened, replace=replace, allow_older=allow_older)
+    if action != "import":
         for table in (f"{dataset}__identity", f"{dataset}__attributes"):
             connection.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-        connection.execute(
-            f"DELETE FROM {REGISTRY_TABLE} WHERE dataset = ? OR package_sha256 = ?",
-            [dataset, opened.package_sha256],
-        )
+        connection.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE dataset = ?", [dataset])
     tables: dict[str, str | None] = {"identity": None, "attributes": None}
     counts = {"identity": 0, "attributes": 0}
     for kind in tables:
@@ -165,6 +270,8 @@ def _load(
         counts[kind] = int(counted[0]) if counted else 0
     extract = opened.manifest.get("extract", {})
     expected = extract.get("rows", {})
+    if not isinstance(expected, dict):
+        raise ImportPackageError("the signed manifest's extract 'rows' is not a mapping")
     for kind, count in counts.items():
         if tables[kind] is not None and expected.get(kind) not in (None, count):
             raise ImportPackageError(
@@ -174,9 +281,9 @@ def _load(
         dataset=dataset,
         kind=str(extract.get("kind", "identity")),
         package_sha256=opened.package_sha256,
-        linkage_key_id=extract.get("linkage_key_id"),
-        owner_key_id=extract.get("owner_key_id"),
-        signer_key_id=str(opened.manifest["signer_key_id"]),
+        linkage_key_id=_optional_text(extract.get("linkage_key_id")),
+        owner_key_id=_optional_text(extract.get("owner_key_id")),
+        signer_key_id=opened.signer_key_id,
         recipient_key_id=str(opened.manifest["recipient_key_id"]),
         identity_table=tables["identity"],
         attributes_table=tables["attributes"],
@@ -184,9 +291,13 @@ def _load(
         attributes_rows=counts["attributes"],
         imported_at=dt.datetime.now(dt.UTC),
         manifest=opened.manifest,
+        manifest_sha256=opened.manifest_sha256,
+        created=opened.created,
+        forced_older=note is not None,
     )
     connection.execute(
-        f"INSERT INTO {REGISTRY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {REGISTRY_TABLE} ({_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             imported.dataset,
             imported.kind,
@@ -201,9 +312,29 @@ def _load(
             imported.attributes_rows,
             json.dumps(imported.manifest),
             imported.imported_at,
+            imported.manifest_sha256,
+            imported.created,
+            imported.forced_older,
+        ],
+    )
+    connection.execute(
+        f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            imported.imported_at,
+            dataset,
+            action,
+            imported.package_sha256,
+            opened.manifest_sha256,
+            imported.signer_key_id,
+            opened.created,
+            note,
         ],
     )
     return imported
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def import_package(
@@ -214,6 +345,7 @@ def import_package(
     db: str | os.PathLike[str] | duckdb.DuckDBPyConnection,
     dataset: str,
     replace: bool = False,
+    allow_older: bool = False,
 ) -> ImportedDataset:
     """Verify ``package`` and load it as ``dataset`` in one transaction (see module doc)."""
     if not _DATASET_NAME.match(dataset):
@@ -233,7 +365,9 @@ def import_package(
         ):
             connection.execute("BEGIN TRANSACTION")
             try:
-                imported = _load(connection, opened, dataset, replace)
+                imported = _load(
+                    connection, opened, dataset, replace=replace, allow_older=allow_older
+                )
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -250,7 +384,7 @@ def import_package(
 
 def _row_to_dataset(row: tuple[Any, ...]) -> ImportedDataset:
     (name, kind, sha, linkage, owner, signer, recipient, identity, attributes, id_rows,
-     attr_rows, manifest, imported_at) = row  # fmt: skip
+     attr_rows, manifest, imported_at, manifest_sha, created, forced_older) = row  # fmt: skip
     return ImportedDataset(
         dataset=name,
         kind=kind,
@@ -265,6 +399,9 @@ def _row_to_dataset(row: tuple[Any, ...]) -> ImportedDataset:
         attributes_rows=int(attr_rows),
         imported_at=imported_at,
         manifest=json.loads(manifest),
+        manifest_sha256=manifest_sha,
+        created=created,
+        forced_older=bool(forced_older),
     )
 
 
@@ -279,10 +416,18 @@ def list_datasets(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> lis
         ).fetchone()
         if not present or not present[0]:
             return []
+        columns = {
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                [REGISTRY_TABLE],
+            ).fetchall()
+        }
+        # A registry from before the added columns reads them as missing (NULL).
+        selected = ", ".join(
+            name if name in columns else f"NULL AS {name}" for name in _COLUMNS.split(", ")
+        )
         rows = connection.execute(
-            f"SELECT dataset, kind, package_sha256, linkage_key_id, owner_key_id, "
-            f"signer_key_id, recipient_key_id, identity_table, attributes_table, "
-            f"identity_rows, attributes_rows, manifest, imported_at "
-            f"FROM {REGISTRY_TABLE} ORDER BY dataset"
+            f"SELECT {selected} FROM {REGISTRY_TABLE} ORDER BY dataset"
         ).fetchall()
     return [_row_to_dataset(row) for row in rows]

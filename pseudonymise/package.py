@@ -21,9 +21,12 @@ pseudonymised extract's own manifest (versions, key ids, row counts, risk report
 
 ``build_package`` refuses the owner's lookup and any column whose *values* look like
 direct identifiers (see ``identifiers``). ``open_package`` checks the recipient,
-decrypts, verifies the signature against the trusted key, and checks every member's
-size and hash, writing members to a directory only the caller reads; a package that
-fails any check raises ``PackageVerifyError`` and the directory is removed.
+decrypts, verifies the signature against the trusted key, checks that the manifest and
+header name that key as the signer and that the manifest is well formed, and checks
+every member's size and hash, writing members to a directory only the caller reads; a
+package that fails any check raises ``PackageVerifyError`` and the directory is removed.
+The manifest's ``created`` time (UTC, microseconds) lets import refuse an older package
+of a dataset after a newer one.
 """
 
 from __future__ import annotations
@@ -124,12 +127,17 @@ def build_package(
 ) -> dict[str, Any]:
     """Package a ``trelink pseudonymise`` output directory; return the signed manifest."""
     source = Path(directory)
+    if not source.is_dir():
+        what = "not found" if not source.exists() else "not a directory"
+        raise PackageError(f"{source}: {what}; give the output directory of `trelink pseudonymise`")
     try:
         extract_manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PackageError(f"{source}: no manifest.json; is this a pseudonymise output?") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise PackageError(f"{source / 'manifest.json'}: not valid JSON") from None
+    if not isinstance(extract_manifest, dict):
+        raise PackageError(f"{source / 'manifest.json'}: not a pseudonymise manifest (an object)")
     names = [name for name in MEMBER_NAMES if (source / name).exists()]
     if not names:
         raise PackageError(f"{source}: holds neither identity.parquet nor attributes.parquet")
@@ -146,8 +154,14 @@ def build_package(
         }
         for name in names
     ]
+    recorded = extract_manifest.get("members", {})
+    if not isinstance(recorded, dict):
+        raise PackageError(
+            f"{source / 'manifest.json'}: 'members' is not a mapping of file name to SHA-256; "
+            "pseudonymise again"
+        )
     for member in members:
-        expected = extract_manifest.get("members", {}).get(member["name"])
+        expected = recorded.get(member["name"])
         if expected is not None and expected != member["sha256"]:
             raise PackageError(
                 f"{source / str(member['name'])}: changed since `trelink pseudonymise` wrote it "
@@ -168,7 +182,8 @@ def build_package(
     header_hash = hashlib.sha256(header).digest()
     manifest: dict[str, Any] = {
         "format": PACKAGE_FORMAT,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        # Import compares creation times of one dataset's packages to refuse replays.
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "header_sha256": header_hash.hex(),
         "recipient_key_id": recipient.key_id,
         "signer_key_id": key_id(signing_key),
@@ -198,12 +213,21 @@ def build_package(
 
 @dataclass(frozen=True)
 class OpenedPackage:
-    """A verified package: its signed manifest and members extracted to ``directory``."""
+    """A verified package: its signed manifest and members extracted to ``directory``.
+
+    ``package_sha256`` identifies the file; ``manifest_sha256`` identifies the signed
+    content (the manifest names every member's SHA-256), so the same content sealed again
+    under a new content key has a new ``package_sha256`` but the same ``manifest_sha256``.
+    ``signer_key_id`` is the key id of the trusted key the signature verified with.
+    """
 
     manifest: dict[str, Any]
     directory: Path
     package_sha256: str
     header: dict[str, Any]
+    manifest_sha256: str
+    signer_key_id: str
+    created: dt.datetime
 
     def member(self, name: str) -> Path:
         return self.directory / name
@@ -299,30 +323,90 @@ def _verify_manifest(
     manifest_bytes: bytes,
     signature: bytes,
     trust: ed25519.Ed25519PublicKey,
+    header: dict[str, Any],
     header_hash: bytes,
     recipient_id: str,
 ) -> dict[str, Any]:
+    trusted_id = key_id(trust)
     try:
         trust.verify(signature, _SIGNATURE_CONTEXT + manifest_bytes)
     except InvalidSignature:
         raise _fail(
             path,
-            f"the signature does not verify with the trusted key {key_id(trust)}; "
+            f"the signature does not verify with the trusted key {trusted_id}; "
             "it was signed by another key or altered",
         ) from None
-    manifest: dict[str, Any] = json.loads(manifest_bytes)
+    try:
+        manifest = json.loads(manifest_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _fail(path, "the signed manifest is not valid JSON") from None
+    if not isinstance(manifest, dict):
+        raise _fail(path, "the signed manifest is not a JSON object")
     if manifest.get("header_sha256") != header_hash.hex():
         raise _fail(path, "the signed manifest does not match the header")
     if manifest.get("recipient_key_id") != recipient_id:
         raise _fail(path, "the signed manifest names another recipient")
+    # The signature proves who signed; the ids written in the manifest and header are
+    # only claims. A package whose claims name another signer is refused, so the TRE
+    # never records a signer that did not sign.
+    claims = {"manifest": manifest.get("signer_key_id"), "header": header.get("signer_key_id")}
+    for where, claimed in claims.items():
+        if claimed != trusted_id:
+            raise _fail(
+                path,
+                f"the {where} names signer key {claimed!s} but the signature verified with "
+                f"the trusted key {trusted_id}; a package must name the key that signed it",
+            )
+    _check_manifest_shape(path, manifest)
     return manifest
 
 
-def _extract_members(path: Path, payload: _Payload, manifest: dict[str, Any], target: Path) -> None:
-    for member in manifest["members"]:
-        name = str(member["name"])
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+def _check_manifest_shape(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a signed manifest whose fields are not what ``build_package`` writes: a
+    signing owner is trusted to vouch for content, not to write well-formed JSON."""
+    members = manifest.get("members")
+    if not isinstance(members, list) or not members:
+        raise _fail(path, "the signed manifest's 'members' is not a non-empty list")
+    seen: set[str] = set()
+    for position, member in enumerate(members):
+        where = f"the signed manifest's members[{position}]"
+        if not isinstance(member, dict):
+            raise _fail(path, f"{where} is not an object with name, size and sha256")
+        name, size, digest = member.get("name"), member.get("size"), member.get("sha256")
+        if not isinstance(name, str):
+            raise _fail(path, f"{where} has no 'name'")
         if name not in MEMBER_NAMES:
             raise _fail(path, f"unexpected member {name!r}")
+        if name in seen:
+            raise _fail(path, f"member {name} is listed twice")
+        seen.add(name)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise _fail(path, f"{where} ({name}) has no valid 'size' (a byte count)")
+        if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _SHA256_HEX:
+            raise _fail(path, f"{where} ({name}) has no valid 'sha256' (64 hex digits)")
+    if not isinstance(manifest.get("extract", {}), dict):
+        raise _fail(path, "the signed manifest's 'extract' is not an object")
+    _created(path, manifest)
+
+
+def _created(path: Path, manifest: dict[str, Any]) -> dt.datetime:
+    """The package's signed creation time (timezone-aware)."""
+    text = manifest.get("created")
+    try:
+        created = dt.datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        created = None
+    if created is None or created.tzinfo is None:
+        raise _fail(path, "the signed manifest has no valid 'created' time (ISO 8601, UTC)")
+    return created
+
+
+def _extract_members(path: Path, payload: _Payload, manifest: dict[str, Any], target: Path) -> None:
+    for member in manifest["members"]:  # shapes checked by _check_manifest_shape
+        name = str(member["name"])
         digest, remaining = hashlib.sha256(), int(member["size"])
         with (target / name).open("wb") as sink:
             while remaining:
@@ -395,7 +479,15 @@ def _open(
     manifest_bytes = _read_frame(payload, path, "manifest", _MAX_MANIFEST)
     signature = payload.read(64)
     manifest = _verify_manifest(
-        path, manifest_bytes, signature, trust, header_hash, private_key.key_id
+        path, manifest_bytes, signature, trust, header, header_hash, private_key.key_id
     )
     _extract_members(path, payload, manifest, target)
-    return OpenedPackage(manifest, target, _sha256_file(path), header)
+    return OpenedPackage(
+        manifest=manifest,
+        directory=target,
+        package_sha256=_sha256_file(path),
+        header=header,
+        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+        signer_key_id=key_id(trust),
+        created=_created(path, manifest),
+    )
