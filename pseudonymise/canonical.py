@@ -1,9 +1,22 @@
 """Read and check a canonical extract (the output of ``trelink prepare``) for tokenising.
 
-Accepts Parquet, or CSV in UTF-8 (with or without a byte-order mark) or cp1252. In CSV,
-``dob`` is ``YYYY-MM-DD`` or ``DD/MM/YYYY``; ``dob_alt`` holds dates separated by ``;``;
-``aliases`` holds ``forename|surname`` pairs separated by ``;``. A column mapping
-(``columns:`` in the pseudonymise spec) renames source columns to canonical ones first.
+Accepts Parquet, or CSV in UTF-8 (with or without a byte-order mark), cp1252, UTF-16 or
+UTF-32 (see ``pseudonymise.textfile``), with any line ending. In CSV, ``dob_alt`` holds
+dates separated by ``;`` and ``aliases`` holds ``forename|surname`` pairs separated by
+``;``. Headers are compared trimmed and case-folded: ``" DOB "`` is ``dob``. A column
+mapping (``columns:`` in the pseudonymise spec) renames source columns to canonical
+ones first, matched the same way.
+
+Values that do not fit their column become null and are counted per column, never a
+reason to refuse the file:
+
+* ``dob`` and ``dob_alt`` are read by the spec's ``date_formats`` (default
+  ``YYYY-MM-DD`` then ``DD/MM/YYYY``), as text, whole numbers (``20010423``) or dates;
+* a column named in the spec's ``values`` keeps only the codes it lists (each spelling
+  compared trimmed and case-folded), so ``Female``, ``f`` and ``2`` can all become ``F``;
+* NUL characters are removed from text and the values counted.
+
+``CanonicalTable.problems`` lists each count with the first place it occurs.
 
 Two kinds of table are recognised:
 
@@ -14,33 +27,38 @@ Two kinds of table are recognised:
   identifier column at all; ``record_id`` repeats, and rows join back to the identity
   table through the record pid.
 
-Problems raise ``InputError`` naming the file and, where there is one, the row (as
-the line number in a CSV, counting the header as line 1) and the column; never the
-value found there.
+What cannot be read at all (an undecodable or misshapen file, duplicated or missing
+columns, a missing record id) raises ``InputError`` naming the file and, where there
+is one, the place: ``line N`` in a CSV (the header is line 1), ``row N`` in Parquet
+(the first row is row 1), and the column; never the value found there.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
+from pseudonymise.textfile import CsvText, UnreadableText, decode_text
 from specs.dataset import Role
+
+if TYPE_CHECKING:
+    from pseudonymise.declarations import IdentifierDeclaration
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
     "REQUIRED_IDENTITY_COLUMNS",
     "CanonicalTable",
+    "ReadProblem",
     "check_canonical",
     "duplicate_record_ids",
     "read_canonical",
@@ -52,172 +70,437 @@ IDENTIFIER_COLUMNS: tuple[str, ...] = tuple(
     role for role in get_args(Role) if role not in ("record_id", "sex", "attribute")
 )
 REQUIRED_IDENTITY_COLUMNS: tuple[str, ...] = ("record_id", "forename", "surname", "dob")
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+# Headers matching these names (trimmed, case-folded) are given the canonical spelling.
+_CANONICAL_NAMES: tuple[str, ...] = ("record_id", *IDENTIFIER_COLUMNS, "sex")
 _ALIAS_TYPE = pa.list_(pa.struct([("forename", pa.string()), ("surname", pa.string())]))
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_CSV_SUFFIXES = (".csv", ".txt")
+
+
+@dataclass(frozen=True)
+class ReadProblem:
+    """Values of one column that were nulled (or cleaned) on reading: never the values."""
+
+    column: str
+    problem: str
+    count: int
+    first_at: str | None  # "line 4" in a CSV, "row 3" in Parquet
+    nulled: bool = True
+
+    def describe(self, rows: int) -> str:
+        outcome = "became null" if self.nulled else "were kept"
+        text = f"column {self.column!r}: {self.count:,} value(s) {self.problem}; they {outcome}"
+        if self.first_at is not None:
+            text += f" (first at {self.first_at})"
+        if self.nulled and self.count * 2 > rows:
+            text += "; that is most of the column: check date_formats, values or the file"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "column": self.column,
+            "problem": self.problem,
+            "count": self.count,
+            "first_at": self.first_at,
+            "nulled": self.nulled,
+        }
 
 
 class CanonicalTable:
     """A checked canonical table, with where it came from and how it was decoded."""
 
-    def __init__(self, table: pa.Table, *, source: str, encoding: str | None) -> None:
+    def __init__(
+        self,
+        table: pa.Table,
+        *,
+        source: str,
+        encoding: str | None,
+        problems: tuple[ReadProblem, ...] = (),
+    ) -> None:
         self.table = table
         self.source = source
         self.encoding = encoding
+        self.problems = problems
 
     @property
     def is_events(self) -> bool:
         return not any(column in self.table.column_names for column in IDENTIFIER_COLUMNS)
 
+    @property
+    def invalid(self) -> dict[str, int]:
+        """Values that became null on reading, per column."""
+        counts: dict[str, int] = {}
+        for problem in self.problems:
+            if problem.nulled:
+                counts[problem.column] = counts.get(problem.column, 0) + problem.count
+        return counts
 
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+
+# ----------------------------------------------------------------------------- places
+
+
+@dataclass(frozen=True)
+class _Places:
+    """How a row index is named in messages: a CSV line (header = 1) or a Parquet row."""
+
+    lines: tuple[int, ...] | None = None  # CSV: the line each record starts on
+
+    def __call__(self, index: int) -> str:
+        if self.lines is None:
+            return f"row {index + 1}"
+        return f"line {self.lines[index]}"
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_csv(source: Path, data: bytes) -> tuple[pa.Table, str, _Places]:
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputError(
-            f"{path}: line {line}: bytes that are neither UTF-8 nor cp1252; "
-            "re-save the file as UTF-8"
-        ) from None
-
-
-def _read_csv(path: Path) -> tuple[pa.Table, str]:
-    text, encoding = _decode(path, path.read_bytes())
+        text, encoding = decode_text(data)
+    except UnreadableText as error:
+        raise InputError(f"{source}: {error}") from None
     if not text.strip():
-        raise InputError(f"{path}: the file is empty")
-    header = next(csv.reader(io.StringIO(text.partition("\n")[0])))
+        raise InputError(f"{source}: the file is empty")
     try:
-        # Every column is read as text, so identifiers keep leading zeros and parsing
-        # below can name a bad cell.
-        table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, strings_can_be_null=True
-            ),
-        )
-    except pa.ArrowInvalid:
-        # Arrow's message quotes the offending row; find its line number instead.
-        raise InputError(f"{path}: {_misshapen_line(text, len(header))}") from None
-    return table, encoding
-
-
-def _misshapen_line(text: str, width: int) -> str:
-    reader = csv.reader(io.StringIO(text))
-    for fields in reader:
-        if len(fields) != width:
-            return f"line {reader.line_num}: {len(fields)} fields where the header has {width}"
-    return "not a well-formed CSV file"
-
-
-def _parse_date(path: Path, column: str, line: int, text: str) -> dt.date:
-    for date_format in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text.strip(), date_format).date()
-        except ValueError:
-            continue
-    raise InputError(
-        f"{path}: line {line}, column {column!r}: not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
+        reader = CsvText(text)
+        header = reader.header or []
+        width = len(header)
+        columns: list[list[str | None]] = [[] for _ in header]
+        lines: list[int] = []
+        for record in reader.records():
+            fields = record.fields
+            if fields is None:
+                raise InputError(f"{source}: line {record.line}: cannot be split into fields")
+            if len(fields) != width:
+                if not any(field.strip() for field in fields):
+                    continue  # a blank line (often the last) holds no record
+                raise InputError(
+                    f"{source}: line {record.line}: {len(fields)} fields where the header "
+                    f"has {width}"
+                )
+            lines.append(record.line)
+            for values, field in zip(columns, fields, strict=True):
+                values.append(field if field.strip() else None)
+    except UnreadableText as error:
+        raise InputError(f"{source}: {error}") from None
+    # Every column is read as text, so identifiers keep leading zeros and parsing
+    # below can name a bad cell.
+    table = pa.Table.from_arrays(
+        [pa.array(values, pa.string()) for values in columns], names=_header_names(header)
     )
+    return table, encoding, _Places(tuple(lines))
 
 
-def _date_column(path: Path, column: str, values: pa.ChunkedArray) -> pa.Array:
-    distinct = pc.unique(values).to_pylist()
-    parsed: dict[str, dt.date] = {}
-    for text in distinct:
-        if text is None or not text.strip():
-            continue
-        try:
-            parsed[text] = _parse_date(path, column, 0, text)
-        except InputError:
-            first_bad = values.to_pylist().index(text)
-            _parse_date(path, column, first_bad + 2, text)
-    return pa.array(
-        [parsed.get(text) if text else None for text in values.to_pylist()], pa.date32()
-    )
+def _header_names(labels: list[str]) -> list[str]:
+    # A spreadsheet export often ends its header with empty cells: name, don't refuse.
+    return [label.strip() or f"column_{position + 1}" for position, label in enumerate(labels)]
 
 
-def _split_list(text: str | None) -> list[str] | None:
-    if text is None or not text.strip():
-        return None
-    return [item.strip() for item in text.split(";") if item.strip()]
-
-
-def _text_lists(path: Path, table: pa.Table) -> pa.Table:
-    if "dob_alt" in table.column_names and pa.types.is_string(table.schema.field("dob_alt").type):
-        rows: list[list[dt.date] | None] = []
-        for index, text in enumerate(table.column("dob_alt").to_pylist()):
-            items = _split_list(text)
-            rows.append(
-                None
-                if items is None
-                else [_parse_date(path, "dob_alt", index + 2, item) for item in items]
-            )
-        table = table.set_column(
-            table.column_names.index("dob_alt"), "dob_alt", pa.array(rows, pa.list_(pa.date32()))
-        )
-    if "aliases" in table.column_names and pa.types.is_string(table.schema.field("aliases").type):
-        aliases: list[list[dict[str, str | None]] | None] = []
-        for text in table.column("aliases").to_pylist():
-            items = _split_list(text)
-            aliases.append(
-                None
-                if items is None
-                else [
-                    {"forename": pair.partition("|")[0], "surname": pair.partition("|")[2] or None}
-                    for pair in items
-                ]
-            )
-        table = table.set_column(
-            table.column_names.index("aliases"), "aliases", pa.array(aliases, _ALIAS_TYPE)
-        )
-    return table
-
-
-def read_canonical(
-    path: str | os.PathLike[str], *, columns: Mapping[str, str] | None = None
-) -> CanonicalTable:
-    """Read a CSV or Parquet canonical extract and check it (see the module docstring).
-
-    ``columns`` maps canonical names to the names used in the file.
-    """
-    source = Path(path)
-    if not source.is_file():
+def _read_source(source: Path) -> tuple[pa.Table, str | None, _Places]:
+    if source.is_dir():
+        raise InputError(f"{source}: is a directory; give the .csv or .parquet file itself")
+    if not source.exists():
         raise InputError(f"{source}: file not found")
-    encoding: str | None = None
-    if source.suffix.lower() in (".parquet", ".pq"):
+    suffix = source.suffix.lower()
+    if suffix not in (*_PARQUET_SUFFIXES, *_CSV_SUFFIXES):
+        raise InputError(f"{source}: unknown file type; give a .csv or .parquet file")
+    if suffix in _PARQUET_SUFFIXES:
         try:
             table = pq.read_table(source)
         except (pa.ArrowException, OSError):
             raise InputError(f"{source}: not a readable Parquet file") from None
-    elif source.suffix.lower() in (".csv", ".txt"):
-        table, encoding = _read_csv(source)
-    else:
-        raise InputError(f"{source}: unknown file type; give a .csv or .parquet file")
-    if columns:
-        missing = sorted(name for name in columns.values() if name not in table.column_names)
-        if missing:
+        return table.rename_columns(_header_names(table.column_names)), None, _Places()
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        raise InputError(f"{source}: cannot be read ({error.strerror})") from None
+    return _read_csv(source, data)
+
+
+def _key(name: str) -> str:
+    return name.strip().casefold()
+
+
+def _canonical_names(
+    source: Path, names: list[str], columns: Mapping[str, str], *, parquet: bool
+) -> list[str]:
+    """The names after the mapping; duplicates and unknown mapped columns refused."""
+    where = "" if parquet else "line 1: "
+    first: dict[str, int] = {}
+    for position, name in enumerate(names):
+        earlier = first.setdefault(_key(name), position)
+        if earlier != position:
             raise InputError(
-                f"{source}: the column mapping names columns not in the file: {missing}"
+                f"{source}: {where}columns {earlier + 1} and {position + 1} are both named "
+                f"{name.strip()!r} (headers are compared trimmed and case-folded); rename "
+                "or remove one"
             )
-        renames = {original: canonical for canonical, original in columns.items()}
-        table = table.rename_columns([renames.get(name, name) for name in table.column_names])
-    if "dob" in table.column_names and pa.types.is_string(table.schema.field("dob").type):
-        table = table.set_column(
-            table.column_names.index("dob"), "dob", _date_column(source, "dob", table.column("dob"))
+    missing = sorted(original for original in columns.values() if _key(original) not in first)
+    if missing:
+        raise InputError(
+            f"{source}: the column mapping (`columns:` in --spec) names columns not in the "
+            f"file: {missing}"
         )
-    table = _text_lists(source, table)
-    return check_canonical(table, source=str(source), encoding=encoding)
+    renamed = {_key(original): canonical for canonical, original in columns.items()}
+    canonical_keys = {_key(name): name for name in _CANONICAL_NAMES}
+    result = [
+        renamed.get(_key(name), canonical_keys.get(_key(name), name.strip())) for name in names
+    ]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(result):
+        earlier = seen.setdefault(name, position)
+        if earlier != position:
+            raise InputError(
+                f"{source}: {where}columns {earlier + 1} ({names[earlier].strip()!r}) and "
+                f"{position + 1} ({names[position].strip()!r}) would both be {name!r}; "
+                "map only one of them in `columns:`"
+            )
+    return result
+
+
+# ----------------------------------------------------------------------------- values
+
+
+class _Problems:
+    """Collects ``ReadProblem``s while columns are converted."""
+
+    def __init__(self, places: _Places) -> None:
+        self.places = places
+        self.found: list[ReadProblem] = []
+
+    def note(self, column: str, problem: str, rows: list[int], *, nulled: bool = True) -> None:
+        """Count ``rows`` (indices, in order) as holding ``problem`` in ``column``."""
+        if rows:
+            self.found.append(ReadProblem(column, problem, len(rows), self.places(rows[0]), nulled))
+
+
+def _cell_text(value: object) -> str:
+    # Whole numbers as Excel and typed columns store them: 2.0 is the code "2".
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _convert_distinct(
+    values: pa.ChunkedArray | pa.Array,
+    convert: Callable[[object], object],
+    result_type: pa.DataType,
+) -> tuple[pa.Array, list[int]]:
+    """``convert`` each distinct value once; return the column and rows that failed."""
+    distinct = pc.unique(values)
+    converted: list[object] = []
+    failed: set[int] = set()
+    for position, value in enumerate(distinct.to_pylist()):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            converted.append(None)
+            continue
+        try:
+            converted.append(convert(value))
+        except ValueError:
+            converted.append(None)
+            failed.add(position)
+    indices = pc.index_in(values, value_set=distinct)
+    column = pa.array(converted, result_type).take(indices)
+    bad: list[int] = []
+    if failed:
+        codes = indices.to_numpy(zero_copy_only=False)
+        bad = [row for row, code in enumerate(codes.tolist()) if code in failed]
+    return column, bad
+
+
+def _dates(table: pa.Table, formats: tuple[str, ...], problems: _Problems) -> pa.Table:
+    if "dob" not in table.column_names:
+        return table
+    position = table.column_names.index("dob")
+    dob = table.column("dob")
+    if pa.types.is_date(dob.type):
+        return table
+    if pa.types.is_timestamp(dob.type):
+        return table.set_column(position, "dob", pc.cast(dob, pa.date32()))
+    column, bad = _convert_distinct(dob, date_parser(formats), pa.date32())
+    problems.note("dob", "not a date in the formats " + ", ".join(formats), bad)
+    return table.set_column(position, "dob", column)
+
+
+def _items(value: object) -> list[object]:
+    if isinstance(value, list):
+        return value
+    return [item.strip() for item in str(value).split(";") if item.strip()]
+
+
+def _date_lists(table: pa.Table, formats: tuple[str, ...], problems: _Problems) -> pa.Table:
+    if "dob_alt" not in table.column_names:
+        return table
+    column = table.column("dob_alt")
+    if pa.types.is_list(column.type) and pa.types.is_date(column.type.value_type):
+        return table
+    parse = date_parser(formats)
+    rows: list[list[dt.date] | None] = []
+    bad: list[int] = []
+    for index, value in enumerate(column.to_pylist()):
+        dates: list[dt.date] = []
+        for item in _items(value) if value is not None else []:
+            try:
+                dates.append(parse(item))
+            except UnparseableDate:
+                if not bad or bad[-1] != index:
+                    bad.append(index)
+        rows.append(dates or None)
+    problems.note("dob_alt", "held a date not in the formats " + ", ".join(formats), bad)
+    return table.set_column(
+        table.column_names.index("dob_alt"), "dob_alt", pa.array(rows, pa.list_(pa.date32()))
+    )
+
+
+def _aliases(table: pa.Table) -> pa.Table:
+    if "aliases" not in table.column_names or not pa.types.is_string(
+        table.schema.field("aliases").type
+    ):
+        return table
+    aliases: list[list[dict[str, str | None]] | None] = []
+    for text in table.column("aliases").to_pylist():
+        items = [] if text is None else [str(item) for item in _items(text)]
+        aliases.append(
+            [
+                {"forename": pair.partition("|")[0], "surname": pair.partition("|")[2] or None}
+                for pair in items
+            ]
+            or None
+        )
+    return table.set_column(
+        table.column_names.index("aliases"), "aliases", pa.array(aliases, _ALIAS_TYPE)
+    )
+
+
+def _recoded(
+    table: pa.Table, values: Mapping[str, Mapping[str, tuple[str, ...]]], problems: _Problems
+) -> pa.Table:
+    for name, codes in values.items():
+        if name not in table.column_names:
+            continue
+        lookup = {
+            _key(spelling): code
+            for code, spellings in codes.items()
+            for spelling in (code, *spellings)
+        }
+
+        def recode(value: object, lookup: dict[str, str] = lookup) -> str:
+            code = lookup.get(_key(_cell_text(value)))
+            if code is None:
+                raise ValueError
+            return code
+
+        column, bad = _convert_distinct(table.column(name), recode, pa.string())
+        problems.note(name, "not one of the codes or spellings in `values:`", bad)
+        table = table.set_column(table.column_names.index(name), name, column)
+    return table
+
+
+def _without_nul(table: pa.Table, problems: _Problems) -> pa.Table:
+    """Remove NUL characters, which no identifier holds and C-based tools cut text at."""
+    for position, field in enumerate(table.schema):
+        if not pa.types.is_string(field.type) and not pa.types.is_large_string(field.type):
+            continue
+        column = table.column(position)
+        has_nul = pc.fill_null(pc.match_substring(column, "\x00"), False)
+        if not pc.any(has_nul).as_py():
+            continue
+        rows = has_nul.to_numpy(zero_copy_only=False).nonzero()[0].tolist()
+        problems.note(field.name, "held NUL characters, which were removed", rows, nulled=False)
+        table = table.set_column(position, field.name, pc.replace_substring(column, "\x00", ""))
+    return table
+
+
+def read_canonical(
+    path: str | os.PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
+    values: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+    identifiers: Mapping[str, IdentifierDeclaration] | None = None,
+) -> CanonicalTable:
+    """Read a CSV or Parquet canonical extract and check it (see the module docstring).
+
+    ``columns`` maps canonical names to the names used in the file; ``date_formats``,
+    ``values`` and ``identifiers`` are the pseudonymise spec's keys of those names (the
+    declared identifier types build the canonical columns: ``pseudonymise.declarations``).
+    """
+    source = Path(path)
+    table, encoding, places = _read_source(source)
+    names = _canonical_names(
+        source,
+        table.column_names,
+        columns or {},
+        parquet=source.suffix.lower() in _PARQUET_SUFFIXES,
+    )
+    table = table.rename_columns(names)
+    declared: tuple[ReadProblem, ...] = ()
+    if identifiers:
+        from pseudonymise.declarations import declared_table
+
+        built = declared_table(table, identifiers, source=str(source), date_formats=date_formats)
+        table = built.table
+        declared = tuple(
+            ReadProblem(column, "not valid for the declared type", count, None)
+            for column, count in built.invalid.items()
+            if count
+        )
+    return _harmonised(
+        table,
+        source=str(source),
+        encoding=encoding,
+        places=places,
+        date_formats=date_formats,
+        values=values or {},
+        earlier=declared,
+    )
+
+
+def _harmonised(
+    table: pa.Table,
+    *,
+    source: str,
+    encoding: str | None,
+    places: _Places,
+    date_formats: tuple[str, ...],
+    values: Mapping[str, Mapping[str, tuple[str, ...]]],
+    earlier: tuple[ReadProblem, ...] = (),
+) -> CanonicalTable:
+    problems = _Problems(places)
+    problems.found.extend(earlier)
+    table = _without_nul(table, problems)
+    table = _dates(table, date_formats, problems)
+    table = _date_lists(table, date_formats, problems)
+    table = _aliases(table)
+    table = _recoded(table, values, problems)
+    return _checked(table, source=source, encoding=encoding, places=places, problems=problems)
 
 
 def check_canonical(
-    table: pa.Table, *, source: str = "<table>", encoding: str | None = None
+    table: pa.Table,
+    *,
+    source: str = "<table>",
+    encoding: str | None = None,
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
 ) -> CanonicalTable:
-    """Check required columns, types and unique record ids of an in-memory table."""
+    """Check required columns, types and record ids of an in-memory table.
+
+    Dates held as text or numbers are read by ``date_formats``, as ``read_canonical``
+    does; what does not parse becomes null and is counted in ``problems``.
+    """
+    return _harmonised(
+        table,
+        source=source,
+        encoding=encoding,
+        places=_Places(),
+        date_formats=date_formats,
+        values={},
+    )
+
+
+def _checked(
+    table: pa.Table, *, source: str, encoding: str | None, places: _Places, problems: _Problems
+) -> CanonicalTable:
     canonical = CanonicalTable(table, source=source, encoding=encoding)
     if table.num_rows == 0:
         raise InputError(f"{source}: the table has no rows")
@@ -229,21 +512,22 @@ def check_canonical(
             f"{list(REQUIRED_IDENTITY_COLUMNS)} (map other names with `columns:` in --spec)"
         )
     record_ids = table.column("record_id")
-    if record_ids.null_count:
-        first = record_ids.is_null().to_pylist().index(True)
-        raise InputError(f"{source}: row {first + 1}, column 'record_id': missing record id")
     if not pa.types.is_string(record_ids.type):
-        position = table.column_names.index("record_id")
-        table = table.set_column(position, "record_id", pc.cast(record_ids, pa.string()))
-    if not canonical.is_events:
-        dob_type = table.schema.field("dob").type
-        if pa.types.is_timestamp(dob_type):
-            table = table.set_column(
-                table.column_names.index("dob"), "dob", pc.cast(table.column("dob"), pa.date32())
-            )
-        elif not pa.types.is_date(dob_type):
-            raise InputError(f"{source}: column 'dob' must hold dates, found {dob_type}")
-    return CanonicalTable(table, source=source, encoding=encoding)
+        try:
+            record_ids = pc.cast(record_ids, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputError(
+                f"{source}: column 'record_id' must hold text or numbers, found {record_ids.type}"
+            ) from None
+        table = table.set_column(table.column_names.index("record_id"), "record_id", record_ids)
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(record_ids), ""), True)
+    if pc.any(blank).as_py():
+        first = blank.to_numpy(zero_copy_only=False).nonzero()[0][0]
+        raise InputError(
+            f"{source}: {places(int(first))}, column 'record_id': missing record id; every "
+            "row needs one"
+        )
+    return CanonicalTable(table, source=source, encoding=encoding, problems=tuple(problems.found))
 
 
 def duplicate_record_ids(source: str, record_ids: pa.ChunkedArray) -> InputError:

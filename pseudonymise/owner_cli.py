@@ -137,10 +137,20 @@ def pseudonymise_command(
     match_key_spec = settings.match_key_spec(relative_to=spec.parent if spec else None)
     linkage_secret = keys.load_secret(linkage_key)
     owner_secret = keys.load_secret(owner_key)
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(
+            f"{out} is an existing file; --out names a directory to create", param_hint="--out"
+        )
     if out.exists() and any(out.iterdir()):
         raise typer.BadParameter(f"{out} already exists and is not empty", param_hint="--out")
     with _steps("reading the extract") as status:
-        canonical = read_canonical(in_, columns=settings.columns)
+        canonical = read_canonical(
+            in_,
+            columns=settings.columns,
+            identifiers=settings.identifiers,
+            date_formats=settings.date_formats,
+            values=settings.values,
+        )
         tables = pseudonymise_table(
             canonical,
             linkage_key=linkage_secret,
@@ -163,8 +173,13 @@ def pseudonymise_command(
             f"attribute rows, lookup of {rows['lookup']:,} (keep lookup.parquet with the "
             f"owner); linkage key id {tables.manifest['linkage_key_id']}"
         )
+    for problem in canonical.problems:
+        _console.print(
+            f"[yellow]{canonical.source}:[/] {problem.describe(canonical.table.num_rows)}"
+        )
     for column, count in tables.manifest["invalid_values"].items():
-        _console.print(f"{column}: {count:,} invalid value(s) treated as missing")
+        if column not in canonical.invalid:  # those read as null are described above
+            _console.print(f"{column}: {count:,} invalid value(s) treated as missing")
     _print_risk(tables.risk)
 
 
