@@ -207,10 +207,19 @@ def _read(path: Path, *, private: bool) -> bytes:
         data = path.read_bytes()
     except FileNotFoundError:
         raise KeyFileError(f"{path}: key file not found") from None
+    except IsADirectoryError:
+        raise KeyFileError(f"{path}: is a directory, not a key file") from None
     except OSError as error:
         raise KeyFileError(f"{path}: cannot be read ({error.strerror})") from None
     if not stat.S_ISREG(mode):
         raise KeyFileError(f"{path}: not a regular file")
+    # A public key where a private one is expected is a mix-up of the two halves, not an
+    # exposed secret: say so before judging its (public, 0644) permissions.
+    if private and b"PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data:
+        raise KeyFileError(
+            f"{path}: holds a public key where a private key is expected; give the "
+            "PREFIX.private.pem half of the pair"
+        )
     if private and mode & 0o077:
         raise KeyFileError(
             f"{path}: permissions {stat.S_IMODE(mode):04o} let others read this private "

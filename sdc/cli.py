@@ -70,6 +70,8 @@ def _read_microdata(path: Path) -> pd.DataFrame:
 
     if not path.exists():
         raise TableInputError(f"{path}: file not found")
+    if path.is_dir():
+        raise TableInputError(f"{path}: is a directory; give a CSV or Parquet file")
     try:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
@@ -185,6 +187,10 @@ def audit(
     from sdc.audit import audit_outputs
     from sdc.policy import load_policy
 
+    if report is not None and report.is_dir():
+        from sdc.errors import TableInputError
+
+        raise TableInputError(f"{report}: is a directory; give a file name for --report")
     policy = load_policy(policy_path)
     result = audit_outputs(files, policy=policy, earlier=earlier, show_progress=True)
     console = Console()

@@ -6,7 +6,10 @@ CSV layout (what ``trelink sdc protect`` writes and ``check``/``audit`` read):
   category (``Total`` on margin rows);
 * one column per column key, headed ``var: value`` (parts of several column variables
   joined by `` | ``, e.g. ``sex: F | age: Total``); the grand-total column is ``Total``;
-* suppressed cells are empty.
+* suppressed cells are empty;
+* labels and headers a spreadsheet would run as formulas (text starting with ``=``,
+  ``+``, ``-`` or ``@``) are written escaped with a leading ``'`` and read back as
+  they were (``trelink.spreadsheet``).
 
 The decision record sits beside the CSV as ``NAME.sdc.json`` for ``NAME.csv``. It holds
 true values of suppressed cells: evidence for checkers inside the TRE, never released.
@@ -27,6 +30,7 @@ from sdc.errors import TableInputError
 from sdc.status import TableKind
 from sdc.structure import LABEL_SEPARATOR, TOTAL, Axis, TableGrid, hierarchy
 from trelink.atomic import atomic_file
+from trelink.spreadsheet import escape_cell, unescape_cell
 
 if TYPE_CHECKING:
     from sdc.table import ProtectedTable
@@ -45,10 +49,16 @@ def decision_record_path(path: str | os.PathLike[str]) -> Path:
 def write_table(table: ProtectedTable, path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write the published CSV and its decision record; both appear or neither does."""
     frame = table.to_frame()
-    value_columns = frame.columns[len(table.grid.rows.variables) :]
+    label_count = len(table.grid.rows.variables)
+    value_columns = frame.columns[label_count:]
     for column in value_columns:
         frame[column] = [_format(value, table.kind) for value in frame[column]]
+    for column in frame.columns[:label_count]:
+        frame[column] = [escape_cell(str(label)) for label in frame[column]]
+    frame.columns = [escape_cell(str(header)) for header in frame.columns]
     target = Path(path)
+    if target.is_dir():
+        raise TableInputError(f"{target}: is a directory; give a file name such as OUT.csv")
     record_path = decision_record_path(target)
     with atomic_file(target) as csv_temporary, atomic_file(record_path) as record_temporary:
         frame.to_csv(csv_temporary, index=False)
@@ -135,6 +145,8 @@ def as_sums(table: TableFile) -> TableFile:
 def read_table_file(path: str | os.PathLike[str]) -> TableFile:
     """Parse a wide table CSV; raise ``TableInputError`` naming file, row and column."""
     source = Path(path)
+    if source.is_dir():
+        raise TableInputError(f"{source}: is a directory, not a table CSV")
     record = _read_record(source)
     try:
         frame = pd.read_csv(source, dtype=str, keep_default_na=False)
@@ -144,7 +156,8 @@ def read_table_file(path: str | os.PathLike[str]) -> TableFile:
         raise TableInputError(
             f"{source}: not a readable CSV table ({error.__class__.__name__})"
         ) from None
-    headers = [str(name) for name in frame.columns]
+    headers = [unescape_cell(str(name)) for name in frame.columns]
+    frame.columns = pd.Index(headers)
     if record is not None:
         label_count = len(record.get("row_variables", []))
     else:
@@ -165,7 +178,7 @@ def read_table_file(path: str | os.PathLike[str]) -> TableFile:
     row_variables = headers[:label_count]
     column_variables, column_keys = _parse_headers(source, headers[label_count:])
     row_keys = [
-        tuple(TOTAL if value == "All" else value for value in row)
+        tuple(TOTAL if value == "All" else unescape_cell(value) for value in row)
         for row in frame.iloc[:, :label_count].itertuples(index=False, name=None)
     ]
     rows = _axis(source, "row", row_variables, row_keys)
