@@ -6,12 +6,21 @@ project released before, so a suppressed cell that can be recovered by differenc
 two outputs is caught. Models are re-checked by ``sdc.check_model_file`` when the file
 carries the metadata the check needs; anything else (figures, text, a model without
 metadata) is marked for a checker's judgement, never passed silently.
+
+Two checks cannot be sidestepped by the kind a researcher chooses: an output added as
+text whose file parses as a table (delimited rows of one width with numbers in them) is
+checked and audited as a table; and every table, and every file named ``.csv`` or
+``.tsv``, fails if a cell holds text a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-`` or ``@``, not escaped with ``'``; see ``trelink.spreadsheet``).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +30,23 @@ from tre_export.canonical import canonical_json, sha256_bytes
 from tre_export.errors import RequestError
 from tre_export.model import CheckOutcome, Output, OutputKind
 from trelink.errors import TrelinkError
+from trelink.spreadsheet import formula_cells
 
-__all__ = ["CHECKS_VERSION", "OutputCheck", "RequestChecks", "load_checks", "run_checks"]
+__all__ = [
+    "CHECKS_VERSION",
+    "OutputCheck",
+    "RequestChecks",
+    "load_checks",
+    "opens_in_a_spreadsheet",
+    "parses_as_table",
+    "run_checks",
+]
 
 CHECKS_VERSION = 1
+_SPREADSHEET_SUFFIXES = (".csv", ".tsv")
+_TABLE_SAMPLE = 1 << 20
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
+_FORMULAS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -118,6 +140,67 @@ def _check_model(path: Path, policy: Any) -> OutputCheck:
     )
 
 
+def parses_as_table(path: Path) -> bool:
+    """Whether a file reads as a table: UTF-8 text of at least two delimited rows of one
+    width (two columns or more) with a number in a row below the header."""
+    try:
+        data = path.read_bytes()[:_TABLE_SAMPLE]
+    except OSError:
+        return False
+    truncated = len(data) == _TABLE_SAMPLE
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        if not truncated:
+            return False
+        text = data.decode("utf-8", errors="ignore")
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
+    except csv.Error:
+        return False
+    previous_limit = csv.field_size_limit(_TABLE_SAMPLE)
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if row]
+    except csv.Error:
+        return False
+    finally:
+        csv.field_size_limit(previous_limit)
+    if truncated:
+        rows = rows[:-1]  # the sample may end inside its last row
+    if len(rows) < 2 or len(rows[0]) < 2 or any(len(row) != len(rows[0]) for row in rows):
+        return False
+    return any(_NUMBER.fullmatch(cell.strip()) for row in rows[1:] for cell in row)
+
+
+def opens_in_a_spreadsheet(output: Output, path: Path) -> bool:
+    """Tables and files a spreadsheet opens by their name."""
+    return output.kind is OutputKind.TABLE or path.name.lower().endswith(_SPREADSHEET_SUFFIXES)
+
+
+def _formula_reasons(path: Path) -> list[str]:
+    """Reasons to fail a file holding cells a spreadsheet would run as formulas."""
+    try:
+        cells = formula_cells(path)
+    except (OSError, csv.Error):
+        return ["the file could not be read as CSV to look for spreadsheet formulas"]
+    if not cells:
+        return []
+    places = ", ".join(f"line {line} column {column}" for line, column in cells[:_FORMULAS_SHOWN])
+    more = f" and {len(cells) - _FORMULAS_SHOWN} more" if len(cells) > _FORMULAS_SHOWN else ""
+    return [
+        f"{len(cells)} cell(s) hold text a spreadsheet would run as a formula (starting "
+        f"with =, +, - or @): {places}{more}; escape them with a leading ' (as `trelink "
+        "sdc protect` writes labels) and add the file again"
+    ]
+
+
+def _with_reasons(check: OutputCheck, reasons: list[str], *, fail: bool) -> OutputCheck:
+    if not reasons:
+        return check
+    outcome = CheckOutcome.FAIL if fail else check.outcome
+    return OutputCheck(outcome, [*check.reasons, *reasons], check.flagged_cells)
+
+
 _MANUAL = {
     OutputKind.FIGURE: "figures are not checked automatically; compare every plotted "
     "value against the policy by hand",
@@ -140,10 +223,20 @@ def run_checks(
         if output.kind is OutputKind.TABLE:
             verdicts[output.name] = _check_table(path, policy)
             tables.append((output, path))
+        elif output.kind is OutputKind.TEXT and parses_as_table(path):
+            # The kind is the researcher's word; a table is checked as a table whatever
+            # it was added as.
+            note = "added as text, but the file parses as a table, so it is checked as one"
+            verdicts[output.name] = _with_reasons(_check_table(path, policy), [note], fail=False)
+            tables.append((output, path))
         elif output.kind is OutputKind.MODEL:
             verdicts[output.name] = _check_model(path, policy)
         else:
             verdicts[output.name] = OutputCheck(CheckOutcome.MANUAL, [_MANUAL[output.kind]])
+        if opens_in_a_spreadsheet(output, path) or (output, path) in tables:
+            verdicts[output.name] = _with_reasons(
+                verdicts[output.name], _formula_reasons(path), fail=True
+            )
     audit_passed: bool | None = None
     failures: list[str] = []
     if tables:

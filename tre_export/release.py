@@ -5,6 +5,10 @@ The outbox is built in a temporary directory: each approved file is copied and t
 is caught too), the release entry is appended to the log, and only then is the
 directory renamed into place. A refusal at any step leaves no outbox and no log entry.
 
+Nothing is rewritten on the way out (the bytes released are the bytes approved), so a
+table or ``.csv`` / ``.tsv`` file holding a cell a spreadsheet would run as a formula is
+refused here even if checkers approved it; the researcher escapes it and submits again.
+
 Outbox layout::
 
     OUTBOX/
@@ -25,12 +29,14 @@ from typing import Any
 
 from tre_export.area import ExportArea
 from tre_export.canonical import canonical_json, sha256_file
+from tre_export.checks import opens_in_a_spreadsheet
 from tre_export.errors import ReleaseError
 from tre_export.model import ActionType, Release, Request, Role
 from tre_export.request import changed_files
 from tre_export.signing import Signer
 from tre_export.state import ProjectState, transaction
 from trelink.atomic import atomic_directory
+from trelink.spreadsheet import formula_cells
 
 __all__ = ["ReleaseSummary", "release_request"]
 
@@ -65,6 +71,7 @@ def release_request(
                 f"request {request_id}: {', '.join(changed)} no longer match the bytes frozen "
                 "at submit; nothing was released. Investigate before anything leaves the TRE"
             )
+        _refuse_formulas(area, request, approved)
         with atomic_directory(outbox_path, overwrite=True) as temporary:
             for name, digest in approved.items():
                 copy = temporary / name
@@ -86,6 +93,21 @@ def release_request(
             sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(approved.items()))
             (temporary / "SHA256SUMS").write_text(sums, encoding="utf-8")
     return ReleaseSummary(outbox_path, approved, withheld, entry.digest)
+
+
+def _refuse_formulas(area: ExportArea, request: Request, approved: dict[str, str]) -> None:
+    """Refuse the release if an approved file would run formulas in a spreadsheet."""
+    unsafe = []
+    for name in sorted(approved):
+        path = area.output_path(request.request_id, name)
+        if opens_in_a_spreadsheet(request.outputs[name], path) and formula_cells(path):
+            unsafe.append(name)
+    if unsafe:
+        raise ReleaseError(
+            f"request {request.request_id}: {', '.join(unsafe)} hold cells a spreadsheet "
+            "would run as formulas (text starting with =, +, - or @); nothing was released. "
+            "Escape them with a leading ' and submit the outputs again"
+        )
 
 
 def _manifest(
