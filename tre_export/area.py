@@ -8,6 +8,8 @@ Layout::
       log/audit.jsonl             the hash-chained, signed audit log (append-only)
       log/head.json               sequence number and hash of the last entry
       log/audit.lock              lock file every writer holds while appending
+      log/sign-in.jsonl           every web sign-in attempt, hash-chained (no passwords)
+      log/sign-in.lock            lock file for appending to it
       requests/R0001/outputs/     outputs under their original file names, and any
                                   evidence that came with them (e.g. X.sdc.json)
       requests/R0001/manifest.json  SHA-256 of every stored file, frozen at submit (a
@@ -113,6 +115,14 @@ class ExportArea:
     @property
     def lock_path(self) -> Path:
         return self.root / "log" / "audit.lock"
+
+    @property
+    def sign_in_log_path(self) -> Path:
+        return self.root / "log" / "sign-in.jsonl"
+
+    @property
+    def sign_in_lock_path(self) -> Path:
+        return self.root / "log" / "sign-in.lock"
 
     @property
     def accounts_dir(self) -> Path:

@@ -263,25 +263,41 @@ def audit_command(
         "outbox manifest) that must still be in the log; repeatable.",
     ),
 ) -> None:
-    """Verify the whole log: chain, head, every signature, every rule. Exit 1 on any fault."""
-    from tre_export.state import verify_area
+    """Verify the whole log: chain, head, every signature, every rule. Exit 1 on any fault.
 
+    The web sign-in log's chain is checked too, and its failed and refused attempts
+    counted."""
+    from tre_export.state import verify_area
+    from tre_export.web.sign_in_log import read_sign_in_log, verify_sign_in_log
+
+    area = _area(directory)
     verification = verify_area(
-        _area(directory),
+        area,
         administrator_key_id=administrator,
         expected_entries=tuple(entries),
     )
+    sign_in_problems = verify_sign_in_log(area)
     console = _console()
-    if verification.passed:
+    if verification.passed and not sign_in_problems:
         project = verification.state.settings()
         console.print(
             f"audit log verified: {verification.entry_count} entries, every signature valid\n"
             f"project {project.name!r}, administrator key {project.administrator_key_id}\n"
             f"head {verification.head_digest} (record it outside the TRE to detect truncation)"
         )
+        attempts = read_sign_in_log(area)
+        refused = sum(entry.get("event") != "signed-in" for entry in attempts)
+        console.print(
+            f"sign-in log verified: {len(attempts)} attempts, {refused} failed or refused"
+        )
         return
-    console.print(f"[bold red]audit log FAILED verification[/] ({verification.entry_count} lines):")
-    for problem in verification.problems:
+    if not verification.passed:
+        console.print(
+            f"[bold red]audit log FAILED verification[/] ({verification.entry_count} lines):"
+        )
+    else:
+        console.print("[bold red]sign-in log FAILED verification[/]:")
+    for problem in [*verification.problems, *sign_in_problems]:
         console.print(f"  - {problem}")
     raise typer.Exit(1)
 

@@ -5,6 +5,11 @@ evidence (a table is rendered with the flagged cells highlighted) and the review
 far; approve or reject with a reason. Decisions go through ``review_output`` exactly as
 on the command line, signed with the signed-in person's delegated web key.
 
+Sign-in is rate limited and locked out for a while after repeated failures, per account
+name and per client address (``throttle``); every attempt, right or wrong, is written to
+the hash-chained sign-in log beside the audit log, never with the password
+(``sign_in_log``).
+
 Hardening: session cookies are HttpOnly and SameSite=Strict and carry only a random
 session id (the unwrapped web key stays in server memory); every form carries a
 per-session CSRF token; the session id is replaced at sign-in; output files are looked
@@ -44,6 +49,8 @@ from tre_export.review import review_output
 from tre_export.state import ProjectState, read_state
 from tre_export.table_view import render_table
 from tre_export.web.accounts import WebSession, sign_in
+from tre_export.web.sign_in_log import record_sign_in
+from tre_export.web.throttle import SignInThrottle
 
 __all__ = ["create_app"]
 
@@ -112,12 +119,15 @@ def create_app(
     *,
     allowed_hosts: list[str] | None = None,
     outbox_root: Path | None = None,
+    throttle: SignInThrottle | None = None,
 ) -> Starlette:
     """The web application for one export area.
 
     With ``outbox_root`` checkers can also release from the page, into
     ``outbox_root/REQUEST_ID`` (a path made from the validated request id only).
+    ``throttle`` holds the sign-in limits (the defaults of ``SignInLimits`` if None).
     """
+    limiter = throttle or SignInThrottle()
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -143,15 +153,35 @@ def create_app(
 
     async def login(request: Request) -> Response:
         form = await _form(request)
-        try:
-            web = sign_in(
-                area,
-                read_state(area),
-                name=form.get("name", ""),
-                password=form.get("password", ""),
+        name = form.get("name", "")
+        address = request.client.host if request.client else "unknown"
+        state = read_state(area)
+        enrolled = state.active_by_name(name)
+        account = enrolled.name if enrolled is not None else None
+
+        def log(event: str, detail: str = "") -> None:
+            record_sign_in(area, event=event, account=account, address=address, detail=detail)
+
+        verdict = limiter.check(name, address)
+        if not verdict.allowed:
+            log("refused", verdict.reason)
+            minutes = max(1, round(verdict.retry_after / 60))
+            response = page(
+                request,
+                "login.html",
+                status_code=429,
+                error=f"too many sign-in attempts; try again in {minutes} minute(s)",
             )
+            response.headers["Retry-After"] = str(max(1, round(verdict.retry_after)))
+            return response
+        try:
+            web = sign_in(area, state, name=name, password=form.get("password", ""))
         except ExportError as error:
+            locked = limiter.failed(name, address)
+            log("locked" if locked else "failed")
             return page(request, "login.html", status_code=401, error=str(error))
+        limiter.succeeded(name, address)
+        log("signed-in")
         request.session.clear()  # a fresh session id and token at sign-in
         request.session["sid"] = sessions.start(web)
         return RedirectResponse("/", status_code=303)

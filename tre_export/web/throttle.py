@@ -1,0 +1,112 @@
+"""Sign-in rate limits and temporary lockouts, per account name and per client address.
+
+Guessing a password must be slow however it is spread out: one address trying many
+names is held back by the address limit, many addresses trying one name by the account
+limit. Each key (a name as typed, compared case-folded, or an address) may fail
+``max_failures`` times within ``window`` seconds; the next failure locks it for
+``lockout`` seconds, during which every attempt is refused *without checking the
+password*, so even the right one does not get through (and a guesser learns nothing).
+Besides, an address may make at most ``max_attempts`` attempts, right or wrong, per
+``window``. A successful sign-in clears the account's failures, not the address's.
+
+Unknown names are counted exactly like enrolled ones, so a lockout does not reveal who
+is enrolled. State lives in server memory and starts empty when the server starts; a
+server behind a proxy sees the proxy's address, so the address limit then applies to
+everyone at once (the account limit still holds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["SignInLimits", "SignInThrottle", "Verdict"]
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """The limits; the defaults allow a person a few typos and a guesser very little."""
+
+    max_failures: int = 5
+    window: float = 15 * 60.0
+    lockout: float = 15 * 60.0
+    max_attempts: int = 30
+    max_keys: int = 100_000  # memory bound: the oldest keys are forgotten first
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an attempt may go ahead, and if not, for how long it is held back."""
+
+    allowed: bool
+    retry_after: float = 0.0
+    reason: str = ""
+
+
+@dataclass
+class _Record:
+    failures: deque[float] = field(default_factory=deque)
+    attempts: deque[float] = field(default_factory=deque)
+    locked_until: float = 0.0
+
+
+class SignInThrottle:
+    """Counts attempts and failures in memory; ``clock`` is injectable for tests."""
+
+    def __init__(
+        self,
+        limits: SignInLimits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits or SignInLimits()
+        self._clock = clock
+        self._records: dict[str, _Record] = {}
+
+    @staticmethod
+    def _keys(name: str, address: str) -> tuple[str, str]:
+        return f"account:{name.strip().casefold()}", f"address:{address}"
+
+    def _record(self, key: str, now: float) -> _Record:
+        record = self._records.pop(key, None) or _Record()
+        self._records[key] = record  # most recently used last
+        while len(self._records) > self.limits.max_keys:
+            del self._records[next(iter(self._records))]
+        for times in (record.failures, record.attempts):
+            while times and times[0] <= now - self.limits.window:
+                times.popleft()
+        return record
+
+    def check(self, name: str, address: str) -> Verdict:
+        """Whether an attempt for ``name`` from ``address`` may be checked now; counts it."""
+        now = self._clock()
+        account_key, address_key = self._keys(name, address)
+        account, client = self._record(account_key, now), self._record(address_key, now)
+        locked = max(account.locked_until, client.locked_until)
+        if locked > now:
+            which = "account" if account.locked_until >= client.locked_until else "address"
+            return Verdict(False, locked - now, f"{which} locked")
+        client.attempts.append(now)
+        if len(client.attempts) > self.limits.max_attempts:
+            retry = client.attempts[0] + self.limits.window - now
+            return Verdict(False, max(retry, 1.0), "address rate limit")
+        return Verdict(True)
+
+    def failed(self, name: str, address: str) -> bool:
+        """Count a wrong name or password; True if this failure locked something."""
+        now = self._clock()
+        locked = False
+        for key in self._keys(name, address):
+            record = self._record(key, now)
+            record.failures.append(now)
+            if len(record.failures) > self.limits.max_failures:
+                record.locked_until = now + self.limits.lockout
+                record.failures.clear()
+                locked = True
+        return locked
+
+    def succeeded(self, name: str, address: str) -> None:
+        """A right password clears the account's failures (the address keeps its own)."""
+        self._records.pop(self._keys(name, address)[0], None)
