@@ -436,6 +436,8 @@ def open_package(
     member sizes and hashes, no trailing data) has passed before this yields.
     """
     path = Path(package)
+    if path.is_dir():
+        raise PackageVerifyError(f"{path}: is a directory; give the .tlp package file")
     if not path.is_file():
         raise PackageVerifyError(f"{path}: package file not found")
     target = Path(tempfile.mkdtemp(prefix=".tlp-", dir=work_dir))

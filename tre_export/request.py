@@ -64,6 +64,8 @@ def add_output(
     """Copy ``source`` into the request under its own file name (and its evidence)."""
     source_path = Path(source)
     name = validate_output_name(source_path.name)
+    if source_path.is_dir():
+        raise RequestError(f"{source_path}: is a directory; add each output file on its own")
     if not source_path.is_file():
         raise RequestError(f"{source_path}: no such file to add")
     evidence = evidence_for(source_path, kind)

@@ -352,3 +352,9 @@ def test_cli_allow_older_warns(tmp_path: Path) -> None:
     forced = CliRunner().invoke(app, [*arguments, "--allow-older"])
     assert forced.exit_code == 0, forced.output
     assert "OLDER package" in forced.output
+
+
+def test_a_directory_as_the_package_is_named_as_one(tmp_path: Path) -> None:
+    _package(tmp_path, "nrm")
+    with pytest.raises(ImportPackageError, match=r"nrm\.d: is a directory; give the \.tlp"):
+        _import(tmp_path, tmp_path / "nrm.d", "nrm")

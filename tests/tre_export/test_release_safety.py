@@ -12,7 +12,7 @@ from tests.tre_export import tables
 from tests.tre_export.conftest import Team
 from tre_export.area import ExportArea
 from tre_export.checks import RequestChecks, parses_as_table
-from tre_export.errors import ReleaseError
+from tre_export.errors import ReleaseError, RequestError
 from tre_export.model import CheckOutcome, Decision, OutputKind
 from tre_export.release import release_request
 from tre_export.request import add_output, new_request, submit_request
@@ -104,3 +104,20 @@ def test_formula_cells_fail_the_checks_and_are_never_released(
     with pytest.raises(ReleaseError, match=re.escape("by_sex_age.csv, links.csv hold cells")):
         release_request(area, checker=team.checker1.signer, request_id=request_id, outbox=outbox)
     assert not outbox.exists()
+
+
+def test_a_directory_added_as_an_output_is_named_as_one(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    request_id = new_request(area, researcher=team.researcher.signer, title="a folder")
+    folder = tmp_path / "results.csv"
+    folder.mkdir()
+    with pytest.raises(RequestError, match=r"results\.csv: is a directory"):
+        add_output(
+            area,
+            researcher=team.researcher.signer,
+            request_id=request_id,
+            source=folder,
+            kind=OutputKind.TABLE,
+            description="a folder",
+        )
