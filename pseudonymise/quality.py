@@ -1,7 +1,11 @@
 """The data-quality report of ``trelink prepare``: what was read, what was not, and why.
 
 Per table, period and canonical column it counts missing values, unparseable values
-(which became null) and unknown category spellings; per file it records rows read,
+(which became null), unknown category spellings, identifiers that pseudonymisation will
+treat as missing (``invalid``: a postcode that is not one, a failed check digit) and
+values from which NUL characters were removed; a column where more than half of the
+values present are unparseable, unknown or invalid is flagged ``mostly_invalid`` and
+printed as a warning, never shown as "ok". Per file it records rows read,
 headers the spec does not know and columns absent; it lists structurally unreadable
 rows, and CSV rows shorter than their header (read, the absent cells blank), with file
 and row. Locations are file, row and column only: the report never holds
@@ -24,6 +28,7 @@ __all__ = ["ColumnQuality", "FileQuality", "QualityReport", "TableQuality"]
 
 _EXAMPLE_LIMIT = 5  # locations kept per column and problem
 _LISTED_ROWS_LIMIT = 200  # unreadable rows listed per table (all are counted)
+MOSTLY_INVALID = 0.5  # share of present values above which a column is flagged
 
 
 @dataclass
@@ -31,25 +36,58 @@ class ColumnQuality:
     """Counts for one column in one period."""
 
     missing: int = 0
+    present: int = 0  # cells holding a value (not blank, not a declared missing label)
     unparseable: int = 0
     unknown_categories: int = 0
     unknown_spellings: Counter[str] = field(default_factory=Counter)
     unparseable_at: list[dict[str, Any]] = field(default_factory=list)
+    invalid: int = 0
+    invalid_at: list[dict[str, Any]] = field(default_factory=list)
+    nul_removed: int = 0
+    nul_removed_at: list[dict[str, Any]] = field(default_factory=list)
 
     def note_unparseable(self, file: str, row: int, column_label: str) -> None:
         self.unparseable += 1
-        if len(self.unparseable_at) < _EXAMPLE_LIMIT:
-            self.unparseable_at.append({"file": file, "row": row, "column": column_label})
+        _keep_example(self.unparseable_at, file, row, column_label)
+
+    def note_invalid(self, file: str, row: int, column_label: str) -> None:
+        self.invalid += 1
+        _keep_example(self.invalid_at, file, row, column_label)
+
+    def note_nul(self, file: str, row: int, column_label: str) -> None:
+        self.nul_removed += 1
+        _keep_example(self.nul_removed_at, file, row, column_label)
+
+    @property
+    def bad(self) -> int:
+        """Present values that are unparseable, unknown categories or invalid."""
+        return min(self.present, self.unparseable + self.unknown_categories + self.invalid)
+
+    @property
+    def mostly_invalid(self) -> bool:
+        return self.present > 0 and self.bad > MOSTLY_INVALID * self.present
 
     def as_dict(self, rows: int) -> dict[str, Any]:
         return {
             "missing": self.missing,
             "missing_share": round(self.missing / rows, 4) if rows else 0.0,
+            "present": self.present,
             "unparseable": self.unparseable,
             "unparseable_at": self.unparseable_at,
             "unknown_categories": self.unknown_categories,
             "unknown_spellings": dict(self.unknown_spellings.most_common(20)),
+            "invalid": self.invalid,
+            "invalid_at": self.invalid_at,
+            "invalid_share": round(self.bad / self.present, 4) if self.present else 0.0,
+            "mostly_invalid": self.mostly_invalid,
+            "nul_removed": self.nul_removed,
+            "nul_removed_at": self.nul_removed_at,
         }
+
+
+def _keep_example(places: list[dict[str, Any]], file: str, row: int, label: str) -> None:
+    if len(places) < _EXAMPLE_LIMIT:
+        places.append({"file": file, "row": row, "column": label})
 
 
 @dataclass
@@ -176,16 +214,31 @@ class QualityReport:
             console.print(grid)
             for period in table.periods_without_files:
                 console.print(f"  [yellow]no files for period {period}[/]")
+            for period, columns in table.columns.items():
+                for name, quality in columns.items():
+                    if quality.mostly_invalid:
+                        console.print(
+                            f"  [red]warning:[/] {table.name}.{name}, period {period}: "
+                            f"{quality.bad:,} of {quality.present:,} values present are "
+                            "unparseable, unknown or invalid; check the spec's formats, "
+                            "labels and categories, or the file"
+                        )
 
 
 def _cell(quality: ColumnQuality | None, rows: int) -> str:
     if quality is None or rows == 0:
         return "-"
     share = quality.missing / rows
-    text = f"{share:.0%} missing" if share >= 0.005 else "ok"
     problems = []
+    if quality.mostly_invalid:
+        problems.append(f"[bold red]{quality.bad / quality.present:.0%} invalid[/]")
     if quality.unparseable:
         problems.append(f"[red]{quality.unparseable} bad[/]")
+    if quality.invalid:
+        problems.append(f"[red]{quality.invalid} invalid[/]")
     if quality.unknown_categories:
         problems.append(f"[yellow]{quality.unknown_categories} unknown[/]")
-    return ", ".join([text, *problems])
+    if quality.nul_removed:
+        problems.append(f"[yellow]{quality.nul_removed} NUL removed[/]")
+    text = f"{share:.0%} missing" if share >= 0.005 else ("ok" if not problems else "")
+    return ", ".join(part for part in [text, *problems] if part)

@@ -77,8 +77,8 @@ def decode_text(data: bytes, *, encoding: str = "auto") -> tuple[str, str]:
         codec, described = detected
         if encoding not in ("auto", codec):
             raise UnreadableText(
-                f"the file is {described}, not {encoding}; save it as UTF-8 or declare "
-                f"its encoding as auto"
+                f"the file is {described}, not {encoding}; save it as UTF-8 or set its "
+                "encoding to auto"
             )
         try:
             return data.decode(codec), codec.removesuffix("-le").removesuffix("-be")
@@ -101,7 +101,6 @@ def decode_text(data: bytes, *, encoding: str = "auto") -> tuple[str, str]:
     raise UnreadableText(
         f"line {_line_of(data, first_error.start)}: bytes that are not {tried} "
         f"(byte {first_error.start}); save the file as UTF-8"
-        + (" or declare its encoding" if encoding != "auto" else "")
     )
 
 
