@@ -52,6 +52,14 @@ def test_guessing_locks_the_account_and_the_right_password_waits(web_area: Expor
     assert _attempt(client, "Carl", PASSWORD) == 303
 
 
+def test_the_served_page_is_limited_by_default(web_area: ExportArea) -> None:
+    """The hostile tester's run: many wrong passwords at once, then the right one."""
+    client = TestClient(create_app(web_area), base_url="http://127.0.0.1", follow_redirects=False)
+    codes = [_attempt(client, "Carl", f"guess number {index:04d}") for index in range(10)]
+    assert codes[-1] == 429
+    assert _attempt(client, "Carl", PASSWORD) == 429
+
+
 def test_unknown_names_are_locked_alike(web_area: ExportArea) -> None:
     client = _client(web_area, SignInThrottle(SignInLimits(max_failures=2)))
     for name in ("Nobody", "Carl"):
