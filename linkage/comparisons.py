@@ -25,6 +25,7 @@ from specs.match_keys import (
     CrossTerm,
     EqualTerm,
     OverlapTerm,
+    SimilarTerm,
     Term,
     term_keys,
 )
@@ -55,6 +56,18 @@ def _contains_sql(list_column: str, scalar_column: str, dialect: Dialect) -> str
     return f"{function}({list_column}, {scalar_column})"
 
 
+def _jaccard_at_least_sql(left: str, right: str, at_least: float, dialect: Dialect) -> str:
+    # Tokens within one list are distinct (the owner derives sets), so the union's size
+    # is the two sizes minus the intersection's.
+    if dialect == "spark":
+        shared = f"size(array_intersect({left}, {right}))"
+        total = f"(size({left}) + size({right}))"
+    else:
+        shared = f"len(list_intersect({left}, {right}))"
+        total = f"(len({left}) + len({right}))"
+    return f"({shared} > 0 AND {shared} >= {at_least!r} * ({total} - {shared}))"
+
+
 def term_sql(term: Term, *, dialect: Dialect) -> str:
     """SQL that is true when ``term`` holds between the left and right record."""
     if isinstance(term, EqualTerm):
@@ -64,6 +77,10 @@ def term_sql(term: Term, *, dialect: Dialect) -> str:
         return f"({first}_l = {second}_r OR {second}_l = {first}_r)"
     if isinstance(term, OverlapTerm):
         return _overlap_sql(f"{term.overlap}_l", f"{term.overlap}_r", dialect)
+    if isinstance(term, SimilarTerm):
+        return _jaccard_at_least_sql(
+            f"{term.similar}_l", f"{term.similar}_r", term.at_least, dialect
+        )
     scalar, listed = term.member
     return (
         f"({_contains_sql(f'{listed}_r', f'{scalar}_l', dialect)}"

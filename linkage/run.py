@@ -24,6 +24,14 @@ from splink import Linker
 from linkage.backends import Backend, BackendName, check_spark_conf, column_names, open_backend
 from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.clusters import build_spine
+from linkage.em_plan import (
+    EmPlan,
+    candidate_blocks,
+    changeable_comparisons,
+    filled_shares,
+    informative_comparisons,
+    plan_sessions,
+)
 from linkage.errors import JobSpecError, LinkageError
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
 from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
@@ -157,18 +165,58 @@ def _held_back_sql(rules: Sequence[HoldBackRule], gammas: Mapping[tuple[str, str
     return f"CASE {' '.join(cases)} END AS held_back"
 
 
-def _hold_back(connection: duckdb.DuckDBPyConnection, threshold: float, staging: Path) -> int:
-    """Move held-back pairs out of ``scored_pairs``; write those above the threshold."""
+def _hold_back(
+    connection: duckdb.DuckDBPyConnection, threshold: float, staging: Path
+) -> tuple[int, int]:
+    """Move held-back pairs out of ``scored_pairs``; write those above the threshold.
+
+    A pair that fits a hold-back rule's look-alike pattern (twins: surname, date of
+    birth and address shared, forenames nothing alike) is held back only when the data
+    show a competitor: one of its two records is also linked, outside the pattern, to
+    another record of the other's dataset (twin A's own record beside twin B's). On data
+    without twins the pattern is a true match whose forename was misrecorded, and it
+    stays a link. Returns the pairs held back and the pattern pairs kept as links.
+    """
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE link_ends AS
+        WITH links AS (
+            SELECT dataset_l, record_pid_l, dataset_r, record_pid_r FROM scored_pairs
+            WHERE held_back IS NULL AND match_probability >= {threshold}
+        )
+        SELECT dataset_l AS dataset, record_pid_l AS record_pid, dataset_r AS other_dataset,
+               record_pid_r AS other_pid FROM links
+        UNION ALL
+        SELECT dataset_r, record_pid_r, dataset_l, record_pid_l FROM links
+        """
+    )
     connection.execute(
         "CREATE OR REPLACE TABLE held_back AS SELECT * EXCLUDE (held_back), held_back AS rule "
-        f"FROM scored_pairs WHERE held_back IS NOT NULL AND match_probability >= {threshold} "
+        f"FROM scored_pairs f WHERE held_back IS NOT NULL AND match_probability >= {threshold} "
+        "AND (EXISTS (SELECT 1 FROM link_ends e WHERE e.dataset = f.dataset_l "
+        "AND e.record_pid = f.record_pid_l AND e.other_dataset = f.dataset_r "
+        "AND e.other_pid <> f.record_pid_r) "
+        "OR EXISTS (SELECT 1 FROM link_ends e WHERE e.dataset = f.dataset_r "
+        "AND e.record_pid = f.record_pid_r AND e.other_dataset = f.dataset_l "
+        "AND e.other_pid <> f.record_pid_l)) "
         "ORDER BY dataset_l, record_pid_l, dataset_r, record_pid_r"
     )
-    connection.execute("DELETE FROM scored_pairs WHERE held_back IS NOT NULL")
+    ((kept,),) = connection.execute(
+        "SELECT count(*) FROM scored_pairs s WHERE held_back IS NOT NULL "
+        f"AND match_probability >= {threshold} AND NOT EXISTS (SELECT 1 FROM held_back h "
+        "WHERE h.dataset_l = s.dataset_l AND h.record_pid_l = s.record_pid_l "
+        "AND h.dataset_r = s.dataset_r AND h.record_pid_r = s.record_pid_r)"
+    ).fetchall()
+    connection.execute(
+        "DELETE FROM scored_pairs s WHERE EXISTS (SELECT 1 FROM held_back h "
+        "WHERE h.dataset_l = s.dataset_l AND h.record_pid_l = s.record_pid_l "
+        "AND h.dataset_r = s.dataset_r AND h.record_pid_r = s.record_pid_r)"
+    )
     connection.execute("ALTER TABLE scored_pairs DROP COLUMN held_back")
+    connection.execute("DROP TABLE link_ends")
     connection.execute(f"COPY held_back TO '{staging / 'held_back.parquet'}' (FORMAT parquet)")
-    count: int = connection.sql("SELECT count(*) FROM held_back").fetchall()[0][0]
-    return count
+    ((count,),) = connection.execute("SELECT count(*) FROM held_back").fetchall()
+    return int(count), int(kept)
 
 
 def _make_linker(
@@ -297,7 +345,9 @@ def _run(
         with open_backend(
             backend_name, connection=connection, workdir=workdir, spark_conf=spark_conf
         ) as backend:
-            return _link(prepared, backend, job, model_path, truth_path, staging, step)
+            return _link(
+                prepared, backend, job, match_keys, model_path, truth_path, staging, step
+            )
     finally:
         connection.close()
 
@@ -313,10 +363,50 @@ def _add_capped_blocks(
         connection.execute(statement)
 
 
+def _plan_training(
+    connection: duckdb.DuckDBPyConnection,
+    prepared: PreparedInputs,
+    job: LinkJob,
+    match_keys: MatchKeySpec,
+) -> EmPlan:
+    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens."""
+    tables = prepared.tables
+    shares: dict[str, dict[str, float]] = {}
+    keys = [comparison.null_when_missing[0] for comparison in prepared.comparisons]
+    for dataset, table in tables.items():
+        counts = ", ".join(f"avg(CASE WHEN {key} IS NULL THEN 0 ELSE 1 END)" for key in keys)
+        (row,) = connection.execute(f"SELECT {counts} FROM {table}").fetchall()
+        shares[dataset] = {key: float(value or 0) for key, value in zip(keys, row, strict=True)}
+
+    def pair_count(block: tuple[str, ...]) -> int:
+        listed = ", ".join(block)
+        present = " AND ".join(f"{key} IS NOT NULL" for key in block)
+        union = " UNION ALL ".join(f"SELECT {listed} FROM {table}" for table in tables.values())
+        ((found,),) = connection.execute(
+            f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n "
+            f"FROM ({union}) WHERE {present} GROUP BY ALL)"
+        ).fetchall()
+        return int(found)
+
+    informative = informative_comparisons(
+        prepared.comparisons, filled_shares(shares), list(tables)
+    )
+    candidates = candidate_blocks(job.training.em_blocks or (), prepared.comparisons)
+    return plan_sessions(
+        candidates,
+        comparisons=prepared.comparisons,
+        informative=informative,
+        changeable=changeable_comparisons(prepared.comparisons, match_keys),
+        available=set(prepared.columns),
+        pair_count=pair_count,
+    )
+
+
 def _link(
     prepared: PreparedInputs,
     backend: Backend,
     job: LinkJob,
+    match_keys: MatchKeySpec,
     model_path: Path | None,
     truth_path: Path | None,
     staging: Path,
@@ -325,8 +415,16 @@ def _link(
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
     if not trained:
-        notes = train_model(linker, job.training, available=set(prepared.columns), step=step)
-        prepared = replace(prepared, notes=prepared.notes + notes)
+        plan = _plan_training(connection, prepared, job, match_keys)
+        notes = train_model(
+            linker,
+            job.training,
+            available=set(prepared.columns),
+            sessions=plan.sessions,
+            changeable=changeable_comparisons(prepared.comparisons, match_keys),
+            step=step,
+        )
+        prepared = replace(prepared, notes=prepared.notes + plan.notes + notes)
     linker.misc.save_model_to_json(str(staging / "model.json"), overwrite=True)
     step("scoring candidate pairs")
     predictions = linker.inference.predict(
@@ -336,7 +434,15 @@ def _link(
     select = _prediction_select(column_names(predictions), datasets)
     select += ", " + _held_back_sql(job.hold_back, level_gammas(linker))
     backend.to_work(predictions, "scored_pairs", select=select)
-    held_back = _hold_back(connection, job.threshold, staging)
+    held_back, pattern_kept = _hold_back(connection, job.threshold, staging)
+    if pattern_kept:
+        kept_note = (
+            f"{pattern_kept:,} pair(s) fit a hold-back pattern but were kept as links: "
+            "neither record has a competing link to another record of the other's "
+            "dataset, so nothing suggests a look-alike (a twin) rather than a "
+            "misrecorded forename"
+        )
+        prepared = replace(prepared, notes=(*prepared.notes, kept_note))
     step("clustering pairs into persons")
     spine = build_spine(
         connection,

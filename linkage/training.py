@@ -13,18 +13,24 @@ some comparison is then left with no m estimated by any session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from splink import Linker
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
 from splink.internals.exceptions import EMTrainingException
 
-from linkage.blocking import key_block_rules, usable
+from linkage.blocking import key_block_rules
+from linkage.em_plan import PlannedSession
 from linkage.errors import JobSpecError, TrainingError
 from linkage.job import TrainingSpec
 
-__all__ = ["train_model"]
+__all__ = ["DEGENERATE_M", "train_model"]
+
+# Below this, a field that people change "never" disagrees among a session's matches.
+DEGENERATE_M = 1e-3
 
 
 def _bound_unobserved_u(linker: Linker, sampled_pairs: float) -> None:
@@ -48,11 +54,15 @@ def train_model(
     training: TrainingSpec,
     *,
     available: Collection[str],
+    sessions: Sequence[PlannedSession] = (),
+    changeable: Collection[str] = frozenset(),
     step: Callable[[str], None] = lambda _description: None,
 ) -> tuple[str, ...]:
     """Train ``linker`` in place; ``step`` is told what is running (for progress).
 
-    Returns notes for the run's output and report (EM blocks skipped for want of pairs).
+    ``sessions`` are the EM sessions ``linkage.em_plan`` chose for the data;
+    ``changeable`` the comparisons of fields a person can change. Returns notes for
+    the run's output and report (sessions skipped, estimates corrected or dropped).
     """
     prior_rules = key_block_rules(training.prior_rules, available=available)
     if not prior_rules:
@@ -70,18 +80,23 @@ def train_model(
         step("estimating m from the clerical labels")
         linker.training.estimate_m_from_label_column(training.label_column)
         return ()
-    runnable = [block for block in training.em_blocks or () if usable(block, available)]
-    blocks = key_block_rules(runnable, available=available)
-    if not blocks:
-        raise JobSpecError("training.em_blocks: no block can run on these datasets' token columns")
+    if not sessions:
+        raise TrainingError(
+            "no EM session can be trained on these datasets: no training block yields "
+            "enough candidate pairs while leaving two informative comparisons to estimate. "
+            "Give clerical labels (training.label_column) or reuse a model trained on "
+            "more data (--model)"
+        )
     notes: list[str] = []
-    for number, (keys, block) in enumerate(zip(runnable, blocks, strict=True), start=1):
-        step(f"estimating m by EM, block {number} of {len(blocks)}")
+    ran: list[_Session] = []
+    for number, session in enumerate(sessions, start=1):
+        step(f"estimating m by EM, block {number} of {len(sessions)}")
         # A session narrows the linker's own settings to the comparisons it trains and
         # puts them back only when it succeeds, so a copy is kept to restore on failure.
         settings = linker._settings_obj.core_model_settings.copy()  # type: ignore[no-untyped-call]
+        (block,) = key_block_rules([session.keys], available=available)
         try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
+            result = linker.training.estimate_parameters_using_expectation_maximisation(
                 block, max_pairs=training.em_max_pairs
             )
         except (EMTrainingException, ValueError) as error:
@@ -90,7 +105,14 @@ def train_model(
             # ValueError). Either way nothing is learnt from the session.
             linker._settings_obj.core_model_settings = settings
             found = "no" if isinstance(error, EMTrainingException) else "too few"
-            notes.append(f"EM block {' + '.join(keys)} found {found} candidate pairs; skipped")
+            keys = " + ".join(session.keys)
+            notes.append(f"EM block {keys} found {found} candidate pairs; skipped")
+            continue
+        share = result.core_model_settings.probability_two_random_records_match
+        matches = share * min(session.pairs, training.em_max_pairs)
+        description = f"EM, blocked on: {block_sql(block, linker)}"
+        ran.append(_Session(session, description, share, matches))
+    notes.extend(_correct_degenerate(linker, ran, changeable))
     untrained = _untrained_comparisons(linker)
     if untrained:
         raise TrainingError(
@@ -100,6 +122,92 @@ def train_model(
             "(training.label_column) or reuse a model trained on more data (--model)"
         )
     return tuple(notes)
+
+
+@dataclass(frozen=True)
+class _Session:
+    planned: PlannedSession
+    description: str  # how Splink labels the session's estimates
+    share: float  # the session's estimated share of matching pairs
+    matches: float  # and their number
+
+
+def block_sql(block: BlockingRuleCreator, linker: Linker) -> str:
+    """The SQL of a training block as Splink writes it into its estimate descriptions."""
+    dialect = linker._db_api.sql_dialect.sql_dialect_str
+    rule: str = block.get_blocking_rule(dialect).blocking_rule_sql
+    return rule
+
+
+def _session_values(level: Any, description: str) -> list[dict[str, Any]]:
+    return [
+        record
+        for record in level._trained_m_probabilities
+        if record["description"] == description and isinstance(record["probability"], float)
+    ]
+
+
+def _correct_degenerate(
+    linker: Linker, sessions: Sequence[_Session], changeable: Collection[str]
+) -> list[str]:
+    """Find and correct estimates no data support; say what was done (module docstring).
+
+    * a session whose match share went to 0 or 1 is dropped whole;
+    * within a session, no level's m is below ``1 / matches``: a level never seen among
+      the session's estimated matches is bounded by that, not driven to zero (a weight
+      of -236 said only that a few thousand pairs showed no such disagreement);
+    * a session in which a changeable field "never" disagrees among matches (m of its
+      last level below ``DEGENERATE_M``) learnt where people live, not who they are: its
+      estimate of that field is dropped; a field left with no estimate is switched off
+      (m = u, weight 0), with a note.
+    """
+    notes: list[str] = []
+    comparisons = linker._settings_obj.comparisons
+    for session in sessions:
+        where = f"EM block {' + '.join(session.planned.keys)}"
+        if session.matches < 1 or session.share >= 1 - 1e-6:
+            for comparison in comparisons:
+                for level in comparison._comparison_levels_excluding_null:
+                    for record in _session_values(level, session.description):
+                        level._trained_m_probabilities.remove(record)
+            went = "0" if session.matches < 1 else "1"
+            notes.append(f"{where}: the match share went to {went}; its estimates were dropped")
+            continue
+        floor = 1.0 / session.matches
+        for comparison in comparisons:
+            levels = comparison._comparison_levels_excluding_null
+            found = [(level, _session_values(level, session.description)) for level in levels]
+            records = [records[0] for _level, records in found if records]
+            if not records:
+                continue
+            values = [record["probability"] for record in records]
+            bounded = [max(value, floor) for value in values]
+            for record, value in zip(records, bounded, strict=True):
+                record["probability"] = value * sum(values) / sum(bounded)
+            name = comparison.output_column_name
+            last = found[-1][1]
+            if name in changeable and last and last[0]["probability"] < DEGENERATE_M:
+                for level, level_records in found:
+                    for record in level_records:
+                        level._trained_m_probabilities.remove(record)
+                notes.append(
+                    f"{where}: {name} almost never disagreed among the session's matches; "
+                    "a field people change cannot be that certain, so this estimate was "
+                    "dropped"
+                )
+    linker._populate_m_u_from_trained_values()  # type: ignore[no-untyped-call]
+    for comparison in comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        name = comparison.output_column_name
+        if name in changeable and not any(level._has_estimated_m_values for level in levels):
+            for level in levels:
+                level.m_probability = level.u_probability
+                level._add_trained_m_probability(level.u_probability, "switched off")
+            notes.append(
+                f"comparison {name}: every estimate was degenerate; it is switched off "
+                "(weight 0) rather than trusted"
+            )
+    return notes
 
 
 def _untrained_comparisons(linker: Linker) -> list[str]:

@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import pyarrow as pa
 from metaphone import doublemetaphone
@@ -84,6 +85,33 @@ def _deletions(name: str) -> list[str]:
     if len(name) < MIN_DELETION_LENGTH:
         return []
     return sorted({name} | {name[:index] + name[index + 1 :] for index in range(len(name))})
+
+
+# Longer values (addresses) have as many one-letter deletions as letters; past this
+# length a one-edit level adds little and the lists grow, so only the value is kept.
+MAX_DELETION_LENGTH = 48
+
+
+def _long_deletions(text: str) -> list[str]:
+    """The value and its one-character deletions (two values within one edit, or one
+    adjacent transposition, share one); values under four characters only themselves."""
+    if len(text) > MAX_DELETION_LENGTH or len(text) < MIN_DELETION_LENGTH:
+        return [text]
+    return _deletions(text)
+
+
+def _words(text: str) -> list[str]:
+    return sorted(set(text.split()))
+
+
+def _email_local(text: str) -> str | None:
+    local = text.partition("@")[0]
+    return local if len(local) >= MIN_DELETION_LENGTH else None
+
+
+def _sorted_characters(text: str) -> str:
+    """The characters in sorted order: equal for ids that differ by transposed digits."""
+    return "".join(sorted(text))
 
 
 _NICKNAMER = NickNamer()
@@ -190,8 +218,35 @@ class _Deriver:
             "nhs_number": lambda: self._normalised("nhs_number", normalise.normalise_nhs_numbers),
             "upn": lambda: self._normalised("upn", _each(normalise.normalise_upn)),
             "pnc_id": lambda: self._normalised("pnc_id", _each(normalise.normalise_pnc_id)),
+            "middle_name": lambda: self._normalised(
+                "middle_name", _each(normalise.normalise_surname)
+            ),
+            **self._free_text_derivations(),
         }
         return derivations[name]()
+
+    def _free_text_derivations(self) -> dict[str, Callable[[], Part]]:
+        """Address, locality, postcodes of any country, email, phone, free identifiers:
+        the value itself, its one-edit neighbourhood and, where useful, another view."""
+        normalisers: dict[str, Callable[[str | None], str | None]] = {
+            "address": normalise.normalise_address,
+            "locality": normalise.normalise_address,
+            "postal_code": normalise.normalise_postal_code,
+            "email": normalise.normalise_email,
+            "phone": normalise.normalise_phone,
+            "identifier": normalise.normalise_identifier,
+        }
+        found: dict[str, Callable[[], Part]] = {}
+        for column, function in normalisers.items():
+            found[column] = partial(self._normalised, column, _each(function))
+            found[f"{column}_deletions"] = partial(self._deletions_of, column)
+        found["address_words"] = lambda: self.scalar("address").map_lists(_words)
+        found["email_local"] = lambda: self.scalar("email").map(_email_local)[0]
+        found["identifier_sorted"] = lambda: self.scalar("identifier").map(_sorted_characters)[0]
+        return found
+
+    def _deletions_of(self, column: str) -> EncodedLists:
+        return self.scalar(column).map_lists(_long_deletions)
 
     def _postcode_part(self, attribute: str) -> Encoded:
         if self._postcodes is None:  # parse every distinct postcode once, for all parts

@@ -55,10 +55,15 @@ __all__ = [
     "NORMALISATION_VERSION",
     "Postcode",
     "format_date",
+    "normalise_address",
+    "normalise_email",
     "normalise_forename",
+    "normalise_identifier",
     "normalise_nhs_number",
     "normalise_nhs_numbers",
+    "normalise_phone",
     "normalise_pnc_id",
+    "normalise_postal_code",
     "normalise_postcode",
     "normalise_postcodes",
     "normalise_surname",
@@ -269,6 +274,64 @@ def normalise_pnc_id(value: str | None) -> str | None:
     if pnc_check_letter(year, serial) != letter:
         return None
     return f"{year:02d}/{serial:07d}{letter}"
+
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+_PHONE_DIGITS = 9  # a national number without its trunk 0 or country code
+_MIN_PHONE_DIGITS = 6
+
+
+def _ascii_upper(value: str) -> str:
+    return anyascii(unicodedata.normalize("NFKC", value)).upper()
+
+
+def normalise_address(value: str | None) -> str | None:
+    """Address or locality text: ASCII upper case, words of letters and digits, single
+    spaces (``12 St. Mary's Rd`` → ``12 ST MARYS RD``); ``None`` when nothing remains."""
+    if value is None:
+        return None
+    text = _NOT_ALNUM.sub(" ", _APOSTROPHES.sub("", _ascii_upper(value))).strip()
+    return text or None
+
+
+def normalise_postal_code(value: str | None) -> str | None:
+    """A postcode of any country: its letters and digits, upper case (``2602``, ``75008``)."""
+    if value is None:
+        return None
+    text = _NOT_ALNUM.sub("", _ascii_upper(value))
+    return text or None
+
+
+def normalise_identifier(value: str | None) -> str | None:
+    """A free identifier (no check digit): letters and digits, upper case; leading zeros
+    kept. ``None`` when fewer than two characters remain."""
+    if value is None:
+        return None
+    text = _NOT_ALNUM.sub("", _ascii_upper(value))
+    return text if len(text) >= 2 else None
+
+
+def normalise_email(value: str | None) -> str | None:
+    """An email address in lower case without spaces; ``None`` unless it has one ``@``
+    with text on both sides."""
+    if value is None:
+        return None
+    text = "".join(anyascii(unicodedata.normalize("NFKC", value)).lower().split())
+    local, at, domain = text.partition("@")
+    if not at or not local or not domain or "@" in domain:
+        return None
+    return text
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """The last nine digits of a telephone number (drops country code and trunk 0:
+    ``+44 7700 900123`` and ``07700900123`` agree); ``None`` under six digits."""
+    if value is None:
+        return None
+    digits = re.sub(r"[^0-9]", "", value)
+    if len(digits) < _MIN_PHONE_DIGITS:
+        return None
+    return digits[-_PHONE_DIGITS:]
 
 
 def format_date(value: dt.date) -> str:

@@ -64,6 +64,13 @@ Role = Literal[
     "pnc_id",
     "aliases",
     "dob_alt",
+    "middle_name",
+    "postal_code",
+    "address",
+    "locality",
+    "email",
+    "phone",
+    "identifier",
     "attribute",
 ]
 
@@ -80,6 +87,10 @@ ROLE_TYPES: dict[str, frozenset[str]] = {
     "pnc_id": frozenset({"string"}),
     "aliases": frozenset({"alias_list"}),
     "dob_alt": frozenset({"date_list"}),
+    **dict.fromkeys(
+        ("middle_name", "postal_code", "address", "locality", "email", "phone", "identifier"),
+        frozenset({"string"}),
+    ),
 }
 _CODED_TYPES = frozenset({"category", "category_list"})
 _DATE_TYPES = frozenset({"date", "date_list", "alias_list"})

@@ -13,6 +13,8 @@ A comparison level is a list of *terms*, combined with ``all`` (AND) or ``any`` 
 ``{overlap: k}``        list key ``k`` shares at least one token between the sides
 ``{member: [a, b]}``    scalar ``a`` on one side is in list ``b`` on the other (either
                         direction); same domain
+``{similar: k, at_least: x}``  list key ``k``: the Jaccard similarity of the two sides'
+                        token sets is at least ``x`` (words of an address)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from specs.identifier_types import CANONICAL_COLUMNS
 from specs.loader import SpecModel, load_spec, spec_path
 
 __all__ = [
@@ -37,8 +40,10 @@ __all__ = [
     "MatchKeySpec",
     "MemberTerm",
     "OverlapTerm",
+    "SimilarTerm",
     "Term",
     "load_match_key_spec",
+    "source_columns",
     "term_keys",
 ]
 
@@ -72,6 +77,22 @@ Derivation = Literal[
     "nhs_number",
     "upn",
     "pnc_id",
+    "middle_name",
+    "address",
+    "address_deletions",
+    "address_words",
+    "locality",
+    "locality_deletions",
+    "postal_code",
+    "postal_code_deletions",
+    "email",
+    "email_local",
+    "email_deletions",
+    "phone",
+    "phone_deletions",
+    "identifier",
+    "identifier_sorted",
+    "identifier_deletions",
 ]
 
 # Parts that yield one value per record; the others yield a list of values.
@@ -82,6 +103,13 @@ LIST_DERIVATIONS: frozenset[str] = frozenset(
         "alias_forename_surname",
         "forename_formal_surname",
         "dob_alternatives",
+        "address_deletions",
+        "address_words",
+        "locality_deletions",
+        "postal_code_deletions",
+        "email_deletions",
+        "phone_deletions",
+        "identifier_deletions",
     }
 )
 # Parts with few distinct values: never allowed to make up a token on their own.
@@ -145,7 +173,15 @@ class MemberTerm(_Frozen):
     member: tuple[str, str]
 
 
-Term = EqualTerm | CrossTerm | OverlapTerm | MemberTerm
+class SimilarTerm(_Frozen):
+    """List key ``similar`` shares at least ``at_least`` of the two sides' distinct
+    tokens (Jaccard similarity of the token sets)."""
+
+    similar: str
+    at_least: float = Field(gt=0, le=1)
+
+
+Term = EqualTerm | CrossTerm | OverlapTerm | MemberTerm | SimilarTerm
 
 
 class ComparisonLevelSpec(_Frozen):
@@ -203,6 +239,23 @@ class BlockingRuleSpec(_Frozen):
         return tuple(keys)
 
 
+def source_columns(match_key: MatchKey) -> set[str]:
+    """The canonical identifier columns a match key is derived from.
+
+    Derivations are named after their column (``postcode_sector``, ``address_words``,
+    ``forename_deletions``); ``name_set`` and aliases read both names.
+    """
+    columns: set[str] = set()
+    for derivation in match_key.derive:
+        if derivation in ("name_set", "alias_forename_surname", "forename_formal_surname"):
+            columns |= {"forename", "surname"}
+            continue
+        prefixes = [name for name in CANONICAL_COLUMNS if derivation.startswith(name)]
+        if prefixes:
+            columns.add(max(prefixes, key=len))
+    return columns
+
+
 def term_keys(term: Term) -> tuple[str, ...]:
     """The match keys (token columns) a term reads."""
     if isinstance(term, EqualTerm):
@@ -211,6 +264,8 @@ def term_keys(term: Term) -> tuple[str, ...]:
         return (term.overlap,)
     if isinstance(term, CrossTerm):
         return term.cross
+    if isinstance(term, SimilarTerm):
+        return (term.similar,)
     return term.member
 
 
@@ -285,6 +340,8 @@ def _level_problems(
             problems.append(f"{here}: `equal` needs a scalar key, {term.equal!r} is a list")
         if isinstance(term, OverlapTerm) and not found[0].list:
             problems.append(f"{here}: `overlap` needs a list key, {term.overlap!r} is scalar")
+        if isinstance(term, SimilarTerm) and not found[0].list:
+            problems.append(f"{here}: `similar` needs a list key, {term.similar!r} is scalar")
         if isinstance(term, CrossTerm | MemberTerm) and found[0].domain != found[1].domain:
             problems.append(f"{here}: {list(keys)} are in different token domains")
         if isinstance(term, MemberTerm) and (found[0].list or not found[1].list):

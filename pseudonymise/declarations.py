@@ -1,0 +1,246 @@
+"""Bring your own dataset: build the canonical identity columns from declared types.
+
+A data owner's pseudonymise spec may say, for each column of the file, which identifier
+type it holds (``specs/identifier_types.py`` lists them)::
+
+    identifiers:
+      rec_id: record_id
+      given_name: given_name
+      surname: family_name
+      date_of_birth: {type: date_of_birth, format: "%Y%m%d"}
+      street_number: address_line
+      address_1: address_line
+      suburb: locality
+      postcode: {type: postcode, country: other}
+      soc_sec_id: identifier
+      email: email
+
+``declared_table`` turns such a file into the canonical table ``pseudonymise`` reads:
+headers are matched after trimming and case-folding, address lines are joined in spec
+order, a full name is split into forename, middle name and surname, dates are parsed
+with the declared format, and a value that does not parse (a date that is not one) is
+*nulled and counted* by column, never a reason to refuse the file. Columns not
+declared pass through unchanged (attributes, or canonical columns already named so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
+from pseudonymise.errors import InputError
+from specs.identifier_types import CHECK_DIGIT_COLUMNS, OwnerType
+
+__all__ = ["DeclaredTable", "IdentifierDeclaration", "declared_table", "parse_declarations"]
+
+DeclaredType = OwnerType | Literal["record_id"]
+
+
+class IdentifierDeclaration(BaseModel):
+    """What one column of the owner's file holds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: DeclaredType
+    # date_of_birth, other_date_of_birth: strftime formats tried in order (None: the
+    # spec's `date_formats`).
+    format: tuple[str, ...] | None = None
+    # postcode: uk (checked UK format) or other / free (any country, kept as written).
+    country: Literal["uk", "other", "free"] = "uk"
+    # identifier: validate a check digit and fill that canonical column.
+    check: Literal["none", "nhs_number", "upn", "pnc_id"] = "none"
+    # full_name: which word comes first.
+    order: Literal["given_first", "family_first"] = "given_first"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            return {"type": value}
+        if isinstance(value, dict) and isinstance(value.get("format"), str):
+            return {**value, "format": (value["format"],)}
+        return value
+
+    @property
+    def canonical(self) -> str:
+        """The canonical column this declaration fills (full names fill three)."""
+        if self.type == "postcode":
+            return "postcode" if self.country == "uk" else "postal_code"
+        if self.type == "identifier":
+            return CHECK_DIGIT_COLUMNS.get(self.check, "identifier")
+        return {
+            "given_name": "forename",
+            "family_name": "surname",
+            "full_name": "forename",
+            "date_of_birth": "dob",
+            "other_date_of_birth": "dob_alt",
+            "address_line": "address",
+        }.get(self.type, self.type)
+
+
+class DeclaredTable:
+    """A canonical table built from declarations, and what could not be read."""
+
+    def __init__(self, table: pa.Table, invalid: Mapping[str, int]) -> None:
+        self.table = table
+        self.invalid = dict(invalid)
+
+
+def parse_declarations(
+    identifiers: Mapping[str, object],
+) -> dict[str, IdentifierDeclaration]:
+    """Validate the ``identifiers`` section (column: type or {type, options})."""
+    return {
+        column: IdentifierDeclaration.model_validate(value)
+        for column, value in identifiers.items()
+    }
+
+
+def _key(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any column as text with blanks as null (an integer id, a YYYYMMDD number)."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        if pa.types.is_floating(column.type):  # 20010423.0 from a spreadsheet
+            whole = pc.equal(column, pc.floor(column))
+            column = pc.if_else(whole, pc.cast(pc.floor(column), pa.int64()), None)
+        column = pc.cast(column, pa.string())
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+
+
+def _date_or_none(parse: Callable[[object], dt.date], value: str) -> dt.date | None:
+    try:
+        return parse(value)
+    except UnparseableDate:
+        return None
+
+
+def _dates(
+    values: pa.ChunkedArray, formats: tuple[str, ...], counts: Counter[str], column: str
+) -> pa.Array:
+    text = _text(values)
+    parse = date_parser(formats)
+    parsed = {
+        value: _date_or_none(parse, value)
+        for value in pc.unique(text).to_pylist()
+        if value is not None
+    }
+    rows = text.to_pylist()
+    counts[column] += sum(1 for value in rows if value is not None and parsed[value] is None)
+    return pa.array([parsed[value] if value is not None else None for value in rows], pa.date32())
+
+
+def _joined(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    texts = [pc.fill_null(_text(column), "") for column in columns]
+    joined = pc.binary_join_element_wise(*texts, " ")
+    joined = pc.utf8_trim_whitespace(pc.replace_substring_regex(joined, r"\s+", " "))
+    return pc.if_else(pc.equal(joined, ""), None, joined)
+
+
+def _split_names(
+    values: pa.ChunkedArray, order: str
+) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    given: list[str | None] = []
+    middle: list[str | None] = []
+    family: list[str | None] = []
+    for value in _text(values).to_pylist():
+        words = value.replace(",", " ").split() if value else []
+        if order == "family_first":
+            words = words[1:] + words[:1]
+        given.append(words[0] if words else None)
+        middle.append(" ".join(words[1:-1]) or None)
+        family.append(words[-1] if len(words) > 1 else None)
+    return given, middle, family
+
+
+def declared_table(
+    table: pa.Table,
+    identifiers: Mapping[str, IdentifierDeclaration],
+    *,
+    source: str,
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
+) -> DeclaredTable:
+    """The canonical table for ``table`` under ``identifiers`` (see the module docstring)."""
+    by_key = {_key(name): name for name in table.column_names}
+    problems: list[str] = []
+    found: dict[str, str] = {}
+    for column in identifiers:
+        name = by_key.get(_key(column))
+        if name is None:
+            problems.append(repr(column))
+        else:
+            found[column] = name
+    if problems:
+        raise InputError(
+            f"{source}: the spec declares identifier column(s) {', '.join(problems)} that the "
+            f"file does not have; its columns are {table.column_names}"
+        )
+    counts: Counter[str] = Counter()
+    built: dict[str, pa.Array | pa.ChunkedArray] = {}
+    address_lines: list[pa.ChunkedArray] = []
+    for column, declaration in identifiers.items():
+        values = table.column(found[column])
+        target = declaration.canonical
+        if declaration.type == "address_line":
+            address_lines.append(values)
+        elif declaration.type == "full_name":
+            given, middle, family = _split_names(values, declaration.order)
+            built["forename"] = pa.array(given, pa.string())
+            built["middle_name"] = pa.array(middle, pa.string())
+            built["surname"] = pa.array(family, pa.string())
+        elif declaration.type == "date_of_birth":
+            built[target] = _dates(values, declaration.format or date_formats, counts, column)
+        elif declaration.type == "other_date_of_birth":
+            formats = declaration.format or date_formats
+            built[target] = _date_lists(values, formats, counts, column)
+        elif declaration.type == "category":
+            continue  # an attribute: the column stays as it is
+        else:
+            if target in built:
+                raise InputError(
+                    f"{source}: columns declared as {declaration.type} fill {target!r} twice; "
+                    "declare one column of that type"
+                )
+            built[target] = _text(values)
+    if address_lines:
+        built["address"] = _joined(address_lines)
+    consumed = {
+        found[column]
+        for column, declaration in identifiers.items()
+        if declaration.type != "category"
+    }
+    kept = [name for name in table.column_names if name not in consumed and name not in built]
+    columns = {name: table.column(name) for name in kept}
+    columns.update(built)
+    return DeclaredTable(pa.table(columns), {name: count for name, count in counts.items()})
+
+
+def _date_lists(
+    values: pa.ChunkedArray, formats: tuple[str, ...], counts: Counter[str], column: str
+) -> pa.Array:
+    parse = date_parser(formats)
+    rows: list[list[dt.date] | None] = []
+    for value in _text(values).to_pylist():
+        if value is None:
+            rows.append(None)
+            continue
+        dates: list[dt.date] = []
+        for item in (part.strip() for part in value.split(";")):
+            found = _date_or_none(parse, item) if item else None
+            if found is not None:
+                dates.append(found)
+            elif item:
+                counts[column] += 1
+        rows.append(dates or None)
+    return pa.array(rows, pa.list_(pa.date32()))
+
