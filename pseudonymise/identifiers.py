@@ -1,32 +1,49 @@
-"""Refuse to package direct identifiers: judged on the values, not only the column names.
+"""Refuse to package direct identifiers, judged on the values wherever they hide.
 
-Before a package is built every column of every member is examined:
+Before a package is built, every row of every member is read (in batches of
+``BATCH_ROWS``, so memory does not grow with the rows read, only with the distinct values
+kept) and every column of any type is examined: text, integers, integral floats, binary,
+dates and timestamps, and the fields of structs and the elements of lists and maps. Each
+value is examined whole and for what it holds inside free text:
 
-* by name: the canonical identifier columns (``record_id``, ``forename``, ``surname``,
-  ``dob``, ``postcode``, ``nhs_number``, ``upn``, ``pnc_id``, ``aliases``, ``dob_alt``)
-  and common synonyms (``name``, ``date_of_birth``, ``address`` ...);
-* by value, on up to ``SAMPLE`` distinct values in the first ``SAMPLE_ROWS`` rows of
-  each text or integer column (50,000 rows are ample evidence, and quick):
-  UK postcodes, NHS numbers with a valid check digit, UPNs with a valid check letter,
-  PNC ids with a valid check letter (any of these in ``SHARE`` of the values), and
-  *person names*: short alphabetic values of one to three capitalised words of which at
-  least ``SHARE`` are known forenames or surnames (Faker's name lists for the
-  languages trelink's populations speak);
-* dates of birth: a date column whose name says birth, or whose values lie 0-25 years
-  before another date in the same row for nearly every row (ages of children);
-* the lookup: a column whose values are the owner's record ids.
+* **by name**: columns named as identifiers (``record_id``, ``forename``, ``dob``,
+  ``address`` ...), unless they are the int64 tokens the manifest lists;
+* **postcodes, NHS numbers, unique pupil numbers, PNC ids**: whole values (``SHARE`` of
+  the distinct values) or, with a valid check digit or letter where there is one,
+  found inside text in ``MIN_HITS`` distinct values;
+* **person names**: whole values of one to three words of which many are known forenames
+  or surnames (Faker's name lists), or forename + surname pairs and "name is X" phrases
+  inside text;
+* **dates of birth**: dates in any common format (ISO, D/M/Y, YYYYMMDD, DDMMYYYY,
+  "24 May 2000", "May 24, 2000"), typed or inside text or integers, that lie 0-110 years
+  (median at least 5) before another date of the same record in nearly every row, in
+  this member or another one joined on ``record_pid``; or any date written after
+  "born", "birth" or "DOB";
+* **record ids**: with the owner's lookup beside the extract, any value equal to a
+  record id or holding one inside text, and any value that is a near-copy of its own
+  row's record id (a prefix or suffix added, punctuation changed, digits only);
+* **re-identification keys**: whatever the lookup's whereabouts, a column of id-like
+  values (no spaces, with digits) one-to-one with ``record_pid`` is a key back to the
+  owner's records; a member made only of such a column and the pids is the lookup;
+* **pids**: every member must carry ``record_pid`` holding pseudonymous ids (32 hex
+  digits), so a record id cannot ship as the pid itself.
 
-Messages name the file and column and the kind of identifier, never a value.
+Messages name the member, the column and the kind of identifier, never a value.
+``docs/threat-model.md`` says what this guarantees and what it does not.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -40,21 +57,54 @@ from pseudonymise.normalise import (
     normalise_upn,
 )
 
-__all__ = ["SAMPLE", "SHARE", "check_members", "identifier_kind"]
+__all__ = ["BATCH_ROWS", "MIN_HITS", "SHARE", "check_members"]
 
-SAMPLE = 5_000
-SAMPLE_ROWS = 50_000
+BATCH_ROWS = 65_536
 SHARE = 0.3
+MIN_HITS = 3
+_NAME_PAIRS = 5
+_DIVERSE_NAMES = 25
+_DIVERSE_SHARE = 0.05
 _AGE_ROWS = 0.95
+_MAX_AGE_YEARS = 110
+_ONE_TO_ONE = 0.95
+_MIN_KEY_VALUES = 10
+_INTEGER_LIMIT = 10**12  # tokens are 64-bit HMACs; identifiers hidden as numbers are shorter
 _NAMED = re.compile(
     r"^(record_id|forename|surname|dob|postcode|nhs_number|upn|pnc_id|aliases|dob_alt"
     r"|(first|last|given|family|full|middle|sur|fore)_?names?|name|alias(es)?"
     r"|(date_of_)?birth(_?date)?|birthday|address(_line_?\d)?|phone|telephone|email)$"
 )
-_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\-./]){0,30}"
-_NAME_WORDS = re.compile(rf"^{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}$")
-# Names are many and varied; a category (a site, a town) repeats over many rows.
-_NAME_MIN_DISTINCT_SHARE = 0.15
+_PID = r"^[0-9a-f]{32}$"
+_ID_LIKE = r"^[A-Za-z0-9][A-Za-z0-9_\-/.:#]*(?: [A-Za-z0-9_\-/.:#]+){0,2}$"  # up to 3 words
+_NAME_WORD = r"\pL[\pL'\-./]{0,30}"
+_NAME_VALUE = rf"^\s*{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}\s*$"
+_NOT_ASCII_LETTER = re.compile(r"[^A-Z]+")
+_WORD = re.compile(r"[^\W\d_][^\W\d_'\-]*")
+_CONTEXT = r"(?:name is|named|called|known as|aka|alias|forename|surname)"
+_CONTEXT_NAME = re.compile(rf"(?i:\b{_CONTEXT})\W{{1,3}}([^\W\d_][^\W\d_'\-]+)")
+_TITLE_PAIR = r"\p{Lu}\p{Ll}+\s+\p{Lu}\p{Ll}+"
+_CONTEXT_WORDS = rf"(?i)\b{_CONTEXT}\b"
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = rf"(?P<mon>{'|'.join(_MONTHS)})[a-z]*\.?"
+_YEAR = r"(?P<y>(?:19|20)\d\d)"
+_NOT_DIGIT_BEFORE, _NOT_DIGIT_AFTER = r"(?:^|\D)", r"(?:$|\D)"
+_DATE_PATTERNS = (
+    rf"{_NOT_DIGIT_BEFORE}{_YEAR}[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}){_NOT_DIGIT_AFTER}",
+    rf"{_NOT_DIGIT_BEFORE}(?P<d>\d{{1,2}})[-/. ](?P<m>\d{{1,2}})[-/. ]{_YEAR}{_NOT_DIGIT_AFTER}",
+    rf"{_NOT_DIGIT_BEFORE}{_YEAR}(?P<m>[01]\d)(?P<d>[0-3]\d){_NOT_DIGIT_AFTER}",
+    rf"{_NOT_DIGIT_BEFORE}(?P<d>[0-3]\d)(?P<m>[01]\d){_YEAR}{_NOT_DIGIT_AFTER}",
+    rf"(?i){_NOT_DIGIT_BEFORE}(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.,]*(?:of\s+)?{_MONTH}"
+    rf"[\s\-/.,]*{_YEAR}{_NOT_DIGIT_AFTER}",
+    rf"(?i)\b{_MONTH}[\s\-/.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*{_YEAR}{_NOT_DIGIT_AFTER}",
+)
+_BIRTH_WORDS = r"(?i)(?:\bborn\b|\bbirth|\bdob\b|\bd\.o\.b\b)"
+_POSTCODE_IN_TEXT = (
+    r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]{1,2}[0-9][a-z0-9]?\s?[0-9][a-z]{2})(?:$|[^a-z0-9])"
+)
+_NHS_IN_TEXT = r"(?:^|\D)(?P<c>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?:$|\D)"
+_UPN_IN_TEXT = r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]\d{11}[a-z0-9])(?:$|[^a-z0-9])"
+_PNC_IN_TEXT = r"(?i)(?:^|[^a-z0-9/])(?P<c>\d{2,4}/\d{1,7}[a-z])(?:$|[^a-z0-9])"
 _LEXICON_LOCALES = (
     "en_GB",
     "en_US",
@@ -72,126 +122,677 @@ _LEXICON_LOCALES = (
     "cs_CZ",
     "hu_HU",
 )  # fmt: skip  (Latin-script name lists; others transliterate poorly)
-_LEXICON_ATTRIBUTES = ("first_names", "first_names_male", "first_names_female", "last_names")
+_FORENAME_ATTRIBUTES = ("first_names", "first_names_male", "first_names_female")
+_SURNAME_ATTRIBUTES = ("last_names",)
+
+Days = npt.NDArray[np.float64]
 
 
-def _lexicon() -> frozenset[str]:
-    words: set[str] = set()
+# --- what is known before scanning ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """Known forenames and surnames, normalised as ``_normalised_words`` does."""
+
+    forenames: frozenset[str]
+    names: frozenset[str]  # forenames and surnames
+    array: pa.Array  # ``names`` for Arrow look-ups
+
+
+def _lexicon() -> _Lexicon:
+    found: dict[str, list[str]] = {"fore": [], "sur": []}
     for locale in _LEXICON_LOCALES:
         provider = import_module(f"faker.providers.person.{locale}").Provider
-        for attribute in _LEXICON_ATTRIBUTES:
-            values: Iterable[object] = getattr(provider, attribute, ())
-            words.update(filter(None, map(normalise_surname, map(str, values))))
-    return frozenset(words)
+        for kind, attributes in (("fore", _FORENAME_ATTRIBUTES), ("sur", _SURNAME_ATTRIBUTES)):
+            for attribute in attributes:
+                values: Iterable[object] = getattr(provider, attribute, ())
+                found[kind].extend(map(str, values))
+    forenames = _normalised_words(pc.unique(pa.array(found["fore"], pa.string())))
+    surnames = _normalised_words(pc.unique(pa.array(found["sur"], pa.string())))
+    names = pc.unique(pa.concat_arrays([forenames, surnames]))
+    names = pc.filter(names, pc.not_equal(names, ""))
+    return _Lexicon(frozenset(forenames.to_pylist()) - {""}, frozenset(names.to_pylist()), names)
 
 
-def _share(flags: Iterable[bool], total: int) -> float:
-    return sum(flags) / total if total else 0.0
+@dataclass(frozen=True)
+class _RecordIds:
+    """The owner's record ids (from the lookup), by pid and in comparable forms."""
+
+    by_pid: pd.Index  # record pids, positions matching ``canonical``
+    canonical: npt.NDArray[np.str_]  # upper case, letters and digits only
+    digits: npt.NDArray[np.str_]  # digits only, leading zeros removed
+    distinctive: pa.Array  # canonical ids with a letter and a digit, 5+ long
+
+    @classmethod
+    def load(cls, lookup: Path | None) -> _RecordIds | None:
+        if lookup is None or not lookup.exists():
+            return None
+        table = pq.read_table(lookup, columns=["record_id", "record_pid"])
+        ids = pc.cast(table.column("record_id"), pa.string())
+        canonical = _canonical(ids)
+        return cls(
+            by_pid=pd.Index(table.column("record_pid").to_pylist()),
+            canonical=_strings(canonical),
+            digits=_strings(_digits(ids)),
+            distinctive=_distinctive(canonical),
+        )
 
 
-def _looks_like_names(values: Sequence[str], rows: int, lexicon: frozenset[str]) -> bool:
-    shaped = [value for value in values if _NAME_WORDS.match(value.strip())]
-    if len(values) < 5 or len(shaped) < 0.8 * len(values):
-        return False
-    if len(values) < 50 and len(values) < _NAME_MIN_DISTINCT_SHARE * rows:
-        return False
-    known = (
-        any(normalise_surname(word) in lexicon for word in re.split(r"[ \-]", value.strip()))
-        for value in shaped
-    )
-    return _share(known, len(values)) >= SHARE
+def _distinctive(canonical: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Ids that cannot turn up by chance: a letter, a digit, five characters or more."""
+    letters = pc.match_substring_regex(canonical, r"[A-Z]")
+    digits = pc.match_substring_regex(canonical, r"[0-9]")
+    long = pc.greater_equal(pc.utf8_length(canonical), 5)
+    keep = pc.fill_null(pc.and_(pc.and_(letters, digits), long), False)
+    return pc.unique(pc.filter(canonical, keep))
 
 
-def identifier_kind(
-    values: Sequence[str], *, rows: int | None = None, lexicon: frozenset[str]
-) -> str | None:
-    """Which direct identifier ``values`` hold, if any.
-
-    ``values`` are the distinct non-null values of a column of ``rows`` non-null rows.
-    """
-    if not values:
-        return None
-    found: list[tuple[str, list[bool]]] = [
-        ("postcodes", [district is not None for district in normalise_postcodes(values)[2]]),
-        ("NHS numbers", [number is not None for number in normalise_nhs_numbers(values)]),
-        ("unique pupil numbers", [normalise_upn(value) is not None for value in values]),
-        ("PNC ids", [normalise_pnc_id(value) is not None for value in values]),
-    ]
-    for kind, flags in found:
-        if _share(flags, len(values)) >= SHARE:
-            return kind
-    rows_seen = rows if rows is not None else len(values)
-    return "person names" if _looks_like_names(values, rows_seen, lexicon) else None
+def _canonical(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.replace_substring_regex(pc.utf8_upper(text), r"[^A-Z0-9]+", "")
 
 
-def _distinct_text(column: pa.ChunkedArray) -> tuple[list[str], int] | None:
-    kind = column.type
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        column = pc.list_flatten(column)
-        kind = column.type
-    if pa.types.is_struct(kind):
-        return None
-    if not (
-        pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+def _digits(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    only = pc.replace_substring_regex(text, r"[^0-9]+", "")
+    return pc.replace_substring_regex(only, r"^0+", "")
+
+
+def _strings(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.str_]:
+    return np.asarray(pc.fill_null(values, "").to_numpy(zero_copy_only=False), dtype=np.str_)
+
+
+# --- views of a column --------------------------------------------------------------------
+
+
+def _leaves(label: str, array: pa.Array, aligned: bool) -> Iterator[tuple[str, pa.Array, bool]]:
+    """Every scalar leaf of a column: struct fields, list and map elements, decoded
+    dictionaries. ``aligned`` is False once list elements no longer match the rows."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        yield from _leaves(label, array.dictionary_decode(), aligned)
+    elif pa.types.is_struct(kind):
+        for index in range(kind.num_fields):
+            child = pc.struct_field(array, [index])
+            yield from _leaves(f"{label}.{kind.field(index).name}", child, aligned)
+    elif (
+        pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_fixed_size_list(kind)
+        or pa.types.is_map(kind)
     ):
-        return None
-    present = column.drop_null()
+        yield from _leaves(label, pc.list_flatten(array), False)
+    else:
+        yield label, array, aligned
+
+
+def _as_text(array: pa.Array) -> pa.Array | None:
+    """A text view of any scalar leaf, or None for dates, booleans and the like."""
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return array
+    if (
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+    ):
+        try:
+            return pc.cast(array, pa.string())
+        except pa.ArrowInvalid:  # not UTF-8: read it as Latin-1, which always decodes
+            return pa.array(
+                [None if value is None else value.decode("latin-1") for value in array.to_pylist()],
+                pa.string(),
+            )
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        values = pc.cast(array, pa.float64())
+        integral = pc.and_(pc.equal(values, pc.floor(values)), pc.less(pc.abs(values), 1e15))
+        array = pc.cast(pc.if_else(integral, values, None), pa.int64())
+        kind = array.type
     if pa.types.is_integer(kind):
-        present = pc.cast(present, pa.string())
-    values: list[str] = pc.unique(present).slice(0, SAMPLE).to_pylist()
-    return values, len(present)
+        # uint64 too: only the magnitude matters here
+        wide = pc.cast(array, pa.float64(), safe=False)
+        small = pc.less(pc.abs(wide), float(_INTEGER_LIMIT))
+        return pc.cast(pc.if_else(small, array, None), pa.string())
+    return None
 
 
-def _date_columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
-    return {
-        name: pc.cast(table.column(name), pa.date32())
-        for name in table.column_names
-        if pa.types.is_date(table.schema.field(name).type)
-        or pa.types.is_timestamp(table.schema.field(name).type)
-    }
+def _typed_days(array: pa.Array) -> Days | None:
+    kind = array.type
+    if not (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
+        return None
+    try:
+        dates = pc.cast(array, pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    days: Days = pc.cast(dates, pa.int32()).to_numpy(zero_copy_only=False).astype(np.float64)
+    return days
 
 
-def _birth_dates(table: pa.Table) -> list[str]:
-    """Date columns that sit 0-25 years before another date column in nearly every row."""
-    dates = {
-        name: column.to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.float64)
-        for name, column in _date_columns(table).items()
-    }
-    found: list[str] = []
-    for name, values in dates.items():
-        for other, other_values in dates.items():
-            if other == name:
+def _int_field(parts: pa.Array, name: str) -> npt.NDArray[np.int64]:
+    values: npt.NDArray[np.int64] = pc.cast(pc.struct_field(parts, name), pa.int64()).to_numpy(
+        zero_copy_only=False
+    )
+    return values
+
+
+def _days_from_parts(
+    years: npt.NDArray[np.int64], months: npt.NDArray[np.int64], days: npt.NDArray[np.int64]
+) -> Days:
+    swap = (months > 12) & (days <= 12)  # month/day/year
+    months, days = np.where(swap, days, months), np.where(swap, months, days)
+    ok = (months >= 1) & (months <= 12) & (days >= 1) & (days <= 31)
+    month_start = ((years - 1970) * 12 + np.clip(months, 1, 12) - 1).astype("datetime64[M]")
+    day = month_start.astype("datetime64[D]") + (np.clip(days, 1, 31) - 1)
+    ok &= day.astype("datetime64[M]") == month_start
+    return np.where(ok, day.astype(np.int64).astype(np.float64), np.nan)
+
+
+def _parse_dates(text: pa.Array) -> Days:
+    """Days since 1970 of the first date written in each value (NaN where there is none)."""
+    result = np.full(len(text), np.nan)
+    todo = np.flatnonzero(
+        pc.fill_null(pc.match_substring_regex(text, r"(?:19|20)\d\d"), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    for pattern in _DATE_PATTERNS:
+        if not len(todo):
+            break
+        candidates = text.take(pa.array(todo))
+        parts = pc.extract_regex(candidates, pattern)
+        found = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if not found.any():
+            continue
+        matched = parts.filter(pa.array(found))
+        if "mon" in pattern:
+            names = pc.utf8_slice_codeunits(pc.utf8_lower(pc.struct_field(matched, "mon")), 0, 3)
+            months = (
+                pc.index_in(names, value_set=pa.array(_MONTHS)).to_numpy(zero_copy_only=False) + 1
+            )
+        else:
+            months = _int_field(matched, "m")
+        days = _days_from_parts(_int_field(matched, "y"), months, _int_field(matched, "d"))
+        positions = todo[found]
+        result[positions] = days
+        todo = np.concatenate([todo[~found], positions[np.isnan(days)]])
+    return result
+
+
+# --- evidence gathered over the batches ---------------------------------------------------
+
+
+@dataclass
+class _Column:
+    """What the batches of one member column showed."""
+
+    label: str
+    aligned: bool
+    rows: int = 0
+    distinct: list[pa.Array] = field(default_factory=list)
+    dates: list[tuple[int, Days]] = field(default_factory=list)  # (first row, days)
+    key_pairs: list[pa.Table] | None = field(default_factory=list)
+    copies_of_row_id: int = 0
+    is_key: bool = False
+
+    def all_distinct(self) -> pa.Array:
+        if not self.distinct:
+            return pa.array([], pa.string())
+        return pc.unique(pa.chunked_array(self.distinct, pa.string()))
+
+    def days(self, rows: int) -> Days | None:
+        """One day number (or NaN) per row of the member, when five or more are dates."""
+        if not self.aligned or sum(np.count_nonzero(~np.isnan(d)) for _, d in self.dates) < 5:
+            return None
+        days = np.full(rows, np.nan)
+        for start, part in self.dates:
+            days[start : start + len(part)] = part
+        return days
+
+
+@dataclass
+class _Member:
+    path: Path
+    columns: dict[str, _Column] = field(default_factory=dict)
+    pids: list[pa.Array] = field(default_factory=list)
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def column(self, label: str, aligned: bool) -> _Column:
+        if label not in self.columns:
+            self.columns[label] = _Column(label, aligned)
+        return self.columns[label]
+
+    def refuse(self, label: str, what: str) -> None:
+        problem = f"{self.path.name}: column {label!r} {what}"
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+
+def _same_row_copies(text: pa.Array, row_ids: npt.NDArray[np.intp], ids: _RecordIds) -> int:
+    """Rows whose value is its own record id, near enough: same letters and digits, the
+    same digits, or the id inside the value."""
+    present = row_ids >= 0
+    if not present.any():
+        return 0
+    canonical_id, digits_id = ids.canonical[row_ids], ids.digits[row_ids]
+    canonical = _strings(_canonical(text))
+    digits = _strings(_digits(text))
+    equal = (canonical == canonical_id) & (canonical_id != "")
+    # Short numbers (a count of 12 on record 12) coincide by chance; four digits rarely do.
+    same_digits = (digits == digits_id) & (np.strings.str_len(digits_id) >= 4)
+    long_enough = np.strings.str_len(canonical_id) >= 4
+    inside = long_enough & (np.strings.find(canonical, canonical_id) >= 0)
+    copies = present & pc.fill_null(text.is_valid(), False).to_numpy(zero_copy_only=False)
+    return int(np.count_nonzero(copies & (equal | same_digits | inside)))
+
+
+def _key_candidate(distinct: pa.Array) -> bool:
+    """Id-like values: short, at most three words, a digit in each; not dates (judged as
+    dates of birth instead), not pids or owner-keyed HMACs (32 hex digits)."""
+    if len(distinct) == 0:
+        return False
+    shaped = pc.and_(
+        pc.and_(
+            pc.match_substring_regex(distinct, _ID_LIKE), pc.match_substring_regex(distinct, r"\d")
+        ),
+        pc.less_equal(pc.utf8_length(distinct), 40),
+    )
+    if _share(shaped) < _ONE_TO_ONE or _share(pc.match_substring_regex(distinct, _PID)) >= 0.5:
+        return False
+    return bool(np.mean(np.isnan(_parse_dates(distinct))) >= 0.5)
+
+
+def _row_days(text: pa.Array, distinct: pa.Array) -> Days | None:
+    """The date written in each row's value, parsed once per distinct value."""
+    parsed = _parse_dates(distinct)
+    if np.isnan(parsed).all():
+        return None
+    positions = pc.fill_null(pc.index_in(text, value_set=distinct), -1).to_numpy(
+        zero_copy_only=False
+    )
+    return np.where(positions >= 0, parsed[np.maximum(positions, 0)], np.nan)
+
+
+def _scan_leaf(
+    column: _Column,
+    array: pa.Array,
+    start: int,
+    pids: pa.Array | None,
+    row_ids: npt.NDArray[np.intp] | None,
+    ids: _RecordIds | None,
+) -> None:
+    days = _typed_days(array)
+    if days is not None:
+        column.dates.append((start, days))
+        return
+    text = _as_text(array)
+    if text is None:
+        return
+    present = text.drop_null()
+    if len(present) == 0:
+        return
+    column.rows += len(present)
+    distinct = pc.unique(present)
+    column.distinct.append(pc.cast(distinct, pa.string()))
+    if not column.aligned:
+        return
+    days = _row_days(text, distinct)
+    if days is not None:
+        column.dates.append((start, days))
+    if row_ids is not None and ids is not None and len(distinct) >= 0.05 * len(present):
+        column.copies_of_row_id += _same_row_copies(text, row_ids, ids)
+    if pids is not None and column.key_pairs is not None:
+        if _key_candidate(distinct):
+            pairs = pa.table({"pid": pids, "value": pc.cast(text, pa.string())})
+            pairs = pairs.filter(pc.is_valid(pairs.column("value")))
+            column.key_pairs.append(pairs.group_by(["pid", "value"]).aggregate([]))
+        else:
+            column.key_pairs = None
+
+
+def _scan_batch(
+    member: _Member, batch: pa.RecordBatch, pid_name: str | None, ids: _RecordIds | None
+) -> None:
+    pids = None if pid_name is None else pc.cast(batch.column(pid_name), pa.string())
+    row_ids = None
+    if pids is not None:
+        member.pids.append(pids)
+        if ids is not None:
+            row_ids = ids.by_pid.get_indexer(pids.to_pylist())
+    for name in batch.schema.names:
+        if name == pid_name:
+            continue
+        for label, array, aligned in _leaves(name, batch.column(name), True):
+            column = member.column(label, aligned)
+            _scan_leaf(column, array, member.rows, pids, row_ids, ids)
+    member.rows += batch.num_rows
+
+
+# --- judging the distinct values ----------------------------------------------------------
+
+
+def _share(flags: pa.Array | pa.ChunkedArray) -> float:
+    if len(flags) == 0:
+        return 0.0
+    return float(pc.mean(pc.cast(pc.fill_null(flags, False), pa.float64())).as_py())
+
+
+def _count(flags: pa.Array) -> int:
+    return int(pc.sum(pc.cast(pc.fill_null(flags, False), pa.int64())).as_py() or 0)
+
+
+def _extracted(values: pa.Array, pattern: str) -> list[str]:
+    """The first match of ``pattern``'s group ``c`` in each value that has one."""
+    parts = pc.extract_regex(values, pattern)
+    found = parts.filter(parts.is_valid())
+    if len(found) == 0:
+        return []
+    matches: list[str] = pc.struct_field(found, "c").to_pylist()
+    return matches
+
+
+def _valid_count(candidates: list[str], kind: str) -> int:
+    if kind == "NHS numbers":
+        return sum(found is not None for found in normalise_nhs_numbers(candidates))
+    check = normalise_upn if kind == "unique pupil numbers" else normalise_pnc_id
+    return sum(check(found) is not None for found in candidates)
+
+
+def _coded_kind(values: pa.Array) -> str | None:
+    """Postcodes, NHS numbers, pupil numbers or PNC ids, whole or inside text."""
+    compact = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"[\s\-]+", "")
+    postcode = pc.match_substring_regex(
+        compact, r"(?i)^[a-z]{1,2}[0-9][a-z0-9]?(?:[0-9][a-z]{2})?$"
+    )
+    shaped = pc.filter(values, postcode).to_pylist()
+    if sum(d is not None for d in normalise_postcodes(shaped)[2]) >= max(SHARE * len(values), 1):
+        return "postcodes"
+    for kind, whole_shape in (
+        ("NHS numbers", r"^[0-9]{10}$"),
+        ("unique pupil numbers", r"(?i)^[a-z][0-9]{11}[a-z0-9]$"),
+        ("PNC ids", r"(?i)^[0-9]{2,4}/[0-9]{1,7}[a-z]$"),
+    ):
+        whole = pc.filter(values, pc.match_substring_regex(compact, whole_shape)).to_pylist()
+        if len(whole) >= SHARE * len(values) and _valid_count(whole, kind) >= max(
+            SHARE * len(values), 1
+        ):
+            return kind
+    postcodes = _extracted(values, _POSTCODE_IN_TEXT)
+    if sum(full is not None for full in normalise_postcodes(postcodes)[0]) >= MIN_HITS:
+        return "postcodes"
+    for kind, pattern in (
+        ("NHS numbers", _NHS_IN_TEXT),
+        ("unique pupil numbers", _UPN_IN_TEXT),
+        ("PNC ids", _PNC_IN_TEXT),
+    ):
+        candidates = sorted(set(_extracted(values, pattern)))
+        valid = _valid_count(candidates, kind)
+        # A valid check digit is a weak sign alone (1 in 11 random numbers has one).
+        if valid >= MIN_HITS and valid >= 0.5 * len(candidates):
+            return kind
+    return None
+
+
+def _normalised_words(words: pa.Array) -> pa.Array:
+    """Each word upper case, letters only (``normalise_surname`` where not ASCII)."""
+    upper = pc.replace_substring_regex(pc.utf8_upper(words), r"[^A-Z]+", "")
+    ascii_only = pc.fill_null(pc.string_is_ascii(words), True)
+    if _share(ascii_only) == 1.0:
+        return upper
+    others = pc.unique(pc.filter(words, pc.invert(ascii_only)))
+    mapped = pa.array([normalise_surname(word) or "" for word in others.to_pylist()], pa.string())
+    positions = pc.index_in(words, value_set=others)
+    return pc.if_else(ascii_only, upper, pc.take(mapped, positions))
+
+
+def _whole_names(values: pa.Array, rows: int, lexicon: _Lexicon) -> bool:
+    """Whole values that are names: a large share, or many different known names."""
+    shaped = pc.filter(values, pc.match_substring_regex(values, _NAME_VALUE))
+    if len(values) < 5 or len(shaped) == 0:
+        return False
+    words = pc.split_pattern_regex(pc.utf8_trim_whitespace(shaped), r"[ \-]+")
+    flat, parents = pc.list_flatten(words), pc.list_parent_indices(words)
+    known_words = pc.is_in(_normalised_words(flat), value_set=lexicon.array)
+    hits = np.asarray(pc.filter(parents, known_words).to_numpy(zero_copy_only=False))
+    known = len(np.unique(hits))
+    many_values = len(values) >= 50 or len(values) >= 0.15 * rows
+    mostly = len(shaped) >= 0.8 * len(values) and known >= SHARE * len(values) and many_values
+    diverse = known >= _DIVERSE_NAMES and known >= _DIVERSE_SHARE * len(values)
+    return mostly or diverse
+
+
+def _names_in_text(values: pa.Array, lexicon: _Lexicon) -> bool:
+    """Forename + surname pairs, or "name is X", inside text, in enough distinct values."""
+    candidates = pc.filter(
+        values,
+        pc.or_(
+            pc.match_substring_regex(values, _TITLE_PAIR),
+            pc.match_substring_regex(values, _CONTEXT_WORDS),
+        ),
+    ).to_pylist()
+    cache: dict[str, str] = {}
+
+    def norm(word: str) -> str:
+        if word not in cache:
+            ascii_word = word.isascii()
+            cache[word] = (
+                _NOT_ASCII_LETTER.sub("", word.upper())
+                if ascii_word
+                else (normalise_surname(word) or "")
+            )
+        return cache[word]
+
+    def title(word: str) -> bool:
+        return word[0].isupper() and not word.isupper()
+
+    found: set[tuple[str, str]] = set()
+    for value in candidates:
+        for match in _CONTEXT_NAME.finditer(value):
+            if title(match.group(1)) and norm(match.group(1)) in lexicon.names:
+                found.add(("", norm(match.group(1))))
+        words = list(_WORD.finditer(value))
+        for first, second in itertools.pairwise(words):
+            between = value[first.end() : second.start()]
+            if between.strip() or not (title(first.group()) and title(second.group())):
                 continue
-            gap = (other_values - values) / 365.25
-            both = ~np.isnan(gap)
-            if both.sum() < 5:
+            pair = (norm(first.group()), norm(second.group()))
+            if pair[0] in lexicon.forenames and pair[1] in lexicon.names:
+                found.add(pair)
+        if len(found) >= _NAME_PAIRS:
+            return True
+    return False
+
+
+def _birth_dates_in_text(values: pa.Array) -> bool:
+    """Any value that writes a date after "born", "birth" or "DOB"."""
+    near = pc.filter(values, pc.match_substring_regex(values, _BIRTH_WORDS))
+    return bool(len(near)) and not np.isnan(_parse_dates(near)).all()
+
+
+def _record_ids_in(values: pa.Array, ids: _RecordIds) -> bool:
+    """A value equal to a distinctive record id, or one inside text."""
+    if len(ids.distinctive) == 0:
+        return False
+    id_set = ids.distinctive
+    whole = pc.is_in(_canonical(values), value_set=id_set)
+    tokens = pc.list_flatten(pc.split_pattern_regex(values, r"[\s,;:()\[\]{}<>\"']+"))
+    inside = pc.is_in(_canonical(tokens), value_set=id_set)
+    return _count(whole) + _count(inside) >= 1
+
+
+def _one_to_one(column: _Column) -> bool:
+    if not column.key_pairs:
+        return False
+    pairs = pa.concat_tables(column.key_pairs).group_by(["pid", "value"]).aggregate([])
+    values = pc.count_distinct(pairs.column("value")).as_py()
+    pids = pc.count_distinct(pairs.column("pid")).as_py()
+    return bool(
+        values >= _MIN_KEY_VALUES
+        and values >= _ONE_TO_ONE * pairs.num_rows
+        and pids >= _ONE_TO_ONE * pairs.num_rows
+    )
+
+
+def _judge_values(
+    member: _Member, column: _Column, lexicon: _Lexicon, ids: _RecordIds | None
+) -> None:
+    values = column.all_distinct()
+    if len(values) == 0:
+        return
+    if ids is not None and (_record_ids_in(values, ids) or column.copies_of_row_id >= MIN_HITS):
+        member.refuse(column.label, "holds the owner's record ids")
+    if column.aligned and _one_to_one(column):
+        column.is_key = True
+        member.refuse(
+            column.label,
+            "holds a key one-to-one with record_pid (a re-identification key, like the "
+            "owner's lookup)",
+        )
+    kind = _coded_kind(values)
+    if kind is not None:
+        member.refuse(column.label, f"holds values that look like {kind}")
+    if _whole_names(values, column.rows, lexicon) or _names_in_text(values, lexicon):
+        member.refuse(column.label, "holds values that look like person names")
+    if _birth_dates_in_text(values):
+        member.refuse(column.label, "holds values that look like dates of birth")
+
+
+# --- dates of birth across columns and members --------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DateColumn:
+    member: _Member
+    label: str
+    days: Days
+
+
+class _PidJoin:
+    """Moves one member's per-row values onto another member's rows by record_pid."""
+
+    def __init__(self, members: Sequence[_Member]) -> None:
+        self._pids = {
+            id(member): pa.chunked_array(member.pids, pa.string()).to_pylist()
+            if member.pids
+            else None
+            for member in members
+        }
+        self._positions: dict[tuple[int, int], npt.NDArray[np.intp] | None] = {}
+
+    def positions(self, source: _Member, target: _Member) -> npt.NDArray[np.intp] | None:
+        """For each row of ``target``, the first row of ``source`` with its pid, or -1."""
+        key = (id(source), id(target))
+        if key not in self._positions:
+            source_pids, target_pids = self._pids[id(source)], self._pids[id(target)]
+            found = None
+            if source_pids is not None and target_pids is not None:
+                index = pd.Index(source_pids)
+                first = np.flatnonzero(~index.duplicated())
+                found = first[np.maximum(pd.Index(index[first]).get_indexer(target_pids), 0)]
+                found[pd.Index(index[first]).get_indexer(target_pids) < 0] = -1
+            self._positions[key] = found
+        return self._positions[key]
+
+    def aligned(self, reference: _DateColumn, onto: _Member) -> Days | None:
+        if reference.member is onto:
+            return reference.days
+        positions = self.positions(reference.member, onto)
+        if positions is None:
+            return None
+        return np.where(positions >= 0, reference.days[np.maximum(positions, 0)], np.nan)
+
+
+def _looks_like_birth(candidate: Days, reference: Days | None) -> bool:
+    if reference is None or len(candidate) != len(reference):
+        return False
+    ages = (reference - candidate) / 365.25
+    ages = ages[~np.isnan(ages)]
+    if len(ages) < 5:
+        return False
+    plausible = np.mean((ages >= 0) & (ages <= _MAX_AGE_YEARS))
+    return bool(plausible >= _AGE_ROWS and np.median(ages) >= 5)
+
+
+def _birth_dates(members: Sequence[_Member]) -> None:
+    """Refuse date columns that lie 0-110 years before another date of the same record."""
+    columns = [
+        _DateColumn(member, column.label, days)
+        for member in members
+        for column in member.columns.values()
+        if (days := column.days(member.rows)) is not None
+    ]
+    join = _PidJoin(members)
+    for candidate in columns:
+        for reference in columns:
+            if reference is candidate:
                 continue
-            ages = gap[both]
-            if np.mean((ages >= 0) & (ages <= 25)) >= _AGE_ROWS and np.median(ages) >= 5:
-                found.append(name)
+            if _looks_like_birth(candidate.days, join.aligned(reference, candidate.member)):
+                candidate.member.refuse(
+                    candidate.label, "holds values that look like dates of birth"
+                )
                 break
-    return found
 
 
-def _head(member: Path) -> pa.Table:
-    """The first ``SAMPLE_ROWS`` rows: every check works on a sample of the rows."""
-    parquet = pq.ParquetFile(member)
-    batch = next(parquet.iter_batches(batch_size=SAMPLE_ROWS), None)
-    return parquet.schema_arrow.empty_table() if batch is None else pa.Table.from_batches([batch])
+# --- members ------------------------------------------------------------------------------
 
 
-def _record_ids(lookup: Path | None) -> set[str]:
-    if lookup is None or not lookup.exists():
-        return set()
-    ids: list[str] = pq.read_table(lookup, columns=["record_id"]).column(0).to_pylist()
-    return set(ids)
-
-
-def _is_token(table: pa.Table, name: str, token_columns: frozenset[str]) -> bool:
-    kind = table.schema.field(name).type
+def _is_token(schema: pa.Schema, name: str, tokens: frozenset[str]) -> bool:
+    kind = schema.field(name).type
     if pa.types.is_list(kind):
         kind = kind.value_type
-    return name in token_columns and kind == pa.int64()
+    return name in tokens and kind == pa.int64()
+
+
+def _pid_column(parquet: pq.ParquetFile) -> str | None:
+    """``record_pid``, or a column of pid-shaped values under another name."""
+    names: list[str] = parquet.schema_arrow.names
+    if "record_pid" in names:
+        return "record_pid"
+    first = next(parquet.iter_batches(batch_size=1_000), None)
+    if first is None:
+        return None
+    for name in names:
+        array = first.column(name)
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            present = array.drop_null()
+            if len(present) and _share(pc.match_substring_regex(present, _PID)) == 1.0:
+                return name
+    return None
+
+
+def _scan_member(
+    path: Path, tokens: frozenset[str], lexicon: _Lexicon, ids: _RecordIds | None
+) -> _Member:
+    member = _Member(path)
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    names = set(schema.names)
+    if {"record_id", "record_pid"} <= names and len(names) == 2:
+        member.problems.append(f"{path.name}: is the owner's lookup")
+        return member
+    for name in schema.names:
+        if _NAMED.match(name) and not _is_token(schema, name, tokens):
+            member.refuse(name, "is named as an identifier")
+    pid_name = _pid_column(parquet)
+    if pid_name is None:
+        member.problems.append(
+            f"{path.name}: has no record_pid column of pseudonymous ids; only the members "
+            "`trelink pseudonymise` writes can be packaged"
+        )
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+        if pid_name is not None:
+            pids = pc.cast(batch.column(pid_name), pa.string())
+            if _share(pc.match_substring_regex(pids.drop_null(), _PID)) < 1.0 or pids.null_count:
+                member.refuse(pid_name, "does not hold pseudonymous ids (32 hex digits) only")
+        _scan_batch(member, batch, pid_name, ids)
+    return member
+
+
+def _judge_member(member: _Member, lexicon: _Lexicon, ids: _RecordIds | None) -> None:
+    for column in member.columns.values():
+        _judge_values(member, column, lexicon, ids)
+    keys = [column for column in member.columns.values() if column.is_key]
+    if keys and len(member.columns) == 1:
+        member.problems.insert(0, f"{member.path.name}: is the owner's lookup under another name")
 
 
 def check_members(
@@ -202,40 +803,19 @@ def check_members(
 ) -> None:
     """Raise ``IdentifierLeakError`` listing every member column that holds identifiers.
 
+    ``lookup`` is the owner's ``record_id → record_pid`` table when it is at hand; without
+    it record ids are still refused when a column is one-to-one with ``record_pid``.
     ``token_columns`` (int64 tokens named after what they encode, such as ``dob``) are
     exempt from the name check only; their values are still examined.
     """
     tokens = frozenset(token_columns)
     lexicon = _lexicon()
-    record_ids = _record_ids(lookup)
-    problems: list[str] = []
-    for member in members:
-        table = _head(member)
-        if {"record_id", "record_pid"} <= set(table.column_names) and table.num_columns == 2:
-            problems.append(f"{member.name}: is the owner's lookup")
-            continue
-        for name in table.column_names:
-            if name == "record_pid":
-                continue
-            if _NAMED.match(name) and not _is_token(table, name, tokens):
-                problems.append(f"{member.name}: column {name!r} is named as an identifier")
-                continue
-            found = _distinct_text(table.column(name))
-            if found is None:
-                continue
-            values, rows = found
-            if record_ids and _share((value in record_ids for value in values), len(values)) > 0.01:
-                problems.append(f"{member.name}: column {name!r} holds the owner's record ids")
-                continue
-            kind = identifier_kind(values, rows=rows, lexicon=lexicon)
-            if kind is not None:
-                problems.append(
-                    f"{member.name}: column {name!r} holds values that look like {kind}"
-                )
-        problems.extend(
-            f"{member.name}: column {name!r} holds values that look like dates of birth"
-            for name in _birth_dates(table)
-        )
+    ids = _RecordIds.load(lookup)
+    scanned = [_scan_member(path, tokens, lexicon, ids) for path in members]
+    for member in scanned:
+        _judge_member(member, lexicon, ids)
+    _birth_dates(scanned)
+    problems = [problem for member in scanned for problem in member.problems]
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise IdentifierLeakError(
