@@ -80,6 +80,8 @@ def load_spec(path: str | os.PathLike[str], model: type[SpecT]) -> SpecT:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(source, ["file not found"]) from None
+    except IsADirectoryError:
+        raise SpecError(source, ["is a directory, not a YAML file"]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(source, [f"cannot be read: {error.__class__.__name__}"]) from None
     try:

@@ -45,6 +45,8 @@ def init_area(
     if not project.strip():
         raise AreaError("--project must name the project")
     policy_path = Path(policy) if policy is not None else None
+    if policy_path is not None and policy_path.is_dir():
+        raise AreaError(f"{policy_path}: is a directory; give the policy YAML file")
     if policy_path is not None and not policy_path.is_file():
         raise AreaError(f"{policy_path}: policy file not found")
     try:

@@ -112,3 +112,18 @@ def test_a_directory_is_named_as_one(
     assert run(monkeypatch, "sdc", "audit", table, "--report", folder) == 2
     assert f"{folder}: is a directory" in " ".join(capsys.readouterr().err.split())
     assert json.loads((tmp_path / "t.sdc.json").read_text())["format"]
+
+
+def test_a_directory_as_the_policy_is_named_as_one(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    microdata: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    micro = tmp_path / "micro.csv"
+    microdata.to_csv(micro, index=False)
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    assert run(monkeypatch, "sdc", "protect", "--in", micro, "--rows", "region", "--cols",
+               "sex", "--policy", folder, "--out", tmp_path / "t.csv") == 2  # fmt: skip
+    assert "is a directory, not a YAML file" in capsys.readouterr().err

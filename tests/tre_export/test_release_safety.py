@@ -12,7 +12,8 @@ from tests.tre_export import tables
 from tests.tre_export.conftest import Team
 from tre_export.area import ExportArea
 from tre_export.checks import RequestChecks, parses_as_table
-from tre_export.errors import ReleaseError, RequestError
+from tre_export.enrolment import init_area
+from tre_export.errors import AreaError, ReleaseError, RequestError
 from tre_export.model import CheckOutcome, Decision, OutputKind
 from tre_export.release import release_request
 from tre_export.request import add_output, new_request, submit_request
@@ -121,3 +122,11 @@ def test_a_directory_added_as_an_output_is_named_as_one(
             kind=OutputKind.TABLE,
             description="a folder",
         )
+
+
+def test_a_directory_as_the_project_policy_is_named_as_one(team: Team, tmp_path: Path) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    with pytest.raises(AreaError, match="policies: is a directory"):
+        init_area(tmp_path / "E", project="Demo", administrator=team.admin.signer, policy=folder)
+    assert not (tmp_path / "E").exists()
