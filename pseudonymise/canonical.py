@@ -88,8 +88,8 @@ class ReadProblem:
     nulled: bool = True
 
     def describe(self, rows: int) -> str:
-        outcome = "became null" if self.nulled else "were kept"
-        text = f"column {self.column!r}: {self.count:,} value(s) {self.problem}; they {outcome}"
+        outcome = "they became null" if self.nulled else "those characters were removed"
+        text = f"column {self.column!r}: {self.count:,} value(s) {self.problem}; {outcome}"
         if self.first_at is not None:
             text += f" (first at {self.first_at})"
         if self.nulled and self.count * 2 > rows:
@@ -406,7 +406,7 @@ def _without_nul(table: pa.Table, problems: _Problems) -> pa.Table:
         if not pc.any(has_nul).as_py():
             continue
         rows = has_nul.to_numpy(zero_copy_only=False).nonzero()[0].tolist()
-        problems.note(field.name, "held NUL characters, which were removed", rows, nulled=False)
+        problems.note(field.name, "held NUL characters", rows, nulled=False)
         table = table.set_column(position, field.name, pc.replace_substring(column, "\x00", ""))
     return table
 

@@ -234,7 +234,7 @@ def _cell(quality: ColumnQuality | None, rows: int) -> str:
         problems.append(f"[bold red]{quality.bad / quality.present:.0%} invalid[/]")
     if quality.unparseable:
         problems.append(f"[red]{quality.unparseable} bad[/]")
-    if quality.invalid:
+    if quality.invalid and not quality.mostly_invalid:
         problems.append(f"[red]{quality.invalid} invalid[/]")
     if quality.unknown_categories:
         problems.append(f"[yellow]{quality.unknown_categories} unknown[/]")
