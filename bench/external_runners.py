@@ -331,7 +331,7 @@ def _failure(linker: str, error: BaseException) -> str:
     frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     where = f" [{Path(frame.filename).name}:{frame.lineno}]" if frame else ""
     text = f"{type(error).__name__}: {first}"
-    return (text[:240] + " ...") if len(text) > 240 else text + where
+    return (text[:400] + " ...") if len(text) > 400 else text + where
 
 
 def _child(

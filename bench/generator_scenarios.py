@@ -40,9 +40,7 @@ class Scenario:
     fields: str  # a key of FIELD_SETS
 
 
-_NO_ERRORS = IdentifierErrorRates(
-    **{name: 0.0 for name in asdict(DEFAULT_RATES)}  # type: ignore[arg-type]
-)
+_NO_ERRORS = IdentifierErrorRates(**{name: 0.0 for name in asdict(DEFAULT_RATES)})
 _TYPOS = {"typo": 0.15, "dob_typo": 0.05, "postcode_typo": 0.05}
 _NO_TYPOS = {"typo": 0.0, "dob_typo": 0.0, "postcode_typo": 0.0}
 _TRANSLITERATION = {
@@ -65,7 +63,7 @@ _HARD |= {"postcode_earlier_placement": 0.5, "assessed_dob_used": 0.9}
 
 
 def _rates(**changes: float) -> IdentifierErrorRates:
-    return replace(DEFAULT_RATES, **changes)  # type: ignore[arg-type]
+    return replace(DEFAULT_RATES, **changes)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
