@@ -4,22 +4,27 @@ What is verifiable from the file alone is re-verified: every published count aga
 the threshold, zeros and class disclosure; every suppressed cell's range (the audit of
 the table on its own); margins present and consistent. For sums and means the
 contributor numbers come from the decision record beside the file, whose values must
-match the file.
+match the file. A file holding text a spreadsheet would run as a formula (a label
+starting with ``=``, ``+``, ``-`` or ``@``, not escaped as ``trelink sdc protect``
+escapes it) is not safe to release either.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from sdc.audit import AuditReport, audit_tables
+from sdc.errors import TableInputError
 from sdc.policy import Policy
 from sdc.status import ORDER_STATISTICS, Rule, TableKind
 from sdc.tablefile import TableFile, read_table_file
+from trelink.spreadsheet import describe_formula_cells, formula_cells
 
 __all__ = ["TableCheck", "check_table", "check_table_file"]
 
@@ -41,7 +46,18 @@ class TableCheck:
 def check_table_file(path: str | os.PathLike[str], *, policy: Policy) -> TableCheck:
     """Check a wide table CSV written by ``trelink sdc protect`` (or a crosstab with
     ``Total`` margins). Raises ``TableInputError`` for unusable files."""
-    return check_table(read_table_file(path), policy=policy)
+    checked = check_table(read_table_file(path), policy=policy)
+    try:
+        formulas = formula_cells(path)
+    except csv.Error:
+        raise TableInputError(
+            f"{path}: cannot be read as CSV to look for spreadsheet formulas"
+        ) from None
+    if not formulas:
+        return checked
+    return replace(
+        checked, safe=False, reasons=[*checked.reasons, describe_formula_cells(formulas)]
+    )
 
 
 def check_table(table: TableFile, *, policy: Policy) -> TableCheck:

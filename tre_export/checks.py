@@ -30,7 +30,7 @@ from tre_export.canonical import canonical_json, sha256_bytes
 from tre_export.errors import RequestError
 from tre_export.model import CheckOutcome, Output, OutputKind
 from trelink.errors import TrelinkError
-from trelink.spreadsheet import formula_cells
+from trelink.spreadsheet import describe_formula_cells, formula_cells
 
 __all__ = [
     "CHECKS_VERSION",
@@ -46,7 +46,6 @@ CHECKS_VERSION = 1
 _SPREADSHEET_SUFFIXES = (".csv", ".tsv")
 _TABLE_SAMPLE = 1 << 20
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
-_FORMULAS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -183,15 +182,7 @@ def _formula_reasons(path: Path) -> list[str]:
         cells = formula_cells(path)
     except (OSError, csv.Error):
         return ["the file could not be read as CSV to look for spreadsheet formulas"]
-    if not cells:
-        return []
-    places = ", ".join(f"line {line} column {column}" for line, column in cells[:_FORMULAS_SHOWN])
-    more = f" and {len(cells) - _FORMULAS_SHOWN} more" if len(cells) > _FORMULAS_SHOWN else ""
-    return [
-        f"{len(cells)} cell(s) hold text a spreadsheet would run as a formula (starting "
-        f"with =, +, - or @): {places}{more}; escape them with a leading ' (as `trelink "
-        "sdc protect` writes labels) and add the file again"
-    ]
+    return [f"{describe_formula_cells(cells)}, and add the file again"] if cells else []
 
 
 def _with_reasons(check: OutputCheck, reasons: list[str], *, fail: bool) -> OutputCheck:
@@ -233,7 +224,8 @@ def run_checks(
             verdicts[output.name] = _check_model(path, policy)
         else:
             verdicts[output.name] = OutputCheck(CheckOutcome.MANUAL, [_MANUAL[output.kind]])
-        if opens_in_a_spreadsheet(output, path) or (output, path) in tables:
+        # Tables are scanned by sdc's table check; other files a spreadsheet opens here.
+        if opens_in_a_spreadsheet(output, path) and (output, path) not in tables:
             verdicts[output.name] = _with_reasons(
                 verdicts[output.name], _formula_reasons(path), fail=True
             )

@@ -18,12 +18,19 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["escape_cell", "formula_cells", "needs_escape", "unescape_cell"]
+__all__ = [
+    "describe_formula_cells",
+    "escape_cell",
+    "formula_cells",
+    "needs_escape",
+    "unescape_cell",
+]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPE = "'"
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _MAX_FIELD = 1 << 30
+_PLACES_SHOWN = 5
 
 
 def needs_escape(text: str) -> bool:
@@ -61,3 +68,14 @@ def formula_cells(path: str | os.PathLike[str]) -> list[tuple[int, int]]:
     finally:
         csv.field_size_limit(previous_limit)
     return found
+
+
+def describe_formula_cells(cells: list[tuple[int, int]]) -> str:
+    """One reason naming where ``formula_cells`` found cells (never their text)."""
+    places = ", ".join(f"line {line} column {column}" for line, column in cells[:_PLACES_SHOWN])
+    more = f" and {len(cells) - _PLACES_SHOWN} more" if len(cells) > _PLACES_SHOWN else ""
+    return (
+        f"{len(cells)} cell(s) hold text a spreadsheet would run as a formula (starting "
+        f"with =, +, - or @): {places}{more}; escape them with a leading ' (as `trelink "
+        "sdc protect` writes labels)"
+    )

@@ -127,3 +127,18 @@ def test_a_directory_as_the_policy_is_named_as_one(
     assert run(monkeypatch, "sdc", "protect", "--in", micro, "--rows", "region", "--cols",
                "sex", "--policy", folder, "--out", tmp_path / "t.csv") == 2  # fmt: skip
     assert "is a directory, not a YAML file" in capsys.readouterr().err
+
+
+def test_check_refuses_a_hand_made_table_with_a_formula_label(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    table = tmp_path / "hand.csv"
+    table.write_text(
+        'region,sex: F,sex: M,Total\n"=HYPERLINK(""http://x"",""y"")",20,30,50\n'
+        "South,25,25,50\nTotal,45,55,100\n",
+        encoding="utf-8",
+    )
+    assert run(monkeypatch, "sdc", "check", table) == 1
+    output = " ".join(capsys.readouterr().out.split())
+    assert "NOT safe" in output and "run as a formula" in output and "line 2 column 1" in output
+    assert "HYPERLINK" not in output
