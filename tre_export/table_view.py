@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdc.structure import LABEL_SEPARATOR, TOTAL
+from trelink.spreadsheet import unescape_cell
 
 __all__ = ["RenderedTable", "render_table"]
 
@@ -35,7 +36,8 @@ def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | 
     """A wide CSV as rows of cells; flagged cells and suppressed (empty) cells marked.
 
     A flagged cell is named as sdc names it: the row's labels joined by " | " and the
-    column header."""
+    column header, both as read back (without the ``'`` that escapes a formula-like
+    label); cells are shown as the file holds them."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
@@ -48,11 +50,11 @@ def render_table(path: Path, flagged: list[tuple[str, str]]) -> RenderedTable | 
     marked = set(flagged)
     rendered = []
     for row in body[:MAX_TABLE_ROWS]:
-        parts = [TOTAL if part == "All" else part for part in row[:labels]]
+        parts = [TOTAL if part == "All" else unescape_cell(part) for part in row[:labels]]
         label = LABEL_SEPARATOR.join(parts)
         cells = [(part, "label") for part in row[:labels]]
         for column, value in zip(header[labels:], row[labels:], strict=False):
-            css = "flagged" if (label, column) in marked else ""
+            css = "flagged" if (label, unescape_cell(column)) in marked else ""
             if value.strip() == "":
                 cells.append(("suppressed", f"suppressed {css}".strip()))
             else:

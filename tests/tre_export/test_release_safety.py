@@ -130,3 +130,17 @@ def test_a_directory_as_the_project_policy_is_named_as_one(team: Team, tmp_path:
     with pytest.raises(AreaError, match="policies: is a directory"):
         init_area(tmp_path / "E", project="Demo", administrator=team.admin.signer, policy=folder)
     assert not (tmp_path / "E").exists()
+
+
+def test_flagged_cells_are_marked_on_escaped_labels(tmp_path: Path) -> None:
+    from tre_export.table_view import render_table
+
+    table = tables.write(
+        tmp_path,
+        "t.csv",
+        "region,'@sex: F,'@sex: M,Total\n'=HYPERLINK(1),3,14,17\nSouth,22,18,40\nTotal,25,32,57\n",
+    )
+    rendered = render_table(table, [("=HYPERLINK(1)", "@sex: F")])
+    assert rendered is not None
+    assert rendered.rows[0][1] == ("3", "flagged")
+    assert rendered.rows[0][0] == ("'=HYPERLINK(1)", "label")  # shown as the file holds it
