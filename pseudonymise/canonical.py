@@ -230,9 +230,15 @@ def _canonical_names(
     for position, name in enumerate(names):
         earlier = first.setdefault(_key(name), position)
         if earlier != position:
+            first_name, this_name = names[earlier].strip(), name.strip()
+            same = (
+                f"are both named {this_name!r}"
+                if first_name == this_name
+                else f"({first_name!r} and {this_name!r}) have the same name once trimmed "
+                "and case-folded"
+            )
             raise InputError(
-                f"{source}: {where}columns {earlier + 1} and {position + 1} are both named "
-                f"{name.strip()!r} (headers are compared trimmed and case-folded); rename "
+                f"{source}: {where}columns {earlier + 1} and {position + 1} {same}; rename "
                 "or remove one"
             )
     missing = sorted(original for original in columns.values() if _key(original) not in first)

@@ -7,7 +7,7 @@ that works in one works in the other. A value may arrive as
 * text in one of the declared strftime formats (``%Y-%m-%d``, ``%d/%m/%Y``,
   ``%Y%m%d``, ``%d %B %Y`` ...), tried in the order given;
 * a whole number, from a typed column or a spreadsheet (``20010423``, or ``20010423.0``
-  as Excel stores it): its digits are read with the same formats;
+  as Excel stores it, or a decimal): its digits are read with the same formats;
 * a whole number of days since Excel's epoch, when ``excel_serial`` is declared;
 * a date or date-time cell (the time of day is dropped).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from decimal import Decimal
 
 __all__ = [
     "DEFAULT_DATE_FORMATS",
@@ -100,6 +101,8 @@ def date_parser(formats: tuple[str, ...]) -> Callable[[object], dt.date]:
             return value
         if isinstance(value, bool):
             raise UnparseableDate
+        if isinstance(value, Decimal):  # a database's NUMERIC column, e.g. 20010423
+            value = float(value)
         if isinstance(value, int):
             return from_text(str(value)) if value >= 0 else from_serial(-1)
         if isinstance(value, float):

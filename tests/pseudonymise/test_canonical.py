@@ -223,7 +223,10 @@ def test_duplicated_column_name_named_with_both_positions(owner: OwnerSetup) -> 
     lines = [HEADER + ",Surname ", *(row + ",x" for row in ROWS)]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     error = _refused(owner, source)
-    assert "extract.csv: line 1: columns 3 and 5 are both named 'Surname'" in str(error)
+    assert (
+        "extract.csv: line 1: columns 3 and 5 ('surname' and 'Surname') have the same name "
+        "once trimmed and case-folded; rename or remove one"
+    ) in str(error)
 
 
 def test_mapping_onto_a_column_that_exists_is_refused(owner: OwnerSetup) -> None:

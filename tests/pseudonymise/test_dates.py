@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -28,6 +29,7 @@ APRIL_23 = dt.date(2001, 4, 23)
         (("%Y%m%d",), 20010423),  # an integer column
         (("%Y%m%d",), 20010423.0),  # Excel stores every number as a float
         (("%Y%m%d",), "20010423.0"),  # ... and writes it so into a CSV
+        (("%Y%m%d",), Decimal("20010423")),  # a database's NUMERIC column
         (("%d %B %Y",), "23 April 2001"),
         (("%d/%m/%Y", EXCEL_SERIAL), 37004),
         (("%d/%m/%Y", EXCEL_SERIAL), "37004"),
