@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -175,7 +176,8 @@ def pseudonymise_command(
         )
     for problem in canonical.problems:
         _console.print(
-            f"[yellow]{canonical.source}:[/] {problem.describe(canonical.table.num_rows)}"
+            f"[yellow]{escape(canonical.source)}:[/] "
+            f"{escape(problem.describe(canonical.table.num_rows))}"
         )
     for column, count in tables.manifest["invalid_values"].items():
         if column not in canonical.invalid:  # those read as null are described above
