@@ -2,12 +2,14 @@
 
 Guessing a password must be slow however it is spread out: one address trying many
 names is held back by the address limit, many addresses trying one name by the account
-limit. Each key (a name as typed, compared case-folded, or an address) may fail
-``max_failures`` times within ``window`` seconds; the next failure locks it for
-``lockout`` seconds, during which every attempt is refused *without checking the
-password*, so even the right one does not get through (and a guesser learns nothing).
-Besides, an address may make at most ``max_attempts`` attempts, right or wrong, per
-``window``. A successful sign-in clears the account's failures, not the address's.
+limit. A name (as typed, compared case-folded) may fail ``max_failures`` times within
+``window`` seconds, an address ``max_address_failures`` times (more, because in a TRE
+several checkers often reach the page from one address); the next failure locks the
+name or the address for ``lockout`` seconds, during which every attempt is refused
+*without checking the password*, so even the right one does not get through (and a
+guesser learns nothing). Besides, an address may make at most ``max_attempts``
+attempts, right or wrong, per ``window``. A successful sign-in clears the account's
+failures, not the address's.
 
 Unknown names are counted exactly like enrolled ones, so a lockout does not reveal who
 is enrolled. State lives in server memory and starts empty when the server starts; a
@@ -29,7 +31,8 @@ __all__ = ["SignInLimits", "SignInThrottle", "Verdict"]
 class SignInLimits:
     """The limits; the defaults allow a person a few typos and a guesser very little."""
 
-    max_failures: int = 5
+    max_failures: int = 5  # per account name
+    max_address_failures: int = 20
     window: float = 15 * 60.0
     lockout: float = 15 * 60.0
     max_attempts: int = 30
@@ -98,10 +101,15 @@ class SignInThrottle:
         """Count a wrong name or password; True if this failure locked something."""
         now = self._clock()
         locked = False
-        for key in self._keys(name, address):
+        account_key, address_key = self._keys(name, address)
+        limits = {
+            account_key: self.limits.max_failures,
+            address_key: self.limits.max_address_failures,
+        }
+        for key, limit in limits.items():
             record = self._record(key, now)
             record.failures.append(now)
-            if len(record.failures) > self.limits.max_failures:
+            if len(record.failures) > limit:
                 record.locked_until = now + self.limits.lockout
                 record.failures.clear()
                 locked = True
