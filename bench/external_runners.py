@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +49,7 @@ __all__ = [
     "owner_columns",
     "owner_spec",
     "run_isolated",
+    "run_linker",
 ]
 
 LinkerName = Literal["trelink", "cleartext"]
@@ -334,6 +335,28 @@ def _failure(linker: str, error: BaseException) -> str:
     return (text[:400] + " ...") if len(text) > 400 else text + where
 
 
+def run_linker(
+    linker: LinkerName,
+    dataset: LabelledDataset,
+    columns: tuple[str, ...],
+    *,
+    spec_format: SpecFormat,
+    threshold: float,
+    work_root: Path,
+) -> RunResult:
+    """Run one linker on one dataset in this process (a CI test can call it directly).
+
+    An exception becomes the result's one-line ``error``; ``peak_mib`` is left at 0.
+    """
+    try:
+        if linker == "trelink":
+            with tempfile.TemporaryDirectory(prefix="trelink-", dir=work_root) as work:
+                return _trelink(dataset, columns, spec_format, threshold, Path(work))
+        return _cleartext(dataset, columns, threshold)
+    except Exception as error:  # one dataset's failure must not end the suite
+        return RunResult(linker=linker, error=_failure(linker, error))
+
+
 def _child(
     linker: LinkerName,
     dataset: LabelledDataset,
@@ -349,15 +372,15 @@ def _child(
     os.dup2(devnull, 2)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    try:
-        if linker == "trelink":
-            with tempfile.TemporaryDirectory(prefix="trelink-", dir=work_root) as work:
-                result = _trelink(dataset, columns, spec_format, threshold, Path(work))
-        else:
-            result = _cleartext(dataset, columns, threshold)
-    except Exception as error:  # one dataset's failure must not end the suite
-        result = RunResult(linker=linker, error=_failure(linker, error))
-    return RunResult(**{**result.__dict__, "peak_mib": _peak_mib()})
+    result = run_linker(
+        linker,
+        dataset,
+        columns,
+        spec_format=spec_format,
+        threshold=threshold,
+        work_root=Path(work_root),
+    )
+    return replace(result, peak_mib=_peak_mib())
 
 
 def run_isolated(
