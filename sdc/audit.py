@@ -5,10 +5,15 @@ All tables of a request (and, with ``earlier``, tables released before) go into 
 constraint system. Cells of different tables are the same unknown when they have the
 same measure (``count``, ``sum:VAR``) and the same coordinates (variable = category over
 their non-total parts), so a cell hidden in one table but published, or derivable, in
-another is caught. Tables whose shared cells disagree count different populations and
-are audited apart. Attacker knowledge: published values (or, for rounded counts, the
-range each rounded value allows), every additive equation, non-negativity, and "at
-least one" for hidden counts when the policy publishes zeros. The audit fails a cell
+another is caught. Every cell is also tied to the atoms of the tables' common
+refinement (:mod:`sdc.refinement`: the finest cross-classification by every variable of
+the tables, each atom at least zero), so a table whose cells are sums of another
+table's cells over a variable it lacks (region x age beside region x sex x age), or
+tables that are margins of one unpublished table, are seen for what they are. Tables
+whose shared cells disagree count different populations and are audited apart.
+Attacker knowledge: published values (or, for rounded counts, the range each rounded
+value allows), every additive equation, non-negativity, and "at least one" for hidden
+counts when the policy publishes zeros. The audit fails a cell
 whose range is exact or narrower than the policy's protection width. A table of means
 enters as the sums it implies (mean x count, from its decision record), since a reader
 who knows the counts can form them.
@@ -27,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from sdc.intervals import TOLERANCE, AttackerLp
 from sdc.policy import Policy, RoundingMethod
 from sdc.progress import progress_bar
+from sdc.refinement import common_refinement
 from sdc.rounding import rounding_bounds
 from sdc.status import TableKind
 from sdc.tablefile import TableFile, as_sums, read_table_file
@@ -207,8 +213,16 @@ def _audit_group(
             [index.setdefault(key, len(index)) for key in table.grid.cell_keys(table.measure)]
         )
         mappings.append(mapping)
+    # Every cell, published or hidden, is a sum of the atoms of the tables' common
+    # refinement; atoms no table shows are hidden unknowns of their own.
+    refinement = common_refinement([table.grid.cell_keys(table.measure) for table in group])
+    shown_cells = len(index)
+    for atom in refinement.atoms:
+        index.setdefault(atom, len(index))
     size = len(index)
     lower = np.full(size, -np.inf)
+    if all(_hidden_floor(table, policy) >= 0 for table in group):
+        lower[shown_cells:] = 0.0  # atoms of counts (or of non-negative sums)
     upper = np.full(size, np.inf)
     required = np.zeros(size)
     where: dict[int, tuple[TableFile, int]] = {}
@@ -239,6 +253,7 @@ def _audit_group(
             current = where.get(glob)
             if current is None or (id(current[0]) in earlier_ids and id(table) not in earlier_ids):
                 where[glob] = (table, int(cell))
+    blocks.append(refinement.equations(index, size))
     matrix = sp.vstack(blocks, format="csr")
     variable = lower < upper - TOLERANCE
     values = np.where(variable, np.nan, lower)

@@ -167,7 +167,7 @@ class _Run:
         self.max_solves = max_solves
         self.solves = 0
         self.exhausted = False  # a cell was left hidden because the work bound ran out
-        self.needed = np.maximum(problem.required, TOLERANCE)
+        self.needed = problem.needed_widths()
         self.lp = AttackerLp(problem.matrix, problem.values, hidden, problem.lower, upper)
         self.rows = abs(problem.matrix).tocsr()  # equation -> cells
         self.columns = self.rows.tocsc()  # cell -> equations

@@ -9,19 +9,26 @@ chosen against everything an attacker will hold:
 * cells published in a linked table cannot be hidden again (they are not eligible), and
   a new primary cell already published elsewhere is an error;
 * the linked tables' true values come from their decision records, which is why joint
-  protection runs inside the TRE, beside those records.
+  protection runs inside the TRE, beside those records;
+* every cell of every table is tied to the atoms of the tables' common refinement
+  (:mod:`sdc.refinement`), so a table that sums another over a variable it lacks is
+  seen as such; atoms no table shows join the problem as latent unknowns, valued by
+  any non-negative joint table that agrees with the true cells (the cuts need one
+  feasible table, not the true one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 
 from sdc.errors import SuppressionError, TableInputError
 from sdc.intervals import TOLERANCE
+from sdc.refinement import common_refinement
 from sdc.structure import CellKey
 from sdc.suppression import SuppressionProblem
 from sdc.tablefile import TableFile, as_sums
@@ -85,6 +92,11 @@ def link_problem(
             mapping.append(glob)
         coo = table.grid.constraints.tocoo()
         equations.append((coo.data, coo.row, np.asarray(mapping)[coo.col], coo.shape[0]))
+    atoms = _add_atoms(keys, linked, measure, index, values, problem)
+    lower.extend([atoms.floor] * atoms.count)
+    upper.extend([np.inf] * atoms.count)
+    required.extend([0.0] * atoms.count)
+    cost.extend([0.0] * atoms.count)
     total = len(values)
     exposed = sorted(
         int(cell) for cell in np.flatnonzero(problem.primary) if cell in fixed_published
@@ -101,8 +113,11 @@ def link_problem(
         sp.csr_matrix((data, (rows, columns)), shape=(height, total))
         for data, rows, columns, height in equations
     )
+    parts.append(atoms.equations)
     matrix = sp.vstack(parts, format="csr")
-    primary = np.zeros(total, dtype=bool)
+    latent = np.zeros(total, dtype=bool)
+    latent[total - atoms.count :] = True
+    primary = latent.copy()
     primary[sorted(forced)] = True
     eligible = np.zeros(total, dtype=bool)
     eligible[:size] = problem.eligible
@@ -117,4 +132,60 @@ def link_problem(
         primary=primary,
         eligible=eligible | primary,
         cost=np.asarray(cost),
+        latent=latent,
     )
+
+
+@dataclass(frozen=True)
+class _Atoms:
+    count: int  # latent atoms appended to the problem's cells
+    floor: float
+    equations: sp.csr_matrix
+
+
+def _add_atoms(
+    keys: list[CellKey],
+    linked: Sequence[TableFile],
+    measure: str,
+    index: dict[CellKey, int],
+    values: list[float],
+    problem: SuppressionProblem,
+) -> _Atoms:
+    """Append the refinement's atoms no table shows to ``index`` and ``values`` (valued
+    by a feasible joint table) and return its equations over every cell and atom."""
+    tables = [keys]
+    tables.extend(
+        table.grid.cell_keys(table.measure)
+        for table in map(as_sums, linked)
+        if table.measure == measure
+    )
+    refinement = common_refinement(tables)
+    shown = len(values)
+    for atom in refinement.atoms:
+        index.setdefault(atom, len(index))
+    count = len(index) - shown
+    floor = 0.0 if measure == "count" else float(min(0.0, problem.lower.min(initial=0.0)))
+    equations = refinement.equations(index, len(index))
+    known = np.asarray(values, dtype=float)
+    fixed = equations[:, :shown] @ known
+    if count:
+        result = linprog(
+            np.zeros(count),
+            A_eq=equations[:, shown:],
+            b_eq=-fixed,
+            bounds=(None if np.isinf(floor) else floor, None),
+            method="highs",
+        )
+        if result.status != 0 or result.x is None:
+            raise TableInputError(
+                "the linked tables and this table cannot all count the same people (no "
+                "joint table agrees with all of them); protect them separately"
+            )
+        values.extend(float(value) for value in result.x)
+    elif np.abs(fixed).max(initial=0.0) > TOLERANCE * max(1.0, np.abs(known).max(initial=1.0)):
+        raise TableInputError(
+            "the linked tables and this table cannot all count the same people (a cell "
+            "differs from the sum of the finer cells of another table); protect them "
+            "separately"
+        )
+    return _Atoms(count, floor, equations)

@@ -69,6 +69,22 @@ class SuppressionProblem:
     primary: np.ndarray  # cells that must be hidden
     eligible: np.ndarray  # cells that may be hidden to protect others
     cost: np.ndarray  # information lost by hiding each cell
+    # Unknowns no table shows (atoms of the tables' common refinement, see
+    # :mod:`sdc.refinement`): always hidden, never published, so they need no width of
+    # their own; they are marked primary too. None: there are none.
+    latent: np.ndarray | None = None
+
+    def needed_widths(self) -> np.ndarray:
+        """The width each hidden cell's range must reach (0 for latent unknowns)."""
+        needed: np.ndarray = np.maximum(self.required, TOLERANCE)
+        if self.latent is not None:
+            needed = np.where(self.latent, 0.0, needed)
+        return needed
+
+    def latent_mask(self) -> np.ndarray:
+        if self.latent is None:
+            return np.zeros(self.values.size, dtype=bool)
+        return np.asarray(self.latent, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -124,10 +140,12 @@ def suppress(
     rise = np.maximum(upper - problem.values, 0.0)
     fall = np.maximum(problem.values - problem.lower, 0.0)
     hidden = problem.primary.copy()
-    if not hidden.any():
+    latent = problem.latent_mask()
+    needed_widths = problem.needed_widths()
+    if not (hidden & ~latent).any():
         return SuppressionResult(hidden, method, True, 0, 0.0, {}, time.perf_counter() - started)
     cuts = _Cuts(size)
-    _add_equation_cuts(problem.matrix, np.flatnonzero(problem.primary), cuts)
+    _add_equation_cuts(problem.matrix, np.flatnonzero(problem.primary & ~latent), cuts)
     certified: set[int] = set()
     iterations = 0
     optimal = True
@@ -143,7 +161,9 @@ def suppress(
                 certified = set()  # the master may drop cells between rounds: re-check all
             violated: list[int] = []
             for cell in lp.cells():
-                needed = max(problem.required[cell], TOLERANCE)
+                if latent[cell]:
+                    continue
+                needed = needed_widths[cell]
                 if cell in certified or lp.seen_width(cell) + TOLERANCE >= needed:
                     certified.add(cell)  # wide enough in tables already found
                     continue
@@ -201,7 +221,10 @@ def _final_intervals(
     """The true attacker's ranges (no ceiling), which the decision record reports."""
     lp = AttackerLp(problem.matrix, problem.values, hidden, problem.lower, problem.upper)
     intervals = {}
+    latent = problem.latent_mask()
     for cell in lp.cells():
+        if latent[cell]:
+            continue
         low, high = lp.interval(cell)
         if high - low + TOLERANCE < max(problem.required[cell], TOLERANCE):
             raise SuppressionError(  # pragma: no cover - guarded by the cut loop

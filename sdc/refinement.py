@@ -1,0 +1,155 @@
+"""The common refinement of related tables: the finest cells every table is a sum of.
+
+Tables of one population over different variables (region x sex x age, region x age,
+sex x age) need not share a single cell and still constrain each other: a region x
+age cell is the sum, over sex, of region x sex x age cells, whether or not any table
+publishes those. An attacker who knows every table describes the same people can write
+each published or hidden cell as a sum of the unknown counts (or sums) of the finest
+cross-classification by every variable of every table, each at least zero. That joint
+table is the common refinement; its cells are the *atoms*.
+
+Atoms are the combinations of categories that every table allows: the natural join of
+the tables' interior keys (a table over nested variables lists only the combinations
+observed, so a combination it lacks is empty and gets no atom). An atom is the cell
+with coordinates over every variable, so an atom that a table publishes (a table over
+all the variables) is that table's cell, not a new unknown.
+
+The system adds, for each interior cell of each table, one equation: the cell equals
+the sum of the atoms that project onto it. With each table's own margin equations that
+ties every cell of every table to the atoms, which is the strongest linear knowledge an
+attacker can draw from the tables together (beyond it lie integrality and knowledge
+from outside the tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from sdc.errors import TableInputError
+from sdc.structure import CellKey
+
+__all__ = ["ATOM_LIMIT", "Refinement", "common_refinement"]
+
+# Atoms the joint system may hold: the largest joint table whose attacker LPs still
+# solve in seconds. Beyond it the tables are refused, never audited on a weaker system.
+ATOM_LIMIT = 200_000
+
+Assignment = tuple[str, ...]  # category per variable, in the order of ``variables``
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """The atoms of related tables and, per interior cell, the atoms that sum to it."""
+
+    variables: tuple[str, ...]
+    atoms: list[CellKey]
+    sums: list[tuple[CellKey, np.ndarray]]  # (interior cell, positions in ``atoms``)
+
+    def equations(self, index: Mapping[CellKey, int], size: int) -> sp.csr_matrix:
+        """``cell - sum of its atoms == 0`` per interior cell, over ``index`` positions
+        (which must hold every atom and every interior cell)."""
+        rows: list[np.ndarray] = []
+        columns: list[np.ndarray] = []
+        data: list[np.ndarray] = []
+        atom_positions = np.array([index[atom] for atom in self.atoms], dtype=np.int64)
+        for number, (cell, members) in enumerate(self.sums):
+            rows.append(np.full(members.size + 1, number))
+            columns.append(np.concatenate([[index[cell]], atom_positions[members]]))
+            data.append(np.concatenate([[1.0], -np.ones(members.size)]))
+        if not rows:
+            return sp.csr_matrix((0, size))
+        return sp.csr_matrix(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(columns))),
+            shape=(len(self.sums), size),
+        )
+
+
+def common_refinement(
+    tables: Sequence[Sequence[CellKey]], *, limit: int = ATOM_LIMIT
+) -> Refinement:
+    """The refinement of tables given as their cell keys (one measure, one population).
+
+    Raises ``TableInputError`` when the atoms would exceed ``limit``.
+    """
+    measure = next((keys[0][0] for keys in tables if keys), "")
+    interiors = [_interior(keys) for keys in tables]
+    # Widest tables first: the join then grows least on the way.
+    order = sorted(range(len(tables)), key=lambda number: -len(interiors[number][0]))
+    variables: tuple[str, ...] = ()
+    assignments: list[Assignment] = [()]
+    for number in order:
+        variables, assignments = _join(variables, assignments, *interiors[number], limit)
+    atoms = [_key(measure, variables, assignment) for assignment in assignments]
+    atom_set = set(atoms)
+    sums: list[tuple[CellKey, np.ndarray]] = []
+    for table_variables, table_assignments in interiors:
+        if set(table_variables) == set(variables):
+            # Its interior cells are atoms; one the join ruled out must be empty.
+            sums.extend(
+                (key, np.zeros(0, dtype=np.int64))
+                for key in (
+                    _key(measure, table_variables, assignment) for assignment in table_assignments
+                )
+                if key not in atom_set
+            )
+            continue
+        picks = [variables.index(variable) for variable in table_variables]
+        members: dict[Assignment, list[int]] = {}
+        for position, assignment in enumerate(assignments):
+            members.setdefault(tuple(assignment[pick] for pick in picks), []).append(position)
+        sums.extend(
+            (
+                _key(measure, table_variables, assignment),
+                np.asarray(members.get(assignment, []), dtype=np.int64),
+            )
+            for assignment in table_assignments
+        )
+    return Refinement(variables, atoms, sums)
+
+
+def _interior(keys: Sequence[CellKey]) -> tuple[tuple[str, ...], list[Assignment]]:
+    """A table's variables (sorted) and its interior cells as category tuples."""
+    variables = tuple(sorted({variable for _, pairs in keys for variable, _ in pairs}))
+    interior = [
+        tuple(value for _, value in pairs) for _, pairs in keys if len(pairs) == len(variables)
+    ]
+    return variables, interior
+
+
+def _join(
+    variables: tuple[str, ...],
+    assignments: list[Assignment],
+    other_variables: tuple[str, ...],
+    other_assignments: list[Assignment],
+    limit: int,
+) -> tuple[tuple[str, ...], list[Assignment]]:
+    """Natural join of two sets of assignments on their shared variables."""
+    shared = [variable for variable in other_variables if variable in variables]
+    extra = [variable for variable in other_variables if variable not in variables]
+    left_picks = [variables.index(variable) for variable in shared]
+    right_shared = [other_variables.index(variable) for variable in shared]
+    right_extra = [other_variables.index(variable) for variable in extra]
+    extensions: dict[Assignment, list[Assignment]] = {}
+    for assignment in other_assignments:
+        extensions.setdefault(tuple(assignment[i] for i in right_shared), []).append(
+            tuple(assignment[i] for i in right_extra)
+        )
+    joined: list[Assignment] = []
+    for assignment in assignments:
+        for extension in extensions.get(tuple(assignment[i] for i in left_picks), ()):
+            joined.append(assignment + extension)
+        if len(joined) > limit:
+            raise TableInputError(
+                f"these tables together span more than {limit:,} combinations of their "
+                "variables, too many to audit them as one system; split them into "
+                "smaller requests or coarsen categories"
+            )
+    return (*variables, *extra), joined
+
+
+def _key(measure: str, variables: Sequence[str], assignment: Assignment) -> CellKey:
+    return (measure, tuple(sorted(zip(variables, assignment, strict=True))))
