@@ -33,6 +33,7 @@ tokens were made under different linkage keys.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -167,6 +168,18 @@ def _prepare_tables(connection: duckdb.DuckDBPyConnection) -> None:
             f"ALTER TABLE {REGISTRY_TABLE} ADD COLUMN IF NOT EXISTS {column} {sql_type}"
         )
     connection.execute(_HISTORY_DDL)
+    # Rows imported before the manifest hash was kept get it now, so their content is
+    # recognised too: ``build_package`` signs the manifest serialised with sorted keys,
+    # which the stored manifest reproduces exactly.
+    missing = connection.execute(
+        f"SELECT dataset, manifest FROM {REGISTRY_TABLE} WHERE manifest_sha256 IS NULL"
+    ).fetchall()
+    for name, manifest in missing:
+        signed = json.dumps(json.loads(manifest), sort_keys=True).encode()
+        connection.execute(
+            f"UPDATE {REGISTRY_TABLE} SET manifest_sha256 = ? WHERE dataset = ?",
+            [hashlib.sha256(signed).hexdigest(), name],
+        )
 
 
 def _duplicates(

@@ -331,6 +331,16 @@ def test_a_registry_from_before_freshness_is_upgraded(tmp_path: Path) -> None:
         _import(tmp_path, older, "nrm", replace=True)  # falls back on the stored manifest
     (listed,) = list_datasets(tmp_path / "tre.duckdb")
     assert listed.manifest_sha256 is None and listed.created is None
+    # the manifest hash is filled in from the stored manifest: sealed again, it is known
+    again = tmp_path / "again.tlp"
+    rewrap(newer, again, private_key=keys.load_recipient_private_key(tmp_path / "tre.private.pem"))
+    with pytest.raises(ImportPackageError, match="sealed again under a new content key"):
+        _import(tmp_path, again, "nrm_copy")
+    _import(tmp_path, _package(tmp_path, "ictg"), "ictg")
+    backfilled = {
+        entry.dataset: entry.manifest_sha256 for entry in list_datasets(tmp_path / "tre.duckdb")
+    }
+    assert backfilled["nrm"] is not None and backfilled["nrm"] != backfilled["ictg"]
 
 
 def test_cli_allow_older_warns(tmp_path: Path) -> None:
