@@ -34,6 +34,7 @@ Messages name the member, the column and the kind of identifier, never a value.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -59,7 +60,7 @@ from pseudonymise.normalise import (
 
 __all__ = ["BATCH_ROWS", "MIN_HITS", "SHARE", "check_members"]
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 262_144
 SHARE = 0.3
 MIN_HITS = 3
 _NAME_PAIRS = 5
@@ -77,8 +78,9 @@ _NAMED = re.compile(
 )
 _PID = r"^[0-9a-f]{32}$"
 _ID_LIKE = r"^[A-Za-z0-9][A-Za-z0-9_\-/.:#]*(?: [A-Za-z0-9_\-/.:#]+){0,2}$"  # up to 3 words
-_NAME_WORD = r"\pL[\pL'\-./]{0,30}"
+_NAME_WORD = r"\pL[\pL'\-./]*"  # no counted repetition: RE2 would compile it slowly
 _NAME_VALUE = rf"^\s*{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}\s*$"
+_NAME_LENGTH = 80
 _NOT_ASCII_LETTER = re.compile(r"[^A-Z]+")
 _WORD = re.compile(r"[^\W\d_][^\W\d_'\-]*")
 _CONTEXT = r"(?:name is|named|called|known as|aka|alias|forename|surname)"
@@ -102,6 +104,11 @@ _BIRTH_WORDS = r"(?i)(?:\bborn\b|\bbirth|\bdob\b|\bd\.o\.b\b)"
 _POSTCODE_IN_TEXT = (
     r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]{1,2}[0-9][a-z0-9]?\s?[0-9][a-z]{2})(?:$|[^a-z0-9])"
 )
+_ANY_CODE_IN_TEXT = (
+    r"(?i)[a-z][0-9][a-z0-9]?\s?[0-9][a-z]{2}|[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
+    r"|[a-z][0-9]{11}|[0-9]/[0-9]{1,7}[a-z]"
+)
+_WHOLE_POSTCODE = r"(?i)^\s*[a-z]{1,2}[0-9][a-z0-9]?(?:[\s\-]*[0-9][a-z]{2})?\s*$"
 _NHS_IN_TEXT = r"(?:^|\D)(?P<c>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?:$|\D)"
 _UPN_IN_TEXT = r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]\d{11}[a-z0-9])(?:$|[^a-z0-9])"
 _PNC_IN_TEXT = r"(?i)(?:^|[^a-z0-9/])(?P<c>\d{2,4}/\d{1,7}[a-z])(?:$|[^a-z0-9])"
@@ -155,31 +162,88 @@ def _lexicon() -> _Lexicon:
     return _Lexicon(frozenset(forenames.to_pylist()) - {""}, frozenset(names.to_pylist()), names)
 
 
-@dataclass(frozen=True)
-class _RecordIds:
-    """The owner's record ids (from the lookup), by pid and in comparable forms."""
+def _pid_keys(pids: pa.Array) -> npt.NDArray[np.bytes_]:
+    """Pids as fixed-width bytes, for sorting and binary search without Python objects:
+    a view of Arrow's buffer when every pid is 32 characters (as ``record_pid`` is)."""
+    pids = pc.cast(pids, pa.string())
+    if isinstance(pids, pa.ChunkedArray):
+        pids = pids.combine_chunks()
+    if len(pids) and not pids.null_count and pc.all(pc.equal(pc.binary_length(pids), 32)).as_py():
+        offsets = np.frombuffer(pids.buffers()[1], dtype=np.int32, count=len(pids) + 1,
+                                offset=4 * pids.offset)  # fmt: skip
+        return np.frombuffer(
+            pids.buffers()[2], dtype="S32", count=len(pids), offset=int(offsets[0])
+        )
+    keys: npt.NDArray[np.bytes_] = np.asarray(
+        pc.fill_null(pc.cast(pids, pa.binary()), b"").to_numpy(zero_copy_only=False),
+        dtype="S32",
+    )
+    return keys
 
-    by_pid: pd.Index  # record pids, positions matching ``canonical``
-    canonical: npt.NDArray[np.str_]  # upper case, letters and digits only
-    digits: npt.NDArray[np.str_]  # digits only, leading zeros removed
-    distinctive: pa.Array  # canonical ids with a letter and a digit, 5+ long
+
+class _RecordIds:
+    """The owner's record ids (from the lookup), by pid and in comparable forms; each
+    form is computed when first needed, so a clean member costs only the read."""
+
+    def __init__(self, ids: pa.Array, pids: pa.Array) -> None:
+        self._ids, self._pids = ids, pids
 
     @classmethod
     def load(cls, lookup: Path | None) -> _RecordIds | None:
         if lookup is None or not lookup.exists():
             return None
         table = pq.read_table(lookup, columns=["record_id", "record_pid"])
-        ids = pc.cast(table.column("record_id"), pa.string())
-        canonical = _canonical(ids)
-        return cls(
-            by_pid=pd.Index(table.column("record_pid").to_pylist()),
-            canonical=_strings(canonical),
-            digits=_strings(_digits(ids)),
-            distinctive=_distinctive(canonical),
+        ids = pc.cast(table.column("record_id"), pa.string()).combine_chunks()
+        return cls(ids, table.column("record_pid").combine_chunks())
+
+    @functools.cached_property
+    def _by_pid(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bytes_]]:
+        keys = _pid_keys(self._pids)
+        order = np.argsort(keys, kind="stable")
+        return order, keys[order]
+
+    def rows_of(self, pids: pa.Array) -> npt.NDArray[np.intp]:
+        """The lookup row of each pid, or -1."""
+        order, ordered = self._by_pid
+        keys = _pid_keys(pids)
+        if not len(ordered):
+            return np.full(len(keys), -1, dtype=np.intp)
+        found = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+        return np.where(ordered[found] == keys, order[found], -1)
+
+    def record_id(self, row: int) -> str:
+        value = self._ids[row].as_py()
+        return "" if value is None else str(value)
+
+    @functools.cached_property
+    def last_digits(self) -> npt.NDArray[np.str_]:
+        """Each id's last run of digits, without leading zeros ("" when it has none)."""
+        runs = pc.struct_field(pc.extract_regex(self._ids, r"(?P<run>[0-9]+)[^0-9]*$"), "run")
+        trimmed = pc.fill_null(pc.utf8_ltrim(runs, characters="0"), "")
+        digits: npt.NDArray[np.str_] = np.asarray(
+            trimmed.to_numpy(zero_copy_only=False), dtype=np.dtypes.StringDType()
+        )
+        return digits
+
+    @functools.cached_property
+    def letters(self) -> str | None:
+        """A regex of the ids' leading letters, when they are few (say NRM, URN)."""
+        found = pc.extract_regex(self._ids, r"^(?P<letters>[A-Za-z]+)")
+        prefixes = pc.unique(pc.utf8_upper(pc.struct_field(found, "letters"))).drop_null()
+        if not 0 < len(prefixes) <= 20:
+            return None
+        return "(?i)" + "|".join(
+            "[^a-z0-9]*".join(re.escape(char) for char in prefix)
+            for prefix in sorted(prefixes.to_pylist())
         )
 
+    @functools.cached_property
+    def distinctive(self) -> pa.Array:
+        """Canonical ids with a letter and a digit, 5+ long."""
+        return _distinctive(_canonical(self._ids))
 
-def _distinctive(canonical: pa.ChunkedArray | pa.Array) -> pa.Array:
+
+def _distinctive(canonical: pa.Array) -> pa.Array:
     """Ids that cannot turn up by chance: a letter, a digit, five characters or more."""
     letters = pc.match_substring_regex(canonical, r"[A-Z]")
     digits = pc.match_substring_regex(canonical, r"[0-9]")
@@ -188,17 +252,32 @@ def _distinctive(canonical: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.unique(pc.filter(canonical, keep))
 
 
-def _canonical(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    return pc.replace_substring_regex(pc.utf8_upper(text), r"[^A-Z0-9]+", "")
+_ALPHANUMERIC = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NOT_ALPHANUMERIC = re.compile(r"[^A-Z0-9]+")
+_NOT_DIGIT = re.compile(r"[^0-9]+")
 
 
-def _digits(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    only = pc.replace_substring_regex(text, r"[^0-9]+", "")
-    return pc.replace_substring_regex(only, r"^0+", "")
+def _canonical(text: pa.Array) -> pa.Array:
+    """Upper case, letters A-Z and digits only (literal removals: RE2 replaces are slow)."""
+    upper = pc.utf8_upper(text)
+    characters = set("".join(pc.unique(upper).drop_null().to_pylist()))
+    for character in sorted(characters - _ALPHANUMERIC):
+        upper = pc.replace_substring(upper, character, "")
+    return upper
 
 
-def _strings(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.str_]:
-    return np.asarray(pc.fill_null(values, "").to_numpy(zero_copy_only=False), dtype=np.str_)
+def _near_copy(value: str, record_id: str) -> bool:
+    """``value`` is ``record_id`` near enough: inside it once punctuation and case are
+    gone, or the same digits (four or more: short numbers coincide by chance)."""
+    canonical_value = _NOT_ALPHANUMERIC.sub("", value.upper())
+    canonical_id = _NOT_ALPHANUMERIC.sub("", record_id.upper())
+    if canonical_id and (
+        canonical_value == canonical_id
+        or (len(canonical_id) >= 4 and canonical_id in canonical_value)
+    ):
+        return True
+    digits_id = _NOT_DIGIT.sub("", record_id).lstrip("0")
+    return len(digits_id) >= 4 and _NOT_DIGIT.sub("", value).lstrip("0") == digits_id
 
 
 # --- views of a column --------------------------------------------------------------------
@@ -248,9 +327,13 @@ def _as_text(array: pa.Array) -> pa.Array | None:
         array = pc.cast(pc.if_else(integral, values, None), pa.int64())
         kind = array.type
     if pa.types.is_integer(kind):
-        # uint64 too: only the magnitude matters here
-        wide = pc.cast(array, pa.float64(), safe=False)
-        small = pc.less(pc.abs(wide), float(_INTEGER_LIMIT))
+        if kind.bit_width <= 32:  # every value is short enough to read
+            return pc.cast(array, pa.string())
+        small = pc.less(array, pa.scalar(_INTEGER_LIMIT, kind))
+        if pa.types.is_signed_integer(kind):
+            small = pc.and_(small, pc.greater(array, pa.scalar(-_INTEGER_LIMIT, kind)))
+        if not pc.any(small).as_py():  # tokens: 64-bit HMACs, nothing short to read
+            return None
         return pc.cast(pc.if_else(small, array, None), pa.string())
     return None
 
@@ -329,7 +412,7 @@ class _Column:
     rows: int = 0
     distinct: list[pa.Array] = field(default_factory=list)
     dates: list[tuple[int, Days]] = field(default_factory=list)  # (first row, days)
-    key_pairs: list[pa.Table] | None = field(default_factory=list)
+    key_pairs: list[pa.Table] = field(default_factory=list)
     copies_of_row_id: int = 0
     is_key: bool = False
 
@@ -368,28 +451,26 @@ class _Member:
 
 
 def _same_row_copies(text: pa.Array, row_ids: npt.NDArray[np.intp], ids: _RecordIds) -> int:
-    """Rows whose value is its own record id, near enough: same letters and digits, the
-    same digits, or the id inside the value."""
-    present = row_ids >= 0
-    if not present.any():
+    """Rows whose value is a near copy of its own record id. Only rows whose value holds
+    the id's last digits are compared in full."""
+    valid = (row_ids >= 0) & pc.fill_null(text.is_valid(), False).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(valid)
+    if len(rows) < MIN_HITS:
         return 0
-    canonical_id, digits_id = ids.canonical[row_ids], ids.digits[row_ids]
-    canonical = _strings(_canonical(text))
-    digits = _strings(_digits(text))
-    equal = (canonical == canonical_id) & (canonical_id != "")
-    # Short numbers (a count of 12 on record 12) coincide by chance; four digits rarely do.
-    same_digits = (digits == digits_id) & (np.strings.str_len(digits_id) >= 4)
-    long_enough = np.strings.str_len(canonical_id) >= 4
-    inside = long_enough & (np.strings.find(canonical, canonical_id) >= 0)
-    copies = present & pc.fill_null(text.is_valid(), False).to_numpy(zero_copy_only=False)
-    return int(np.count_nonzero(copies & (equal | same_digits | inside)))
+    runs = ids.last_digits[row_ids[rows]]
+    values = np.asarray(
+        text.take(pa.array(rows)).to_numpy(zero_copy_only=False), dtype=np.dtypes.StringDType()
+    )
+    maybe = (np.strings.str_len(runs) > 0) & (np.strings.find(values, runs) >= 0)
+    return sum(
+        _near_copy(str(values[index]), ids.record_id(int(row_ids[rows[index]])))
+        for index in np.flatnonzero(maybe)
+    )
 
 
-def _key_candidate(distinct: pa.Array) -> bool:
+def _key_shaped(distinct: pa.Array) -> bool:
     """Id-like values: short, at most three words, a digit in each; not dates (judged as
     dates of birth instead), not pids or owner-keyed HMACs (32 hex digits)."""
-    if len(distinct) == 0:
-        return False
     shaped = pc.and_(
         pc.and_(
             pc.match_substring_regex(distinct, _ID_LIKE), pc.match_substring_regex(distinct, r"\d")
@@ -401,8 +482,23 @@ def _key_candidate(distinct: pa.Array) -> bool:
     return bool(np.mean(np.isnan(_parse_dates(distinct))) >= 0.5)
 
 
+def _key_candidate(distinct: pa.Array, pids: pa.Array, text: pa.Array) -> bool:
+    """Id-like values (``_key_shaped``), about one per record."""
+    if len(distinct) < _MIN_KEY_VALUES:
+        return False
+    if len(distinct) > 1_000 and not _key_shaped(distinct.slice(0, 1_000)):
+        return False  # a sample decides most columns cheaply
+    if not _key_shaped(distinct):
+        return False
+    records = pc.count_distinct(pc.filter(pids, text.is_valid())).as_py()
+    return bool(len(distinct) >= 0.5 * records)  # not a category or a count
+
+
 def _row_days(text: pa.Array, distinct: pa.Array) -> Days | None:
     """The date written in each row's value, parsed once per distinct value."""
+    if len(distinct) > 0.5 * len(text):  # mostly distinct: parse the rows themselves
+        days = _parse_dates(pc.fill_null(text, ""))
+        return None if np.isnan(days).all() else days
     parsed = _parse_dates(distinct)
     if np.isnan(parsed).all():
         return None
@@ -412,14 +508,20 @@ def _row_days(text: pa.Array, distinct: pa.Array) -> Days | None:
     return np.where(positions >= 0, parsed[np.maximum(positions, 0)], np.nan)
 
 
-def _scan_leaf(
-    column: _Column,
-    array: pa.Array,
-    start: int,
-    pids: pa.Array | None,
-    row_ids: npt.NDArray[np.intp] | None,
-    ids: _RecordIds | None,
-) -> None:
+class _Batch:
+    """One batch of a member: its pids, and their lookup rows when first needed."""
+
+    def __init__(self, pids: pa.Array | None, ids: _RecordIds | None) -> None:
+        self.pids, self.ids = pids, ids
+
+    @functools.cached_property
+    def row_ids(self) -> npt.NDArray[np.intp] | None:
+        if self.pids is None or self.ids is None:
+            return None
+        return self.ids.rows_of(self.pids)
+
+
+def _scan_leaf(column: _Column, array: pa.Array, start: int, batch: _Batch) -> None:
     days = _typed_days(array)
     if days is not None:
         column.dates.append((start, days))
@@ -438,32 +540,30 @@ def _scan_leaf(
     days = _row_days(text, distinct)
     if days is not None:
         column.dates.append((start, days))
-    if row_ids is not None and ids is not None and len(distinct) >= 0.05 * len(present):
-        column.copies_of_row_id += _same_row_copies(text, row_ids, ids)
-    if pids is not None and column.key_pairs is not None:
-        if _key_candidate(distinct):
-            pairs = pa.table({"pid": pids, "value": pc.cast(text, pa.string())})
-            pairs = pairs.filter(pc.is_valid(pairs.column("value")))
-            column.key_pairs.append(pairs.group_by(["pid", "value"]).aggregate([]))
-        else:
-            column.key_pairs = None
+    if batch.ids is not None and len(distinct) >= max(MIN_HITS, 0.05 * len(present)):
+        row_ids = batch.row_ids
+        if row_ids is not None:
+            column.copies_of_row_id += _same_row_copies(text, row_ids, batch.ids)
+    # Judged batch by batch: a key hidden after rows of filler is still a key.
+    if batch.pids is not None and _key_candidate(distinct, batch.pids, text):
+        pairs = pa.table({"pid": batch.pids, "value": pc.cast(text, pa.string())})
+        pairs = pairs.filter(pc.is_valid(pairs.column("value")))
+        column.key_pairs.append(pairs.group_by(["pid", "value"]).aggregate([]))
 
 
 def _scan_batch(
     member: _Member, batch: pa.RecordBatch, pid_name: str | None, ids: _RecordIds | None
 ) -> None:
     pids = None if pid_name is None else pc.cast(batch.column(pid_name), pa.string())
-    row_ids = None
     if pids is not None:
         member.pids.append(pids)
-        if ids is not None:
-            row_ids = ids.by_pid.get_indexer(pids.to_pylist())
+    context = _Batch(pids, ids)
     for name in batch.schema.names:
         if name == pid_name:
             continue
         for label, array, aligned in _leaves(name, batch.column(name), True):
             column = member.column(label, aligned)
-            _scan_leaf(column, array, member.rows, pids, row_ids, ids)
+            _scan_leaf(column, array, member.rows, context)
     member.rows += batch.num_rows
 
 
@@ -499,23 +599,22 @@ def _valid_count(candidates: list[str], kind: str) -> int:
 
 def _coded_kind(values: pa.Array) -> str | None:
     """Postcodes, NHS numbers, pupil numbers or PNC ids, whole or inside text."""
-    compact = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"[\s\-]+", "")
-    postcode = pc.match_substring_regex(
-        compact, r"(?i)^[a-z]{1,2}[0-9][a-z0-9]?(?:[0-9][a-z]{2})?$"
-    )
+    postcode = pc.match_substring_regex(values, _WHOLE_POSTCODE)
     shaped = pc.filter(values, postcode).to_pylist()
     if sum(d is not None for d in normalise_postcodes(shaped)[2]) >= max(SHARE * len(values), 1):
         return "postcodes"
     for kind, whole_shape in (
-        ("NHS numbers", r"^[0-9]{10}$"),
-        ("unique pupil numbers", r"(?i)^[a-z][0-9]{11}[a-z0-9]$"),
-        ("PNC ids", r"(?i)^[0-9]{2,4}/[0-9]{1,7}[a-z]$"),
+        ("NHS numbers", r"^\s*[0-9]{3}[\s\-]*[0-9]{3}[\s\-]*[0-9]{4}\s*$"),
+        ("unique pupil numbers", r"(?i)^\s*[a-z][\s\-]*(?:[0-9][\s\-]*){11}[a-z0-9]\s*$"),
+        ("PNC ids", r"(?i)^\s*[0-9]{2,4}\s*/\s*[0-9]{1,7}\s*[a-z]\s*$"),
     ):
-        whole = pc.filter(values, pc.match_substring_regex(compact, whole_shape)).to_pylist()
+        whole = pc.filter(values, pc.match_substring_regex(values, whole_shape)).to_pylist()
         if len(whole) >= SHARE * len(values) and _valid_count(whole, kind) >= max(
             SHARE * len(values), 1
         ):
             return kind
+    # One pass finds the values that may hold any of them; only those are read closely.
+    values = pc.filter(values, pc.match_substring_regex(values, _ANY_CODE_IN_TEXT))
     postcodes = _extracted(values, _POSTCODE_IN_TEXT)
     if sum(full is not None for full in normalise_postcodes(postcodes)[0]) >= MIN_HITS:
         return "postcodes"
@@ -546,7 +645,8 @@ def _normalised_words(words: pa.Array) -> pa.Array:
 
 def _whole_names(values: pa.Array, rows: int, lexicon: _Lexicon) -> bool:
     """Whole values that are names: a large share, or many different known names."""
-    shaped = pc.filter(values, pc.match_substring_regex(values, _NAME_VALUE))
+    short = pc.less_equal(pc.utf8_length(values), _NAME_LENGTH)
+    shaped = pc.filter(values, pc.and_(short, pc.match_substring_regex(values, _NAME_VALUE)))
     if len(values) < 5 or len(shaped) == 0:
         return False
     words = pc.split_pattern_regex(pc.utf8_trim_whitespace(shaped), r"[ \-]+")
@@ -610,13 +710,16 @@ def _birth_dates_in_text(values: pa.Array) -> bool:
 
 def _record_ids_in(values: pa.Array, ids: _RecordIds) -> bool:
     """A value equal to a distinctive record id, or one inside text."""
-    if len(ids.distinctive) == 0:
+    if ids.letters is not None:  # only values with the ids' letters can hold one
+        values = pc.filter(values, pc.match_substring_regex(values, ids.letters))
+    values = pc.filter(values, pc.match_substring_regex(values, r"[0-9]"))
+    if len(values) == 0 or len(ids.distinctive) == 0:
         return False
-    id_set = ids.distinctive
-    whole = pc.is_in(_canonical(values), value_set=id_set)
-    tokens = pc.list_flatten(pc.split_pattern_regex(values, r"[\s,;:()\[\]{}<>\"']+"))
-    inside = pc.is_in(_canonical(tokens), value_set=id_set)
-    return _count(whole) + _count(inside) >= 1
+    tokens = pc.list_flatten(pc.split_pattern_regex(values, r"[\s,;:=()\[\]{}<>\"']+"))
+    for candidates in (_canonical(values), _canonical(tokens)):
+        if _count(pc.is_in(candidates, value_set=ids.distinctive)):
+            return True
+    return False
 
 
 def _one_to_one(column: _Column) -> bool:
