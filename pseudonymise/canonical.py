@@ -379,11 +379,19 @@ def _aliases(table: pa.Table) -> pa.Table:
 
 
 def _recoded(
-    table: pa.Table, values: Mapping[str, Mapping[str, tuple[str, ...]]], problems: _Problems
+    table: pa.Table,
+    values: Mapping[str, Mapping[str, tuple[str, ...]]],
+    problems: _Problems,
+    source: str,
 ) -> pa.Table:
     for name, codes in values.items():
         if name not in table.column_names:
             continue
+        if not _is_scalar(table.schema.field(name).type):
+            raise InputError(
+                f"{source}: column {name!r} is recoded by `values:` but holds "
+                f"{table.schema.field(name).type}, not single values"
+            )
         lookup = {
             _key(spelling): code
             for code, spellings in codes.items()
@@ -439,7 +447,7 @@ def read_canonical(
         columns or {},
         parquet=source.suffix.lower() in _PARQUET_SUFFIXES,
     )
-    table = table.rename_columns(names)
+    table = _plain_types(table.rename_columns(names), str(source))
     declared: tuple[ReadProblem, ...] = ()
     if identifiers:
         from pseudonymise.declarations import declared_table
@@ -462,6 +470,67 @@ def read_canonical(
     )
 
 
+def _is_scalar(data_type: pa.DataType) -> bool:
+    return not (pa.types.is_nested(data_type) or pa.types.is_binary(data_type))
+
+
+def _is_text_or_number(data_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_integer(data_type)
+        or pa.types.is_floating(data_type)
+        or pa.types.is_decimal(data_type)
+        or pa.types.is_null(data_type)
+    )
+
+
+def _dob_type_ok(data_type: pa.DataType) -> bool:
+    return (
+        _is_text_or_number(data_type)
+        or pa.types.is_date(data_type)
+        or pa.types.is_timestamp(data_type)
+    )
+
+
+def _plain_types(table: pa.Table, source: str) -> pa.Table:
+    """Dictionary columns decoded; identifier columns of a type they cannot hold refused.
+
+    Text identifiers may arrive as numbers (an NHS number in an integer column): they
+    become text. A list or struct where a name or date belongs is a different file,
+    not a bad value, so it is refused with the column and the type found.
+    """
+    for position, field in enumerate(table.schema):
+        column = table.column(position)
+        if pa.types.is_dictionary(field.type):
+            column = column.cast(field.type.value_type)
+        name, data_type = field.name, column.type
+        if name == "dob":
+            allowed, wanted = _dob_type_ok(data_type), "dates, text or whole numbers"
+        elif name == "dob_alt":
+            allowed = _dob_type_ok(data_type) or (
+                pa.types.is_list(data_type) and _dob_type_ok(data_type.value_type)
+            )
+            wanted = "dates, or text of dates separated by ;"
+        elif name == "aliases":
+            allowed = pa.types.is_string(data_type) or data_type == _ALIAS_TYPE
+            wanted = "text (forename|surname pairs separated by ;)"
+        elif name in _CANONICAL_NAMES:
+            allowed, wanted = _is_text_or_number(data_type), "text"
+            if allowed and not pa.types.is_string(data_type):
+                column = pc.cast(column, pa.string())
+        else:
+            allowed, wanted = True, ""
+        if not allowed:
+            raise InputError(
+                f"{source}: column {name!r} must hold {wanted}, found {data_type}; "
+                "write it as text, or map another column with `columns:`"
+            )
+        if column is not table.column(position):
+            table = table.set_column(position, name, column)
+    return table
+
+
 def _harmonised(
     table: pa.Table,
     *,
@@ -474,11 +543,12 @@ def _harmonised(
 ) -> CanonicalTable:
     problems = _Problems(places)
     problems.found.extend(earlier)
+    table = _plain_types(table, source)
     table = _without_nul(table, problems)
     table = _dates(table, date_formats, problems)
     table = _date_lists(table, date_formats, problems)
     table = _aliases(table)
-    table = _recoded(table, values, problems)
+    table = _recoded(table, values, problems, source)
     return _checked(table, source=source, encoding=encoding, places=places, problems=problems)
 
 

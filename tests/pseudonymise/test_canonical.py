@@ -7,22 +7,27 @@ naming file, line or row, and column, exit non-zero, and leave nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from pseudonymise import owner_cli
 from pseudonymise.canonical import read_canonical
 from pseudonymise.errors import InputError
+from pseudonymise.tables import pseudonymise_table
 
 from .conftest import OwnerSetup
 
@@ -323,3 +328,77 @@ def test_read_canonical_of_an_in_memory_style_date_column() -> None:
 
     checked = check_canonical(table)
     assert checked.problems == () and checked.table.column("dob").type == pa.date32()
+
+
+# ------------------------------------------------------------------ never a traceback
+
+_PIECES = ["a", "b", ",", '"', "\n", "\r", "\x00", "é", "1", "/", " ", ";", "|", "2006-01-02"]
+_HEADERS = [
+    "record_id,forename,surname,dob",
+    "record_id,forename,surname,dob,dob_alt,aliases,sex",
+    "record_id,notes",
+    "",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    header=st.sampled_from(_HEADERS),
+    body=st.lists(st.sampled_from(_PIECES), max_size=40).map("".join),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+    damage=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=3),
+)
+def test_any_csv_is_read_or_refused_with_an_input_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    header: str,
+    body: str,
+    encoding: str,
+    damage: list[tuple[int, int]],
+) -> None:
+    text = f"{header}\n{body}"
+    data = bytearray(text.encode(encoding, errors="replace"))
+    for position, byte in damage:
+        if data:
+            data[position % len(data)] = byte
+    source = tmp_path_factory.mktemp("fuzz") / "extract.csv"
+    source.write_bytes(bytes(data))
+    with contextlib.suppress(InputError):  # a refusal is fine; any other error is not
+        read_canonical(source, values={"sex": {"F": ("f",)}})
+
+
+_TYPED = {
+    "bool": pa.array([True, None]),
+    "list": pa.array([["2001-01-01"], None]),
+    "struct": pa.array([{"a": 1}, None]),
+    "binary": pa.array([b"2001-01-01", None]),
+    "dictionary": pa.array(["2001-01-01", None]).dictionary_encode(),
+    "large_string": pa.array(["2001-01-01", None], pa.large_string()),
+    "null": pa.nulls(2),
+    "decimal": pa.array([Decimal("20010101"), None]),
+    "time": pa.array([dt.time(1, 2), None]),
+    "timestamp_tz": pa.array([dt.datetime(2001, 1, 1), None], pa.timestamp("s", tz="UTC")),
+    "integer": pa.array([20010101, None]),
+    "float": pa.array([1.5, float("nan")]),
+}
+
+
+@pytest.mark.parametrize("column", ["record_id", "forename", "dob", "dob_alt", "aliases", "sex"])
+@pytest.mark.parametrize("kind", sorted(_TYPED))
+def test_parquet_of_any_column_type_is_read_or_refused_by_name(
+    tmp_path: Path, column: str, kind: str
+) -> None:
+    columns = {
+        "record_id": pa.array(["A1", "A2"]),
+        "forename": pa.array(["Amira", "Tesfay"]),
+        "surname": pa.array(["Haile", "Okafor"]),
+        "dob": pa.array(["2006-01-02", None]),
+        column: _TYPED[kind],
+    }
+    source = tmp_path / "typed.parquet"
+    pq.write_table(pa.table(columns), source)
+    try:
+        canonical = read_canonical(source, values={"sex": {"F": ("f",)}})
+    except InputError as error:
+        assert f"column {column!r} must hold" in str(error) or "record id" in str(error)
+        return
+    pseudonymise_table(canonical, linkage_key=b"l" * 32, owner_key=b"o" * 32, workers=1)
