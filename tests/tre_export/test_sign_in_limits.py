@@ -123,3 +123,28 @@ def test_every_attempt_is_logged_without_the_password(web_area: ExportArea) -> N
     assert "line 2: does not follow line 1" in verify_sign_in_log(web_area)[0]
     result = run_cli("export", "audit", "--dir", web_area.root)
     assert result.exit_code == 1 and "sign-in log FAILED" in result.output
+
+
+def test_hammering_a_locked_page_adds_a_line_a_minute(web_area: ExportArea) -> None:
+    clock = Clock()
+    client = _client(web_area, SignInThrottle(SignInLimits(max_failures=1), clock=clock))
+    for _ in range(2):
+        _attempt(client, "Carl", "wrong password here")
+    codes = [_attempt(client, "Carl", "wrong password here") for _ in range(25)]
+    assert set(codes) == {429}
+    clock.now += 61
+    assert _attempt(client, "Carl", "wrong password here") == 429
+    entries = read_sign_in_log(web_area)
+    assert [entry["event"] for entry in entries] == ["failed", "locked", "refused", "refused"]
+    assert entries[2]["detail"] == "account locked; 1 attempt(s) refused"
+    assert entries[3]["detail"] == "account locked; 25 attempt(s) refused"
+
+
+def test_the_chain_holds_across_long_lines(web_area: ExportArea) -> None:
+    from tre_export.web.sign_in_log import record_sign_in
+
+    for index in range(3):
+        address = f"{index}" + "x" * 9000  # longer than the block read from the end
+        record_sign_in(web_area, event="failed", account=None, address=address)
+    assert [entry["seq"] for entry in read_sign_in_log(web_area)] == [0, 1, 2]
+    assert verify_sign_in_log(web_area) == []

@@ -164,7 +164,8 @@ def create_app(
 
         verdict = limiter.check(name, address)
         if not verdict.allowed:
-            log("refused", verdict.reason)
+            if verdict.log:
+                log("refused", f"{verdict.reason}; {verdict.refused} attempt(s) refused")
             minutes = max(1, round(verdict.retry_after / 60))
             response = page(
                 request,

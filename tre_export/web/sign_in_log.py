@@ -9,8 +9,9 @@ name typed is an enrolled person's (a password typed into the name field by mist
 therefore never written down); otherwise ``account`` is null.
 
 Events: ``signed-in``; ``failed`` (wrong name or password); ``locked`` (a failure that
-started a lockout); ``refused`` (an attempt held back by a lockout or the rate limit,
-whose password was not checked).
+started a lockout); ``refused`` (attempts held back by a lockout or the rate limit,
+whose passwords were not checked: one line a minute per address at most, its detail
+saying how many). Appending reads only the end of the file.
 """
 
 from __future__ import annotations
@@ -37,6 +38,39 @@ def _lines(path: Path) -> list[bytes]:
     return [line for line in data.split(b"\n") if line]
 
 
+def _last_line(path: Path) -> bytes | None:
+    """The file's last line, read from the end (the log only grows)."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None
+    with handle:
+        end = handle.seek(0, os.SEEK_END)
+        tail = b""
+        position = end
+        while position > 0:
+            step = min(4096, position)
+            position -= step
+            handle.seek(position)
+            tail = handle.read(step) + tail
+            lines = [line for line in tail.split(b"\n") if line]
+            if len(lines) > 1 or (lines and position == 0):
+                return lines[-1]
+        return None
+
+
+def _next_position(path: Path) -> tuple[int, str]:
+    """The sequence number and ``prev`` hash for the next line."""
+    last = _last_line(path)
+    if last is None:
+        return 0, GENESIS
+    try:
+        seq = int(json.loads(last)["seq"]) + 1
+    except (ValueError, KeyError, TypeError):
+        seq = len(_lines(path))  # a damaged last line: count, and let the audit report it
+    return seq, sha256_bytes(last)
+
+
 def record_sign_in(
     area: ExportArea, *, event: str, account: str | None, address: str, detail: str = ""
 ) -> None:
@@ -46,10 +80,10 @@ def record_sign_in(
     path = area.sign_in_log_path
     path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(area.sign_in_lock_path):
-        lines = _lines(path)
+        seq, prev = _next_position(path)
         entry = {
-            "seq": len(lines),
-            "prev": sha256_bytes(lines[-1]) if lines else GENESIS,
+            "seq": seq,
+            "prev": prev,
             "time": datetime.now(UTC).isoformat(timespec="seconds"),
             "event": event,
             "account": account,

@@ -12,9 +12,11 @@ attempts, right or wrong, per ``window``. A successful sign-in clears the accoun
 failures, not the address's.
 
 Unknown names are counted exactly like enrolled ones, so a lockout does not reveal who
-is enrolled. State lives in server memory and starts empty when the server starts; a
-server behind a proxy sees the proxy's address, so the address limit then applies to
-everyone at once (the account limit still holds).
+is enrolled. Refused attempts are reported for the sign-in log at most once per
+``refusal_log_interval`` seconds per address (``Verdict.log``, with the number refused
+since), so hammering the page cannot fill the disk. State lives in server memory and
+starts empty when the server starts; a server behind a proxy sees the proxy's address,
+so the address limit then applies to everyone at once (the account limit still holds).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class SignInLimits:
     window: float = 15 * 60.0
     lockout: float = 15 * 60.0
     max_attempts: int = 30
+    refusal_log_interval: float = 60.0
     max_keys: int = 100_000  # memory bound: the oldest keys are forgotten first
 
 
@@ -46,6 +49,8 @@ class Verdict:
     allowed: bool
     retry_after: float = 0.0
     reason: str = ""
+    log: bool = True  # a refusal worth a line in the sign-in log
+    refused: int = 0  # attempts refused from this address since the last logged one
 
 
 @dataclass
@@ -53,6 +58,8 @@ class _Record:
     failures: deque[float] = field(default_factory=deque)
     attempts: deque[float] = field(default_factory=deque)
     locked_until: float = 0.0
+    refused: int = 0
+    refusal_logged: float = float("-inf")
 
 
 class SignInThrottle:
@@ -90,12 +97,19 @@ class SignInThrottle:
         locked = max(account.locked_until, client.locked_until)
         if locked > now:
             which = "account" if account.locked_until >= client.locked_until else "address"
-            return Verdict(False, locked - now, f"{which} locked")
+            return self._refuse(client, now, locked - now, f"{which} locked")
         client.attempts.append(now)
         if len(client.attempts) > self.limits.max_attempts:
             retry = client.attempts[0] + self.limits.window - now
-            return Verdict(False, max(retry, 1.0), "address rate limit")
+            return self._refuse(client, now, max(retry, 1.0), "address rate limit")
         return Verdict(True)
+
+    def _refuse(self, client: _Record, now: float, retry_after: float, reason: str) -> Verdict:
+        client.refused += 1
+        if now - client.refusal_logged < self.limits.refusal_log_interval:
+            return Verdict(False, retry_after, reason, log=False)
+        refused, client.refused, client.refusal_logged = client.refused, 0, now
+        return Verdict(False, retry_after, reason, log=True, refused=refused)
 
     def failed(self, name: str, address: str) -> bool:
         """Count a wrong name or password; True if this failure locked something."""
