@@ -23,10 +23,11 @@ def prepare_command(
     ),
 ) -> None:
     """Harmonise a source's raw files into canonical tables and report data quality."""
-    from pseudonymise.prepare import prepare_source, write_prepared
+    from pseudonymise.prepare import check_output, prepare_source, write_prepared
     from specs.dataset import load_dataset_spec
 
     dataset = load_dataset_spec(spec)
+    check_output(out, tables=len(dataset.tables))  # before minutes of reading
     console = Console(stderr=True)
     with console.status(f"reading {dataset.dataset} raw files") as status:
         prepared = prepare_source(

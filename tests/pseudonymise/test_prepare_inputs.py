@@ -197,3 +197,41 @@ def test_the_command_gives_a_message_and_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in completed.stdout + completed.stderr
     assert "line 3, column 2 ('First name')" in completed.stderr
     assert not out.exists() and not (tmp_path / "out.quality.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "out", "message"),
+    [
+        ("directory", "taken", "taken: is a directory; for a single-table source --out names"),
+        ("file", "taken/o.parquet", "taken: is a file, so taken/o.parquet cannot be written"),
+    ],
+)
+def test_an_unusable_out_is_refused_before_reading(
+    tmp_path: Path, make: str, out: str, message: str
+) -> None:
+    spec, raw = _setup(tmp_path)
+    (raw / "a.csv").write_text(GOOD, encoding="utf-8")
+    taken = tmp_path / "taken"
+    if make == "directory":
+        taken.mkdir()
+    else:
+        taken.write_text("keep me")
+    completed = subprocess.run(
+        [sys.executable, "-m", "trelink", "prepare", "--spec", str(spec), "--in", str(raw),
+         "--out", str(tmp_path / out)],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert message in completed.stderr.replace(str(tmp_path) + "/", "")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["raw", "taken", "toy.yaml"]
+    if make == "file":
+        assert taken.read_text() == "keep me"
+
+
+def test_several_tables_refuse_a_file_as_out(tmp_path: Path) -> None:
+    from pseudonymise.prepare import check_output
+
+    (tmp_path / "out").write_text("keep me")
+    with pytest.raises(PrepareError, match="yields 3 tables, so --out names a directory"):
+        check_output(tmp_path / "out", tables=3)
