@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
-from pseudonymise.textfile import CsvText, UnreadableText, decode_text
+from pseudonymise.textfile import CsvText, UnreadableText, decode_text, other_separator
 from specs.dataset import Role
 
 if TYPE_CHECKING:
@@ -164,6 +164,12 @@ def _read_csv(source: Path, data: bytes) -> tuple[pa.Table, str, _Places]:
     try:
         reader = CsvText(text)
         header = reader.header or []
+        separator = other_separator(header)
+        if separator is not None:
+            raise InputError(
+                f"{source}: line 1: the header is one column of text separated by "
+                f"{separator}; save the file with commas between columns"
+            )
         width = len(header)
         columns: list[list[str | None]] = [[] for _ in header]
         lines: list[int] = []

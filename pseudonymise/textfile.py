@@ -24,7 +24,14 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["FIELD_LIMIT", "CsvRecord", "CsvText", "UnreadableText", "decode_text"]
+__all__ = [
+    "FIELD_LIMIT",
+    "CsvRecord",
+    "CsvText",
+    "UnreadableText",
+    "decode_text",
+    "other_separator",
+]
 
 # The csv module's own limit; left at its default so no process-wide setting changes.
 FIELD_LIMIT = csv.field_size_limit()
@@ -36,6 +43,20 @@ _BOMS: tuple[tuple[bytes, str, str], ...] = (
     (b"\xfe\xff", "utf-16-be", "UTF-16 (big-endian)"),
 )
 _SNIFF_BYTES = 4096
+
+
+def other_separator(header: list[str]) -> str | None:
+    """The separator a one-column header seems to use instead of commas, if any.
+
+    Spreadsheets in many locales save "CSV" with semicolons, and "text" with tabs; such
+    a file reads as one column, which is worth saying rather than "columns missing".
+    """
+    if len(header) != 1:
+        return None
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        if separator in header[0]:
+            return name
+    return None
 
 
 class UnreadableText(ValueError):

@@ -402,3 +402,13 @@ def test_parquet_of_any_column_type_is_read_or_refused_by_name(
         assert f"column {column!r} must hold" in str(error) or "record id" in str(error)
         return
     pseudonymise_table(canonical, linkage_key=b"l" * 32, owner_key=b"o" * 32, workers=1)
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_otherwise_is_named_so(
+    owner: OwnerSetup, separator: str, name: str
+) -> None:
+    source = owner.root / "extract.csv"
+    source.write_text(GOOD.replace(",", separator), encoding="utf-8")
+    error = _refused(owner, source)
+    assert f"line 1: the header is one column of text separated by {name}" in str(error)

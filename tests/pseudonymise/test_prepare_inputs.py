@@ -235,3 +235,10 @@ def test_several_tables_refuse_a_file_as_out(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("keep me")
     with pytest.raises(PrepareError, match="yields 3 tables, so --out names a directory"):
         check_output(tmp_path / "out", tables=3)
+
+
+def test_a_semicolon_separated_file_is_named_so(tmp_path: Path) -> None:
+    spec, raw = _setup(tmp_path)
+    (raw / "a.csv").write_text(GOOD.replace(",", ";"), encoding="utf-8")
+    with pytest.raises(PrepareError, match="one column separated by semicolons"):
+        _prepare(spec, raw)
