@@ -38,6 +38,10 @@ __all__ = ["ATOM_LIMIT", "Refinement", "common_refinement"]
 # solve in seconds. Beyond it the tables are refused, never audited on a weaker system.
 ATOM_LIMIT = 200_000
 
+# Joins a variable's name to the number of its coding when tables code it differently;
+# a control character, so no category label or variable name can contain it.
+CODING_SEPARATOR = "\x1f"
+
 Assignment = tuple[str, ...]  # category per variable, in the order of ``variables``
 
 
@@ -77,17 +81,20 @@ def common_refinement(
     """
     measure = next((keys[0][0] for keys in tables if keys), "")
     interiors = [_interior(keys) for keys in tables]
+    names = _join_names(interiors)
     # Widest tables first: the join then grows least on the way.
     order = sorted(range(len(tables)), key=lambda number: -len(interiors[number][0]))
     variables: tuple[str, ...] = ()
     assignments: list[Assignment] = [()]
     for number in order:
-        variables, assignments = _join(variables, assignments, *interiors[number], limit)
+        variables, assignments = _join(
+            variables, assignments, names[number], interiors[number][1], limit
+        )
     atoms = [_key(measure, variables, assignment) for assignment in assignments]
     atom_set = set(atoms)
     sums: list[tuple[CellKey, np.ndarray]] = []
-    for table_variables, table_assignments in interiors:
-        if set(table_variables) == set(variables):
+    for (table_variables, table_assignments), joined_as in zip(interiors, names, strict=True):
+        if set(joined_as) == set(variables):
             # Its interior cells are atoms; one the join ruled out must be empty.
             sums.extend(
                 (key, np.zeros(0, dtype=np.int64))
@@ -97,7 +104,7 @@ def common_refinement(
                 if key not in atom_set
             )
             continue
-        picks = [variables.index(variable) for variable in table_variables]
+        picks = [variables.index(variable) for variable in joined_as]
         members: dict[Assignment, list[int]] = {}
         for position, assignment in enumerate(assignments):
             members.setdefault(tuple(assignment[pick] for pick in picks), []).append(position)
@@ -118,6 +125,32 @@ def _interior(keys: Sequence[CellKey]) -> tuple[tuple[str, ...], list[Assignment
         tuple(value for _, value in pairs) for _, pairs in keys if len(pairs) == len(variables)
     ]
     return variables, interior
+
+
+def _join_names(interiors: list[tuple[tuple[str, ...], list[Assignment]]]) -> list[Assignment]:
+    """The name each table's variables are joined by: their own, unless tables list
+    different categories under one name (age bands cut two ways), in which case each
+    coding is a variable of its own (its atoms never match a published cell's key)."""
+    codings: dict[str, list[frozenset[str]]] = {}
+    seen: list[dict[str, frozenset[str]]] = []
+    for variables, assignments in interiors:
+        table = {
+            variable: frozenset(assignment[place] for assignment in assignments)
+            for place, variable in enumerate(variables)
+        }
+        for variable, categories in table.items():
+            if categories not in codings.setdefault(variable, []):
+                codings[variable].append(categories)
+        seen.append(table)
+    return [
+        tuple(
+            variable
+            if len(codings[variable]) == 1
+            else f"{variable}{CODING_SEPARATOR}{codings[variable].index(table[variable])}"
+            for variable in variables
+        )
+        for (variables, _), table in zip(interiors, seen, strict=True)
+    ]
 
 
 def _join(
