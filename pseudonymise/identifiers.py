@@ -70,6 +70,7 @@ _AGE_ROWS = 0.95
 _MAX_AGE_YEARS = 110
 _ONE_TO_ONE = 0.95
 _MIN_KEY_VALUES = 10
+_MIN_DISTRICTS = 20
 _INTEGER_LIMIT = 10**12  # tokens are 64-bit HMACs; identifiers hidden as numbers are shorter
 _NAMED = re.compile(
     r"^(record_id|forename|surname|dob|postcode|nhs_number|upn|pnc_id|aliases|dob_alt"
@@ -293,11 +294,11 @@ def _leaves(label: str, array: pa.Array, aligned: bool) -> Iterator[tuple[str, p
         for index in range(kind.num_fields):
             child = pc.struct_field(array, [index])
             yield from _leaves(f"{label}.{kind.field(index).name}", child, aligned)
+    elif pa.types.is_map(kind):
+        yield from _leaves(f"{label}.key", array.keys, False)
+        yield from _leaves(f"{label}.value", array.items, False)
     elif (
-        pa.types.is_list(kind)
-        or pa.types.is_large_list(kind)
-        or pa.types.is_fixed_size_list(kind)
-        or pa.types.is_map(kind)
+        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
     ):
         yield from _leaves(label, pc.list_flatten(array), False)
     else:
@@ -601,8 +602,13 @@ def _coded_kind(values: pa.Array) -> str | None:
     """Postcodes, NHS numbers, pupil numbers or PNC ids, whole or inside text."""
     postcode = pc.match_substring_regex(values, _WHOLE_POSTCODE)
     shaped = pc.filter(values, postcode).to_pylist()
-    if sum(d is not None for d in normalise_postcodes(shaped)[2]) >= max(SHARE * len(values), 1):
+    full, _, district = normalise_postcodes(shaped)
+    enough = max(SHARE * len(values), 1)
+    if sum(code is not None for code in full) >= enough:
         return "postcodes"
+    # Outward codes alone (postcode districts) only when many: "A1", "B2" may be bands.
+    if sum(code is not None for code in district) >= max(enough, _MIN_DISTRICTS):
+        return "postcode districts"
     for kind, whole_shape in (
         ("NHS numbers", r"^\s*[0-9]{3}[\s\-]*[0-9]{3}[\s\-]*[0-9]{4}\s*$"),
         ("unique pupil numbers", r"(?i)^\s*[a-z][\s\-]*(?:[0-9][\s\-]*){11}[a-z0-9]\s*$"),

@@ -336,3 +336,25 @@ def test_clean_synthetic_extracts_package(tmp_path: Path) -> None:
             )
             checked += 1
     assert checked >= 7
+
+
+HIDING_PLACES: dict[str, Callable[[list[str]], pa.Array]] = {
+    "a struct field": lambda codes: pa.array([{"note": code, "n": 1} for code in codes]),
+    "a list element": lambda codes: pa.array([["none", code] for code in codes]),
+    "a map value": lambda codes: pa.array(
+        [[("where", code)] for code in codes], pa.map_(pa.string(), pa.string())
+    ),
+    "binary bytes": lambda codes: pa.array([code.encode() + b"\xff" for code in codes]),
+    "a dictionary": lambda codes: pa.array(codes).dictionary_encode(),
+}
+
+
+@pytest.mark.parametrize("place", HIDING_PLACES, ids=list(HIDING_PLACES))
+def test_postcodes_in_nested_binary_or_encoded_columns_are_refused(
+    owner: Owner, place: str
+) -> None:
+    extract = owner.pseudonymise()
+    attributes = _attributes(extract)
+    hidden = HIDING_PLACES[place](owner.frame["postcode"].tolist())
+    _replace_member(extract, "attributes.parquet", attributes.append_column("extra", hidden))
+    _refused(owner, extract, "'extra", "holds values that look like postcodes")
