@@ -40,6 +40,7 @@ the bring-your-own-data declarations (``identifiers:``) instead of canonical col
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -242,9 +243,14 @@ def main() -> None:
         for name in names:
             if name in scenarios:
                 scenario = scenarios[name]
-                dataset = scenario_dataset(
-                    scenario, records=arguments.records, seed=arguments.seed, cache=arguments.cache
-                )
+                # The generator's progress bar would land in the printed table.
+                with contextlib.redirect_stdout(sys.stderr):
+                    dataset = scenario_dataset(
+                        scenario,
+                        records=arguments.records,
+                        seed=arguments.seed,
+                        cache=arguments.cache,
+                    )
                 cases.append(_run_case(dataset, scenario.fields, arguments, Path(work)))
                 continue
             dataset = load_external(name)
