@@ -48,7 +48,7 @@ Dialect = Literal["duckdb", "spark"]
 def _overlap_sql(left: str, right: str, dialect: Dialect) -> str:
     if dialect == "spark":
         return f"arrays_overlap({left}, {right})"
-    return f"len(list_intersect({left}, {right})) > 0"
+    return f"list_has_any({left}, {right})"
 
 
 def _contains_sql(list_column: str, scalar_column: str, dialect: Dialect) -> str:
@@ -57,15 +57,16 @@ def _contains_sql(list_column: str, scalar_column: str, dialect: Dialect) -> str
 
 
 def _jaccard_at_least_sql(left: str, right: str, at_least: float, dialect: Dialect) -> str:
-    # Tokens within one list are distinct (the owner derives sets), so the union's size
-    # is the two sizes minus the intersection's.
+    # Tokens within one list are distinct (the owner derives sets), so the Jaccard
+    # similarity I / (A + B - I) is at least x exactly when I >= x (A + B) / (1 + x):
+    # one intersection per pair, which is most of the cost.
     if dialect == "spark":
         shared = f"size(array_intersect({left}, {right}))"
         total = f"(size({left}) + size({right}))"
     else:
         shared = f"len(list_intersect({left}, {right}))"
         total = f"(len({left}) + len({right}))"
-    return f"({shared} > 0 AND {shared} >= {at_least!r} * ({total} - {shared}))"
+    return f"{shared} >= greatest(1, {at_least!r} * {total} / {1 + at_least!r})"
 
 
 def term_sql(term: Term, *, dialect: Dialect) -> str:

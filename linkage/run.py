@@ -165,58 +165,106 @@ def _held_back_sql(rules: Sequence[HoldBackRule], gammas: Mapping[tuple[str, str
     return f"CASE {' '.join(cases)} END AS held_back"
 
 
-def _hold_back(
-    connection: duckdb.DuckDBPyConnection, threshold: float, staging: Path
+# The twins test: among pairs that fit a hold-back pattern, the share whose records
+# record different sexes must exceed this, and ``TWIN_SEX_FACTOR`` times the share
+# among ordinary links (recording error), over at least ``TWIN_MIN_PAIRS`` pairs. Half
+# of twin pairs differ in sex; a misrecorded forename of one person almost never does.
+TWIN_SEX_SHARE = 0.1
+TWIN_SEX_FACTOR = 3.0
+TWIN_MIN_PAIRS = 20
+
+
+@dataclass(frozen=True)
+class HoldBackOutcome:
+    held_back: int  # pairs above the threshold held back
+    note: str | None  # why the rules were or were not applied
+
+
+def _sexes_sql(connection: duckdb.DuckDBPyConnection, attributes: Mapping[str, str]) -> str | None:
+    parts = []
+    for dataset, table in attributes.items():
+        names = {str(row[0]) for row in connection.execute(f"DESCRIBE {table}").fetchall()}
+        if "sex" in names:
+            quoted = dataset.replace("'", "''")
+            parts.append(
+                f"SELECT '{quoted}' AS dataset, CAST(record_pid AS VARCHAR) AS record_pid, "
+                f"CAST(sex AS VARCHAR) AS sex FROM {table} WHERE sex IS NOT NULL"
+            )
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def _sex_disagreement(
+    connection: duckdb.DuckDBPyConnection, sexes: str, threshold: float, pattern: bool
 ) -> tuple[int, int]:
+    """Pairs above the threshold (pattern pairs, or ordinary links) with both sexes
+    recorded, and how many of them differ."""
+    rows = connection.execute(
+        f"WITH sexes AS ({sexes}) SELECT count(*), count(*) FILTER (WHERE a.sex <> b.sex) "
+        "FROM scored_pairs p JOIN sexes a ON a.dataset = p.dataset_l "
+        "AND a.record_pid = p.record_pid_l JOIN sexes b ON b.dataset = p.dataset_r "
+        f"AND b.record_pid = p.record_pid_r WHERE p.match_probability >= {threshold} "
+        f"AND p.held_back IS {'NOT ' if pattern else ''}NULL"
+    ).fetchall()
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def _hold_back(
+    connection: duckdb.DuckDBPyConnection,
+    threshold: float,
+    staging: Path,
+    attributes: Mapping[str, str],
+) -> HoldBackOutcome:
     """Move held-back pairs out of ``scored_pairs``; write those above the threshold.
 
-    A pair that fits a hold-back rule's look-alike pattern (twins: surname, date of
-    birth and address shared, forenames nothing alike) is held back only when the data
-    show a competitor: one of its two records is also linked, outside the pattern, to
-    another record of the other's dataset (twin A's own record beside twin B's). On data
-    without twins the pattern is a true match whose forename was misrecorded, and it
-    stays a link. Returns the pairs held back and the pattern pairs kept as links.
+    A hold-back rule (twins: surname, date of birth and address shared, forenames
+    nothing alike) encodes an assumption about the population, so it applies only when
+    the data support it: the pattern's pairs must record different sexes far more often
+    than ordinary links do (see ``TWIN_SEX_SHARE``). Where they do not, or no dataset
+    records sex, the pattern is taken for what the model says it is (on FEBRL and an
+    adult register, a misrecorded forename of one person) and its pairs stay links.
     """
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE link_ends AS
-        WITH links AS (
-            SELECT dataset_l, record_pid_l, dataset_r, record_pid_r FROM scored_pairs
-            WHERE held_back IS NULL AND match_probability >= {threshold}
-        )
-        SELECT dataset_l AS dataset, record_pid_l AS record_pid, dataset_r AS other_dataset,
-               record_pid_r AS other_pid FROM links
-        UNION ALL
-        SELECT dataset_r, record_pid_r, dataset_l, record_pid_l FROM links
-        """
-    )
+    ((pattern_pairs,),) = connection.execute(
+        f"SELECT count(*) FROM scored_pairs WHERE held_back IS NOT NULL "
+        f"AND match_probability >= {threshold}"
+    ).fetchall()
+    note: str | None = None
+    apply = False
+    if pattern_pairs:
+        sexes = _sexes_sql(connection, attributes)
+        if sexes is None:
+            note = (
+                f"hold-back rules not applied to {pattern_pairs:,} pair(s): no dataset "
+                "records sex, so nothing shows that the pattern is twins rather than a "
+                "misrecorded forename; they stay links"
+            )
+        else:
+            compared, differ = _sex_disagreement(connection, sexes, threshold, pattern=True)
+            linked, linked_differ = _sex_disagreement(connection, sexes, threshold, pattern=False)
+            share = differ / compared if compared else 0.0
+            baseline = linked_differ / linked if linked else 0.0
+            apply = (
+                compared >= TWIN_MIN_PAIRS
+                and share >= TWIN_SEX_SHARE
+                and share >= TWIN_SEX_FACTOR * baseline
+            )
+            verdict = "applied" if apply else "not applied; they stay links"
+            note = (
+                f"hold-back rules {verdict}: {pattern_pairs:,} pair(s) fit the pattern; "
+                f"{share:.1%} of {compared:,} with both sexes recorded differ in sex, "
+                f"against {baseline:.1%} of ordinary links (twins differ half the time)"
+            )
+    condition = f"held_back IS NOT NULL AND match_probability >= {threshold}"
     connection.execute(
         "CREATE OR REPLACE TABLE held_back AS SELECT * EXCLUDE (held_back), held_back AS rule "
-        f"FROM scored_pairs f WHERE held_back IS NOT NULL AND match_probability >= {threshold} "
-        "AND (EXISTS (SELECT 1 FROM link_ends e WHERE e.dataset = f.dataset_l "
-        "AND e.record_pid = f.record_pid_l AND e.other_dataset = f.dataset_r "
-        "AND e.other_pid <> f.record_pid_r) "
-        "OR EXISTS (SELECT 1 FROM link_ends e WHERE e.dataset = f.dataset_r "
-        "AND e.record_pid = f.record_pid_r AND e.other_dataset = f.dataset_l "
-        "AND e.other_pid <> f.record_pid_l)) "
+        f"FROM scored_pairs WHERE {condition if apply else 'false'} "
         "ORDER BY dataset_l, record_pid_l, dataset_r, record_pid_r"
     )
-    ((kept,),) = connection.execute(
-        "SELECT count(*) FROM scored_pairs s WHERE held_back IS NOT NULL "
-        f"AND match_probability >= {threshold} AND NOT EXISTS (SELECT 1 FROM held_back h "
-        "WHERE h.dataset_l = s.dataset_l AND h.record_pid_l = s.record_pid_l "
-        "AND h.dataset_r = s.dataset_r AND h.record_pid_r = s.record_pid_r)"
-    ).fetchall()
-    connection.execute(
-        "DELETE FROM scored_pairs s WHERE EXISTS (SELECT 1 FROM held_back h "
-        "WHERE h.dataset_l = s.dataset_l AND h.record_pid_l = s.record_pid_l "
-        "AND h.dataset_r = s.dataset_r AND h.record_pid_r = s.record_pid_r)"
-    )
+    if apply:
+        connection.execute(f"DELETE FROM scored_pairs WHERE {condition}")
     connection.execute("ALTER TABLE scored_pairs DROP COLUMN held_back")
-    connection.execute("DROP TABLE link_ends")
     connection.execute(f"COPY held_back TO '{staging / 'held_back.parquet'}' (FORMAT parquet)")
     ((count,),) = connection.execute("SELECT count(*) FROM held_back").fetchall()
-    return int(count), int(kept)
+    return HoldBackOutcome(held_back=int(count), note=note)
 
 
 def _make_linker(
@@ -434,15 +482,10 @@ def _link(
     select = _prediction_select(column_names(predictions), datasets)
     select += ", " + _held_back_sql(job.hold_back, level_gammas(linker))
     backend.to_work(predictions, "scored_pairs", select=select)
-    held_back, pattern_kept = _hold_back(connection, job.threshold, staging)
-    if pattern_kept:
-        kept_note = (
-            f"{pattern_kept:,} pair(s) fit a hold-back pattern but were kept as links: "
-            "neither record has a competing link to another record of the other's "
-            "dataset, so nothing suggests a look-alike (a twin) rather than a "
-            "misrecorded forename"
-        )
-        prepared = replace(prepared, notes=(*prepared.notes, kept_note))
+    outcome = _hold_back(connection, job.threshold, staging, prepared.attributes)
+    held_back = outcome.held_back
+    if outcome.note is not None:
+        prepared = replace(prepared, notes=(*prepared.notes, outcome.note))
     step("clustering pairs into persons")
     spine = build_spine(
         connection,

@@ -152,7 +152,8 @@ def _correct_degenerate(
 ) -> list[str]:
     """Find and correct estimates no data support; say what was done (module docstring).
 
-    * a session whose match share went to 0 or 1 is dropped whole;
+    * a session whose match share went to 0, or to 1 while its pairs agree little more
+      than random pairs, is dropped whole;
     * within a session, no level's m is below ``1 / matches``: a level never seen among
       the session's estimated matches is bounded by that, not driven to zero (a weight
       of -236 said only that a few thousand pairs showed no such disagreement);
@@ -165,7 +166,9 @@ def _correct_degenerate(
     comparisons = linker._settings_obj.comparisons
     for session in sessions:
         where = f"EM block {' + '.join(session.planned.keys)}"
-        if session.matches < 1 or session.share >= 1 - 1e-6:
+        if session.matches < 1 or (
+            session.share >= 1 - 1e-6 and not _agrees_beyond_chance(comparisons, session)
+        ):
             for comparison in comparisons:
                 for level in comparison._comparison_levels_excluding_null:
                     for record in _session_values(level, session.description):
@@ -208,6 +211,22 @@ def _correct_degenerate(
                 "(weight 0) rather than trusted"
             )
     return notes
+
+
+def _agrees_beyond_chance(comparisons: Sequence[Any], session: _Session) -> bool:
+    """A session that calls every pair a match is believed only when its pairs agree far
+    more than random pairs do: the strongest level of every comparison it trained is at
+    least ten times likelier among them (small deduplication data, where a block on
+    names holds little else but duplicates)."""
+    for comparison in comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        records = _session_values(levels[0], session.description)
+        if not records:
+            continue
+        u = levels[0].u_probability
+        if not isinstance(u, float) or records[0]["probability"] < 10 * u:
+            return False
+    return True
 
 
 def _untrained_comparisons(linker: Linker) -> list[str]:

@@ -239,7 +239,8 @@ class _Deriver:
         found: dict[str, Callable[[], Part]] = {}
         for column, function in normalisers.items():
             found[column] = partial(self._normalised, column, _each(function))
-            found[f"{column}_deletions"] = partial(self._deletions_of, column)
+            if column != "address":  # an address is compared by its words
+                found[f"{column}_deletions"] = partial(self._deletions_of, column)
         found["address_words"] = lambda: self.scalar("address").map_lists(_words)
         found["email_local"] = lambda: self.scalar("email").map(_email_local)[0]
         found["identifier_sorted"] = lambda: self.scalar("identifier").map(_sorted_characters)[0]

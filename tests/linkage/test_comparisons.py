@@ -30,7 +30,7 @@ SQL_CASES = [
         "duckdb",
         "(fn_sn_l = sn_fn_r OR sn_fn_l = fn_sn_r)",
     ),
-    (OverlapTerm(overlap="fn_del"), "duckdb", "len(list_intersect(fn_del_l, fn_del_r)) > 0"),
+    (OverlapTerm(overlap="fn_del"), "duckdb", "list_has_any(fn_del_l, fn_del_r)"),
     (OverlapTerm(overlap="fn_del"), "spark", "arrays_overlap(fn_del_l, fn_del_r)"),
     (
         MemberTerm(member=("dob", "dob_alt")),
