@@ -662,7 +662,13 @@ def _whole_names(values: pa.Array, rows: int, lexicon: _Lexicon) -> bool:
     known = len(np.unique(hits))
     many_values = len(values) >= 50 or len(values) >= 0.15 * rows
     mostly = len(shaped) >= 0.8 * len(values) and known >= SHARE * len(values) and many_values
-    diverse = known >= _DIVERSE_NAMES and known >= _DIVERSE_SHARE * len(values)
+    # Names diluted by distinct filler: many known names in a column of mostly distinct
+    # values. A category (countries: Jordan, Chad, Georgia) repeats, so it is not one.
+    diverse = (
+        known >= _DIVERSE_NAMES
+        and known >= _DIVERSE_SHARE * len(values)
+        and len(values) >= 0.5 * rows
+    )
     return mostly or diverse
 
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from faker import Faker
+from faker.providers.address.en_US import Provider as Addresses
 
 from pseudonymise import keys
 from pseudonymise.errors import IdentifierLeakError
@@ -25,6 +26,7 @@ from pseudonymise.package import build_package
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 
 ROWS = 2_000
+COUNTRIES = sorted(set(Addresses.countries))
 
 
 def _population(rows: int = ROWS, seed: int = 5) -> pd.DataFrame:
@@ -279,7 +281,8 @@ def test_record_ids_shipped_as_the_pid_are_refused(owner: Owner) -> None:
 
 
 def test_clean_categories_codes_and_event_dates_package(owner: Owner) -> None:
-    """Values that share a spelling with a name ("Max", "NGO") or hold numbers and dates."""
+    """Values that share a spelling with a name ("Max", "NGO", countries) or hold numbers
+    and dates."""
     draw = random.Random(2)
     referral = owner.frame["referral_date"]
     extract = owner.pseudonymise(
@@ -294,6 +297,8 @@ def test_clean_categories_codes_and_event_dates_package(owner: Owner) -> None:
             "nationality_label": [
                 draw.choice(["Sierra Leone", "Jordan", "Georgia", "Chad"]) for _ in range(ROWS)
             ],
+            # Every country: 40 of them are also forenames or surnames (Jordan, Chad ...).
+            "country_of_birth": [draw.choice(COUNTRIES) for _ in range(ROWS)],
             "decision_date": [day + dt.timedelta(days=draw.randrange(400)) for day in referral],
             "academic_year": [draw.choice(["2016/17", "2019/20"]) for _ in range(ROWS)],
             "period": [draw.choice(["2016-17-2019-20", "2017-2019"]) for _ in range(ROWS)],
