@@ -698,9 +698,10 @@ def _names_in_text(values: pa.Array, lexicon: _Lexicon) -> bool:
 
     found: set[tuple[str, str]] = set()
     for value in candidates:
-        for match in _CONTEXT_NAME.finditer(value):
-            if title(match.group(1)) and norm(match.group(1)) in lexicon.names:
-                found.add(("", norm(match.group(1))))
+        for match in _CONTEXT_NAME.finditer(value):  # "name is AMIRA" counts too
+            named = match.group(1)
+            if (title(named) or named.isupper()) and norm(named) in lexicon.names:
+                found.add(("", norm(named)))
         words = list(_WORD.finditer(value))
         for first, second in itertools.pairwise(words):
             between = value[first.end() : second.start()]
@@ -784,26 +785,28 @@ class _DateColumn:
 class _PidJoin:
     """Moves one member's per-row values onto another member's rows by record_pid."""
 
-    def __init__(self, members: Sequence[_Member]) -> None:
-        self._pids = {
-            id(member): pa.chunked_array(member.pids, pa.string()).to_pylist()
-            if member.pids
-            else None
-            for member in members
-        }
+    def __init__(self) -> None:
+        self._pids: dict[int, list[str] | None] = {}
         self._positions: dict[tuple[int, int], npt.NDArray[np.intp] | None] = {}
+
+    def _pids_of(self, member: _Member) -> list[str] | None:
+        if id(member) not in self._pids:
+            self._pids[id(member)] = (
+                pa.chunked_array(member.pids, pa.string()).to_pylist() if member.pids else None
+            )
+        return self._pids[id(member)]
 
     def positions(self, source: _Member, target: _Member) -> npt.NDArray[np.intp] | None:
         """For each row of ``target``, the first row of ``source`` with its pid, or -1."""
         key = (id(source), id(target))
         if key not in self._positions:
-            source_pids, target_pids = self._pids[id(source)], self._pids[id(target)]
+            source_pids, target_pids = self._pids_of(source), self._pids_of(target)
             found = None
             if source_pids is not None and target_pids is not None:
                 index = pd.Index(source_pids)
                 first = np.flatnonzero(~index.duplicated())
-                found = first[np.maximum(pd.Index(index[first]).get_indexer(target_pids), 0)]
-                found[pd.Index(index[first]).get_indexer(target_pids) < 0] = -1
+                hit = pd.Index(index[first]).get_indexer(pd.Index(target_pids))
+                found = np.where(hit >= 0, first[np.maximum(hit, 0)], -1)
             self._positions[key] = found
         return self._positions[key]
 
@@ -835,7 +838,7 @@ def _birth_dates(members: Sequence[_Member]) -> None:
         for column in member.columns.values()
         if (days := column.days(member.rows)) is not None
     ]
-    join = _PidJoin(members)
+    join = _PidJoin()
     for candidate in columns:
         for reference in columns:
             if reference is candidate:
@@ -878,7 +881,13 @@ def _scan_member(
     path: Path, tokens: frozenset[str], lexicon: _Lexicon, ids: _RecordIds | None
 ) -> _Member:
     member = _Member(path)
-    parquet = pq.ParquetFile(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as error:
+        member.problems.append(
+            f"{path.name}: cannot be read as Parquet ({type(error).__name__}); pseudonymise again"
+        )
+        return member
     schema = parquet.schema_arrow
     names = set(schema.names)
     if {"record_id", "record_pid"} <= names and len(names) == 2:

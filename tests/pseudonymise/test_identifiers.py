@@ -363,3 +363,14 @@ def test_postcodes_in_nested_binary_or_encoded_columns_are_refused(
     hidden = HIDING_PLACES[place](owner.frame["postcode"].tolist())
     _replace_member(extract, "attributes.parquet", attributes.append_column("extra", hidden))
     _refused(owner, extract, "'extra", "holds values that look like postcodes")
+
+
+def test_a_member_that_is_not_parquet_is_refused_without_a_traceback(owner: Owner) -> None:
+    extract = owner.pseudonymise()
+    (extract / "attributes.parquet").write_bytes(b"PAR1 not really parquet")
+    manifest = json.loads((extract / "manifest.json").read_text())
+    manifest["members"]["attributes.parquet"] = hashlib.sha256(
+        (extract / "attributes.parquet").read_bytes()
+    ).hexdigest()
+    (extract / "manifest.json").write_text(json.dumps(manifest))
+    _refused(owner, extract, "attributes.parquet: cannot be read as Parquet")
