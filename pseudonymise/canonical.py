@@ -36,19 +36,27 @@ is one, the place: ``line N`` in a CSV (the header is line 1), ``row N`` in Parq
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
-from pseudonymise.textfile import CsvText, UnreadableText, decode_text, other_separator
+from pseudonymise.textfile import (
+    FIELD_LIMIT,
+    CsvText,
+    UnreadableText,
+    decode_text,
+    other_separator,
+)
 from specs.dataset import Role
 
 if TYPE_CHECKING:
@@ -139,19 +147,77 @@ class CanonicalTable:
 # ----------------------------------------------------------------------------- places
 
 
-@dataclass(frozen=True)
 class _Places:
-    """How a row index is named in messages: a CSV line (header = 1) or a Parquet row."""
+    """How a row index is named in messages: a CSV line (header = 1) or a Parquet row.
 
-    lines: tuple[int, ...] | None = None  # CSV: the line each record starts on
+    A CSV read by Arrow's fast reader has its record lines counted only when a message
+    needs one.
+    """
+
+    def __init__(self, lines: tuple[int, ...] | None = None, *, text: str = "") -> None:
+        self._lines = lines
+        self._text = text
 
     def __call__(self, index: int) -> str:
-        if self.lines is None:
+        if self._lines is None and self._text:
+            self._lines = tuple(line for line, _ in _records("", CsvText(self._text)))
+        if self._lines is None:
             return f"row {index + 1}"
-        return f"line {self.lines[index]}"
+        return f"line {self._lines[index]}"
 
 
 # ----------------------------------------------------------------------------- reading
+
+
+def _records(source: str, reader: CsvText) -> Iterator[tuple[int, list[str]]]:
+    """The data records of a CSV and their first lines; misshapen lines refused."""
+    width = len(reader.header or [])
+    for record in reader.records():
+        fields = record.fields
+        if fields is None:
+            raise InputError(f"{source}: line {record.line}: cannot be split into fields")
+        if len(fields) != width:
+            if not any(field.strip() for field in fields):
+                continue  # a blank line (often the last) holds no record
+            raise InputError(
+                f"{source}: line {record.line}: {len(fields)} fields where the header has {width}"
+            )
+        yield record.line, fields
+
+
+def _fast_csv(text: str, width: int) -> pa.Table | None:
+    """Arrow's multi-threaded reader for a well-formed file; None sends it to ``_records``.
+
+    Every column is read as text, so identifiers keep leading zeros and parsing below
+    can name a bad cell; blank cells are null, as ``_records`` makes them.
+    """
+    names = [f"column_{position}" for position in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except pa.ArrowException:
+        return None
+    if table.num_columns != width or any(
+        (pc.max(pc.utf8_length(column)).as_py() or 0) > FIELD_LIMIT for column in table.columns
+    ):
+        return None  # the careful reader names the field that is too long
+    blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
+    return pa.Table.from_arrays(
+        [
+            pc.if_else(is_blank, pa.scalar(None, pa.string()), column)
+            for column, is_blank in zip(table.columns, blank, strict=True)
+        ],
+        names=names,
+    )
 
 
 def _read_csv(source: Path, data: bytes) -> tuple[pa.Table, str, _Places]:
@@ -164,36 +230,28 @@ def _read_csv(source: Path, data: bytes) -> tuple[pa.Table, str, _Places]:
     try:
         reader = CsvText(text)
         header = reader.header or []
+        if not any(label.strip() for label in header):
+            raise InputError(f"{source}: line 1: the header is empty; it must name the columns")
         separator = other_separator(header)
         if separator is not None:
             raise InputError(
                 f"{source}: line 1: the header is one column of text separated by "
                 f"{separator}; save the file with commas between columns"
             )
-        width = len(header)
+        names = _header_names(header)
+        # A header over several lines (a quoted line break) is left to the careful reader.
+        fast = _fast_csv(text, len(header)) if reader.lines_read == 1 else None
+        if fast is not None:
+            return fast.rename_columns(names), encoding, _Places(text=text)
         columns: list[list[str | None]] = [[] for _ in header]
         lines: list[int] = []
-        for record in reader.records():
-            fields = record.fields
-            if fields is None:
-                raise InputError(f"{source}: line {record.line}: cannot be split into fields")
-            if len(fields) != width:
-                if not any(field.strip() for field in fields):
-                    continue  # a blank line (often the last) holds no record
-                raise InputError(
-                    f"{source}: line {record.line}: {len(fields)} fields where the header "
-                    f"has {width}"
-                )
-            lines.append(record.line)
+        for line, fields in _records(str(source), reader):
+            lines.append(line)
             for values, field in zip(columns, fields, strict=True):
                 values.append(field if field.strip() else None)
     except UnreadableText as error:
         raise InputError(f"{source}: {error}") from None
-    # Every column is read as text, so identifiers keep leading zeros and parsing
-    # below can name a bad cell.
-    table = pa.Table.from_arrays(
-        [pa.array(values, pa.string()) for values in columns], names=_header_names(header)
-    )
+    table = pa.Table.from_arrays([pa.array(values, pa.string()) for values in columns], names=names)
     return table, encoding, _Places(tuple(lines))
 
 

@@ -185,6 +185,7 @@ class CsvText:
         self._reader = csv.reader(self._lines)
         first = self._next()
         self.header: list[str] | None = first.fields if first is not None else None
+        self.lines_read = self._reader.line_num  # the header's lines (1 unless quoted)
 
     def _next(self) -> CsvRecord | None:
         start = self._reader.line_num + 1
