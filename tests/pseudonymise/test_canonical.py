@@ -412,3 +412,26 @@ def test_a_file_separated_otherwise_is_named_so(
     source.write_text(GOOD.replace(",", separator), encoding="utf-8")
     error = _refused(owner, source)
     assert f"line 1: the header is one column of text separated by {name}" in str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    width=st.integers(1, 3),
+    body=st.lists(
+        st.sampled_from(["a", "b", ",", '"', '""', "\n", "\r", "\r\n", " ", "é", "\x00", "\t"]),
+        max_size=30,
+    ).map("".join),
+)
+def test_fast_and_careful_csv_readers_agree(width: int, body: str) -> None:
+    from pseudonymise.canonical import _fast_csv, _records
+    from pseudonymise.textfile import CsvText
+
+    text = ",".join(f"h{index}" for index in range(width)) + "\n" + body
+    fast = _fast_csv(text, width)
+    if fast is None:
+        return  # the careful reader decides alone
+    careful = [
+        [field if field.strip() else None for field in fields]
+        for _, fields in _records("x.csv", CsvText(text))
+    ]
+    assert [list(row.values()) for row in fast.to_pylist()] == careful
