@@ -123,6 +123,11 @@ class PseudonymiseSpec(SpecModel):
         for column, codes in self.values.items():
             if column in _NO_VALUE_MAPPING:
                 problems.append(f"values.{column}: identifiers cannot be recoded")
+            if column == "sex" and not set(codes) <= {"F", "M"}:
+                problems.append(
+                    "values.sex: the codes are F and M (the canonical sex codes); list "
+                    "other spellings under them, and values listed nowhere become null"
+                )
             seen: dict[str, str] = {}
             for code, spellings in codes.items():
                 for spelling in (code, *spellings):

@@ -89,10 +89,11 @@ def test_pseudonymise_spec_checks_formats_and_value_mappings() -> None:
             {
                 "version": 1,
                 "date_formats": ["%Y-%m"],
-                "values": {"sex": {"F": ["x"], "M": [" X"]}, "dob": {"a": []}},
+                "values": {"sex": {"F": ["x"], "M": [" X"], "U": []}, "dob": {"a": []}},
             }
         )
     message = str(caught.value)
     assert "date_formats: '%Y-%m' does not hold a whole date" in message
     assert "values.sex: spelling ' X' belongs to both 'F' and 'M'" in message
     assert "values.dob: identifiers cannot be recoded" in message
+    assert "values.sex: the codes are F and M" in message
