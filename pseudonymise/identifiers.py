@@ -64,7 +64,7 @@ BATCH_ROWS = 262_144
 SHARE = 0.3
 MIN_HITS = 3
 _NAME_PAIRS = 5
-_DIVERSE_NAMES = 25
+_DIVERSE_NAMES = 15
 _DIVERSE_SHARE = 0.05
 _AGE_ROWS = 0.95
 _MAX_AGE_YEARS = 110
@@ -469,30 +469,36 @@ def _same_row_copies(text: pa.Array, row_ids: npt.NDArray[np.intp], ids: _Record
     )
 
 
-def _key_shaped(distinct: pa.Array) -> bool:
-    """Id-like values: short, at most three words, a digit in each; not dates (judged as
-    dates of birth instead), not pids or owner-keyed HMACs (32 hex digits)."""
-    shaped = pc.and_(
+def _key_shaped(values: pa.Array) -> pa.Array:
+    """Id-like values: short, at most three words, a digit in each."""
+    return pc.and_(
         pc.and_(
-            pc.match_substring_regex(distinct, _ID_LIKE), pc.match_substring_regex(distinct, r"\d")
+            pc.match_substring_regex(values, _ID_LIKE), pc.match_substring_regex(values, r"\d")
         ),
-        pc.less_equal(pc.utf8_length(distinct), 40),
+        pc.less_equal(pc.utf8_length(values), 40),
     )
-    if _share(shaped) < _ONE_TO_ONE or _share(pc.match_substring_regex(distinct, _PID)) >= 0.5:
-        return False
-    return bool(np.mean(np.isnan(_parse_dates(distinct))) >= 0.5)
 
 
-def _key_candidate(distinct: pa.Array, pids: pa.Array, text: pa.Array) -> bool:
-    """Id-like values (``_key_shaped``), about one per record."""
+def _key_pairs(distinct: pa.Array, pids: pa.Array, text: pa.Array) -> pa.Table | None:
+    """The distinct (pid, value) pairs of a batch's id-like values, when there are about as
+    many of them as records: a key candidate. Placeholders around them ("n/a") are left
+    out; dates (judged as dates of birth instead), pids and owner-keyed HMACs (32 hex
+    digits) are not keys."""
     if len(distinct) < _MIN_KEY_VALUES:
-        return False
-    if len(distinct) > 1_000 and not _key_shaped(distinct.slice(0, 1_000)):
-        return False  # a sample decides most columns cheaply
-    if not _key_shaped(distinct):
-        return False
-    records = pc.count_distinct(pc.filter(pids, text.is_valid())).as_py()
-    return bool(len(distinct) >= 0.5 * records)  # not a category or a count
+        return None
+    sample = distinct.slice(0, 2_000)
+    if len(distinct) > 2_000 and not _count(_key_shaped(sample)):
+        return None  # a sample decides most free text and categories cheaply
+    keys = pc.filter(distinct, _key_shaped(distinct))
+    if len(keys) < _MIN_KEY_VALUES or _share(pc.match_substring_regex(keys, _PID)) >= 0.5:
+        return None
+    if np.mean(np.isnan(_parse_dates(keys.slice(0, 2_000)))) < 0.5:
+        return None
+    pairs = pa.table({"pid": pids, "value": pc.cast(text, pa.string())})
+    pairs = pairs.filter(pc.fill_null(pc.is_in(pairs.column("value"), value_set=keys), False))
+    if len(keys) < 0.5 * pc.count_distinct(pairs.column("pid")).as_py():
+        return None  # a category or a count: not one value per record
+    return pairs.group_by(["pid", "value"]).aggregate([])
 
 
 def _row_days(text: pa.Array, distinct: pa.Array) -> Days | None:
@@ -546,10 +552,10 @@ def _scan_leaf(column: _Column, array: pa.Array, start: int, batch: _Batch) -> N
         if row_ids is not None:
             column.copies_of_row_id += _same_row_copies(text, row_ids, batch.ids)
     # Judged batch by batch: a key hidden after rows of filler is still a key.
-    if batch.pids is not None and _key_candidate(distinct, batch.pids, text):
-        pairs = pa.table({"pid": batch.pids, "value": pc.cast(text, pa.string())})
-        pairs = pairs.filter(pc.is_valid(pairs.column("value")))
-        column.key_pairs.append(pairs.group_by(["pid", "value"]).aggregate([]))
+    if batch.pids is not None:
+        pairs = _key_pairs(pc.cast(distinct, pa.string()), batch.pids, text)
+        if pairs is not None:
+            column.key_pairs.append(pairs)
 
 
 def _scan_batch(

@@ -374,3 +374,13 @@ def test_a_member_that_is_not_parquet_is_refused_without_a_traceback(owner: Owne
     ).hexdigest()
     (extract / "manifest.json").write_text(json.dumps(manifest))
     _refused(owner, extract, "attributes.parquet: cannot be read as Parquet")
+
+
+def test_record_id_copies_in_one_row_in_five_are_refused_without_the_lookup(owner: Owner) -> None:
+    copies = [
+        record_id if index % 5 == 0 else "n/a"
+        for index, record_id in enumerate(owner.frame["record_id"])
+    ]
+    extract = owner.pseudonymise({"old_ref": copies})
+    _move_lookup_away(owner, extract)
+    _refused(owner, extract, "'old_ref' holds a key one-to-one with record_pid")
