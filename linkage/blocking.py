@@ -23,6 +23,7 @@ from linkage.job import BlockingRuleSpec
 from specs.match_keys import EqualTerm
 
 __all__ = [
+    "CAPPED_RULE_PAIRS",
     "blocking_rule_sql",
     "capped_block_column",
     "capped_block_sql",
@@ -50,11 +51,24 @@ def capped_block_column(index: int) -> str:
     return f"capped_block_{index}"
 
 
-def capped_block_sql(rule: BlockingRuleSpec, *, tables: Sequence[str], column: str) -> list[str]:
+# Pairs a capped rule may add beyond its ``max_block_size``: on small data a capped rule
+# then keeps every block (as an uncapped rule would), on large data only the small ones.
+CAPPED_RULE_PAIRS = 250_000
+
+
+def capped_block_sql(
+    rule: BlockingRuleSpec,
+    *,
+    tables: Sequence[str],
+    column: str,
+    pair_budget: int = CAPPED_RULE_PAIRS,
+) -> list[str]:
     """Statements that add ``column`` to every table in ``tables`` for a capped ``rule``.
 
     Block sizes count every table together, so a value common in one dataset is
-    skipped even where another holds it rarely (its pairs would still be many).
+    skipped even where another holds it rarely (its pairs would still be many). The cap
+    adapts to the data: blocks are kept smallest first while their pairs add up to at
+    most ``pair_budget``, and never fewer than those of ``max_block_size`` records.
     """
     if rule.max_block_size is None:
         raise ValueError("capped_block_sql needs a rule with max_block_size")
@@ -64,8 +78,13 @@ def capped_block_sql(rule: BlockingRuleSpec, *, tables: Sequence[str], column: s
     union = " UNION ALL ".join(f"SELECT {listed} FROM {table}" for table in tables)
     sizes = f"{column}_sizes"
     statements = [
-        f"CREATE OR REPLACE TEMP TABLE {sizes} AS SELECT {listed} FROM ({union}) "
-        f"WHERE {present} GROUP BY ALL HAVING count(*) <= {rule.max_block_size}"
+        f"CREATE OR REPLACE TEMP TABLE {sizes} AS SELECT {listed}, count(*) AS block_size "
+        f"FROM ({union}) WHERE {present} GROUP BY ALL",
+        f"DELETE FROM {sizes} WHERE block_size > (SELECT greatest({rule.max_block_size}, "
+        f"coalesce(max(block_size) FILTER (WHERE pairs <= {pair_budget}), 0)) FROM "
+        "(SELECT block_size, sum(blocks * block_size * (block_size - 1) / 2) "
+        "OVER (ORDER BY block_size) AS pairs FROM (SELECT block_size, count(*) AS blocks "
+        f"FROM {sizes} GROUP BY block_size)))",
     ]
     # The hash is shifted into the signed range: Spark has no unsigned 64-bit type.
     value = f"CAST(hash({', '.join(f'b.{key}' for key in keys)}) >> 1 AS BIGINT)"

@@ -416,8 +416,9 @@ def _plan_training(
     prepared: PreparedInputs,
     job: LinkJob,
     match_keys: MatchKeySpec,
-) -> EmPlan:
-    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens."""
+) -> tuple[EmPlan, int]:
+    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens, and
+    the number of pairs the run could compare."""
     tables = prepared.tables
     shares: dict[str, dict[str, float]] = {}
     keys = [comparison.null_when_missing[0] for comparison in prepared.comparisons]
@@ -426,21 +427,37 @@ def _plan_training(
         (row,) = connection.execute(f"SELECT {counts} FROM {table}").fetchall()
         shares[dataset] = {key: float(value or 0) for key, value in zip(keys, row, strict=True)}
 
+    link_only = job.link_type == "link_only"
+
     def pair_count(block: tuple[str, ...]) -> int:
+        """Pairs the run compares that agree on ``block`` (across datasets only when
+        linking without deduplicating)."""
         listed = ", ".join(block)
         present = " AND ".join(f"{key} IS NOT NULL" for key in block)
-        union = " UNION ALL ".join(f"SELECT {listed} FROM {table}" for table in tables.values())
+        union = " UNION ALL ".join(
+            f"SELECT {index} AS part, {listed} FROM {table}"
+            for index, table in enumerate(tables.values())
+        )
+        within = "sum(n * n) - sum(n)" if not link_only else "sum(n * n)"
         ((found,),) = connection.execute(
-            f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n "
-            f"FROM ({union}) WHERE {present} GROUP BY ALL)"
+            f"SELECT coalesce(sum((total * total - within) / 2), 0) FROM (SELECT "
+            f"sum(n) AS total, {within} AS within FROM (SELECT {listed}, part, "
+            f"count(*) AS n FROM ({union}) WHERE {present} GROUP BY ALL) GROUP BY {listed})"
         ).fetchall()
         return int(found)
 
+    sizes = [prepared.record_counts.get(dataset, 0) for dataset in tables]
+    everyone = sum(sizes)
+    total_pairs = (
+        (everyone * everyone - sum(size * size for size in sizes)) // 2
+        if link_only
+        else everyone * (everyone - 1) // 2
+    )
     informative = informative_comparisons(
         prepared.comparisons, filled_shares(shares), list(tables)
     )
     candidates = candidate_blocks(job.training.em_blocks or (), prepared.comparisons)
-    return plan_sessions(
+    plan = plan_sessions(
         candidates,
         comparisons=prepared.comparisons,
         informative=informative,
@@ -448,6 +465,7 @@ def _plan_training(
         available=set(prepared.columns),
         pair_count=pair_count,
     )
+    return plan, total_pairs
 
 
 def _link(
@@ -463,13 +481,14 @@ def _link(
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
     if not trained:
-        plan = _plan_training(connection, prepared, job, match_keys)
+        plan, total_pairs = _plan_training(connection, prepared, job, match_keys)
         notes = train_model(
             linker,
             job.training,
             available=set(prepared.columns),
             sessions=plan.sessions,
             changeable=changeable_comparisons(prepared.comparisons, match_keys),
+            total_pairs=total_pairs,
             step=step,
         )
         prepared = replace(prepared, notes=prepared.notes + plan.notes + notes)

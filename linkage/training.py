@@ -56,13 +56,16 @@ def train_model(
     available: Collection[str],
     sessions: Sequence[PlannedSession] = (),
     changeable: Collection[str] = frozenset(),
+    total_pairs: int = 0,
     step: Callable[[str], None] = lambda _description: None,
 ) -> tuple[str, ...]:
     """Train ``linker`` in place; ``step`` is told what is running (for progress).
 
     ``sessions`` are the EM sessions ``linkage.em_plan`` chose for the data;
-    ``changeable`` the comparisons of fields a person can change. Returns notes for
-    the run's output and report (sessions skipped, estimates corrected or dropped).
+    ``changeable`` the comparisons of fields a person can change; ``total_pairs`` the
+    number of record pairs the run could compare (for the prior from the sessions).
+    Returns notes for the run's output and report (sessions skipped, estimates corrected
+    or dropped, where the prior came from).
     """
     prior_rules = key_block_rules(training.prior_rules, available=available)
     if not prior_rules:
@@ -113,6 +116,9 @@ def train_model(
         description = f"EM, blocked on: {block_sql(block, linker)}"
         ran.append(_Session(session, description, share, matches))
     notes.extend(_correct_degenerate(linker, ran, changeable))
+    if total_pairs:
+        notes.extend(_prior_from_sessions(linker, ran, total_pairs))
+        notes.extend(_u_without_matches(linker, floor=1.0 / training.u_max_pairs))
     untrained = _untrained_comparisons(linker)
     if untrained:
         raise TrainingError(
@@ -211,6 +217,107 @@ def _correct_degenerate(
                 "(weight 0) rather than trusted"
             )
     return notes
+
+
+def _block_recall(linker: Linker, keys: tuple[str, ...], description: str) -> float | None:
+    """P(the block's keys agree | match), from the m of the levels that imply it.
+
+    Only for a block on one key: the levels of the comparison it switches off whose
+    single term is equality on that key (or, for the name set, on the full name either
+    way round), with m estimated outside this session.
+    """
+    if len(keys) != 1:
+        return None
+    (key,) = keys
+    implied = {key} | ({"fn_sn", "sn_fn"} if key == "name_set" else set())
+    total = 0.0
+    found = False
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            sql = level.sql_condition.replace(" ", "")
+            if not any(
+                sql in (f"{name}_l={name}_r", f"({name}_l={other}_rOR{other}_l={name}_r)")
+                for name in implied
+                for other in implied
+            ):
+                continue
+            values = [
+                record["probability"]
+                for record in level._trained_m_probabilities
+                if record["description"] != description
+                and isinstance(record["probability"], float)
+            ]
+            if values:
+                found = True
+                total += sorted(values)[len(values) // 2]
+    return total if found and total > 0 else None
+
+
+def _prior_from_sessions(
+    linker: Linker, sessions: Sequence[_Session], total_pairs: int
+) -> list[str]:
+    """Re-estimate the prior (the share of all pairs that match) from the EM sessions.
+
+    Each session estimates the matches among its block's pairs; divided by the share of
+    all matches that agree on the block's key (the m of the levels that imply it, from
+    the other sessions), that counts every match. The median over sessions replaces the
+    prior from deterministic rules, whose assumed recall fits clean data only: on
+    Splink's fake_1000 it set the prior ten times too low.
+    """
+    estimates: list[float] = []
+    for session in sessions:
+        recall = _block_recall(linker, session.planned.keys, session.description)
+        if recall is None or session.matches < 1:
+            continue
+        matches = session.share * session.planned.pairs / recall
+        estimates.append(min(matches / total_pairs, 0.5))
+    if not estimates:
+        return []
+    estimates.sort()
+    middle = len(estimates) // 2
+    median = (
+        estimates[middle]
+        if len(estimates) % 2
+        else (estimates[middle - 1] + estimates[middle]) / 2
+    )
+    before = linker._settings_obj._probability_two_random_records_match
+    linker._settings_obj._probability_two_random_records_match = median
+    return [
+        f"prior match probability {median:.3g} from {len(estimates)} EM session(s) "
+        f"(deterministic rules gave {before:.3g})"
+    ]
+
+
+def _u_without_matches(linker: Linker, *, floor: float) -> list[str]:
+    """Take the matches out of u: random pairs include matching ones.
+
+    Random sampling estimates u from all pairs, a mixture of matches (share lambda, the
+    prior) and non-matches: u_sampled = lambda m + (1 - lambda) u. On national data lambda
+    is about 1e-6 and the difference vanishes; on a small extract full of duplicates it is
+    not (fake_1000: lambda about 0.004, and a third of matches share the full name, so
+    most random pairs sharing it were matches). Each level's u becomes
+    (u_sampled - lambda m) / (1 - lambda), bounded below by ``floor`` (one pair in the
+    sample), then renormalised.
+    """
+    share = linker._settings_obj._probability_two_random_records_match
+    if share < 1e-4:
+        return []
+    changed = 0
+    for comparison in linker._settings_obj.comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        sampled = [level.u_probability for level in levels]
+        matched = [level.m_probability for level in levels]
+        if not all(isinstance(value, float) for value in (*sampled, *matched)):
+            continue
+        corrected = [
+            max(floor, (u - share * m) / (1 - share))
+            for u, m in zip(sampled, matched, strict=True)
+        ]
+        total = sum(corrected)
+        for level, value in zip(levels, corrected, strict=True):
+            level.u_probability = value / total
+        changed += 1
+    return [f"u of {changed} comparison(s) corrected for the matches among random pairs"]
 
 
 def _agrees_beyond_chance(comparisons: Sequence[Any], session: _Session) -> bool:

@@ -98,7 +98,7 @@ def test_capped_columns_mark_small_blocks_only(
             [(f"{name}{index}", fn, dob) for index, (fn, dob) in enumerate(rows)],
         )
     rule = _capped("fn", "dob", size=size)
-    for statement in capped_block_sql(rule, tables=["a", "b"], column="c"):
+    for statement in capped_block_sql(rule, tables=["a", "b"], column="c", pair_budget=0):
         connection.execute(statement)
     rows = connection.sql(
         "SELECT c FROM (SELECT * FROM a UNION ALL SELECT * FROM b) ORDER BY record_pid"
@@ -118,3 +118,25 @@ def test_job_blocking_overrides_the_spec_and_a_missing_list_is_named() -> None:
     assert "training.em_blocks: neither the job nor the match-key spec" in problems
     with pytest.raises(ValueError, match="no blocking rules"):
         LinkJob().resolved(bare)
+
+
+def test_capped_rules_keep_larger_blocks_while_their_pairs_fit_the_budget() -> None:
+    """Small data: every block fits the budget, as an uncapped rule would keep it; large
+    data: blocks are kept smallest first until the budget is spent, never below the cap."""
+    connection = duckdb.connect()
+    # blocks of 2, 3 and 6 records: 1, 3 and 15 pairs
+    values = [1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3]
+    connection.execute("CREATE TABLE a (record_pid VARCHAR, fn BIGINT)")
+    connection.executemany(
+        "INSERT INTO a VALUES (?, ?)", [(str(index), value) for index, value in enumerate(values)]
+    )
+    kept = {}
+    for budget in (0, 4, 19):
+        connection.execute("CREATE OR REPLACE TABLE b AS SELECT * FROM a")
+        rule = BlockingRuleSpec(all=(EqualTerm(equal="fn"),), max_block_size=2)
+        for statement in capped_block_sql(rule, tables=["b"], column="c", pair_budget=budget):
+            connection.execute(statement)
+        kept[budget] = sorted(
+            {row[0] for row in connection.execute("SELECT fn FROM b WHERE c IS NOT NULL").fetchall()}
+        )
+    assert kept == {0: [1], 4: [1, 2], 19: [1, 2, 3]}
