@@ -208,14 +208,12 @@ def _audit_group(
 ) -> list[AuditedCell]:
     index: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
     mappings = []
-    for table in group:
-        mapping = np.array(
-            [index.setdefault(key, len(index)) for key in table.grid.cell_keys(table.measure)]
-        )
-        mappings.append(mapping)
+    keys = [table.grid.cell_keys(table.measure) for table in group]
+    for table_keys in keys:
+        mappings.append(np.array([index.setdefault(key, len(index)) for key in table_keys]))
     # Every cell, published or hidden, is a sum of the atoms of the tables' common
     # refinement; atoms no table shows are hidden unknowns of their own.
-    refinement = common_refinement([table.grid.cell_keys(table.measure) for table in group])
+    refinement = common_refinement(keys)
     shown_cells = len(index)
     for atom in refinement.atoms:
         index.setdefault(atom, len(index))
