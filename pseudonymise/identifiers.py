@@ -71,6 +71,7 @@ _MAX_AGE_YEARS = 110
 _ONE_TO_ONE = 0.95
 _MIN_KEY_VALUES = 10
 _MIN_DISTRICTS = 20
+_DIGIT_COPY_SHARE = 0.01
 _INTEGER_LIMIT = 10**12  # tokens are 64-bit HMACs; identifiers hidden as numbers are shorter
 _NAMED = re.compile(
     r"^(record_id|forename|surname|dob|postcode|nhs_number|upn|pnc_id|aliases|dob_alt"
@@ -267,18 +268,21 @@ def _canonical(text: pa.Array) -> pa.Array:
     return upper
 
 
-def _near_copy(value: str, record_id: str) -> bool:
-    """``value`` is ``record_id`` near enough: inside it once punctuation and case are
-    gone, or the same digits (four or more: short numbers coincide by chance)."""
+def _near_copy(value: str, record_id: str) -> int:
+    """How surely ``value`` is ``record_id``: 2 when the id (with a letter) is inside it
+    once punctuation and case are gone; 1 when only digits agree (the same digits, four
+    or more, or an all-digit id inside it), which a number can do by chance; else 0."""
     canonical_value = _NOT_ALPHANUMERIC.sub("", value.upper())
     canonical_id = _NOT_ALPHANUMERIC.sub("", record_id.upper())
-    if canonical_id and (
+    inside = bool(canonical_id) and (
         canonical_value == canonical_id
         or (len(canonical_id) >= 4 and canonical_id in canonical_value)
-    ):
-        return True
+    )
+    if inside and not canonical_id.isdigit():
+        return 2
     digits_id = _NOT_DIGIT.sub("", record_id).lstrip("0")
-    return len(digits_id) >= 4 and _NOT_DIGIT.sub("", value).lstrip("0") == digits_id
+    same_digits = len(digits_id) >= 4 and _NOT_DIGIT.sub("", value).lstrip("0") == digits_id
+    return 1 if inside or same_digits else 0
 
 
 # --- views of a column --------------------------------------------------------------------
@@ -414,7 +418,8 @@ class _Column:
     distinct: list[pa.Array] = field(default_factory=list)
     dates: list[tuple[int, Days]] = field(default_factory=list)  # (first row, days)
     key_pairs: list[pa.Table] = field(default_factory=list)
-    copies_of_row_id: int = 0
+    copies_of_row_id: int = 0  # with letters: sure
+    digit_copies_of_row_id: int = 0  # digits only: a number may agree by chance
     is_key: bool = False
 
     def all_distinct(self) -> pa.Array:
@@ -451,22 +456,25 @@ class _Member:
             self.problems.append(problem)
 
 
-def _same_row_copies(text: pa.Array, row_ids: npt.NDArray[np.intp], ids: _RecordIds) -> int:
-    """Rows whose value is a near copy of its own record id. Only rows whose value holds
-    the id's last digits are compared in full."""
+def _same_row_copies(
+    text: pa.Array, row_ids: npt.NDArray[np.intp], ids: _RecordIds
+) -> tuple[int, int]:
+    """Rows whose value is a near copy of its own record id, sure and by digits only
+    (``_near_copy``). Only rows whose value holds the id's last digits are compared."""
     valid = (row_ids >= 0) & pc.fill_null(text.is_valid(), False).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(valid)
     if len(rows) < MIN_HITS:
-        return 0
+        return 0, 0
     runs = ids.last_digits[row_ids[rows]]
     values = np.asarray(
         text.take(pa.array(rows)).to_numpy(zero_copy_only=False), dtype=np.dtypes.StringDType()
     )
     maybe = (np.strings.str_len(runs) > 0) & (np.strings.find(values, runs) >= 0)
-    return sum(
+    found = [
         _near_copy(str(values[index]), ids.record_id(int(row_ids[rows[index]])))
         for index in np.flatnonzero(maybe)
-    )
+    ]
+    return found.count(2), found.count(1)
 
 
 def _key_shaped(values: pa.Array) -> pa.Array:
@@ -550,7 +558,9 @@ def _scan_leaf(column: _Column, array: pa.Array, start: int, batch: _Batch) -> N
     if batch.ids is not None and len(distinct) >= max(MIN_HITS, 0.05 * len(present)):
         row_ids = batch.row_ids
         if row_ids is not None:
-            column.copies_of_row_id += _same_row_copies(text, row_ids, batch.ids)
+            sure, by_digits = _same_row_copies(text, row_ids, batch.ids)
+            column.copies_of_row_id += sure
+            column.digit_copies_of_row_id += by_digits
     # Judged batch by batch: a key hidden after rows of filler is still a key.
     if batch.pids is not None:
         pairs = _key_pairs(pc.cast(distinct, pa.string()), batch.pids, text)
@@ -760,7 +770,10 @@ def _judge_values(
     values = column.all_distinct()
     if len(values) == 0:
         return
-    if ids is not None and (_record_ids_in(values, ids) or column.copies_of_row_id >= MIN_HITS):
+    # Digits alone agree by chance about once per column of wide-ranging numbers.
+    digit_copies = column.digit_copies_of_row_id >= max(MIN_HITS, _DIGIT_COPY_SHARE * column.rows)
+    copies = column.copies_of_row_id >= MIN_HITS or digit_copies
+    if ids is not None and (copies or _record_ids_in(values, ids)):
         member.refuse(column.label, "holds the owner's record ids")
     if column.aligned and _one_to_one(column):
         column.is_key = True

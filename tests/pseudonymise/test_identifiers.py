@@ -303,6 +303,7 @@ def test_clean_categories_codes_and_event_dates_package(owner: Owner) -> None:
             "academic_year": [draw.choice(["2016/17", "2019/20"]) for _ in range(ROWS)],
             "period": [draw.choice(["2016-17-2019-20", "2017-2019"]) for _ in range(ROWS)],
             "sessions": [draw.randrange(400) for _ in range(ROWS)],
+            "amount_pence": [draw.randrange(1_000, 3_000) for _ in range(ROWS)],
             "score": [draw.random() * 60 for _ in range(ROWS)],
         }
     )
