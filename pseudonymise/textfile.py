@@ -108,15 +108,18 @@ def decode_text(data: bytes, *, encoding: str = "auto") -> tuple[str, str]:
                 f"the file looks like {described} but byte {error.start} is not valid "
                 f"there; save it as UTF-8"
             ) from None
-    candidates = ("utf-8", "cp1252") if encoding in ("auto", "utf-8-sig") else (encoding,)
+    candidates = ("utf-8", "cp1252") if encoding == "auto" else (encoding,)
     if encoding == "utf-8-sig":
         candidates = ("utf-8",)
     first_error: UnicodeDecodeError | None = None
     for candidate in candidates:
         try:
-            return data.decode(candidate), candidate
+            text = data.decode(candidate)
         except UnicodeDecodeError as error:
             first_error = first_error or error
+            continue
+        with_bom = detected is not None and candidate == "utf-8"
+        return text, "utf-8-sig" if with_bom else candidate
     assert first_error is not None
     tried = " or ".join(candidates)
     raise UnreadableText(
