@@ -5,8 +5,10 @@ Exception tree::
     TrelinkError
     └── PseudonymiseError            anything the owner-side tools refuse or cannot do
         ├── PrepareError             a raw extract could not be read or harmonised
-        ├── InputError               a canonical extract is unusable (missing columns,
-        │                            unparseable dates, duplicate record ids, empty file)
+        ├── InputError               a canonical extract is unusable (missing or
+        │                            duplicated columns, an undecodable or misshapen file,
+        │                            duplicate record ids, empty file); bad values are
+        │                            nulled and counted instead
         ├── KeyFileError             a key file is missing, of the wrong type, truncated,
         │                            has loose permissions, or would be overwritten
         └── PackageError             a package could not be built, or failed a check
