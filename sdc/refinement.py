@@ -77,45 +77,84 @@ def common_refinement(
 ) -> Refinement:
     """The refinement of tables given as their cell keys (one measure, one population).
 
+    Tables that share no variable, directly or through other tables, are refined apart:
+    a joint table of two such groups exists whenever their grand totals agree (which
+    they share as a cell), so their product would add unknowns and no knowledge.
     Raises ``TableInputError`` when the atoms would exceed ``limit``.
     """
     measure = next((keys[0][0] for keys in tables if keys), "")
     interiors = [_interior(keys) for keys in tables]
     names = _join_names(interiors)
-    # Widest tables first: the join then grows least on the way.
-    order = sorted(range(len(tables)), key=lambda number: -len(interiors[number][0]))
-    variables: tuple[str, ...] = ()
-    assignments: list[Assignment] = [()]
-    for number in order:
-        variables, assignments = _join(
-            variables, assignments, names[number], interiors[number][1], limit
-        )
-    atoms = [_key(measure, variables, assignment) for assignment in assignments]
-    atom_set = set(atoms)
+    atoms: list[CellKey] = []
     sums: list[tuple[CellKey, np.ndarray]] = []
-    for (table_variables, table_assignments), joined_as in zip(interiors, names, strict=True):
-        if set(joined_as) == set(variables):
-            # Its interior cells are atoms; one the join ruled out must be empty.
-            sums.extend(
-                (key, np.zeros(0, dtype=np.int64))
-                for key in (
-                    _key(measure, table_variables, assignment) for assignment in table_assignments
+    for group in _sharing_groups(names):
+        # Widest tables first: the join then grows least on the way.
+        group.sort(key=lambda number: -len(names[number]))
+        variables: tuple[str, ...] = ()
+        assignments: list[Assignment] = [()]
+        for number in group:
+            joined = _join(
+                variables, assignments, names[number], interiors[number][1], limit - len(atoms)
+            )
+            if joined is None:
+                raise TableInputError(
+                    f"these tables together span more than {limit:,} combinations of their "
+                    "variables, too many to audit them as one system; split them into "
+                    "smaller requests or coarsen categories"
                 )
-                if key not in atom_set
+            variables, assignments = joined
+        offset = len(atoms)
+        atoms.extend(_key(measure, variables, assignment) for assignment in assignments)
+        for number in group:
+            sums.extend(
+                _sums(measure, interiors[number], names[number], variables, assignments, offset)
             )
-            continue
-        picks = [variables.index(variable) for variable in joined_as]
-        members: dict[Assignment, list[int]] = {}
-        for position, assignment in enumerate(assignments):
-            members.setdefault(tuple(assignment[pick] for pick in picks), []).append(position)
-        sums.extend(
-            (
-                _key(measure, table_variables, assignment),
-                np.asarray(members.get(assignment, []), dtype=np.int64),
-            )
-            for assignment in table_assignments
+    every = tuple(sorted({variable for joined_as in names for variable in joined_as}))
+    return Refinement(every, atoms, sums)
+
+
+def _sharing_groups(names: list[tuple[str, ...]]) -> list[list[int]]:
+    """Tables linked by shared variables (directly or through other tables)."""
+    group_of: dict[str, int] = {}
+    groups: list[set[int]] = []
+    for number, variables in enumerate(names):
+        joined = {group_of[variable] for variable in variables if variable in group_of}
+        merged = {number}.union(*(groups[group] for group in joined))
+        for group in joined:
+            groups[group] = set()
+        groups.append(merged)
+        for table in merged:
+            for variable in names[table]:
+                group_of[variable] = len(groups) - 1
+    return [sorted(group) for group in groups if group]
+
+
+def _sums(
+    measure: str,
+    interior: tuple[tuple[str, ...], list[Assignment]],
+    joined_as: tuple[str, ...],
+    variables: tuple[str, ...],
+    assignments: list[Assignment],
+    offset: int,
+) -> list[tuple[CellKey, np.ndarray]]:
+    """Each interior cell of one table with the atoms (``offset`` + position) in it."""
+    table_variables, table_assignments = interior
+    if set(joined_as) == set(variables):
+        # Its interior cells are atoms; one the join ruled out must be empty.
+        atom_set = {_key(measure, variables, assignment) for assignment in assignments}
+        cells = (_key(measure, table_variables, assignment) for assignment in table_assignments)
+        return [(key, np.zeros(0, dtype=np.int64)) for key in cells if key not in atom_set]
+    picks = [variables.index(variable) for variable in joined_as]
+    members: dict[Assignment, list[int]] = {}
+    for position, assignment in enumerate(assignments):
+        members.setdefault(tuple(assignment[pick] for pick in picks), []).append(offset + position)
+    return [
+        (
+            _key(measure, table_variables, assignment),
+            np.asarray(members.get(assignment, []), dtype=np.int64),
         )
-    return Refinement(variables, atoms, sums)
+        for assignment in table_assignments
+    ]
 
 
 def _interior(keys: Sequence[CellKey]) -> tuple[tuple[str, ...], list[Assignment]]:
@@ -158,9 +197,10 @@ def _join(
     assignments: list[Assignment],
     other_variables: tuple[str, ...],
     other_assignments: list[Assignment],
-    limit: int,
-) -> tuple[tuple[str, ...], list[Assignment]]:
-    """Natural join of two sets of assignments on their shared variables."""
+    room: int,
+) -> tuple[tuple[str, ...], list[Assignment]] | None:
+    """Natural join of two sets of assignments on their shared variables (None when it
+    holds more than ``room`` assignments)."""
     shared = [variable for variable in other_variables if variable in variables]
     extra = [variable for variable in other_variables if variable not in variables]
     left_picks = [variables.index(variable) for variable in shared]
@@ -175,12 +215,8 @@ def _join(
     for assignment in assignments:
         for extension in extensions.get(tuple(assignment[i] for i in left_picks), ()):
             joined.append(assignment + extension)
-        if len(joined) > limit:
-            raise TableInputError(
-                f"these tables together span more than {limit:,} combinations of their "
-                "variables, too many to audit them as one system; split them into "
-                "smaller requests or coarsen categories"
-            )
+        if len(joined) > room:
+            return None
     return (*variables, *extra), joined
 
 

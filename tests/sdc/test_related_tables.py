@@ -325,3 +325,12 @@ def test_too_many_combinations_are_refused_with_a_clear_error() -> None:
     other = keys_of("count", [{"a": str(i), "c": str(j)} for i in range(30) for j in range(30)])
     with pytest.raises(TableInputError, match="more than 1,000 combinations"):
         common_refinement([wide, other], limit=1_000)
+
+
+def test_tables_sharing_no_variable_are_refined_apart() -> None:
+    # Their joint table exists whenever the grand totals agree: no product is needed.
+    first = keys_of("count", [{"a": str(i), "b": str(j)} for i in range(30) for j in range(30)])
+    second = keys_of("count", [{"c": str(i), "d": str(j)} for i in range(30) for j in range(30)])
+    refinement = common_refinement([first, second], limit=2_000)
+    assert len(refinement.atoms) == 1_800
+    assert refinement.sums == []  # each table's interior cells are its own atoms
