@@ -19,9 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import sdc
 from tre_export.canonical import canonical_json, sha256_bytes
 from tre_export.errors import RequestError
 from tre_export.model import CheckOutcome, Output, OutputKind
+from tre_export.table_view import read_layout
 from trelink.errors import TrelinkError
 from trelink.spreadsheet import describe_formula_cells, formula_cells
 
@@ -42,10 +44,18 @@ __all__ = [
     "run_checks",
 ]
 
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2  # 2 added each flagged cell's rules, intervals and per-table differencing
 _SPREADSHEET_SUFFIXES = (".csv", ".tsv")
 _TABLE_SAMPLE = 1 << 20
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+Cell = tuple[str, str]  # (row, column) as the checks name it (see ``table_view``)
+Interval = tuple[float | None, float | None]  # None: unbounded
+
+RULE_OWN_AUDIT = "range too narrow (the table's own audit)"
+RULE_DIFFERENCING = "differencing (request-wide audit)"
+RULE_LAYOUT = "checked cell by cell: {rule}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,13 @@ class OutputCheck:
 
     outcome: CheckOutcome
     reasons: list[str] = field(default_factory=list)
-    flagged_cells: list[tuple[str, str]] = field(default_factory=list)  # (row, column)
+    flagged_cells: list[Cell] = field(default_factory=list)
+    cell_rules: dict[Cell, list[str]] = field(default_factory=dict)  # why each was flagged
+    # The request-wide differencing audit for this table: None when it was not audited
+    # (not a table, or a layout the audit cannot read), else passed, with its failures.
+    differencing: bool | None = None
+    differencing_failures: list[str] = field(default_factory=list)
+    intervals: dict[Cell, Interval] = field(default_factory=dict)  # suppressed cells, audited
 
 
 @dataclass(frozen=True)
@@ -71,16 +87,44 @@ class RequestChecks:
             "version": CHECKS_VERSION,
             "policy": self.policy,
             "audit": {"passed": self.audit_passed, "failures": self.audit_failures},
-            "outputs": {
-                name: {
-                    "outcome": check.outcome.value,
-                    "reasons": check.reasons,
-                    "flagged_cells": [list(cell) for cell in check.flagged_cells],
-                }
-                for name, check in self.outputs.items()
-            },
+            "outputs": {name: _output_json(check) for name, check in self.outputs.items()},
         }
         return canonical_json(document) + b"\n"
+
+
+def _output_json(check: OutputCheck) -> dict[str, Any]:
+    return {
+        "outcome": check.outcome.value,
+        "reasons": check.reasons,
+        "flagged_cells": [list(cell) for cell in check.flagged_cells],
+        "cell_rules": [[*cell, rules] for cell, rules in check.cell_rules.items()],
+        "differencing": {"passed": check.differencing, "failures": check.differencing_failures},
+        "intervals": [[*cell, *interval] for cell, interval in check.intervals.items()],
+    }
+
+
+def _output_from_json(entry: dict[str, Any]) -> OutputCheck:
+    # Version 1 files (written before cell rules and intervals) read with those empty.
+    differencing = entry.get("differencing", {"passed": None, "failures": []})
+    return OutputCheck(
+        outcome=CheckOutcome(entry["outcome"]),
+        reasons=[str(reason) for reason in entry["reasons"]],
+        flagged_cells=[(str(row), str(column)) for row, column in entry["flagged_cells"]],
+        cell_rules={
+            (str(row), str(column)): [str(rule) for rule in rules]
+            for row, column, rules in entry.get("cell_rules", [])
+        },
+        differencing=None if differencing["passed"] is None else bool(differencing["passed"]),
+        differencing_failures=[str(failure) for failure in differencing["failures"]],
+        intervals={
+            (str(row), str(column)): (_bound(lower), _bound(upper))
+            for row, column, lower, upper in entry.get("intervals", [])
+        },
+    )
+
+
+def _bound(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def load_checks(path: str | os.PathLike[str], *, expected_sha256: str) -> RequestChecks:
@@ -96,14 +140,7 @@ def load_checks(path: str | os.PathLike[str], *, expected_sha256: str) -> Reques
         )
     try:
         document = json.loads(data)
-        outputs = {
-            name: OutputCheck(
-                outcome=CheckOutcome(entry["outcome"]),
-                reasons=[str(reason) for reason in entry["reasons"]],
-                flagged_cells=[(str(row), str(column)) for row, column in entry["flagged_cells"]],
-            )
-            for name, entry in document["outputs"].items()
-        }
+        outputs = {name: _output_from_json(entry) for name, entry in document["outputs"].items()}
         return RequestChecks(
             policy=str(document["policy"]),
             outputs=outputs,
@@ -114,16 +151,68 @@ def load_checks(path: str | os.PathLike[str], *, expected_sha256: str) -> Reques
         raise RequestError(f"{path}: the stored check results are damaged") from None
 
 
-def _check_table(path: Path, policy: Any) -> OutputCheck:
+def _check_table(path: Path, policy: Any) -> tuple[OutputCheck, bool]:
+    """The table's own check, and whether sdc could read it (and so audit it with the
+    request's other tables)."""
     try:
         result = sdc.check_table_file(path, policy=policy)
     except TrelinkError as error:
-        return OutputCheck(CheckOutcome.FAIL, [f"the table could not be checked: {error}"])
-    return OutputCheck(
-        CheckOutcome.PASS if result.safe else CheckOutcome.FAIL,
-        list(result.reasons),
-        [(str(row), str(column)) for row, column in result.flagged_cells],
+        return _check_cells(
+            path, policy, f"the table could not be checked as a whole: {error}"
+        ), False
+    flagged = [(str(row), str(column)) for row, column in result.flagged_cells]
+    rules = {
+        (str(row), str(column)): [rule.value for rule in found]
+        for (row, column), found in result.rules.items()
+    }
+    for cell in flagged:
+        rules.setdefault(cell, [RULE_OWN_AUDIT])
+    return (
+        OutputCheck(
+            CheckOutcome.PASS if result.safe else CheckOutcome.FAIL,
+            list(result.reasons),
+            flagged,
+            rules,
+        ),
+        True,
     )
+
+
+def _check_cells(path: Path, policy: Any, problem: str) -> OutputCheck:
+    """What can be checked of a table sdc cannot read whole (a crosstab without margins,
+    or with several column variables): each published count against the threshold and
+    zeros rules. Suppressed cells and differencing cannot be audited without every
+    margin, so the table fails whatever the cells show; its small cells are flagged."""
+    layout = read_layout(path)
+    reasons = [problem]
+    if layout is None:
+        return OutputCheck(CheckOutcome.FAIL, reasons)
+    numbers = [
+        [float(text) if _NUMBER.fullmatch(text.strip()) else None for text in row]
+        for row in layout.values
+    ]
+    if not all(value is None or value.is_integer() for row in numbers for value in row):
+        reasons.append("its values are not all whole numbers, so they were not checked as counts")
+        return OutputCheck(CheckOutcome.FAIL, reasons)
+    rules: dict[Cell, list[str]] = {}
+    for row_name, row in zip(layout.row_names, numbers, strict=True):
+        for column, value in zip(layout.column_names, row, strict=False):
+            found = []
+            if value is not None and 0 < value < policy.threshold:
+                found.append(RULE_LAYOUT.format(rule="threshold"))
+            if value == 0 and policy.zeros_disclosive:
+                found.append(RULE_LAYOUT.format(rule="zeros"))
+            if found:
+                rules[(row_name, column)] = found
+    reasons.extend(
+        f"cell ({row}, {column}) is published but breaks: {', '.join(found)}"
+        for (row, column), found in rules.items()
+    )
+    reasons.append(
+        "without every margin, suppressed cells and differencing with the request's other "
+        "tables cannot be audited: a checker must judge them"
+    )
+    return OutputCheck(CheckOutcome.FAIL, reasons, list(rules), rules)
 
 
 def _check_model(path: Path, policy: Any) -> OutputCheck:
@@ -189,7 +278,7 @@ def _with_reasons(check: OutputCheck, reasons: list[str], *, fail: bool) -> Outp
     if not reasons:
         return check
     outcome = CheckOutcome.FAIL if fail else check.outcome
-    return OutputCheck(outcome, [*check.reasons, *reasons], check.flagged_cells)
+    return replace(check, outcome=outcome, reasons=[*check.reasons, *reasons])
 
 
 _MANUAL = {
@@ -209,33 +298,38 @@ def run_checks(
     """Check each stored file and audit the request's tables together with ``earlier``."""
     policy = sdc.load_policy(policy_path)  # loaded even for figures: a bad policy is an error
     verdicts: dict[str, OutputCheck] = {}
-    tables: list[tuple[Output, Path]] = []
+    tables: list[tuple[Output, Path]] = []  # audited together
+    checked_as_tables: list[tuple[Output, Path]] = []
     for output, path in files:
-        if output.kind is OutputKind.TABLE:
-            verdicts[output.name] = _check_table(path, policy)
-            tables.append((output, path))
-        elif output.kind is OutputKind.TEXT and parses_as_table(path):
+        if output.kind is OutputKind.TABLE or (
+            output.kind is OutputKind.TEXT and parses_as_table(path)
+        ):
             # The kind is the researcher's word; a table is checked as a table whatever
             # it was added as.
-            note = "added as text, but the file parses as a table, so it is checked as one"
-            verdicts[output.name] = _with_reasons(_check_table(path, policy), [note], fail=False)
-            tables.append((output, path))
+            verdict, readable = _check_table(path, policy)
+            if output.kind is OutputKind.TEXT:
+                note = "added as text, but the file parses as a table, so it is checked as one"
+                verdict = _with_reasons(verdict, [note], fail=False)
+            verdicts[output.name] = verdict
+            checked_as_tables.append((output, path))
+            if readable:
+                tables.append((output, path))
         elif output.kind is OutputKind.MODEL:
             verdicts[output.name] = _check_model(path, policy)
         else:
             verdicts[output.name] = OutputCheck(CheckOutcome.MANUAL, [_MANUAL[output.kind]])
         # Tables are scanned by sdc's table check; other files a spreadsheet opens here.
-        if opens_in_a_spreadsheet(output, path) and (output, path) not in tables:
+        if opens_in_a_spreadsheet(output, path) and (output, path) not in checked_as_tables:
             verdicts[output.name] = _with_reasons(
                 verdicts[output.name], _formula_reasons(path), fail=True
             )
     audit_passed: bool | None = None
     failures: list[str] = []
     if tables:
-        audit_passed, failures, unsafe = _audit(tables, policy, earlier)
+        audit_passed, failures, unsafe, intervals = _audit(tables, policy, earlier)
         for output, _ in tables:
             verdicts[output.name] = _with_audit(
-                verdicts[output.name], output.name, unsafe, failures
+                verdicts[output.name], output.name, unsafe, failures, intervals
             )
     return RequestChecks(
         policy=str(policy_path.name if policy_path else "sdc default policy"),
@@ -247,39 +341,65 @@ def run_checks(
 
 def _audit(
     tables: list[tuple[Output, Path]], policy: Any, earlier: list[Path]
-) -> tuple[bool, list[str], dict[str | None, list[tuple[str, str]]]]:
-    """Audit the tables together; return the verdict, the failures, and the unsafe cells
-    by file name (``None`` for cells of earlier releases, which implicate every table)."""
+) -> tuple[bool, list[str], dict[str | None, list[Cell]], dict[str, dict[Cell, Interval]]]:
+    """Audit the tables together; return the verdict, the failures, the unsafe cells by
+    file name (``None`` for cells of earlier releases, which implicate every table), and
+    the range an attacker can derive for each suppressed cell, by file name."""
     try:
         report = sdc.audit_outputs([path for _, path in tables], policy=policy, earlier=earlier)
     except TrelinkError as error:
-        return False, [f"the tables could not be audited together: {error}"], {None: []}
-    unsafe: dict[str | None, list[tuple[str, str]]] = {}
+        return False, [f"the tables could not be audited together: {error}"], {None: []}, {}
+    unsafe: dict[str | None, list[Cell]] = {}
+    intervals: dict[str, dict[Cell, Interval]] = {}
     for cell in report.cells:
+        name = (str(cell.row), str(cell.column))
+        if not cell.earlier:
+            intervals.setdefault(Path(cell.file).name, {})[name] = (
+                _finite(cell.lower),
+                _finite(cell.upper),
+            )
         if not cell.safe:
             owner = None if cell.earlier else Path(cell.file).name
-            unsafe.setdefault(owner, []).append((str(cell.row), str(cell.column)))
-    return bool(report.passed), [str(failure) for failure in report.failures], unsafe
+            unsafe.setdefault(owner, []).append(name)
+    failures = [str(failure) for failure in report.failures]
+    return bool(report.passed), failures, unsafe, intervals
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def _with_audit(
     check: OutputCheck,
     name: str,
-    unsafe: dict[str | None, list[tuple[str, str]]],
+    unsafe: dict[str | None, list[Cell]],
     failures: list[str],
+    intervals: dict[str, dict[Cell, Interval]],
 ) -> OutputCheck:
-    """Fail a table whose cells the request-wide audit can narrow (and every table when a
-    cell of an earlier release is narrowed); its narrowed cells join the flagged ones."""
+    """Record the request-wide audit on one table: its suppressed cells' ranges, and
+    whether it passed. A table whose cells the audit can narrow fails (and every table
+    when a cell of an earlier release is narrowed); its narrowed cells join the flagged
+    ones."""
+    audited = replace(check, intervals=intervals.get(name, {}), differencing=True)
     if name not in unsafe and None not in unsafe:
-        return check
+        return audited
     mine = [failure for failure in failures if failure.startswith(f"{name}:")] or failures
     flagged = [*check.flagged_cells]
-    flagged.extend(cell for cell in unsafe.get(name, []) if cell not in flagged)
-    return OutputCheck(
-        CheckOutcome.FAIL,
-        [
+    rules = {cell: list(found) for cell, found in check.cell_rules.items()}
+    for cell in unsafe.get(name, []):
+        if cell not in flagged:
+            flagged.append(cell)
+        if RULE_DIFFERENCING not in rules.setdefault(cell, []):
+            rules[cell].append(RULE_DIFFERENCING)
+    return replace(
+        audited,
+        outcome=CheckOutcome.FAIL,
+        reasons=[
             *check.reasons,
             *(f"request-wide audit: {failure}" for failure in mine if failure not in check.reasons),
         ],
-        flagged,
+        flagged_cells=flagged,
+        cell_rules=rules,
+        differencing=False,
+        differencing_failures=mine,
     )

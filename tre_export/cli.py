@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Typer needs the enums themselves for the --role and --kind choices; the model module is
@@ -21,6 +22,7 @@ from tre_export.model import CheckOutcome, Decision, OutputKind, Role
 
 if TYPE_CHECKING:
     from tre_export.area import ExportArea
+    from tre_export.evidence import ModelView
     from tre_export.signing import Signer
     from tre_export.table_view import RenderedTable
 
@@ -352,10 +354,18 @@ def show_command(
     request: str = _REQUEST,
     output: str | None = typer.Option(None, "--output", help="Only this output."),
 ) -> None:
-    """Show a request's outputs with their automated evidence (flagged cells in red)."""
+    """Show a request's outputs with their evidence: flagged cells starred in red with the
+    rule that fired, suppressed cells primary or secondary with their intervals, each
+    table's differencing result, models' coefficients and checks."""
     from tre_export.checks import load_checks
+    from tre_export.evidence import (
+        decision_record_name,
+        project_policy_path,
+        read_decision_record,
+        read_model,
+        table_evidence,
+    )
     from tre_export.state import read_state
-    from tre_export.table_view import render_table
 
     area = _area(directory)
     state = read_state(area)
@@ -378,13 +388,32 @@ def show_command(
         console.print(item.description)
         for reason in check.reasons if check else []:
             console.print(f"  - {reason}")
-        table = (
-            render_table(area.output_path(request, name), check.flagged_cells if check else [])
-            if item.kind is OutputKind.TABLE
-            else None
-        )
+        if check is not None and check.differencing is not None:
+            verdict = "[green]passed[/]" if check.differencing else "[red]failed[/]"
+            console.print(f"differencing (this request with earlier releases): {verdict}")
+        path = area.output_path(request, name)
+        as_table = item.kind is OutputKind.TABLE or bool(check and check.cell_rules)
+        table = table_evidence(area, request, item, check) if as_table else None
+        model = read_model(path, item, project_policy_path(area, state))
         if table is not None:
             console.print(_terminal_table(table))
+            for row, column, note in table.marked:
+                console.print(f"  ({row}, {column}): {note}")
+            if table.unplaced:
+                console.print(
+                    f"[red]flagged cells not found in the file:[/] {', '.join(table.unplaced)}"
+                )
+        elif model is not None:
+            console.print(_terminal_model(model))
+        record_name = decision_record_name(item)
+        record = (
+            read_decision_record(area.output_path(request, record_name), name)
+            if record_name is not None
+            else None
+        )
+        if record is not None:
+            counts = ", ".join(f"{count} {status}" for status, count in record.summary.items())
+            console.print(f"decision record {record_name} (kept in the TRE): {counts}")
         for review in sorted(found.reviews.get(name, {}).values(), key=lambda r: r.log_seq):
             override = f" (override: {review.override})" if review.override else ""
             console.print(
@@ -394,21 +423,47 @@ def show_command(
 
 
 def _terminal_table(rendered: RenderedTable) -> Table:
-    """The table for a terminal: flagged cells red and starred (the star survives a pipe)."""
-    caption = "* flagged by the automated checks"
+    """The table for a terminal: flagged cells red and starred (the star survives a pipe);
+    suppressed cells named primary or secondary when the decision record says which."""
+    caption = "* flagged by the automated checks (the rules are listed below the table)"
     if rendered.truncated:
         caption += "; only the first rows are shown"
-    table = Table(*rendered.header, caption=caption)
+    headers = [
+        "\n".join(line[index] for line in rendered.header_lines if index < len(line))
+        for index in range(len(rendered.header_lines[0]))
+    ]
+    table = Table(*headers, caption=caption)
     for row in rendered.rows:
         cells = []
-        for text, css in row:
-            if "flagged" in css.split():
-                cells.append(f"[bold white on red]{text}*[/]")
-            elif "suppressed" in css.split():
-                cells.append("[dim italic]suppressed[/]")
+        for cell in row:
+            classes = cell.classes.split()
+            if "flagged" in classes:
+                cells.append(f"[bold white on red]{escape(cell.text)}*[/]")
+            elif "suppressed" in classes:
+                cells.append(f"[dim italic]{escape(cell.text)}[/]")
             else:
-                cells.append(text)
+                cells.append(escape(cell.text))
         table.add_row(*cells)
+    return table
+
+
+def _terminal_model(model: ModelView) -> Table:
+    """A model's coefficients (flagged terms starred in red) with its checks as caption."""
+    checks = [
+        f"{'pass' if line.passed else 'FAIL'} · {line.name}: {line.value}" for line in model.checks
+    ]
+    checks.extend(f"fit warning: {warning}" for warning in model.fit_warnings)
+    table = Table(
+        "term",
+        "coefficient",
+        "standard error",
+        "p-value",
+        title=f"{model.kind} model: {escape(model.formula)}",
+        caption="\n".join(escape(line) for line in checks),
+    )
+    for term in model.terms:
+        label = f"[bold white on red]{escape(term.term)}*[/]" if term.flagged else escape(term.term)
+        table.add_row(label, term.coefficient, term.std_error, term.p_value)
     return table
 
 

@@ -6,6 +6,7 @@ always runs, and fails loudly if the browser is missing or broken.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from tests.tre_export.conftest import PASSWORD
+from tests.tre_export.conftest import PASSWORD, Team
 from tre_export.area import ExportArea
 from tre_export.model import Channel, OutputStatus
 from tre_export.state import read_state
@@ -48,10 +49,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture()
-def server(web_area: ExportArea) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(area: ExportArea) -> Iterator[str]:
     port = _free_port()
-    config = uvicorn.Config(create_app(web_area), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(area), host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -59,9 +60,17 @@ def server(web_area: ExportArea) -> Iterator[str]:
     while not instance.started:
         assert time.monotonic() < deadline, "the web server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture()
+def server(web_area: ExportArea) -> Iterator[str]:
+    with _serve(web_area) as url:
+        yield url
 
 
 def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
@@ -137,3 +146,41 @@ def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
         target = Path(os.environ["TRELINK_KEEP_SCREENSHOTS"])
         for shot in tmp_path.glob("*.png"):
             target.joinpath(shot.name).write_bytes(shot.read_bytes())
+
+
+def test_a_crosstabs_flagged_cells_are_highlighted_in_the_browser(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    """A pandas crosstab (``All`` margins, plain headers) shows its small cells
+    highlighted with the rule that fired, as trelink's own tables do."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.tre_export.test_evidence import _layouts, _submit
+    from tre_export.model import OutputKind
+
+    crosstab = _layouts(tmp_path / "layouts")["ct_all.csv"]
+    request_id = _submit(area, team, [(crosstab, OutputKind.TABLE)])
+    with _serve(area) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(f"{server}/login")
+        page.fill("#name", "Carl")
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in")
+        page.goto(f"{server}/requests/{request_id}")
+        section = page.locator('section[data-output="ct_all.csv"]')
+        flagged = section.locator("td.flagged")
+        expect(flagged).to_have_count(2)
+        expect(flagged.nth(0)).to_have_text("3")
+        expect(flagged.nth(0)).to_have_attribute("title", "flagged: threshold")
+        expect(flagged.nth(1)).to_have_text("4")
+        # Highlighted for the eye, not only in the markup: the flag colour is applied.
+        background = flagged.nth(0).evaluate("cell => getComputedStyle(cell).backgroundColor")
+        assert background == "rgb(255, 217, 214)"
+        expect(section.locator(".cell-evidence")).to_contain_text(
+            "(North old, F): flagged: threshold"
+        )
+        page.screenshot(path=str(tmp_path / "crosstab-flagged.png"), full_page=True)
+        browser.close()

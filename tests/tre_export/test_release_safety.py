@@ -133,14 +133,16 @@ def test_a_directory_as_the_project_policy_is_named_as_one(team: Team, tmp_path:
 
 
 def test_flagged_cells_are_marked_on_escaped_labels(tmp_path: Path) -> None:
-    from tre_export.table_view import render_table
+    from tre_export.table_view import CellEvidence, render_table
 
     table = tables.write(
         tmp_path,
         "t.csv",
         "region,'@sex: F,'@sex: M,Total\n'=HYPERLINK(1),3,14,17\nSouth,22,18,40\nTotal,25,32,57\n",
     )
-    rendered = render_table(table, [("=HYPERLINK(1)", "@sex: F")])
+    rendered = render_table(table, {("=HYPERLINK(1)", "@sex: F"): CellEvidence(["threshold"])})
     assert rendered is not None
-    assert rendered.rows[0][1] == ("3", "flagged")
-    assert rendered.rows[0][0] == ("'=HYPERLINK(1)", "label")  # shown as the file holds it
+    assert (rendered.rows[0][1].text, rendered.rows[0][1].classes) == ("3", "flagged")
+    assert rendered.rows[0][1].note == "flagged: threshold"
+    label = rendered.rows[0][0]
+    assert (label.text, label.classes) == ("'=HYPERLINK(1)", "label")  # as the file holds it

@@ -42,12 +42,18 @@ from starlette.templating import Jinja2Templates
 from tre_export.area import ExportArea
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.errors import ExportError
+from tre_export.evidence import (
+    decision_record_name,
+    project_policy_path,
+    read_decision_record,
+    read_model,
+    table_evidence,
+)
 from tre_export.model import CheckOutcome, Decision, OutputKind, Role
 from tre_export.model import Request as ExportRequest
 from tre_export.release import release_request
 from tre_export.review import review_output
 from tre_export.state import ProjectState, read_state
-from tre_export.table_view import render_table
 from tre_export.web.accounts import WebSession, sign_in
 from tre_export.web.sign_in_log import record_sign_in
 from tre_export.web.throttle import SignInThrottle
@@ -56,7 +62,12 @@ __all__ = ["create_app"]
 
 _HERE = Path(__file__).resolve().parent
 _SESSION_HOURS = 8
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",  # shown through <img>, where an SVG's scripts never run
+}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -310,6 +321,30 @@ def create_app(
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
         return response
 
+    async def decision_record(request: Request) -> Response:
+        """A table's decision record rendered for reading, never served raw: it holds the
+        true values of suppressed cells, so it is shown inside the TRE and not handed out
+        as a file a browser might keep."""
+        request_id = str(request.path_params["request_id"])
+        name = str(request.path_params["name"])
+        found = _visible(request, read_state(area), request_id)
+        # Only a record the log recorded as evidence of one of the request's tables.
+        table = next(
+            (output for output in found.outputs.values() if decision_record_name(output) == name),
+            None,
+        )
+        if table is None:
+            raise HTTPException(404, "no such decision record")
+        view = read_decision_record(area.output_path(request_id, name), table.name)
+        return page(
+            request,
+            "record.html",
+            request_=found,
+            record=view,
+            record_name=name,
+            error=None if view is not None else f"{name} is not a readable decision record",
+        )
+
     async def stylesheet(request: Request) -> Response:
         return FileResponse(_HERE / "static" / "style.css", media_type="text/css")
 
@@ -330,6 +365,7 @@ def create_app(
         Route("/requests/{request_id}/review", review, methods=["POST"]),
         Route("/requests/{request_id}/release", release, methods=["POST"]),
         Route("/requests/{request_id}/outputs/{name}", output_file, methods=["GET"]),
+        Route("/requests/{request_id}/records/{name}", decision_record, methods=["GET"]),
         Route("/static/style.css", stylesheet),
     ]
     middleware = [
@@ -380,11 +416,9 @@ def _output_view(
     output = request.outputs[name]
     check: OutputCheck | None = checks.outputs.get(name) if checks else None
     path = area.output_path(request.request_id, name)
-    table = (
-        render_table(path, check.flagged_cells if check else [])
-        if output.kind is OutputKind.TABLE
-        else None
-    )
+    as_table = output.kind is OutputKind.TABLE or bool(check and check.cell_rules)
+    table = table_evidence(area, request.request_id, output, check) if as_table else None
+    model = read_model(path, output, project_policy_path(area, state))
     reviews = sorted(request.reviews.get(name, {}).values(), key=lambda review: review.log_seq)
     return {
         "name": name,
@@ -393,8 +427,10 @@ def _output_view(
         "sha256": output.sha256,
         "check": check,
         "table": table,
+        "model": model,
+        "record": decision_record_name(output),
         "image": path.suffix.lower() in _IMAGE_TYPES,
-        "text": _text_preview(path) if output.kind is OutputKind.TEXT else None,
+        "text": _text_preview(path) if output.kind is OutputKind.TEXT and table is None else None,
         "reviews": reviews,
         "status": state.output_status(request, name).value,
         "approvals": len(request.approvers(name)),
