@@ -10,6 +10,7 @@ the commands, so ``trelink --help`` loads no Splink, DuckDB or pandas
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -38,9 +39,26 @@ for role_cli in (synth.cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.c
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A ``TrelinkError`` is a refusal with a message meant for the user (exit 2). Anything
+    else is a fault in trelink or a library beneath it: the user gets one line naming
+    the kind of fault (exit 1), never a traceback whose locals or messages could carry
+    a value; ``TRELINK_DEBUG=1`` shows the traceback to a developer.
+    """
     try:
         app()
     except TrelinkError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Exception as error:
+        if os.environ.get("TRELINK_DEBUG"):
+            raise
+        Console(stderr=True).print(
+            f"[bold red]internal error:[/] {type(error).__name__} in trelink. Please "
+            "report it with the command you ran (set TRELINK_DEBUG=1 to see the details, "
+            "which may include data values)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
