@@ -81,7 +81,7 @@ _NAMED = re.compile(
 _PID = r"^[0-9a-f]{32}$"
 _ID_LIKE = r"^[A-Za-z0-9][A-Za-z0-9_\-/.:#]*(?: [A-Za-z0-9_\-/.:#]+){0,2}$"  # up to 3 words
 _NAME_WORD = r"\pL[\pL'\-./]*"  # no counted repetition: RE2 would compile it slowly
-_NAME_VALUE = rf"^\s*{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}\s*$"
+_NAME_VALUE = rf"^\s*{_NAME_WORD}(?:,? {_NAME_WORD}){{0,2}}\s*$"  # "HAILE, Amira" too
 _NAME_LENGTH = 80
 _NOT_ASCII_LETTER = re.compile(r"[^A-Z]+")
 _WORD = re.compile(r"[^\W\d_][^\W\d_'\-]*")
@@ -106,9 +106,11 @@ _BIRTH_WORDS = r"(?i)(?:\bborn\b|\bbirth|\bdob\b|\bd\.o\.b\b)"
 _POSTCODE_IN_TEXT = (
     r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]{1,2}[0-9][a-z0-9]?\s?[0-9][a-z]{2})(?:$|[^a-z0-9])"
 )
+_EMAIL_IN_TEXT = r"(?i)(?P<c>[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,})"
+_MOBILE_IN_TEXT = r"(?:^|\D)(?P<c>(?:\+44\s?|0044\s?|0)7\d{3}[\s\-]?\d{3}[\s\-]?\d{3})(?:$|\D)"
 _ANY_CODE_IN_TEXT = (
     r"(?i)[a-z][0-9][a-z0-9]?\s?[0-9][a-z]{2}|[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
-    r"|[a-z][0-9]{11}|[0-9]/[0-9]{1,7}[a-z]"
+    r"|[a-z][0-9]{11}|[0-9]/[0-9]{1,7}[a-z]|@|7[0-9]{3}"
 )
 _WHOLE_POSTCODE = r"(?i)^\s*[a-z]{1,2}[0-9][a-z0-9]?(?:[\s\-]*[0-9][a-z]{2})?\s*$"
 _NHS_IN_TEXT = r"(?:^|\D)(?P<c>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?:$|\D)"
@@ -615,7 +617,8 @@ def _valid_count(candidates: list[str], kind: str) -> int:
 
 
 def _coded_kind(values: pa.Array) -> str | None:
-    """Postcodes, NHS numbers, pupil numbers or PNC ids, whole or inside text."""
+    """Postcodes, NHS numbers, pupil numbers, PNC ids, e-mail addresses or mobile phone
+    numbers, whole or inside text."""
     postcode = pc.match_substring_regex(values, _WHOLE_POSTCODE)
     shaped = pc.filter(values, postcode).to_pylist()
     full, _, district = normalise_postcodes(shaped)
@@ -640,6 +643,10 @@ def _coded_kind(values: pa.Array) -> str | None:
     postcodes = _extracted(values, _POSTCODE_IN_TEXT)
     if sum(full is not None for full in normalise_postcodes(postcodes)[0]) >= MIN_HITS:
         return "postcodes"
+    for kind, pattern in (("e-mail addresses", _EMAIL_IN_TEXT), ("phone numbers", _MOBILE_IN_TEXT)):
+        # Whole or inside text alike: distinct addresses or mobile numbers are people's.
+        if len(set(_extracted(values, pattern))) >= MIN_HITS:
+            return kind
     for kind, pattern in (
         ("NHS numbers", _NHS_IN_TEXT),
         ("unique pupil numbers", _UPN_IN_TEXT),
@@ -671,7 +678,7 @@ def _whole_names(values: pa.Array, rows: int, lexicon: _Lexicon) -> bool:
     shaped = pc.filter(values, pc.and_(short, pc.match_substring_regex(values, _NAME_VALUE)))
     if len(values) < 5 or len(shaped) == 0:
         return False
-    words = pc.split_pattern_regex(pc.utf8_trim_whitespace(shaped), r"[ \-]+")
+    words = pc.split_pattern_regex(pc.utf8_trim_whitespace(shaped), r"[ ,\-]+")
     flat, parents = pc.list_flatten(words), pc.list_parent_indices(words)
     known_words = pc.is_in(_normalised_words(flat), value_set=lexicon.array)
     hits = np.asarray(pc.filter(parents, known_words).to_numpy(zero_copy_only=False))

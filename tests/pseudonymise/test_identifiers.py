@@ -385,3 +385,27 @@ def test_record_id_copies_in_one_row_in_five_are_refused_without_the_lookup(owne
     extract = owner.pseudonymise({"old_ref": copies})
     _move_lookup_away(owner, extract)
     _refused(owner, extract, "'old_ref' holds a key one-to-one with record_pid")
+
+
+def test_e_mail_addresses_and_mobile_numbers_in_a_contact_note_are_refused(owner: Owner) -> None:
+    fake = Faker("en_GB")
+    fake.seed_instance(21)
+    notes = [f"carer {fake.email()} tel 07{fake.numerify('### ######')}" for _ in range(ROWS)]
+    extract = owner.pseudonymise({"contact_note": notes})
+    _refused(
+        owner,
+        extract,
+        "'contact_note' holds values that look like e-mail addresses",
+    )
+    mobiles = [f"call 07{fake.numerify('### ######')} after 5" for _ in range(ROWS)]
+    extract = owner.pseudonymise({"contact_note": mobiles})
+    _refused(owner, extract, "'contact_note' holds values that look like phone numbers")
+
+
+def test_names_written_surname_comma_forename_are_refused(owner: Owner) -> None:
+    names = [
+        f"{surname.upper()}, {forename}"
+        for surname, forename in zip(owner.frame["surname"], owner.frame["forename"], strict=True)
+    ]
+    extract = owner.pseudonymise({"who": names})
+    _refused(owner, extract, "'who' holds values that look like person names")
