@@ -257,7 +257,11 @@ def _read_csv(source: Path, data: bytes) -> tuple[pa.Table, str, _Places]:
 
 def _header_names(labels: list[str]) -> list[str]:
     # A spreadsheet export often ends its header with empty cells: name, don't refuse.
-    return [label.strip() or f"column_{position + 1}" for position, label in enumerate(labels)]
+    # NUL characters, which some tools cannot hold in a name, are dropped here too.
+    return [
+        label.replace("\x00", "").strip() or f"column_{position + 1}"
+        for position, label in enumerate(labels)
+    ]
 
 
 def _read_source(source: Path) -> tuple[pa.Table, str | None, _Places]:

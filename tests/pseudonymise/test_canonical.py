@@ -184,6 +184,8 @@ def test_nul_byte_in_a_name_is_removed_and_counted(owner: OwnerSetup) -> None:
     assert "column 'forename': 1 value(s) held NUL characters" in result.output
     assert "(first at line 3)" in result.output
     assert _tokens(owner.root / "out").equals(_reference(owner))
+    (owner.root / "named.csv").write_text(GOOD.replace("surname", "sur\x00name"), "utf-8")
+    assert read_canonical(owner.root / "named.csv").table.column_names == HEADER.split(",")
 
 
 # ------------------------------------------------------------------ files read as they come
