@@ -135,9 +135,11 @@ def test_utf16_declared_as_utf8_names_the_encoding(tmp_path: Path) -> None:
 
 def test_nul_characters_removed_and_counted(tmp_path: Path) -> None:
     spec, raw = _setup(tmp_path)
-    (raw / "a.csv").write_text(GOOD.replace("Tesfay", "Tes\x00fay"), encoding="utf-8")
+    body = GOOD.replace("Tesfay", "Tes\x00fay").replace("DOB", "D\x00OB")
+    (raw / "a.csv").write_text(body, encoding="utf-8")
     table, report = _prepare(spec, raw)
     assert table.column("forename").to_pylist() == ["Amira", "Tesfay"]
+    assert table.column("dob").to_pylist() == DATES  # the header still matched
     forename = report["periods"]["2020"]["columns"]["forename"]  # type: ignore[index]
     assert forename["nul_removed"] == 1
     assert forename["nul_removed_at"] == [{"file": "a.csv", "row": 2, "column": "First name"}]
