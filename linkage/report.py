@@ -176,6 +176,8 @@ def _splink_charts(inputs: ReportInputs) -> dict[str, dict[str, Any]]:
         "m_u": visualisations.m_u_parameters_chart().chart_dict,
         "histogram": visualisations.match_weights_histogram(inputs.predictions).chart_dict,
     }
+    if len(inputs.linker._em_training_sessions) > 1:
+        charts["estimates"] = visualisations.parameter_estimate_comparisons_chart().chart_dict
     examples = _example_pairs(inputs)
     if examples:
         charts["waterfall"] = visualisations.waterfall_chart(
