@@ -107,13 +107,18 @@ _POSTCODE_IN_TEXT = (
     r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]{1,2}[0-9][a-z0-9]?\s?[0-9][a-z]{2})(?:$|[^a-z0-9])"
 )
 _EMAIL_IN_TEXT = r"(?i)(?P<c>[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,})"
-_MOBILE_IN_TEXT = r"(?:^|\D)(?P<c>(?:\+44\s?|0044\s?|0)7\d{3}[\s\-]?\d{3}[\s\-]?\d{3})(?:$|\D)"
+# Numbers inside text are bounded by anything but a letter or digit: hex digests (pids,
+# owner-keyed HMACs) hold long runs of digits between letters.
+_MOBILE_IN_TEXT = (
+    r"(?i)(?:^|[^a-z0-9+])(?P<c>(?:\+44\s?|0044\s?|0)7\d{3}[\s\-]?\d{3}[\s\-]?\d{3})"
+    r"(?:$|[^a-z0-9])"
+)
 _ANY_CODE_IN_TEXT = (
     r"(?i)[a-z][0-9][a-z0-9]?\s?[0-9][a-z]{2}|[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
     r"|[a-z][0-9]{11}|[0-9]/[0-9]{1,7}[a-z]|@|7[0-9]{3}"
 )
 _WHOLE_POSTCODE = r"(?i)^\s*[a-z]{1,2}[0-9][a-z0-9]?(?:[\s\-]*[0-9][a-z]{2})?\s*$"
-_NHS_IN_TEXT = r"(?:^|\D)(?P<c>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?:$|\D)"
+_NHS_IN_TEXT = r"(?i)(?:^|[^a-z0-9])(?P<c>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?:$|[^a-z0-9])"
 _UPN_IN_TEXT = r"(?i)(?:^|[^a-z0-9])(?P<c>[a-z]\d{11}[a-z0-9])(?:$|[^a-z0-9])"
 _PNC_IN_TEXT = r"(?i)(?:^|[^a-z0-9/])(?P<c>\d{2,4}/\d{1,7}[a-z])(?:$|[^a-z0-9])"
 _LEXICON_LOCALES = (

@@ -409,3 +409,19 @@ def test_names_written_surname_comma_forename_are_refused(owner: Owner) -> None:
     ]
     extract = owner.pseudonymise({"who": names})
     _refused(owner, extract, "'who' holds values that look like person names")
+
+
+def test_hex_digests_with_long_digit_runs_package(owner: Owner) -> None:
+    """Owner-keyed HMACs (32 hex digits) hold digit runs between letters that read like
+    a mobile number or an NHS number; they are not one (found on a synthetic justice
+    extract, seed 2)."""
+    draw = random.Random(8)
+
+    def digest() -> str:
+        run = "07" + "".join(draw.choices("0123456789", k=9))
+        tail = "".join(draw.choices("0123456789abcdef", k=19))
+        return f"a{run}f{tail}"
+
+    extract = owner.pseudonymise({"case_digest": [digest() for _ in range(ROWS)]})
+    owner.package(extract)
+    (owner.root / "extract.tlp").unlink()
