@@ -334,3 +334,24 @@ def test_tables_sharing_no_variable_are_refined_apart() -> None:
     refinement = common_refinement([first, second], limit=2_000)
     assert len(refinement.atoms) == 1_800
     assert refinement.sums == []  # each table's interior cells are its own atoms
+
+
+def test_audit_of_too_many_combinations_is_refused_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a (20) x b (100) beside a (20) x c (120): 240,000 combinations of a, b and c.
+    def wide_table(column: str, levels: int) -> Path:
+        counts = np.full((20, levels), 1_200 // levels)  # every row of a totals 1,200
+        frame = pd.DataFrame(counts, columns=[f"{column}: {j:03d}" for j in range(levels)])
+        frame["Total"] = frame.sum(axis=1)
+        frame.loc[len(frame)] = frame.sum(axis=0)
+        frame.insert(0, "a", [f"{i:02d}" for i in range(20)] + ["Total"])
+        path = tmp_path / f"a_by_{column}.csv"
+        frame.to_csv(path, index=False)
+        return path
+
+    paths = [wide_table("b", 100), wide_table("c", 120)]
+    assert run(monkeypatch, "sdc", "audit", *paths) == 2
+    captured = capsys.readouterr()
+    assert "more than 200,000 combinations" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err
