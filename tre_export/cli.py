@@ -250,6 +250,19 @@ def release_command(
     console.print(f"released {len(summary.released)} output(s) to {summary.outbox}")
     for name in summary.withheld:
         console.print(f"withheld (rejected): {name}")
+    console.print(f"summary page: {summary.outbox / 'release.html'} (opens offline)")
+
+
+@export_app.command("release-page")
+def release_page_command(
+    outbox: Path = typer.Option(
+        ..., "--outbox", help="An outbox written by `trelink export release`.", file_okay=False
+    ),
+) -> None:
+    """(Re)write an outbox's release.html from its manifest and released files."""
+    from tre_export.release_page import write_release_page
+
+    _console().print(f"wrote {write_release_page(outbox)}")
 
 
 @export_app.command("audit")

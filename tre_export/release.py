@@ -17,6 +17,8 @@ Outbox layout::
                       and approving checkers, withheld outputs, and the hash and
                       sequence number of the release entry in the audit log
       SHA256SUMS      ``sha256sum -c`` compatible
+      release.html    an offline page of what left, who approved it and when, and the
+                      log's head hash (``release_page``)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tre_export.canonical import canonical_json, sha256_file
 from tre_export.checks import opens_in_a_spreadsheet
 from tre_export.errors import ReleaseError
 from tre_export.model import ActionType, Release, Request, Role
+from tre_export.release_page import write_release_page
 from tre_export.request import changed_files
 from tre_export.signing import Signer
 from tre_export.state import ProjectState, transaction
@@ -92,6 +95,7 @@ def release_request(
             (temporary / "manifest.json").write_bytes(canonical_json(manifest) + b"\n")
             sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(approved.items()))
             (temporary / "SHA256SUMS").write_text(sums, encoding="utf-8")
+            write_release_page(temporary)
     return ReleaseSummary(outbox_path, approved, withheld, entry.digest)
 
 

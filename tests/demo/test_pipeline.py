@@ -90,7 +90,7 @@ def test_demo_runs_every_role_and_releases_only_protected_outputs(tmp_path: Path
     assert released == EXPECTED_OUTPUTS
     assert all(len(output["approved_by"]) == 2 for output in manifest["outputs"])
     outbox_files = {path.name for path in (out / "outbox").iterdir()}
-    assert outbox_files == EXPECTED_OUTPUTS | {"manifest.json", "SHA256SUMS"}
+    assert outbox_files == EXPECTED_OUTPUTS | {"manifest.json", "SHA256SUMS", "release.html"}
     # Decision records hold true values of suppressed cells: they stay in the TRE.
     assert not any(name.endswith(".sdc.json") for name in outbox_files)
 

@@ -113,7 +113,7 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
 
     code, output = _release(area.root, team.checker2.private, request_id, outbox)
     assert code == 0, output
-    released = ["SHA256SUMS", "by_sex_age.csv", "manifest.json", "trend.png"]
+    released = ["SHA256SUMS", "by_sex_age.csv", "manifest.json", "release.html", "trend.png"]
     assert sorted(path.name for path in outbox.iterdir()) == released
     manifest = json.loads((outbox / "manifest.json").read_text())
     assert manifest["withheld"] == ["notes.txt", "raw.csv"]

@@ -224,6 +224,7 @@ def test_checkers_can_release_from_the_page_when_the_server_has_an_outbox(
         "SHA256SUMS",
         "by_sex_age.csv",
         "manifest.json",
+        "release.html",
         "trend.png",
     ]
     page = client.get("/requests/R0001").text
