@@ -18,7 +18,7 @@ from rich.table import Table
 
 # Typer needs the enums themselves for the --role and --kind choices; the model module is
 # plain enums and dataclasses. Everything else is imported when a command runs.
-from tre_export.model import CheckOutcome, Decision, OutputKind, Role
+from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, Role
 
 if TYPE_CHECKING:
     from tre_export.area import ExportArea
@@ -318,21 +318,30 @@ def audit_command(
 
 
 @export_app.command("list")
-def list_command(directory: Path = _DIR) -> None:
+def list_command(
+    directory: Path = _DIR,
+    status: RequestStatus | None = typer.Option(
+        None, "--status", help="Only requests in this state: draft, submitted or released."
+    ),
+) -> None:
     """List the requests with their status."""
+    from tre_export.dates import readable_time
     from tre_export.state import read_state
 
     state = read_state(_area(directory))
-    table = Table("request", "status", "title", "researcher", "outputs", "created")
+    table = Table("request", "status", "title", "researcher", "outputs")
+    table.add_column("opened", no_wrap=True)
     for request in state.requests.values():
+        if status is not None and request.status is not status:
+            continue
         researcher = state.person(request.researcher_key_id).name
         table.add_row(
             request.request_id,
             request.status.value,
-            request.title,
-            researcher,
+            escape(request.title),
+            escape(researcher),
             str(len(request.outputs)),
-            request.created,
+            readable_time(request.created),
         )
     _console().print(table)
 
@@ -371,6 +380,7 @@ def show_command(
     rule that fired, suppressed cells primary or secondary with their intervals, each
     table's differencing result, models' coefficients and checks."""
     from tre_export.checks import load_checks
+    from tre_export.dates import readable_time
     from tre_export.evidence import (
         decision_record_name,
         project_policy_path,
@@ -430,8 +440,9 @@ def show_command(
         for review in sorted(found.reviews.get(name, {}).values(), key=lambda r: r.log_seq):
             override = f" (override: {review.override})" if review.override else ""
             console.print(
-                f"  {review.checker_name} {review.decision.past_tense} via {review.channel.value}: "
-                f"{review.reason}{override}"
+                f"  {review.checker_name} {review.decision.past_tense} via {review.channel.value}"
+                f" on {readable_time(review.time)}: {review.reason}{override}",
+                markup=False,
             )
 
 

@@ -10,6 +10,9 @@ Exception tree::
         ├── RequestError         an unknown request or output, a request in the wrong
         │                        state, an output file that cannot be added or has changed
         ├── ReviewError          a review is refused (role, state, missing override ...)
+        │   ├── OverrideNeededError     approving an output that failed its checks
+        │   │                           without saying why the failure is acceptable
+        │   └── OverrideNotAllowedError an override on anything but such an approval
         ├── ReleaseError         a release is refused; nothing was written
         └── AuditLogError        the audit log failed verification; ``problems`` lists
                                  every entry at fault
@@ -27,6 +30,8 @@ __all__ = [
     "AuditLogError",
     "ExportError",
     "IdentityError",
+    "OverrideNeededError",
+    "OverrideNotAllowedError",
     "ReleaseError",
     "RequestError",
     "ReviewError",
@@ -51,6 +56,30 @@ class RequestError(ExportError):
 
 class ReviewError(ExportError):
     """A review decision is refused."""
+
+
+class OverrideNeededError(ReviewError):
+    """Approving an output that failed its automated checks needs an override reason.
+
+    The message speaks the command line's words; the web page words it for its form
+    from ``request_id`` and ``output``."""
+
+    def __init__(self, request_id: str, output: str) -> None:
+        self.request_id = request_id
+        self.output = output
+        super().__init__(
+            f"{request_id}/{output} failed its automated checks; approving it needs "
+            "--override with the reason the failure is acceptable"
+        )
+
+
+class OverrideNotAllowedError(ReviewError):
+    """An override was given where no failed check is being overruled."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "--override is only for approving an output that failed its automated checks"
+        )
 
 
 class ReleaseError(ExportError):

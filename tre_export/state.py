@@ -31,6 +31,8 @@ from tre_export.errors import (
     AuditLogError,
     ExportError,
     IdentityError,
+    OverrideNeededError,
+    OverrideNotAllowedError,
     ReleaseError,
     RequestError,
     ReviewError,
@@ -411,14 +413,9 @@ class ProjectState:
         override = _optional_text(action, "override")
         failed = request.check_outcomes.get(name) is CheckOutcome.FAIL
         if decision is Decision.APPROVE and failed and override is None:
-            raise ReviewError(
-                f"{request.request_id}/{name} failed its automated checks; approving it "
-                "needs --override with the reason the failure is acceptable"
-            )
+            raise OverrideNeededError(request.request_id, name)
         if override is not None and not (failed and decision is Decision.APPROVE):
-            raise ReviewError(
-                "--override is only for approving an output that failed its automated checks"
-            )
+            raise OverrideNotAllowedError()
         request.reviews.setdefault(name, {})[entry.actor] = Review(
             checker_key_id=entry.actor,
             checker_name=checker.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -410,7 +411,11 @@ def test_show_prints_the_evidence_with_flagged_cells(
     assert code == 0, output
     assert "cell (North, sex: F) is published but breaks: threshold" in output
     assert "3*" in output and "14*" not in output  # only the flagged cell is starred
-    assert "Carl rejected via cli: looked at every cell" in output
+    assert re.search(
+        r"Carl rejected via cli on \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC: "
+        r"looked at every cell",
+        output,
+    )
     assert "by_sex_age.csv" not in output
     code, output = _export("show", "--dir", area.root, "--request", request_id)
     assert code == 0 and "suppressed" in output and "trend.png" in output

@@ -41,7 +41,8 @@ from starlette.templating import Jinja2Templates
 
 from tre_export.area import ExportArea
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
-from tre_export.errors import ExportError
+from tre_export.dates import readable_time
+from tre_export.errors import ExportError, OverrideNeededError, OverrideNotAllowedError
 from tre_export.evidence import (
     decision_record_name,
     project_policy_path,
@@ -144,6 +145,7 @@ def create_app(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters["readable_time"] = readable_time
     templates = Jinja2Templates(env=environment)
     sessions = _Sessions()
 
@@ -211,8 +213,28 @@ def create_app(
         requests = sorted(
             state.requests.values(), key=lambda item: (order[item.status.value], item.request_id)
         )
-        rows = [_queue_row(state, item) for item in requests if _may_see(web, item)]
-        return page(request, "queue.html", web=web, rows=rows, project=state.settings())
+        visible = [_queue_row(state, item) for item in requests if _may_see(web, item)]
+        # Filters come from the query string and only ever select among visible rows.
+        wanted = request.query_params.get("status", "")
+        status = wanted if wanted in order else ""
+        search = request.query_params.get("q", "").strip()[:200]
+        rows = [
+            row
+            for row in visible
+            if (not status or row["status"] == status) and (not search or _matches(row, search))
+        ]
+        counts = {name: sum(row["status"] == name for row in visible) for name in order}
+        return page(
+            request,
+            "queue.html",
+            web=web,
+            rows=rows,
+            project=state.settings(),
+            status=status,
+            search=search,
+            counts=counts,
+            total=len(visible),
+        )
 
     async def request_page(request: Request) -> Response:
         return _request_view(request, str(request.path_params["request_id"]))
@@ -230,7 +252,12 @@ def create_app(
         return found
 
     def _request_view(
-        request: Request, request_id: str, *, error: str | None = None, status_code: int = 200
+        request: Request,
+        request_id: str,
+        *,
+        error: str | None = None,
+        status_code: int = 200,
+        kept: dict[str, str] | None = None,
     ) -> Response:
         state = read_state(area)
         found = _visible(request, state, request_id)
@@ -255,6 +282,7 @@ def create_app(
             can_release=outbox_root is not None,
             error=error,
             notice=request.session.pop("notice", None),
+            kept=kept or {},
         )
 
     async def review(request: Request) -> Response:
@@ -280,7 +308,15 @@ def create_app(
                 override=form.get("override", "").strip() or None,
             )
         except ExportError as error:
-            return _request_view(request, request_id, error=str(error), status_code=403)
+            # What the checker typed is put back in the form, so a refusal costs nothing.
+            kept = {
+                "output": output,
+                "reason": form.get("reason", ""),
+                "override": form.get("override", ""),
+            }
+            return _request_view(
+                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+            )
         request.session["notice"] = (
             f"{output}: your decision is recorded; the output is now {status.value}"
         )
@@ -292,13 +328,16 @@ def create_app(
         await _form(request)
         try:
             if outbox_root is None:
-                raise ExportError("this server was started without --outbox; release on the CLI")
+                raise ExportError(
+                    "releasing from this page is switched off on this server; release with "
+                    "the command shown on this page"
+                )
             area.request_dir(request_id)  # only a well-formed id becomes part of the path
             summary = release_request(
                 area, checker=web.signer, request_id=request_id, outbox=outbox_root / request_id
             )
         except ExportError as error:
-            return _request_view(request, request_id, error=str(error), status_code=403)
+            return _request_view(request, request_id, error=_in_page_words(error), status_code=403)
         request.session["notice"] = (
             f"released {len(summary.released)} output(s) to {summary.outbox}"
             + (f"; withheld {', '.join(summary.withheld)}" if summary.withheld else "")
@@ -385,9 +424,31 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware)
 
 
+def _in_page_words(error: ExportError) -> str:
+    """A refusal as the page words it: the form's fields, not the command's options."""
+    if isinstance(error, OverrideNeededError):
+        return (
+            f"{error.output} failed its automated checks. To approve it anyway, write in "
+            "the Override box why the failure is acceptable; or reject it. Nothing was "
+            "recorded."
+        )
+    if isinstance(error, OverrideNotAllowedError):
+        return (
+            "Leave the Override box empty: it is only for approving an output that failed "
+            "its automated checks. Nothing was recorded."
+        )
+    return f"Refused: {error}"
+
+
 def _may_see(web: WebSession, request: ExportRequest) -> bool:
     """Checkers and the administrator see every request; a researcher sees their own."""
     return web.person.role is not Role.RESEARCHER or request.researcher_key_id == web.person.key_id
+
+
+def _matches(row: dict[str, Any], search: str) -> bool:
+    """Whether a queue row's id, title or researcher contains ``search`` (any case)."""
+    needle = search.casefold()
+    return any(needle in str(row[key]).casefold() for key in ("id", "title", "researcher"))
 
 
 def _queue_row(state: ProjectState, request: ExportRequest) -> dict[str, Any]:
