@@ -10,7 +10,8 @@ value is examined whole and for what it holds inside free text:
   ``address`` ...), unless they are the int64 tokens the manifest lists;
 * **postcodes, NHS numbers, unique pupil numbers, PNC ids**: whole values (``SHARE`` of
   the distinct values) or, with a valid check digit or letter where there is one,
-  found inside text in ``MIN_HITS`` distinct values;
+  found inside text in ``MIN_HITS`` distinct values; **e-mail addresses and UK mobile
+  numbers** in ``MIN_HITS`` distinct values, whole or inside text;
 * **person names**: whole values of one to three words of which many are known forenames
   or surnames (Faker's name lists), or forename + surname pairs and "name is X" phrases
   inside text;
@@ -23,8 +24,9 @@ value is examined whole and for what it holds inside free text:
   record id or holding one inside text, and any value that is a near-copy of its own
   row's record id (a prefix or suffix added, punctuation changed, digits only);
 * **re-identification keys**: whatever the lookup's whereabouts, a column of id-like
-  values (no spaces, with digits) one-to-one with ``record_pid`` is a key back to the
-  owner's records; a member made only of such a column and the pids is the lookup;
+  values (up to three words, with digits) one-to-one with ``record_pid`` is a key back
+  to the owner's records; a member made only of such a column and the pids is the
+  lookup under another name;
 * **pids**: every member must carry ``record_pid`` holding pseudonymous ids (32 hex
   digits), so a record id cannot ship as the pid itself.
 
