@@ -19,13 +19,15 @@ For each dataset both linkers get the same fields, each in its own spawned proce
   keys, and ``link_datasets`` links the token folders (link type the dataset's);
 * **cleartext** Splink 5 with Splink's own example settings for that data
   (``external_reference``: the FEBRL examples, also used for the generator, and the
-  fake_1000 tutorial), restricted to the same fields.
+  fake_1000 evaluation example), restricted to the same fields.
 
 Printed as a Markdown table: pairwise precision, recall and F1 at ``--threshold``
 (default 0.8, trelink's default), ``F1 - clear`` (trelink's F1 minus cleartext's),
 blocking recall (the share of true pairs scored at all; trelink keeps pairs scored
 down to 0.01, cleartext every candidate pair), candidate pairs, owner-side seconds
 (pseudonymising) and linking seconds, and the peak resident memory of the process.
+trelink's keys are fresh each run, so its token values, and the random pairs it
+samples for u, differ from run to run: small datasets' figures move a little.
 A run that fails shows as FAILED with its error listed under the table; the suite
 always completes.
 
