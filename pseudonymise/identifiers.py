@@ -893,6 +893,12 @@ def _is_token(schema: pa.Schema, name: str, tokens: frozenset[str]) -> bool:
     return name in tokens and kind == pa.int64()
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
 def _pid_column(parquet: pq.ParquetFile) -> str | None:
     """``record_pid``, or a column of pid-shaped values under another name."""
     names: list[str] = parquet.schema_arrow.names
@@ -930,7 +936,10 @@ def _scan_member(
         if _NAMED.match(name) and not _is_token(schema, name, tokens):
             member.refuse(name, "is named as an identifier")
     pid_name = _pid_column(parquet)
-    if pid_name is None:
+    if pid_name is not None and not _is_text(schema.field(pid_name).type):
+        member.refuse(pid_name, "does not hold pseudonymous ids (32 hex digits) only")
+        pid_name = None  # read as any other column
+    elif pid_name is None:
         member.problems.append(
             f"{path.name}: has no record_pid column of pseudonymous ids; only the members "
             "`trelink pseudonymise` writes can be packaged"

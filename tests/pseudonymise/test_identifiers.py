@@ -269,10 +269,19 @@ def test_the_lookup_under_another_name_is_refused(owner: Owner, lookup_beside: b
     _no_values(message, owner.frame["record_id"].tolist())
 
 
-def test_record_ids_shipped_as_the_pid_are_refused(owner: Owner) -> None:
+PID_DISGUISES: dict[str, Callable[[list[str]], pa.Array]] = {
+    "as text": lambda ids: pa.array(ids),
+    "in a list": lambda ids: pa.array([[record_id] for record_id in ids]),
+    "in a struct": lambda ids: pa.array([{"id": record_id} for record_id in ids]),
+    "as bytes": lambda ids: pa.array([record_id.encode() for record_id in ids]),
+}
+
+
+@pytest.mark.parametrize("disguise", PID_DISGUISES, ids=list(PID_DISGUISES))
+def test_record_ids_shipped_as_the_pid_are_refused(owner: Owner, disguise: str) -> None:
     extract = owner.pseudonymise()
     attributes = _attributes(extract)
-    ids = pa.array(owner.frame["record_id"].tolist())
+    ids = PID_DISGUISES[disguise](owner.frame["record_id"].tolist())
     _replace_member(extract, "attributes.parquet", attributes.set_column(0, "record_pid", ids))
     _refused(owner, extract, "'record_pid' does not hold pseudonymous ids")
 
