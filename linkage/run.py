@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from scipy.stats import binom
 from splink import Linker
 
 from linkage.backends import Backend, BackendName, check_spark_conf, column_names, open_backend
@@ -166,12 +167,13 @@ def _held_back_sql(rules: Sequence[HoldBackRule], gammas: Mapping[tuple[str, str
 
 
 # The twins test: among pairs that fit a hold-back pattern, the share whose records
-# record different sexes must exceed this, and ``TWIN_SEX_FACTOR`` times the share
-# among ordinary links (recording error), over at least ``TWIN_MIN_PAIRS`` pairs. Half
-# of twin pairs differ in sex; a misrecorded forename of one person almost never does.
+# record different sexes must be at least ``TWIN_SEX_SHARE`` and improbable under the
+# recording-error rate of ordinary links (binomial tail below ``TWIN_SIGNIFICANCE``,
+# the error rate taken as at least ``MIN_SEX_ERROR``). Half of twin pairs differ in
+# sex; a misrecorded forename of one person almost never does.
 TWIN_SEX_SHARE = 0.1
-TWIN_SEX_FACTOR = 3.0
-TWIN_MIN_PAIRS = 20
+TWIN_SIGNIFICANCE = 0.001
+MIN_SEX_ERROR = 0.01
 
 
 @dataclass(frozen=True)
@@ -219,9 +221,10 @@ def _hold_back(
     A hold-back rule (twins: surname, date of birth and address shared, forenames
     nothing alike) encodes an assumption about the population, so it applies only when
     the data support it: the pattern's pairs must record different sexes far more often
-    than ordinary links do (see ``TWIN_SEX_SHARE``). Where they do not, or no dataset
-    records sex, the pattern is taken for what the model says it is (on FEBRL and an
-    adult register, a misrecorded forename of one person) and its pairs stay links.
+    than ordinary links do (see ``TWIN_SEX_SHARE``), too often to be recording error.
+    Where they do not, or no dataset records sex, the pattern is taken for what the
+    model says it is (on FEBRL and an adult register, a misrecorded forename of one
+    person) and its pairs stay links.
     """
     ((pattern_pairs,),) = connection.execute(
         f"SELECT count(*) FROM scored_pairs WHERE held_back IS NOT NULL "
@@ -242,11 +245,8 @@ def _hold_back(
             linked, linked_differ = _sex_disagreement(connection, sexes, threshold, pattern=False)
             share = differ / compared if compared else 0.0
             baseline = linked_differ / linked if linked else 0.0
-            apply = (
-                compared >= TWIN_MIN_PAIRS
-                and share >= TWIN_SEX_SHARE
-                and share >= TWIN_SEX_FACTOR * baseline
-            )
+            chance = float(binom.sf(differ - 1, compared, max(baseline, MIN_SEX_ERROR)))
+            apply = compared > 0 and share >= TWIN_SEX_SHARE and chance < TWIN_SIGNIFICANCE
             verdict = "applied" if apply else "not applied; they stay links"
             note = (
                 f"hold-back rules {verdict}: {pattern_pairs:,} pair(s) fit the pattern; "
@@ -416,9 +416,8 @@ def _plan_training(
     prepared: PreparedInputs,
     job: LinkJob,
     match_keys: MatchKeySpec,
-) -> tuple[EmPlan, int]:
-    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens, and
-    the number of pairs the run could compare."""
+) -> EmPlan:
+    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens."""
     tables = prepared.tables
     shares: dict[str, dict[str, float]] = {}
     keys = [comparison.null_when_missing[0] for comparison in prepared.comparisons]
@@ -446,13 +445,6 @@ def _plan_training(
         ).fetchall()
         return int(found)
 
-    sizes = [prepared.record_counts.get(dataset, 0) for dataset in tables]
-    everyone = sum(sizes)
-    total_pairs = (
-        (everyone * everyone - sum(size * size for size in sizes)) // 2
-        if link_only
-        else everyone * (everyone - 1) // 2
-    )
     informative = informative_comparisons(
         prepared.comparisons, filled_shares(shares), list(tables)
     )
@@ -465,7 +457,7 @@ def _plan_training(
         available=set(prepared.columns),
         pair_count=pair_count,
     )
-    return plan, total_pairs
+    return plan
 
 
 def _link(
@@ -481,14 +473,13 @@ def _link(
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
     if not trained:
-        plan, total_pairs = _plan_training(connection, prepared, job, match_keys)
+        plan = _plan_training(connection, prepared, job, match_keys)
         notes = train_model(
             linker,
             job.training,
             available=set(prepared.columns),
             sessions=plan.sessions,
             changeable=changeable_comparisons(prepared.comparisons, match_keys),
-            total_pairs=total_pairs,
             step=step,
         )
         prepared = replace(prepared, notes=prepared.notes + plan.notes + notes)
