@@ -88,7 +88,9 @@ _NAME_LENGTH = 80
 _NOT_ASCII_LETTER = re.compile(r"[^A-Z]+")
 _WORD = re.compile(r"[^\W\d_][^\W\d_'\-]*")
 _CONTEXT = r"(?:name is|named|called|known as|aka|alias|forename|surname)"
-_CONTEXT_NAME = re.compile(rf"(?i:\b{_CONTEXT})\W{{1,3}}([^\W\d_][^\W\d_'\-]+)")
+_CONTEXT_NAME = re.compile(
+    rf"(?i:\b{_CONTEXT})\W{{1,3}}([^\W\d_][^\W\d_'\-]+)(?:\s+([^\W\d_][^\W\d_'\-]+))?"
+)
 _TITLE_PAIR = r"\p{Lu}\p{Ll}+\s+\p{Lu}\p{Ll}+"
 _CONTEXT_WORDS = rf"(?i)\b{_CONTEXT}\b"
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -728,9 +730,13 @@ def _names_in_text(values: pa.Array, lexicon: _Lexicon) -> bool:
 
     found: set[tuple[str, str]] = set()
     for value in candidates:
-        for match in _CONTEXT_NAME.finditer(value):  # "name is AMIRA" counts too
-            named = match.group(1)
-            if (title(named) or named.isupper()) and norm(named) in lexicon.names:
+        for match in _CONTEXT_NAME.finditer(value):
+            named, following = match.group(1), match.group(2) or ""
+            if norm(named) not in lexicon.names:
+                continue
+            # "name is Amira", "name is AMIRA"; in lower case only with a known surname
+            # after it ("name is amira haile"), since "called back" is not a name.
+            if title(named) or named.isupper() or norm(following) in lexicon.names:
                 found.add(("", norm(named)))
         words = list(_WORD.finditer(value))
         for first, second in itertools.pairwise(words):

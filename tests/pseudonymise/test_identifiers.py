@@ -434,3 +434,12 @@ def test_hex_digests_with_long_digit_runs_package(owner: Owner) -> None:
     extract = owner.pseudonymise({"case_digest": [digest() for _ in range(ROWS)]})
     owner.package(extract)
     (owner.root / "extract.tlp").unlink()
+
+
+def test_names_in_lower_case_after_name_is_are_refused(owner: Owner) -> None:
+    notes = [
+        f"child says her name is {forename.lower()} {surname.lower()} and she is well"
+        for forename, surname in zip(owner.frame["forename"], owner.frame["surname"], strict=True)
+    ]
+    extract = owner.pseudonymise({"keyworker_note": notes})
+    _refused(owner, extract, "'keyworker_note' holds values that look like person names")
