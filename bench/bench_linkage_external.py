@@ -26,8 +26,7 @@ Printed as a Markdown table: pairwise precision, recall and F1 at ``--threshold`
 blocking recall (the share of true pairs scored at all; trelink keeps pairs scored
 down to 0.01, cleartext every candidate pair), candidate pairs, owner-side seconds
 (pseudonymising) and linking seconds, and the peak resident memory of the process.
-trelink's keys are fresh each run, so its token values, and the random pairs it
-samples for u, differ from run to run: small datasets' figures move a little.
+trelink's keys are fresh each run; two runs on febrl1 still gave identical figures.
 A run that fails shows as FAILED with its error listed under the table; the suite
 always completes.
 
@@ -152,35 +151,38 @@ def _cells(result: RunResult, clear_f1: float | None) -> list[str]:
     ]
 
 
-def markdown_table(cases: list[Case]) -> str:
-    header = [
-        "dataset",
-        "records",
-        "true pairs",
-        "fields",
-        "linker",
-        "precision",
-        "recall",
-        "F1",
-        "F1 - clear",
-        "blocking recall",
-        "candidates",
-        "owner s",
-        "link s",
-        "peak MiB",
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for case in cases:
-        clear = next(
-            (r.f1 for r in case.results if r.linker == "cleartext" and r.error is None), None
-        )
-        true_pairs = max((r.true_pairs for r in case.results), default=0)
-        for index, result in enumerate(case.results):
-            first = [case.dataset, f"{case.records:,}", f"{true_pairs:,}" if true_pairs else ""]
-            first += [case.fields]
-            lead = first if index == 0 else ["", "", "", ""]
-            row = [*lead, result.linker, *_cells(result, clear)]
-            lines.append("| " + " | ".join(row) + " |")
+_HEADER = (
+    "dataset",
+    "records",
+    "true pairs",
+    "fields",
+    "linker",
+    "precision",
+    "recall",
+    "F1",
+    "F1 - clear",
+    "blocking recall",
+    "candidates",
+    "owner s",
+    "link s",
+    "peak MiB",
+)
+
+
+def table_header() -> str:
+    return "| " + " | ".join(_HEADER) + " |\n|" + "---|" * len(_HEADER)
+
+
+def table_rows(case: Case) -> str:
+    """The Markdown rows of one case: one per linker."""
+    clear = next((r.f1 for r in case.results if r.linker == "cleartext" and r.error is None), None)
+    true_pairs = max((r.true_pairs for r in case.results), default=0)
+    lines = []
+    for index, result in enumerate(case.results):
+        first = [case.dataset, f"{case.records:,}", f"{true_pairs:,}" if true_pairs else ""]
+        lead = [*first, case.fields] if index == 0 else ["", "", "", ""]
+        row = [*lead, result.linker, *_cells(result, clear)]
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
@@ -241,6 +243,14 @@ def main() -> None:
     arguments.cache.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     cases: list[Case] = []
+    command = " ".join(["bench/bench_linkage_external.py", *sys.argv[1:]])
+    # Rows are printed as each dataset finishes, so a run cut short keeps its figures.
+    print(
+        f"external linkage benchmark: `{command}`; threshold {arguments.threshold}, "
+        f"generator {arguments.records:,} records per side (seed {arguments.seed}), "
+        f"spec format {arguments.spec_format}\n"
+    )
+    print(table_header(), flush=True)
     with tempfile.TemporaryDirectory(prefix="external-", dir=arguments.cache) as work:
         for name in names:
             if name in scenarios:
@@ -254,19 +264,15 @@ def main() -> None:
                         cache=arguments.cache,
                     )
                 cases.append(_run_case(dataset, scenario.fields, arguments, Path(work)))
+                print(table_rows(cases[-1]), flush=True)
                 continue
             dataset = load_external(name)
             for field_set in arguments.fields:
                 cases.append(_run_case(dataset, field_set, arguments, Path(work)))
-    command = " ".join(["bench/bench_linkage_external.py", *sys.argv[1:]])
-    print(
-        f"\nexternal linkage benchmark: `{command}`; threshold {arguments.threshold}, "
-        f"generator {arguments.records:,} records per side (seed {arguments.seed}), "
-        f"spec format {arguments.spec_format}; {time.perf_counter() - started:.0f} s in all\n"
-    )
-    print(markdown_table(cases))
+                print(table_rows(cases[-1]), flush=True)
     for line in _footnotes(cases):
         print(line)
+    print(f"\n{time.perf_counter() - started:.0f} s in all")
 
 
 if __name__ == "__main__":
