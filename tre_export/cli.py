@@ -23,7 +23,9 @@ from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, 
 if TYPE_CHECKING:
     from tre_export.area import ExportArea
     from tre_export.evidence import ModelView
+    from tre_export.model import Enrolment
     from tre_export.signing import Signer
+    from tre_export.state import ProjectState
     from tre_export.table_view import RenderedTable
 
 __all__ = ["export_app", "register"]
@@ -59,6 +61,20 @@ def _area(directory: Path) -> ExportArea:
     return ExportArea.open(directory)
 
 
+_VIEWER_KEY = typer.Option(
+    None,
+    "--key",
+    help="Your private key: with blind reviews, checkers see others' decisions on an "
+    "output once they have recorded their own.",
+    dir_okay=False,
+)
+
+
+def _viewer(state: ProjectState, key: Path | None) -> Enrolment | None:
+    """Who is looking (None without --key): decides what blind reviews let them see."""
+    return state.active_person(_signer(key).actor_key_id) if key is not None else None
+
+
 def _signer(key: Path) -> Signer:
     """The signer for ``--key``: whoever enrolled the key's public half."""
     from tre_export.signing import cli_signer
@@ -80,6 +96,12 @@ def init_command(
     policy: Path | None = typer.Option(
         None, "--policy", help="SDC policy for the automated checks (default: sdc's default)."
     ),
+    blind_reviews: bool = typer.Option(
+        True,
+        "--blind-reviews/--open-reviews",
+        help="Whether a checker sees others' decisions on an output only after recording "
+        "their own (default: blind).",
+    ),
 ) -> None:
     """Create an export area for a project."""
     from tre_export.enrolment import init_area
@@ -92,6 +114,7 @@ def init_command(
         administrator_name=name,
         required_approvals=approvals,
         policy=policy,
+        blind_reviews=blind_reviews,
     )
     administrator_id = read_state(area).settings().administrator_key_id
     _console().print(
@@ -347,27 +370,42 @@ def list_command(
 
 
 @export_app.command("status")
-def status_command(directory: Path = _DIR, request: str = _REQUEST) -> None:
+def status_command(
+    directory: Path = _DIR, request: str = _REQUEST, key: Path | None = _VIEWER_KEY
+) -> None:
     """Show each output of a request: automated check, approvals, status."""
     from tre_export.state import read_state
 
     state = read_state(_area(directory))
     found = state.request(request)
-    required = state.settings().required_approvals
+    settings = state.settings()
+    viewer = _viewer(state, key)
     table = Table(
-        "output", "kind", "check", "approved by", "status", title=f"{request}: {found.status.value}"
+        "output", "kind", "check", "approved by", title=f"{request}: {found.status.value}"
     )
+    table.add_column("status", no_wrap=True)
     for name, output in found.outputs.items():
         outcome = found.check_outcomes.get(name)
-        approvers = ", ".join(review.checker_name for review in found.approvers(name))
+        if found.decisions_visible(name, viewer, blind_reviews=settings.blind_reviews):
+            approvers = ", ".join(review.checker_name for review in found.approvers(name))
+            approved = (
+                f"{approvers or '-'} ({len(found.approvers(name))}/{settings.required_approvals})"
+            )
+            status = state.output_status(found, name).value
+        else:
+            approved = _BLINDED
+            status = "awaiting your review"
         table.add_row(
             name,
             output.kind.value,
             outcome.value if outcome else "not yet run",
-            f"{approvers or '-'} ({len(found.approvers(name))}/{required})",
-            state.output_status(found, name).value,
+            escape(approved),
+            status,
         )
     _console().print(table)
+
+
+_BLINDED = "hidden (blind reviews: record your own decision first, with --key)"
 
 
 @export_app.command("show")
@@ -375,6 +413,7 @@ def show_command(
     directory: Path = _DIR,
     request: str = _REQUEST,
     output: str | None = typer.Option(None, "--output", help="Only this output."),
+    key: Path | None = _VIEWER_KEY,
 ) -> None:
     """Show a request's outputs with their evidence: flagged cells starred in red with the
     rule that fired, suppressed cells primary or secondary with their intervals, each
@@ -399,6 +438,7 @@ def show_command(
         else None
     )
     names = [state.output(found, output).name] if output else list(found.outputs)
+    viewer = _viewer(state, key)
     # Tables are wide: when the output is not a terminal, do not squeeze them into 80.
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     console.print(f"[bold]{request}[/] {found.title} ({found.status.value})")
@@ -406,7 +446,10 @@ def show_command(
         item = found.outputs[name]
         check = checks.outputs.get(name) if checks else None
         outcome = check.outcome.value if check else "not yet run"
-        status = state.output_status(found, name).value
+        visible = found.decisions_visible(
+            name, viewer, blind_reviews=state.settings().blind_reviews
+        )
+        status = state.output_status(found, name).value if visible else "awaiting your review"
         console.rule(f"{name} · {item.kind.value} · check {outcome} · {status}")
         console.print(item.description)
         for reason in check.reasons if check else []:
@@ -437,6 +480,12 @@ def show_command(
         if record is not None:
             counts = ", ".join(f"{count} {status}" for status, count in record.summary.items())
             console.print(f"decision record {record_name} (kept in the TRE): {counts}")
+        if not visible and found.reviews.get(name):
+            console.print(f"  {len(found.reviews[name])} decision(s): {_BLINDED}")
+            continue
+        agreement = found.agreement(name)
+        if agreement is not None:
+            console.print(f"  the checkers' decisions: {agreement}")
         for review in sorted(found.reviews.get(name, {}).values(), key=lambda r: r.log_seq):
             override = f" (override: {review.override})" if review.override else ""
             console.print(

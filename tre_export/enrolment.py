@@ -35,8 +35,12 @@ def init_area(
     administrator_name: str = "administrator",
     required_approvals: int = MINIMUM_APPROVALS,
     policy: str | os.PathLike[str] | None = None,
+    blind_reviews: bool = True,
 ) -> ExportArea:
-    """Create an export area at ``root`` (which must not exist or be empty)."""
+    """Create an export area at ``root`` (which must not exist or be empty).
+
+    ``blind_reviews``: a checker sees no other checker's decision on an output until
+    they have recorded their own."""
     if required_approvals < MINIMUM_APPROVALS:
         raise AreaError(
             f"--approvals {required_approvals}: outputs need at least {MINIMUM_APPROVALS} "
@@ -64,6 +68,7 @@ def init_area(
                 "project": project,
                 "required_approvals": required_approvals,
                 "policy_sha256": policy_sha256,
+                "blind_reviews": blind_reviews,
                 "administrator": {
                     "name": administrator_name,
                     "public_key": _encoded(public_key_raw(administrator.private_key)),

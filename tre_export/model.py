@@ -97,6 +97,9 @@ class Project:
     required_approvals: int
     administrator_key_id: str
     policy_sha256: str | None
+    # A checker sees no other checker's decision on an output until they record their
+    # own (on by default; an area made before this setting existed has it on).
+    blind_reviews: bool = True
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,31 @@ class Request:
             return OutputStatus.REJECTED
         approvals = sum(1 for review in latest if review.decision is Decision.APPROVE)
         return OutputStatus.APPROVED if approvals >= required_approvals else OutputStatus.PENDING
+
+    def decisions_visible(
+        self, name: str, viewer: Enrolment | None, *, blind_reviews: bool
+    ) -> bool:
+        """Whether ``viewer`` may see the checkers' decisions on output ``name``.
+
+        With blind reviews a checker sees them only once they have recorded their own on
+        it, so each judgement is independent; somebody unidentified (a command run without
+        ``--key``) sees them only after release. Researchers and the administrator, who
+        review nothing, always see them."""
+        if not blind_reviews or self.status is RequestStatus.RELEASED:
+            return True
+        if viewer is None:
+            return False
+        if viewer.role is not Role.CHECKER:
+            return True
+        return viewer.key_id in self.reviews.get(name, {})
+
+    def agreement(self, name: str) -> str | None:
+        """``agreement`` or ``conflict`` between the checkers' latest decisions on
+        ``name`` (None before two checkers have decided)."""
+        decisions = {review.decision for review in self.reviews.get(name, {}).values()}
+        if len(self.reviews.get(name, {})) < 2:
+            return None
+        return "agreement" if len(decisions) == 1 else "conflict"
 
     def approvers(self, name: str) -> list[Review]:
         """The approving reviews that count for ``name``, one per checker."""

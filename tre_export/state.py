@@ -237,11 +237,14 @@ class ProjectState:
             raise ExportError(f"required approvals must be at least {MINIMUM_APPROVALS}")
         administrator = action["administrator"]
         public = _public_key(administrator.get("public_key"))
+        # Logs begun before the setting existed have blind reviews, the default.
+        blind = _field(action, "blind_reviews", bool) if "blind_reviews" in action else True
         self.project = Project(
             name=_field(action, "project", str),
             required_approvals=required,
             administrator_key_id=entry.actor,
             policy_sha256=_optional_text(action, "policy_sha256"),
+            blind_reviews=blind,
         )
         self.enrolments[entry.actor] = Enrolment(
             name=_field(administrator, "name", str),

@@ -116,7 +116,13 @@ def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
 
         sign_in("Dana")
         page.goto(f"{server}/requests/R0001")
+        # Blind reviews: Carl's decision is hidden from Dana until she records her own.
+        expect(table.locator("[data-role=output-status]")).to_have_text("awaiting your review")
+        expect(table.locator("[data-role=blinded]")).to_contain_text("1 decision(s) recorded")
+        expect(table.locator("ul.reviews")).to_have_count(0)
         approve("by_sex_age.csv")
+        expect(table.locator("ul.reviews")).to_contain_text("Carl approved")
+        expect(table.locator("[data-role=agreement]")).to_have_text("The checkers agree.")
         expect(table.locator("[data-role=output-status]")).to_have_text("approved")
         page.screenshot(path=str(tmp_path / "request-approved.png"), full_page=True)
         page.click("text=Sign out")

@@ -109,7 +109,10 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
     assert _review(area, team.checker3.private, "raw.csv", "--reject")[0] == 0  # one rejection wins
     assert _review(area, team.checker3.private, "notes.txt", "--reject")[0] == 0
 
-    code, output = _export("status", "--dir", area.root, "--request", request_id)
+    # Reviews are blind by default: the administrator, who reviews nothing, sees them all.
+    code, output = _export(
+        "status", "--dir", area.root, "--request", request_id, "--key", team.admin.private
+    )
     assert code == 0 and "rejected" in output and "Carl, Dana (2/2)" in output
 
     code, output = _release(area.root, team.checker2.private, request_id, outbox)
@@ -406,8 +409,9 @@ def test_show_prints_the_evidence_with_flagged_cells(
     request_id = _submitted_request(area, team, tmp_path / "work")
     _review(area, team.checker1.private, "raw.csv", "--reject")
     code, output = _export(
-        "show", "--dir", area.root, "--request", request_id, "--output", "raw.csv"
-    )
+        "show", "--dir", area.root, "--request", request_id, "--output", "raw.csv",
+        "--key", team.checker1.private,
+    )  # fmt: skip
     assert code == 0, output
     assert "cell (North, sex: F) is published but breaks: threshold" in output
     assert "3*" in output and "14*" not in output  # only the flagged cell is starred

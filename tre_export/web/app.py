@@ -213,7 +213,7 @@ def create_app(
         requests = sorted(
             state.requests.values(), key=lambda item: (order[item.status.value], item.request_id)
         )
-        visible = [_queue_row(state, item) for item in requests if _may_see(web, item)]
+        visible = [_queue_row(state, item, web) for item in requests if _may_see(web, item)]
         # Filters come from the query string and only ever select among visible rows.
         wanted = request.query_params.get("status", "")
         status = wanted if wanted in order else ""
@@ -269,7 +269,8 @@ def create_app(
                 )
             except ExportError as problem:
                 error = f"{problem} {error or ''}".strip()
-        outputs = [_output_view(area, state, found, name, checks) for name in found.outputs]
+        web = signed_in(request)
+        outputs = [_output_view(area, state, found, name, checks, web) for name in found.outputs]
         return page(
             request,
             "request.html",
@@ -451,8 +452,14 @@ def _matches(row: dict[str, Any], search: str) -> bool:
     return any(needle in str(row[key]).casefold() for key in ("id", "title", "researcher"))
 
 
-def _queue_row(state: ProjectState, request: ExportRequest) -> dict[str, Any]:
-    statuses = [state.output_status(request, name).value for name in request.outputs]
+def _queue_row(state: ProjectState, request: ExportRequest, web: WebSession) -> dict[str, Any]:
+    blind = state.settings().blind_reviews
+    # Under blind reviews a checker's queue counts only decisions they may already see.
+    statuses = [
+        state.output_status(request, name).value
+        for name in request.outputs
+        if request.decisions_visible(name, web.person, blind_reviews=blind)
+    ]
     failed = sum(outcome is CheckOutcome.FAIL for outcome in request.check_outcomes.values())
     return {
         "id": request.request_id,
@@ -473,6 +480,7 @@ def _output_view(
     request: ExportRequest,
     name: str,
     checks: RequestChecks | None,
+    web: WebSession,
 ) -> dict[str, Any]:
     output = request.outputs[name]
     check: OutputCheck | None = checks.outputs.get(name) if checks else None
@@ -481,6 +489,9 @@ def _output_view(
     table = table_evidence(area, request.request_id, output, check) if as_table else None
     model = read_model(path, output, project_policy_path(area, state))
     reviews = sorted(request.reviews.get(name, {}).values(), key=lambda review: review.log_seq)
+    visible = request.decisions_visible(
+        name, web.person, blind_reviews=state.settings().blind_reviews
+    )
     return {
         "name": name,
         "kind": output.kind.value,
@@ -492,9 +503,11 @@ def _output_view(
         "record": decision_record_name(output),
         "image": path.suffix.lower() in _IMAGE_TYPES,
         "text": _text_preview(path) if output.kind is OutputKind.TEXT and table is None else None,
-        "reviews": reviews,
-        "status": state.output_status(request, name).value,
-        "approvals": len(request.approvers(name)),
+        "reviews": reviews if visible else [],
+        "blinded": 0 if visible else len(reviews),  # decisions recorded but not shown
+        "agreement": request.agreement(name) if visible else None,
+        "status": state.output_status(request, name).value if visible else "awaiting your review",
+        "approvals": len(request.approvers(name)) if visible else None,
         "failed": bool(check and check.outcome is CheckOutcome.FAIL),
         "flagged_count": len(check.flagged_cells) if check else 0,
         "evidence": sorted(output.evidence),
