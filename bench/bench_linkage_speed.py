@@ -137,7 +137,8 @@ def _comparisons(data_root: Path, records: int) -> dict[str, int]:
         connection.execute(f"CREATE TABLE clear_{side} AS SELECT * FROM clear_{side}_arrow")
     add_cleartext_capped_blocks(connection, ["clear_left", "clear_right"], job=JOB)
     clear = [connection.table(f"clear_{side}").to_arrow_table() for side in ("left", "right")]
-    cleartext = _count(clear, cleartext_blocking_rules(JOB), "record_id")
+    clear_columns = set(clear[0].column_names)
+    cleartext = _count(clear, cleartext_blocking_rules(JOB, clear_columns), "record_id")
     return {"tokens": tokens, "cleartext": cleartext}
 
 

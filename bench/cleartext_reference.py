@@ -9,6 +9,7 @@ benchmarks compare what tokenisation costs (or not), not a difference in tuning.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -192,14 +193,16 @@ def _usable(rule: BlockingRuleSpec) -> bool:
     )
 
 
-def cleartext_blocking_rules(job: LinkJob) -> list[Any]:
+def cleartext_blocking_rules(job: LinkJob, columns: Collection[str]) -> list[Any]:
     """The job's blocking rules on the cleartext columns of the same names.
 
-    A capped rule blocks on the column ``add_cleartext_capped_blocks`` writes.
+    A capped rule blocks on the column ``add_cleartext_capped_blocks`` writes. Rules on
+    keys the cleartext tables lack (the other identifier types) are skipped, as the
+    token run skips rules on keys no dataset carries.
     """
     rules: list[Any] = []
     for index, rule in enumerate(job.blocking_rules):
-        if not _usable(rule):
+        if not _usable(rule) or not set(_cleartext_rule(rule).keys) <= set(columns):
             continue
         if rule.max_block_size is not None:
             column = capped_block_column(index)
@@ -228,11 +231,12 @@ def cleartext_linker(
 ) -> Linker:
     """A trained cleartext Splink model over work tables ``left`` and ``right``."""
     add_cleartext_capped_blocks(connection, [left, right], job=job)
+    columns = {str(row[0]) for row in connection.execute(f"DESCRIBE {left}").fetchall()}
     settings = SettingsCreator(
         link_type="link_only",
         unique_id_column_name="record_id",
         comparisons=[_name(), _dob(), _postcode(), cl.ExactMatch("nhs_number")],
-        blocking_rules_to_generate_predictions=cleartext_blocking_rules(job),
+        blocking_rules_to_generate_predictions=cleartext_blocking_rules(job, columns),
         probability_two_random_records_match=1e-4,
         retain_intermediate_calculation_columns=True,  # gamma columns, for hold_back
     )
