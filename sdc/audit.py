@@ -7,7 +7,8 @@ same measure (``count``, ``sum:VAR``) and the same coordinates (variable = categ
 their non-total parts), so a cell hidden in one table but published, or derivable, in
 another is caught. Every cell is also tied to the atoms of the tables' common
 refinement (:mod:`sdc.refinement`: the finest cross-classification by every variable of
-the tables, each atom at least zero), so a table whose cells are sums of another
+the tables, each atom at least zero; along a join tree, the equivalent balances
+between tables on the variables they share), so a table whose cells are sums of another
 table's cells over a variable it lacks (region x age beside region x sex x age), or
 tables that are margins of one unpublished table, are seen for what they are. Tables
 whose shared cells disagree count different populations and are audited apart.

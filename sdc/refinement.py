@@ -19,12 +19,21 @@ the sum of the atoms that project onto it. With each table's own margin equation
 ties every cell of every table to the atoms, which is the strongest linear knowledge an
 attacker can draw from the tables together (beyond it lie integrality and knowledge
 from outside the tables).
+
+Most requests need no atoms. When the tables' variable sets form a join tree (each
+variable's tables connected in it: a table and its margins over fewer variables,
+region x sex beside region x age), a non-negative joint table exists exactly when
+neighbouring tables balance on the variables they share, so the system gets, per
+shared category, "these cells of one table sum to those of the other" instead: the
+same knowledge, without the product of every variable's categories. Atoms are built
+only for cyclic tables (region x sex, sex x age, age x region), where balances
+between pairs are not enough.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,10 +61,13 @@ class Refinement:
     variables: tuple[str, ...]
     atoms: list[CellKey]
     sums: list[tuple[CellKey, np.ndarray]]  # (interior cell, positions in ``atoms``)
+    # Tables joined along a join tree: per separator category, the cells of one table
+    # that share it and the cells of the other (the two sums are equal).
+    balances: list[tuple[list[CellKey], list[CellKey]]] = field(default_factory=list)
 
     def equations(self, index: Mapping[CellKey, int], size: int) -> sp.csr_matrix:
-        """``cell - sum of its atoms == 0`` per interior cell, over ``index`` positions
-        (which must hold every atom and every interior cell)."""
+        """``cell - sum of its atoms == 0`` per interior cell, then one equation per
+        balance, over ``index`` positions (which must hold every atom and cell)."""
         rows: list[np.ndarray] = []
         columns: list[np.ndarray] = []
         data: list[np.ndarray] = []
@@ -64,11 +76,15 @@ class Refinement:
             rows.append(np.full(members.size + 1, number))
             columns.append(np.concatenate([[index[cell]], atom_positions[members]]))
             data.append(np.concatenate([[1.0], -np.ones(members.size)]))
+        for number, (plus, minus) in enumerate(self.balances, start=len(self.sums)):
+            rows.append(np.full(len(plus) + len(minus), number))
+            columns.append(np.array([index[key] for key in (*plus, *minus)], dtype=np.int64))
+            data.append(np.concatenate([np.ones(len(plus)), -np.ones(len(minus))]))
         if not rows:
             return sp.csr_matrix((0, size))
         return sp.csr_matrix(
             (np.concatenate(data), (np.concatenate(rows), np.concatenate(columns))),
-            shape=(len(self.sums), size),
+            shape=(len(self.sums) + len(self.balances), size),
         )
 
 
@@ -87,7 +103,13 @@ def common_refinement(
     names = _join_names(interiors)
     atoms: list[CellKey] = []
     sums: list[tuple[CellKey, np.ndarray]] = []
+    balances: list[tuple[list[CellKey], list[CellKey]]] = []
     for group in _sharing_groups(names):
+        tree = _join_tree([names[number] for number in group])
+        if tree is not None:
+            for first, second in tree:
+                balances.extend(_balances(measure, interiors, names, group[first], group[second]))
+            continue
         # Widest tables first: the join then grows least on the way.
         group.sort(key=lambda number: -len(names[number]))
         variables: tuple[str, ...] = ()
@@ -110,7 +132,60 @@ def common_refinement(
                 _sums(measure, interiors[number], names[number], variables, assignments, offset)
             )
     every = tuple(sorted({variable for joined_as in names for variable in joined_as}))
-    return Refinement(every, atoms, sums)
+    return Refinement(every, atoms, sums, balances)
+
+
+def _join_tree(variable_sets: list[tuple[str, ...]]) -> list[tuple[int, int]] | None:
+    """Edges of a join tree of the tables (each variable's tables form a connected
+    subtree), or None when the tables are cyclic (region x sex, sex x age, age x
+    region). A maximum spanning tree of shared-variable counts is a join tree exactly
+    when one exists."""
+    sets = [set(variables) for variables in variable_sets]
+    inside, edges = {0}, []
+    while len(inside) < len(sets):
+        first, second = max(
+            ((a, b) for a in inside for b in range(len(sets)) if b not in inside),
+            key=lambda pair: (len(sets[pair[0]] & sets[pair[1]]), -pair[1]),
+        )
+        edges.append((first, second))
+        inside.add(second)
+    for variable in set().union(*sets):
+        holders = {number for number, table in enumerate(sets) if variable in table}
+        linked = [(a, b) for a, b in edges if a in holders and b in holders]
+        if len(linked) != len(holders) - 1:  # a forest of holders is a tree iff so
+            return None
+    return edges
+
+
+def _balances(
+    measure: str,
+    interiors: list[tuple[tuple[str, ...], list[Assignment]]],
+    names: list[tuple[str, ...]],
+    first: int,
+    second: int,
+) -> list[tuple[list[CellKey], list[CellKey]]]:
+    """Per category of the variables two tables share: the first table's interior
+    cells in it sum to the same as the second's (a non-negative joint table of tables
+    along a join tree exists exactly when every such balance holds)."""
+    shared = [variable for variable in names[first] if variable in names[second]]
+    if not shared:
+        return []  # only the grand total links them, and it is a cell of both
+    sides: list[dict[Assignment, list[CellKey]]] = []
+    for number in (first, second):
+        table_variables, assignments = interiors[number]
+        picks = [names[number].index(variable) for variable in shared]
+        side: dict[Assignment, list[CellKey]] = {}
+        for assignment in assignments:
+            side.setdefault(tuple(assignment[pick] for pick in picks), []).append(
+                _key(measure, table_variables, assignment)
+            )
+        sides.append(side)
+    balances = []
+    for category in sorted(set(sides[0]) | set(sides[1])):
+        plus, minus = sides[0].get(category, []), sides[1].get(category, [])
+        if sorted(plus) != sorted(minus):  # the same cells: nothing to say
+            balances.append((plus, minus))
+    return balances
 
 
 def _sharing_groups(names: list[tuple[str, ...]]) -> list[list[int]]:

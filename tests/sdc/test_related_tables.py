@@ -295,10 +295,35 @@ def test_refinement_of_nested_and_flat_tables() -> None:
     )
     refinement = common_refinement([nested, by_sex])
     assert sorted(refinement.variables) == ["district", "region", "sex"]
-    assert len(refinement.atoms) == 6  # (N, a), (N, b), (S, c) by sex; never (S, a)
-    sums = {cell: len(members) for cell, members in refinement.sums}
-    assert sums[("count", (("district", "a"), ("region", "N")))] == 2  # F and M
-    assert sums[("count", (("district", "c"), ("sex", "F")))] == 1  # only S has c
+    # A join tree (they share district): per district, the two tables' cells balance.
+    assert refinement.atoms == []
+    balances = {tuple(sorted(plus)): sorted(minus) for plus, minus in refinement.balances}
+    assert balances[(("count", (("district", "a"), ("region", "N"))),)] == [
+        ("count", (("district", "a"), ("sex", "F"))),
+        ("count", (("district", "a"), ("sex", "M"))),
+    ]
+    assert len(balances) == 3
+
+
+def test_cyclic_tables_get_atoms_of_their_joint_table() -> None:
+    # Region x sex, sex x age, age x region: margins of one unpublished three-way table.
+    pairs = [("region", "sex"), ("sex", "age"), ("age", "region")]
+    levels = {"region": ["N", "S"], "sex": ["F", "M"], "age": ["0", "1", "2"]}
+    tables = [
+        keys_of(
+            "count",
+            [{first: x, second: y} for x in levels[first] for y in levels[second]],
+        )
+        for first, second in pairs
+    ]
+    refinement = common_refinement(tables)
+    assert len(refinement.atoms) == 12 and refinement.balances == []
+    assert len(refinement.sums) == 4 + 6 + 6
+    assert all(
+        members.size == len(levels[third])
+        for (_, where), members in refinement.sums
+        for third in set(levels) - {name for name, _ in where}
+    )
 
 
 def test_variables_coded_two_ways_are_joined_as_two_variables(tmp_path: Path) -> None:
@@ -321,10 +346,13 @@ def test_variables_coded_two_ways_are_joined_as_two_variables(tmp_path: Path) ->
 
 
 def test_too_many_combinations_are_refused_with_a_clear_error() -> None:
-    wide = keys_of("count", [{"a": str(i), "b": str(j)} for i in range(30) for j in range(30)])
-    other = keys_of("count", [{"a": str(i), "c": str(j)} for i in range(30) for j in range(30)])
+    def grid(first: str, second: str) -> list[CellKey]:
+        return keys_of(
+            "count", [{first: str(i), second: str(j)} for i in range(30) for j in range(30)]
+        )
+
     with pytest.raises(TableInputError, match="more than 1,000 combinations"):
-        common_refinement([wide, other], limit=1_000)
+        common_refinement([grid("a", "b"), grid("b", "c"), grid("c", "a")], limit=1_000)
 
 
 def test_tables_sharing_no_variable_are_refined_apart() -> None:
@@ -332,26 +360,41 @@ def test_tables_sharing_no_variable_are_refined_apart() -> None:
     first = keys_of("count", [{"a": str(i), "b": str(j)} for i in range(30) for j in range(30)])
     second = keys_of("count", [{"c": str(i), "d": str(j)} for i in range(30) for j in range(30)])
     refinement = common_refinement([first, second], limit=2_000)
-    assert len(refinement.atoms) == 1_800
-    assert refinement.sums == []  # each table's interior cells are its own atoms
+    assert refinement.atoms == [] and refinement.sums == [] and refinement.balances == []
+
+
+def plain_table(folder: Path, rows: tuple[str, int], columns: tuple[str, int]) -> Path:
+    """A table with margins whose every interior cell is 10 (nothing to suppress)."""
+    (row, row_levels), (column, column_levels) = rows, columns
+    frame = pd.DataFrame(
+        np.full((row_levels, column_levels), 10),
+        columns=[f"{column}: {j:03d}" for j in range(column_levels)],
+    )
+    frame["Total"] = frame.sum(axis=1)
+    frame.loc[len(frame)] = frame.sum(axis=0)
+    frame.insert(0, row, [f"{i:03d}" for i in range(row_levels)] + ["Total"])
+    path = folder / f"{row}_by_{column}.csv"
+    frame.to_csv(path, index=False)
+    return path
 
 
 def test_audit_of_too_many_combinations_is_refused_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # a (20) x b (100) beside a (20) x c (120): 240,000 combinations of a, b and c.
-    def wide_table(column: str, levels: int) -> Path:
-        counts = np.full((20, levels), 1_200 // levels)  # every row of a totals 1,200
-        frame = pd.DataFrame(counts, columns=[f"{column}: {j:03d}" for j in range(levels)])
-        frame["Total"] = frame.sum(axis=1)
-        frame.loc[len(frame)] = frame.sum(axis=0)
-        frame.insert(0, "a", [f"{i:02d}" for i in range(20)] + ["Total"])
-        path = tmp_path / f"a_by_{column}.csv"
-        frame.to_csv(path, index=False)
-        return path
-
-    paths = [wide_table("b", 100), wide_table("c", 120)]
+    # a x b, b x c, c x a with 60 categories each: 216,000 cells of their joint table.
+    paths = [plain_table(tmp_path, (x, 60), (y, 60)) for x, y in ("ab", "bc", "ca")]
     assert run(monkeypatch, "sdc", "audit", *paths) == 2
     captured = capsys.readouterr()
     assert "more than 200,000 combinations" in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+def test_large_tables_along_a_join_tree_need_no_joint_table(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a x b beside a x c, 120 categories each: 1,728,000 combinations, but they share
+    # only a, so balancing their a margins is all the attacker can use.
+    paths = [plain_table(tmp_path, ("a", 120), (other, 120)) for other in "bc"]
+    assert run(monkeypatch, "sdc", "audit", *paths) == 0
+    output = capsys.readouterr().out
+    assert "audit passed" in output and "audited apart" not in output
