@@ -10,9 +10,10 @@ chosen against everything an attacker will hold:
   a new primary cell already published elsewhere is an error;
 * the linked tables' true values come from their decision records, which is why joint
   protection runs inside the TRE, beside those records;
-* every cell of every table is tied to the atoms of the tables' common refinement
-  (:mod:`sdc.refinement`), so a table that sums another over a variable it lacks is
-  seen as such; atoms no table shows join the problem as latent unknowns, valued by
+* every cell of every table is tied to the tables' common refinement
+  (:mod:`sdc.refinement`: balances between tables along a join tree, atoms of the
+  joint table for cyclic ones), so a table that sums another over a variable it lacks
+  is seen as such; atoms no table shows join the problem as latent unknowns, valued by
   any non-negative joint table that agrees with the true cells (the cuts need one
   feasible table, not the true one).
 """
