@@ -256,6 +256,54 @@ def review_command(
     _console().print(f"recorded; {request}/{output} is now {status.value}")
 
 
+@export_app.command("return")
+def return_command(
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    output: str = typer.Option(..., "--output", help="The output's file name."),
+    comment: str = typer.Option(
+        ..., "--comment", help="What the researcher should change; recorded in the signed log."
+    ),
+) -> None:
+    """Return one output to its researcher with a comment (checkers only)."""
+    from tre_export.review import return_output
+
+    return_output(
+        _area(directory), checker=_signer(key), request_id=request, output=output, comment=comment
+    )
+    _console().print(
+        f"returned {request}/{output} to the researcher; it waits for a new version",
+        markup=False,
+    )
+
+
+@export_app.command("resubmit")
+def resubmit_command(
+    file: Path = typer.Argument(..., help="The new version, under the output's own name."),
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    answer: str = typer.Option(
+        ...,
+        "--answer",
+        help="Your answer to the checker's comment, with any justification for an exception.",
+    ),
+) -> None:
+    """Submit a new version of a returned output; the checks run again and its reviews
+    start afresh."""
+    from tre_export.request import resubmit_output
+
+    checks = resubmit_output(
+        _area(directory), researcher=_signer(key), request_id=request, source=file, answer=answer
+    )
+    check = checks.outputs[file.name]
+    _console().print(
+        f"resubmitted {request}/{file.name}; automated check {check.outcome.value}",
+        markup=False,
+    )
+
+
 @export_app.command("release")
 def release_command(
     directory: Path = _DIR,
@@ -480,6 +528,15 @@ def show_command(
         if record is not None:
             counts = ", ".join(f"{count} {status}" for status, count in record.summary.items())
             console.print(f"decision record {record_name} (kept in the TRE): {counts}")
+        for remark in found.remarks.get(name, []):
+            verb = "returned it" if remark.action.value == "return" else "answered"
+            console.print(
+                f"  v{remark.version} · {remark.author} ({remark.role.value}) {verb} on "
+                f"{readable_time(remark.time)}: {remark.text}",
+                markup=False,
+            )
+        if found.version(name) > 1:
+            console.print(f"  current version: {found.version(name)}")
         if not visible and found.reviews.get(name):
             console.print(f"  {len(found.reviews[name])} decision(s): {_BLINDED}")
             continue

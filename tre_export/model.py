@@ -20,6 +20,7 @@ __all__ = [
     "OutputStatus",
     "Project",
     "Release",
+    "Remark",
     "Request",
     "RequestStatus",
     "Review",
@@ -67,6 +68,7 @@ class Decision(StrEnum):
 
 class OutputStatus(StrEnum):
     PENDING = "pending"  # fewer approvals than the project requires, none rejecting
+    RETURNED = "returned"  # sent back to the researcher; waits for a new version
     APPROVED = "approved"  # enough distinct checkers approve and none rejects
     REJECTED = "rejected"  # at least one checker's latest decision rejects
 
@@ -87,6 +89,8 @@ class ActionType(StrEnum):
     ADD = "add"
     SUBMIT = "submit"
     REVIEW = "review"
+    RETURN = "return"  # a checker sends one output back to the researcher with a comment
+    RESUBMIT = "resubmit"  # the researcher answers and submits a new version of it
     RELEASE = "release"
     REVOKE = "revoke"
 
@@ -133,6 +137,20 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Remark:
+    """One turn of the conversation on an output: a checker's return with its comment,
+    or the researcher's answer (with any justification) when resubmitting."""
+
+    author: str  # name
+    role: Role
+    action: ActionType
+    text: str
+    version: int  # the version it was about (return) or that it made (resubmit)
+    time: str
+    log_seq: int
+
+
+@dataclass(frozen=True)
 class Release:
     released_by: str
     outputs: dict[str, str]  # name -> SHA-256
@@ -157,9 +175,19 @@ class Request:
     # output name -> checker key id -> that checker's latest review
     reviews: dict[str, dict[str, Review]] = field(default_factory=dict)
     release: Release | None = None
+    versions: dict[str, int] = field(default_factory=dict)  # output name -> version (1 first)
+    returned: set[str] = field(default_factory=set)  # outputs waiting for a new version
+    remarks: dict[str, list[Remark]] = field(default_factory=dict)  # in log order
+
+    def version(self, name: str) -> int:
+        return self.versions.get(name, 1)
 
     def output_status(self, name: str, *, required_approvals: int) -> OutputStatus:
-        """Pending, approved or rejected, counting each checker once (their latest say)."""
+        """Pending, approved or rejected, counting each checker once (their latest say on
+        the current version: a new version starts with no reviews); returned while it
+        waits for the researcher's new version."""
+        if name in self.returned:
+            return OutputStatus.RETURNED
         latest = self.reviews.get(name, {}).values()
         if any(review.decision is Decision.REJECT for review in latest):
             return OutputStatus.REJECTED
@@ -179,9 +207,10 @@ class Request:
             return True
         if viewer is None:
             return False
-        if viewer.role is not Role.CHECKER:
-            return True
-        return viewer.key_id in self.reviews.get(name, {})
+        decided = self.reviews.get(name, {})
+        if viewer.role is not Role.CHECKER or not decided:
+            return True  # (with no decision yet there is nothing to hide)
+        return viewer.key_id in decided
 
     def agreement(self, name: str) -> str | None:
         """``agreement`` or ``conflict`` between the checkers' latest decisions on

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import sdc
@@ -27,6 +28,7 @@ __all__ = [
     "changed_files",
     "evidence_for",
     "new_request",
+    "resubmit_output",
     "stored_file_digests",
     "submit_request",
 ]
@@ -190,4 +192,80 @@ def submit_request(area: ExportArea, *, researcher: Signer, request_id: str) -> 
                 "outcomes": {name: check.outcome.value for name, check in checks.outputs.items()},
             }
             work.append(researcher, action)
+        return checks
+
+
+def resubmit_output(
+    area: ExportArea,
+    *,
+    researcher: Signer,
+    request_id: str,
+    source: str | os.PathLike[str],
+    answer: str,
+) -> RequestChecks:
+    """Submit a new version of a returned output, with the researcher's answer to the
+    checker (and any justification for an exception).
+
+    The new file must have the output's name. The earlier version is kept under
+    ``requests/ID/versions/N/``; the stored file (and its decision record, for a table
+    that brings one) are replaced, the request's automated checks run again on all its
+    outputs (the differencing audit is joint), and the new digests, outcomes and the
+    checks' hash go into the signed entry. Reviews of earlier versions never count."""
+    source_path = Path(source)
+    if not answer.strip():
+        raise RequestError("answer the checker's comment; the answer goes into the log")
+    if not source_path.is_file():
+        raise RequestError(f"{source_path}: no such file to resubmit")
+    name = validate_output_name(source_path.name)
+    with transaction(area) as work, contextlib.ExitStack() as stack:
+        state = work.state
+        request = state.resubmitting(researcher.actor_key_id, request_id, name)
+        changed = changed_files(area, request)
+        if changed:
+            raise RequestError(
+                f"request {request_id}: {', '.join(changed)} changed since submit; "
+                "investigate before resubmitting"
+            )
+        output = request.outputs[name]
+        evidence = evidence_for(source_path, output.kind)
+        if {path.name for path in evidence} - set(output.evidence):
+            raise RequestError(
+                f"{source_path}: brings evidence the first version did not; open a new request"
+            )
+        # The new version is staged under its own name (a decision record beside it) and
+        # checked there; only once the entry is in the log does it replace the stored one.
+        staging = Path(tempfile.mkdtemp(prefix=".resubmit.", dir=area.request_dir(request_id)))
+        stack.callback(shutil.rmtree, staging, ignore_errors=True)
+        digests: dict[str, str] = {}
+        for path in (source_path, *evidence):
+            shutil.copyfile(path, staging / path.name)
+            digests[path.name] = sha256_file(staging / path.name)
+        files = [
+            (item, staging / name if item.name == name else area.output_path(request_id, item.name))
+            for item in request.outputs.values()
+        ]
+        checks = run_checks(
+            files,
+            policy_path=_project_policy(area, state),
+            earlier=_earlier_released_tables(area, state),
+        )
+        kept = area.request_dir(request_id) / "versions" / str(request.version(name))
+        kept.mkdir(parents=True, exist_ok=True)
+        for stored_name in (name, *output.evidence):
+            shutil.copyfile(area.output_path(request_id, stored_name), kept / stored_name)
+        with atomic_file(area.checks_path(request_id)) as temporary:
+            temporary.write_bytes(checks.to_json())
+            action = {
+                "type": ActionType.RESUBMIT.value,
+                "request": request_id,
+                "output": name,
+                "answer": answer,
+                "sha256": digests[name],
+                "evidence": {key: value for key, value in digests.items() if key != name},
+                "checks_sha256": sha256_file(temporary),
+                "outcomes": {key: check.outcome.value for key, check in checks.outputs.items()},
+            }
+            work.append(researcher, action)
+        for stored_name in digests:
+            os.replace(staging / stored_name, area.output_path(request_id, stored_name))
         return checks

@@ -9,7 +9,7 @@ from tre_export.model import ActionType, Decision, OutputStatus
 from tre_export.signing import Signer
 from tre_export.state import transaction
 
-__all__ = ["review_output"]
+__all__ = ["return_output", "review_output"]
 
 
 def review_output(
@@ -45,3 +45,22 @@ def review_output(
         }
         work.append(checker, action)
         return state.output_status(state.request(request_id), output)
+
+
+def return_output(
+    area: ExportArea, *, checker: Signer, request_id: str, output: str, comment: str
+) -> None:
+    """Send ``output`` back to its researcher with ``comment``: it waits for a new version
+    (``resubmit_output``), whose reviews start afresh."""
+    if not comment.strip():
+        raise ReviewError("say what the researcher should change; the comment goes into the log")
+    with transaction(area) as work:
+        work.append(
+            checker,
+            {
+                "type": ActionType.RETURN.value,
+                "request": request_id,
+                "output": output,
+                "comment": comment,
+            },
+        )

@@ -48,6 +48,7 @@ from tre_export.model import (
     OutputStatus,
     Project,
     Release,
+    Remark,
     Request,
     RequestStatus,
     Review,
@@ -201,6 +202,8 @@ class ProjectState:
             ActionType.ADD: self._add,
             ActionType.SUBMIT: self._submit,
             ActionType.REVIEW: self._review,
+            ActionType.RETURN: self._return,
+            ActionType.RESUBMIT: self._resubmit,
             ActionType.RELEASE: self._release,
             ActionType.REVOKE: self._revoke,
         }
@@ -404,6 +407,11 @@ class ProjectState:
         self._submitted(request, "reviewed", ReviewError)
         name = _field(action, "output", str)
         output = self.output(request, name)
+        if name in request.returned:
+            raise ReviewError(
+                f"{request.request_id}/{name} was returned to the researcher; review the "
+                "new version once it is resubmitted"
+            )
         if _digest(action, "sha256") != output.sha256:
             raise ReviewError(
                 f"{request.request_id}/{name} no longer matches the bytes frozen at submit; "
@@ -430,6 +438,80 @@ class ProjectState:
             log_seq=entry.seq,
         )
 
+    def _return(self, entry: LogEntry) -> None:
+        checker = self.person_with_role(entry.actor, (Role.CHECKER,), "return outputs")
+        action = entry.action
+        request = self.request(_field(action, "request", str))
+        self._submitted(request, "returned to the researcher", ReviewError)
+        name = self.output(request, _field(action, "output", str)).name
+        if name in request.returned:
+            raise ReviewError(
+                f"{request.request_id}/{name} is already with the researcher for a new version"
+            )
+        request.returned.add(name)
+        request.remarks.setdefault(name, []).append(
+            Remark(
+                author=checker.name,
+                role=Role.CHECKER,
+                action=ActionType.RETURN,
+                text=_field(action, "comment", str),
+                version=request.version(name),
+                time=entry.time,
+                log_seq=entry.seq,
+            )
+        )
+
+    def resubmitting(self, actor: str, request_id: str, name: str) -> Request:
+        """The request whose returned output ``name`` ``actor`` may resubmit, or refuse."""
+        request = self.request(request_id)
+        if request.researcher_key_id != actor:
+            self.person_with_role(actor, (Role.RESEARCHER,), "resubmit outputs")
+            raise RequestError(
+                f"request {request_id} belongs to another researcher; only they can resubmit"
+            )
+        self._submitted(request, "resubmitted", RequestError)
+        output = self.output(request, name)
+        if output.name not in request.returned:
+            raise RequestError(
+                f"{request_id}/{name} was not returned by a checker; only a returned output "
+                "gets a new version"
+            )
+        return request
+
+    def _resubmit(self, entry: LogEntry) -> None:
+        action = entry.action
+        name = _field(action, "output", str)
+        request = self.resubmitting(entry.actor, _field(action, "request", str), name)
+        researcher = self.person(entry.actor)
+        old = request.outputs[name]
+        evidence = _digests(action.get("evidence", {}), "evidence")
+        if set(evidence) - set(old.evidence):
+            raise RequestError(f"{request.request_id}/{name}: a new version brings new evidence")
+        outcomes = _field(action, "outcomes", dict)
+        try:
+            check_outcomes = {key: CheckOutcome(outcomes[key]) for key in request.outputs}
+        except (KeyError, ValueError):
+            raise RequestError("resubmit must record a check outcome for every output") from None
+        version = request.version(name) + 1
+        request.outputs[name] = replace(old, sha256=_digest(action, "sha256"), evidence=evidence)
+        request.versions[name] = version
+        request.check_outcomes = check_outcomes
+        request.checks_sha256 = _digest(action, "checks_sha256")
+        request.returned.discard(name)
+        # Approvals of an earlier version never count for this one.
+        request.reviews.pop(name, None)
+        request.remarks.setdefault(name, []).append(
+            Remark(
+                author=researcher.name,
+                role=Role.RESEARCHER,
+                action=ActionType.RESUBMIT,
+                text=_field(action, "answer", str),
+                version=version,
+                time=entry.time,
+                log_seq=entry.seq,
+            )
+        )
+
     def release_plan(self, request: Request) -> tuple[dict[str, str], list[str]]:
         """Outputs to release (name -> frozen SHA-256) and those withheld; or refuse."""
         self._submitted(request, "released", ReleaseError)
@@ -438,6 +520,14 @@ class ProjectState:
             name for name, status in statuses.items() if status is OutputStatus.PENDING
         )
         required = self.settings().required_approvals
+        returned = sorted(
+            name for name, status in statuses.items() if status is OutputStatus.RETURNED
+        )
+        if returned:
+            raise ReleaseError(
+                f"request {request.request_id}: {', '.join(returned)} returned to the "
+                "researcher for a new version; nothing was released"
+            )
         if pending:
             raise ReleaseError(
                 f"request {request.request_id}: not yet decided: {', '.join(pending)} (each "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from tre_export.area import ExportArea
+from tre_export.area import ExportArea, validate_output_name
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.dates import readable_time
 from tre_export.errors import ExportError, OverrideNeededError, OverrideNotAllowedError
@@ -53,7 +54,8 @@ from tre_export.evidence import (
 from tre_export.model import CheckOutcome, Decision, OutputKind, Role
 from tre_export.model import Request as ExportRequest
 from tre_export.release import release_request
-from tre_export.review import review_output
+from tre_export.request import resubmit_output
+from tre_export.review import return_output, review_output
 from tre_export.state import ProjectState, read_state
 from tre_export.web.accounts import WebSession, sign_in
 from tre_export.web.sign_in_log import record_sign_in
@@ -294,6 +296,8 @@ def create_app(
             form.get("decision", "")
         )
         output = form.get("output", "")
+        if form.get("decision") == "return":
+            return _return(request, request_id, output, form)
         try:
             if decision is None:
                 raise ExportError("choose approve or reject")
@@ -321,6 +325,62 @@ def create_app(
         request.session["notice"] = (
             f"{output}: your decision is recorded; the output is now {status.value}"
         )
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    def _return(request: Request, request_id: str, output: str, form: dict[str, str]) -> Response:
+        web = signed_in(request)
+        try:
+            return_output(
+                area,
+                checker=web.signer,
+                request_id=request_id,
+                output=output,
+                comment=form.get("reason", ""),
+            )
+        except ExportError as error:
+            kept = {"output": output, "reason": form.get("reason", ""), "override": ""}
+            return _request_view(
+                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+            )
+        request.session["notice"] = (
+            f"{output}: returned to the researcher with your comment; it comes back as a new "
+            "version with fresh reviews"
+        )
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def resubmit(request: Request) -> Response:
+        """A researcher's new version of a returned output, uploaded with their answer."""
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        async with request.form() as form:
+            sent, expected = form.get("csrf"), request.session.get("csrf")
+            if not isinstance(sent, str) or not isinstance(expected, str):
+                raise HTTPException(403, "missing form token; reload the page")
+            if not hmac.compare_digest(sent, expected):
+                raise HTTPException(403, "stale or forged form token; reload the page")
+            output = str(form.get("output", ""))
+            answer = str(form.get("answer", ""))
+            upload = form.get("file")
+            try:
+                if isinstance(upload, str) or upload is None:
+                    raise ExportError("choose the new version's file")
+                with tempfile.TemporaryDirectory() as folder:
+                    # Stored under the output's own name whatever the upload was called.
+                    path = Path(folder) / validate_output_name(output)
+                    path.write_bytes(await upload.read())
+                    resubmit_output(
+                        area,
+                        researcher=web.signer,
+                        request_id=request_id,
+                        source=path,
+                        answer=answer,
+                    )
+            except ExportError as error:
+                kept = {"output": output, "answer": answer}
+                return _request_view(
+                    request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+                )
+        request.session["notice"] = f"{output}: new version submitted; the checks ran again"
         return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     async def release(request: Request) -> Response:
@@ -404,6 +464,7 @@ def create_app(
         Route("/requests/{request_id}", request_page, methods=["GET"]),
         Route("/requests/{request_id}/review", review, methods=["POST"]),
         Route("/requests/{request_id}/release", release, methods=["POST"]),
+        Route("/requests/{request_id}/resubmit", resubmit, methods=["POST"]),
         Route("/requests/{request_id}/outputs/{name}", output_file, methods=["GET"]),
         Route("/requests/{request_id}/records/{name}", decision_record, methods=["GET"]),
         Route("/static/style.css", stylesheet),
@@ -504,9 +565,15 @@ def _output_view(
         "image": path.suffix.lower() in _IMAGE_TYPES,
         "text": _text_preview(path) if output.kind is OutputKind.TEXT and table is None else None,
         "reviews": reviews if visible else [],
+        "remarks": request.remarks.get(name, []),
+        "version": request.version(name),
+        "returned": name in request.returned,
+        "mine": web.person.key_id == request.researcher_key_id,
         "blinded": 0 if visible else len(reviews),  # decisions recorded but not shown
         "agreement": request.agreement(name) if visible else None,
-        "status": state.output_status(request, name).value if visible else "awaiting your review",
+        "status": state.output_status(request, name).value
+        if visible or name in request.returned
+        else "awaiting your review",
         "approvals": len(request.approvers(name)) if visible else None,
         "failed": bool(check and check.outcome is CheckOutcome.FAIL),
         "flagged_count": len(check.flagged_cells) if check else 0,
