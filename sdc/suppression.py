@@ -171,8 +171,11 @@ def suppress(
                 if high.value - low.value + TOLERANCE >= needed:
                     certified.add(cell)
                     continue
-                coefficients = _cut_coefficients(problem.matrix, cell, low, high, rise, fall, size)
-                cuts.add(coefficients, cell, float(problem.required[cell]))
+                required = float(problem.required[cell])
+                coefficients = _cut_coefficients(
+                    problem.matrix, cell, low, high, rise, fall, size, cap=required
+                )
+                cuts.add(coefficients, cell, required)
                 violated.append(cell)
             progress.update(task, description=f"round {iterations}: {len(violated)} exposed")
             if not violated:
@@ -255,8 +258,16 @@ def _cut_coefficients(
     rise: np.ndarray,
     fall: np.ndarray,
     size: int,
+    cap: float,
 ) -> np.ndarray:
-    """How much hiding each cell could widen ``cell``'s range (see module docstring)."""
+    """How much hiding each cell could widen ``cell``'s range (see module docstring).
+
+    A cell with no lower bound (negative values are allowed) can fall without limit:
+    its ``fall`` is infinite, and a zero reduced cost times it counts nothing, not NaN.
+    Coefficients are capped at ``cap``, the width the cut requires: the cut's variables
+    are 0 or 1, so one cell able to give the whole width gives exactly that, capped or
+    not, and the solver never sees an infinite coefficient.
+    """
     total = np.zeros(size)
     for bound, sign in ((high, 1.0), (low, -1.0)):
         reduced = np.zeros(size)
@@ -264,8 +275,10 @@ def _cut_coefficients(
         if bound.rows.size:
             reduced -= matrix[bound.rows, :].T @ bound.duals
         reduced *= sign
-        total += np.clip(reduced, 0.0, None) * rise + np.clip(-reduced, 0.0, None) * fall
-    return total
+        up, down = np.clip(reduced, 0.0, None), np.clip(-reduced, 0.0, None)
+        total += np.multiply(up, rise, out=np.zeros(size), where=up > 0)
+        total += np.multiply(down, fall, out=np.zeros(size), where=down > 0)
+    return np.minimum(total, cap)
 
 
 def _solve_master(

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -147,3 +148,28 @@ def test_check_reads_model_outputs(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     strict = tmp_path / "strict.yaml"
     strict.write_text("version: 1\nname: strict\nsource: test\nmodel: {min_residual_dof: 50}\n")
     assert run(monkeypatch, "sdc", "check", path, "--policy", strict) == 1
+
+
+def test_a_sums_table_with_negative_values_is_protected_and_audited(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Negative values leave a cell no lower bound: the cut generation multiplied an
+    infinite fall by zero (a numpy RuntimeWarning, then "no further cell can protect")."""
+    rng = np.random.default_rng(3)
+    micro = pd.DataFrame(
+        {
+            "region": rng.choice(list("ABCDE"), 400),
+            "sex": rng.choice(list("FM"), 400),
+            "age": rng.choice(["0-9", "10-19", "20-29"], 400),
+            "value": rng.integers(-50, 100, 400),
+        }
+    )
+    source = tmp_path / "micro.csv"
+    micro.to_csv(source, index=False)
+    out = tmp_path / "sums.csv"
+    code = run(monkeypatch, "sdc", "protect", "--in", source, "--rows", "region", "age",
+               "--cols", "sex", "--value", "value", "--stat", "sum", "--out", out)  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "RuntimeWarning" not in printed.err
+    assert run(monkeypatch, "sdc", "audit", out) == 0, capsys.readouterr().err
