@@ -190,3 +190,66 @@ def test_a_crosstabs_flagged_cells_are_highlighted_in_the_browser(
         )
         page.screenshot(path=str(tmp_path / "crosstab-flagged.png"), full_page=True)
         browser.close()
+
+
+def test_return_and_resubmit_round_trip_in_the_browser(
+    server: str, web_area: ExportArea, tmp_path: Path
+) -> None:
+    """Carl returns raw.csv with a comment, Rita uploads a new version with her answer,
+    and two blinded checkers approve version 2."""
+    from playwright.sync_api import expect, sync_playwright
+
+    fixed = tmp_path / "raw-merged.csv"
+    fixed.write_text(
+        "region,sex: F,sex: M,Total\nNorth,13,14,27\nSouth,22,18,40\nTotal,35,32,67\n",
+        encoding="utf-8",
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        raw = page.locator('section[data-output="raw.csv"]')
+
+        def sign_in(name: str) -> None:
+            page.goto(f"{server}/login")
+            page.fill("#name", name)
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in")
+            expect(page.locator("#who")).to_have_text(name)
+            page.goto(f"{server}/requests/R0001")
+
+        sign_in("Carl")
+        raw.locator("textarea[name=reason]").fill("North F is 3: merge the regions")
+        raw.locator("button.return").click()
+        expect(raw.locator("[data-role=output-status]")).to_have_text("returned")
+        expect(raw.locator("[data-role=remark]")).to_contain_text("merge the regions")
+        page.click("text=Sign out")
+
+        sign_in("Rita")
+        form = raw.locator("form[data-role=resubmit]")
+        form.locator("input[type=file]").set_input_files(str(fixed))
+        form.locator("textarea[name=answer]").fill("merged; every cell is 13 or more")
+        form.locator("button").click()
+        expect(page.locator("#notice")).to_contain_text("new version submitted")
+        expect(raw.locator("h2")).to_contain_text("version 2")
+        expect(raw.locator(".badge.pass").first).to_have_text("pass")
+        page.click("text=Sign out")
+
+        for checker, seen in (("Carl", 0), ("Dana", 1)):
+            sign_in(checker)
+            if seen:  # blind: Carl's approval of version 2 is hidden from Dana
+                expect(raw.locator("[data-role=output-status]")).to_have_text(
+                    "awaiting your review"
+                )
+            raw.locator("textarea[name=reason]").fill("all cells at least 10")
+            raw.locator("button.approve").click()
+            expect(page.locator("#notice")).to_contain_text("raw.csv")
+            page.click("text=Sign out")
+        sign_in("Carl")
+        expect(raw.locator("[data-role=output-status]")).to_have_text("approved")
+        expect(raw.locator("[data-role=remark]")).to_have_count(2)
+        page.screenshot(path=str(tmp_path / "request-resubmitted.png"), full_page=True)
+        browser.close()
+    request = read_state(web_area).request("R0001")
+    assert request.version("raw.csv") == 2
