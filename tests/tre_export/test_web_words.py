@@ -79,7 +79,7 @@ def test_the_queue_filters_by_status_and_searches(
 ) -> None:
     _more_requests(web_area, team, tmp_path)
     client = _client(web_area)
-    _sign_in(client, "Carl")
+    _sign_in(client, "Rita")  # her own draft R0002 and submitted R0001
     page = client.get("/").text
     assert "R0001" in page and "R0002" in page
     assert 'data-status="draft"' in page and "Draft (1)" in page and "Submitted (1)" in page
@@ -94,6 +94,12 @@ def test_the_queue_filters_by_status_and_searches(
     # An unknown status shows everything rather than failing, and is not echoed.
     odd = client.get("/", params={"status": "<x>"}).text
     assert 'href="/requests/R0001"' in odd and "<x>" not in odd
+    # Checkers never see a researcher's draft, listed or by its address.
+    checker = _client(web_area)
+    _sign_in(checker, "Carl")
+    assert "Draft (0)" in checker.get("/").text
+    assert 'href="/requests/R0002"' not in checker.get("/?status=draft").text
+    assert checker.get("/requests/R0002").status_code == 404
     assert _csrf(client, "/?q=%3Cscript%3E")  # the search is echoed escaped
     assert "<script>" not in client.get("/", params={"q": "<script>"}).text
 

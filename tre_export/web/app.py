@@ -51,7 +51,7 @@ from tre_export.evidence import (
     read_model,
     table_evidence,
 )
-from tre_export.model import CheckOutcome, Decision, OutputKind, Role
+from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, Role
 from tre_export.model import Request as ExportRequest
 from tre_export.release import release_request
 from tre_export.request import resubmit_output
@@ -503,8 +503,11 @@ def _in_page_words(error: ExportError) -> str:
 
 
 def _may_see(web: WebSession, request: ExportRequest) -> bool:
-    """Checkers and the administrator see every request; a researcher sees their own."""
-    return web.person.role is not Role.RESEARCHER or request.researcher_key_id == web.person.key_id
+    """A researcher sees their own requests; checkers and the administrator see every
+    request once it is submitted (a draft is the researcher's work in progress)."""
+    if web.person.role is Role.RESEARCHER:
+        return request.researcher_key_id == web.person.key_id
+    return request.status is not RequestStatus.DRAFT
 
 
 def _matches(row: dict[str, Any], search: str) -> bool:
