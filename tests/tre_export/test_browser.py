@@ -43,6 +43,18 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def keep_screenshots(tmp_path: Path) -> Iterator[None]:
+    """With TRELINK_KEEP_SCREENSHOTS=DIR, each test's screenshots are copied to DIR after
+    it passes (docs/output-checker.md's images are made this way)."""
+    yield
+    if os.environ.get("TRELINK_KEEP_SCREENSHOTS"):
+        target = Path(os.environ["TRELINK_KEEP_SCREENSHOTS"])
+        target.mkdir(parents=True, exist_ok=True)
+        for shot in tmp_path.glob("*.png"):
+            target.joinpath(shot.name).write_bytes(shot.read_bytes())
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -148,10 +160,6 @@ def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
     assert {review.checker_name for review in reviews} == {"Carl", "Dana"}
     assert all(review.channel is Channel.WEB for review in reviews)
     assert "trend.png" not in request.reviews
-    if os.environ.get("TRELINK_KEEP_SCREENSHOTS"):
-        target = Path(os.environ["TRELINK_KEEP_SCREENSHOTS"])
-        for shot in tmp_path.glob("*.png"):
-            target.joinpath(shot.name).write_bytes(shot.read_bytes())
 
 
 def test_a_crosstabs_flagged_cells_are_highlighted_in_the_browser(
