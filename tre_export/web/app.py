@@ -40,6 +40,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from sdc.tablefile import decision_record_path as sdc_record_path
 from tre_export.area import ExportArea, validate_output_name
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.dates import readable_time
@@ -54,7 +55,7 @@ from tre_export.evidence import (
 from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, Role
 from tre_export.model import Request as ExportRequest
 from tre_export.release import release_request
-from tre_export.request import resubmit_output
+from tre_export.request import add_output, new_request, resubmit_output, submit_request
 from tre_export.review import return_output, review_output
 from tre_export.state import ProjectState, read_state
 from tre_export.web.accounts import WebSession, sign_in
@@ -209,6 +210,11 @@ def create_app(
         return RedirectResponse("/login", status_code=303)
 
     async def queue(request: Request) -> Response:
+        return _queue_view(request)
+
+    def _queue_view(
+        request: Request, *, error: str | None = None, status_code: int = 200
+    ) -> Response:
         web = signed_in(request)
         state = read_state(area)
         order = {"submitted": 0, "draft": 1, "released": 2}
@@ -229,6 +235,9 @@ def create_app(
         return page(
             request,
             "queue.html",
+            status_code=status_code,
+            error=error,
+            notice=request.session.pop("notice", None),
             web=web,
             rows=rows,
             project=state.settings(),
@@ -345,6 +354,81 @@ def create_app(
         request.session["notice"] = (
             f"{output}: returned to the researcher with your comment; it comes back as a new "
             "version with fresh reviews"
+        )
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def open_request(request: Request) -> Response:
+        """A researcher opens a request from the queue page."""
+        web = signed_in(request)
+        form = await _form(request)
+        try:
+            title = form.get("title", "").strip()
+            if not title:
+                raise ExportError("give the request a title: what the outputs are for")
+            request_id = new_request(area, researcher=web.signer, title=title)
+        except ExportError as error:
+            return _queue_view(request, error=_in_page_words(error), status_code=403)
+        request.session["notice"] = f"opened {request_id}; add its outputs, then submit it"
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def add(request: Request) -> Response:
+        """A researcher uploads an output (and a table's decision record) to a draft."""
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        async with request.form() as form:
+            sent, expected = form.get("csrf"), request.session.get("csrf")
+            if not isinstance(sent, str) or not isinstance(expected, str):
+                raise HTTPException(403, "missing form token; reload the page")
+            if not hmac.compare_digest(sent, expected):
+                raise HTTPException(403, "stale or forged form token; reload the page")
+            upload, record = form.get("file"), form.get("record")
+            description = str(form.get("description", "")).strip()
+            try:
+                kind = OutputKind(str(form.get("kind", "")))
+            except ValueError:
+                kind = None
+            try:
+                if kind is None:
+                    raise ExportError("choose what the output is: table, figure, model or text")
+                if isinstance(upload, str) or upload is None or not upload.filename:
+                    raise ExportError("choose the output's file")
+                if not description:
+                    raise ExportError("describe the output: what it shows, for the checkers")
+                name = validate_output_name(Path(upload.filename).name)
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / name
+                    path.write_bytes(await upload.read())
+                    if not isinstance(record, str) and record is not None and record.filename:
+                        # A table's decision record travels beside it under its own name.
+                        beside = sdc_record_path(path)
+                        beside.write_bytes(await record.read())
+                    add_output(
+                        area,
+                        researcher=web.signer,
+                        request_id=request_id,
+                        source=path,
+                        kind=kind,
+                        description=description,
+                    )
+            except ExportError as error:
+                return _request_view(
+                    request, request_id, error=_in_page_words(error), status_code=403
+                )
+        request.session["notice"] = f"added {name} to {request_id}"
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def submit(request: Request) -> Response:
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        await _form(request)
+        try:
+            checks = submit_request(area, researcher=web.signer, request_id=request_id)
+        except ExportError as error:
+            return _request_view(request, request_id, error=_in_page_words(error), status_code=403)
+        failed = sum(check.outcome is CheckOutcome.FAIL for check in checks.outputs.values())
+        request.session["notice"] = (
+            f"submitted {request_id}: the checks ran; {failed} output(s) failed them, "
+            "and the checkers will see why"
         )
         return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
@@ -465,6 +549,9 @@ def create_app(
         Route("/requests/{request_id}/review", review, methods=["POST"]),
         Route("/requests/{request_id}/release", release, methods=["POST"]),
         Route("/requests/{request_id}/resubmit", resubmit, methods=["POST"]),
+        Route("/requests", open_request, methods=["POST"]),
+        Route("/requests/{request_id}/add", add, methods=["POST"]),
+        Route("/requests/{request_id}/submit", submit, methods=["POST"]),
         Route("/requests/{request_id}/outputs/{name}", output_file, methods=["GET"]),
         Route("/requests/{request_id}/records/{name}", decision_record, methods=["GET"]),
         Route("/static/style.css", stylesheet),
