@@ -20,7 +20,7 @@ import uvicorn
 from tests.tre_export.conftest import PASSWORD, Team
 from tre_export.area import ExportArea
 from tre_export.model import Channel, OutputStatus
-from tre_export.state import read_state
+from tre_export.state import read_state, verify_area
 from tre_export.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -261,3 +261,30 @@ def test_return_and_resubmit_round_trip_in_the_browser(
         browser.close()
     request = read_state(web_area).request("R0001")
     assert request.version("raw.csv") == 2
+
+
+def test_the_release_page_opens_offline_in_the_browser(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    """release.html, opened from disk with no server, shows the released table with its
+    suppressed cells marked, the embedded figure, the approvals and the head hash."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.tre_export.test_release_page import _released
+
+    outbox = _released(area, team, tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.goto((outbox / "release.html").as_uri())
+        table = page.locator('section[data-output="protected.csv"]')
+        expect(table.locator("td.suppressed").first).to_have_text("suppressed")
+        figure = page.locator('section[data-output="trend.png"] img')
+        assert figure.evaluate("image => image.complete && image.naturalWidth") == 1
+        expect(page.locator('section[data-output="trend.png"]')).to_contain_text("Dana")
+        expect(page.locator("#head")).to_have_text(verify_area(area).head_digest or "")
+        page.screenshot(path=str(tmp_path / "release-page.png"), full_page=True)
+        browser.close()

@@ -311,3 +311,21 @@ def test_models_show_coefficients_and_checks_and_svg_figures_inline(
     assert cli.exit_code == 0, cli.output
     assert "C(nationality)[T.C]*" in cli.output
     assert "FAIL · dummy C(nationality)[T.C]" in cli.output
+
+
+def test_crosstab_labels_and_headers_are_escaped(
+    area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    crosstab = tables.write(
+        tmp_path / "work",
+        "hostile.csv",
+        f'sex,"{hostile}",M,All\nage,old,young,\nregion,,,\nNorth,3,14,17\nAll,3,14,17\n',
+    )
+    request_id = _submit(area, team, [(crosstab, OutputKind.TABLE)])
+    client = _client(area)
+    _sign_in(client, "Carl")
+    page = client.get(f"/requests/{request_id}").text
+    assert hostile not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert sorted(_FLAGGED_CELL.findall(_section(page, "hostile.csv"))) == ["3", "3"]
