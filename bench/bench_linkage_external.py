@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import tempfile
 import time
@@ -52,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from external_data import EXTERNAL_DATASETS, FieldDeclarations, LabelledDataset, load_external
 from external_runners import RunResult, SpecFormat, owner_columns, run_isolated
-from generator_scenarios import FIELD_SETS, SCENARIOS, scenario_dataset
+from generator_scenarios import FIELD_SETS, SCENARIOS, Scenario, scenario_dataset
 
 FIELD_CHOICES = ("usable", *FIELD_SETS)
 
@@ -251,6 +252,26 @@ def main() -> None:
         f"spec format {arguments.spec_format}\n"
     )
     print(table_header(), flush=True)
+    # Ended from outside (SIGTERM): clean up and still print the notes of what ran.
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        _run_all(names, scenarios, arguments, cases)
+    finally:
+        for line in _footnotes(cases):
+            print(line)
+        print(f"\n{time.perf_counter() - started:.0f} s in all", flush=True)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(f"ended by signal {signum}")
+
+
+def _run_all(
+    names: list[str],
+    scenarios: dict[str, Scenario],
+    arguments: argparse.Namespace,
+    cases: list[Case],
+) -> None:
     with tempfile.TemporaryDirectory(prefix="external-", dir=arguments.cache) as work:
         for name in names:
             if name in scenarios:
@@ -270,9 +291,6 @@ def main() -> None:
             for field_set in arguments.fields:
                 cases.append(_run_case(dataset, field_set, arguments, Path(work)))
                 print(table_rows(cases[-1]), flush=True)
-    for line in _footnotes(cases):
-        print(line)
-    print(f"\n{time.perf_counter() - started:.0f} s in all")
 
 
 if __name__ == "__main__":
