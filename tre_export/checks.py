@@ -70,7 +70,10 @@ class OutputCheck:
     # (not a table, or a layout the audit cannot read), else passed, with its failures.
     differencing: bool | None = None
     differencing_failures: list[str] = field(default_factory=list)
-    intervals: dict[Cell, Interval] = field(default_factory=dict)  # suppressed cells, audited
+    # Each suppressed cell's range as an attacker derives it: from this table alone, and
+    # from the request-wide audit (which reports a cell two tables share under one).
+    own_intervals: dict[Cell, Interval] = field(default_factory=dict)
+    intervals: dict[Cell, Interval] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def _output_json(check: OutputCheck) -> dict[str, Any]:
         "cell_rules": [[*cell, rules] for cell, rules in check.cell_rules.items()],
         "differencing": {"passed": check.differencing, "failures": check.differencing_failures},
         "intervals": [[*cell, *interval] for cell, interval in check.intervals.items()],
+        "own_intervals": [[*cell, *interval] for cell, interval in check.own_intervals.items()],
     }
 
 
@@ -116,11 +120,16 @@ def _output_from_json(entry: dict[str, Any]) -> OutputCheck:
         },
         differencing=None if differencing["passed"] is None else bool(differencing["passed"]),
         differencing_failures=[str(failure) for failure in differencing["failures"]],
-        intervals={
-            (str(row), str(column)): (_bound(lower), _bound(upper))
-            for row, column, lower, upper in entry.get("intervals", [])
-        },
+        intervals=_intervals(entry.get("intervals", [])),
+        own_intervals=_intervals(entry.get("own_intervals", [])),
     )
+
+
+def _intervals(entries: list[Any]) -> dict[Cell, Interval]:
+    return {
+        (str(row), str(column)): (_bound(lower), _bound(upper))
+        for row, column, lower, upper in entries
+    }
 
 
 def _bound(value: Any) -> float | None:
@@ -167,12 +176,20 @@ def _check_table(path: Path, policy: Any) -> tuple[OutputCheck, bool]:
     }
     for cell in flagged:
         rules.setdefault(cell, [RULE_OWN_AUDIT])
+    # The table's own audit gives every suppressed cell a range; the request-wide audit
+    # narrows it where tables share cells (and reports a shared cell under one table).
+    intervals = {
+        (str(cell.row), str(cell.column)): (_finite(cell.lower), _finite(cell.upper))
+        for cell in result.audit.cells
+        if not cell.earlier
+    }
     return (
         OutputCheck(
             CheckOutcome.PASS if result.safe else CheckOutcome.FAIL,
             list(result.reasons),
             flagged,
             rules,
+            own_intervals=intervals,
         ),
         True,
     )

@@ -74,7 +74,8 @@ def table_evidence(
         record = None
     evidence = record_evidence(record)
     if check is not None:
-        for cell in {*check.cell_rules, *check.flagged_cells, *check.intervals}:
+        cells = {*check.cell_rules, *check.flagged_cells, *check.intervals, *check.own_intervals}
+        for cell in cells:
             known = evidence.get(cell, CellEvidence())
             rules = check.cell_rules.get(cell) or (
                 ["flagged"] if cell in check.flagged_cells else []
@@ -84,6 +85,7 @@ def table_evidence(
                 status=known.status,
                 record_rules=known.record_rules,
                 recorded_interval=known.recorded_interval,
+                own_interval=check.own_intervals.get(cell),
                 audited_interval=check.intervals.get(cell),
             )
     labels = None

@@ -64,7 +64,8 @@ class CellEvidence:
     status: str | None = None  # from the decision record: safe, primary, secondary, ...
     record_rules: list[str] = field(default_factory=list)
     recorded_interval: tuple[float | None, float | None] | None = None
-    audited_interval: tuple[float | None, float | None] | None = None
+    own_interval: tuple[float | None, float | None] | None = None  # this table's own audit
+    audited_interval: tuple[float | None, float | None] | None = None  # request-wide audit
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,10 @@ def describe_cell(evidence: CellEvidence, *, suppressed: bool) -> str:
         parts.append("suppressed (no decision record names it)")
     if evidence.recorded_interval is not None:
         parts.append(f"recorded interval {_interval_text(evidence.recorded_interval)}")
+    if evidence.own_interval is not None:
+        parts.append(f"range from this table alone {_interval_text(evidence.own_interval)}")
     if evidence.audited_interval is not None:
-        parts.append(f"audited interval {_interval_text(evidence.audited_interval)}")
+        parts.append(f"request-wide audited interval {_interval_text(evidence.audited_interval)}")
     return "; ".join(parts)
 
 

@@ -239,6 +239,11 @@ def test_differencing_is_reported_per_table(area: ExportArea, team: Team, tmp_pa
     assert "Passed: no suppressed cell" not in page
     raw = _section(page, "raw.csv")
     assert re.search(r'data-role="differencing">[^<]*<span class="badge pass">passed', raw)
+    # Every suppressed cell has its range: from its own table, and where the joint audit
+    # reports it, with the request (a cell two tables share is reported under one).
+    shared = _section(page, "by_region.csv")
+    assert shared.count("range from this table alone [") == 8  # 4 cells: title and list
+    assert "request-wide audited interval [14, 14]" in shared
     narrowed = _section(page, "by_sex_age.csv")
     assert re.search(r'data-role="differencing">[^<]*<span class="badge fail">failed', narrowed)
 
