@@ -268,4 +268,12 @@ def resubmit_output(
             work.append(researcher, action)
         for stored_name in digests:
             os.replace(staging / stored_name, area.output_path(request_id, stored_name))
+        # The readable copy of the manifest follows the log (which is what counts).
+        manifest = {
+            key: digest
+            for key, digest in stored_file_digests(area, work.state.request(request_id)).items()
+            if digest
+        }
+        with atomic_file(area.manifest_path(request_id)) as manifest_copy:
+            manifest_copy.write_bytes(canonical_json(manifest) + b"\n")
         return checks

@@ -5,6 +5,7 @@ every step is a signed entry of the hash-chained log, shown in order."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.tre_export import tables
@@ -66,6 +67,8 @@ def test_return_answer_and_resubmit_on_the_command_line(
     # Dana's approval was of version 1: it does not count for version 2.
     assert request.reviews.get("raw.csv", {}) == {}
     assert state.output_status(request, "raw.csv") is OutputStatus.PENDING
+    manifest = json.loads(area.manifest_path("R0001").read_text(encoding="utf-8"))
+    assert manifest["raw.csv"] == request.outputs["raw.csv"].sha256
     kept = area.request_dir("R0001") / "versions" / "1" / "raw.csv"
     assert kept.read_text(encoding="utf-8") == tables.UNSAFE_RAW
     assert [(remark.author, remark.version) for remark in request.remarks["raw.csv"]] == [
