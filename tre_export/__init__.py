@@ -31,6 +31,8 @@ if TYPE_CHECKING:
         AuditLogError,
         ExportError,
         IdentityError,
+        OverrideNeededError,
+        OverrideNotAllowedError,
         ReleaseError,
         RequestError,
         ReviewError,
@@ -45,8 +47,9 @@ if TYPE_CHECKING:
         Role,
     )
     from tre_export.release import ReleaseSummary, release_request
-    from tre_export.request import add_output, new_request, submit_request
-    from tre_export.review import review_output
+    from tre_export.release_page import write_release_page
+    from tre_export.request import add_output, new_request, resubmit_output, submit_request
+    from tre_export.review import return_output, review_output
     from tre_export.signing import Signer, cli_signer
     from tre_export.state import LogVerification, ProjectState, read_state, verify_area
 
@@ -63,6 +66,8 @@ __all__ = [
     "OutputCheck",
     "OutputKind",
     "OutputStatus",
+    "OverrideNeededError",
+    "OverrideNotAllowedError",
     "ProjectState",
     "ReleaseError",
     "ReleaseSummary",
@@ -80,10 +85,13 @@ __all__ = [
     "new_request",
     "read_state",
     "release_request",
+    "resubmit_output",
+    "return_output",
     "review_output",
     "revoke",
     "submit_request",
     "verify_area",
+    "write_release_page",
 ]
 
 # Public name -> the module that defines it, imported on first use (trelink.lazy).
@@ -97,6 +105,8 @@ _EXPORTS: dict[str, str] = {
     "ExportError": "tre_export.errors",
     "IdentityError": "tre_export.errors",
     "LogVerification": "tre_export.state",
+    "OverrideNeededError": "tre_export.errors",
+    "OverrideNotAllowedError": "tre_export.errors",
     "OutputCheck": "tre_export.checks",
     "OutputKind": "tre_export.model",
     "OutputStatus": "tre_export.model",
@@ -117,10 +127,13 @@ _EXPORTS: dict[str, str] = {
     "new_request": "tre_export.request",
     "read_state": "tre_export.state",
     "release_request": "tre_export.release",
+    "resubmit_output": "tre_export.request",
+    "return_output": "tre_export.review",
     "review_output": "tre_export.review",
     "revoke": "tre_export.enrolment",
     "submit_request": "tre_export.request",
     "verify_area": "tre_export.state",
+    "write_release_page": "tre_export.release_page",
 }
 
 
