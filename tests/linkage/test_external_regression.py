@@ -50,15 +50,14 @@ identifiers:
 """
 
 
-def _link(tmp_path: Path, records: pd.DataFrame, spec: str) -> Path:
-    """Pseudonymise ``records`` by ``spec`` and deduplicate them; return the run folder."""
-    runner = CliRunner()
+def _pseudonymise(tmp_path: Path, records: pd.DataFrame, spec: str) -> Path:
+    """The owner's step: ``records`` as a CSV, tokenised by ``spec``; the token folder."""
     extract = tmp_path / "extract.csv"
     records.to_csv(extract, index=False)
     (tmp_path / "spec.yaml").write_text(spec)
     keys.generate_secret(tmp_path / "linkage.key")
     keys.generate_secret(tmp_path / "owner.key")
-    owner = runner.invoke(
+    owner = CliRunner().invoke(
         app,
         [
             "pseudonymise",
@@ -70,7 +69,13 @@ def _link(tmp_path: Path, records: pd.DataFrame, spec: str) -> Path:
         ],
     )  # fmt: skip
     assert owner.exit_code == 0, owner.output
-    linked = runner.invoke(app, ["link", str(tmp_path / "tokens"), "--out", str(tmp_path / "run")])
+    return tmp_path / "tokens"
+
+
+def _link(tmp_path: Path, records: pd.DataFrame, spec: str) -> Path:
+    """Pseudonymise ``records`` by ``spec`` and deduplicate them; return the run folder."""
+    tokens = _pseudonymise(tmp_path, records, spec)
+    linked = CliRunner().invoke(app, ["link", str(tokens), "--out", str(tmp_path / "run")])
     assert linked.exit_code == 0, linked.output
     assert "Traceback" not in linked.output
     return tmp_path / "run"
@@ -117,25 +122,8 @@ def test_fake_1000_links_on_declared_fields(tmp_path: Path) -> None:
 def test_too_few_records_for_em_get_a_clear_refusal(tmp_path: Path) -> None:
     """Forty records share too little for any EM session: a refusal naming the fallback
     (clerical labels or a model trained on more data), and no output."""
-    records = load_febrl1().reset_index().head(40)
-    records.to_csv(tmp_path / "extract.csv", index=False)
-    (tmp_path / "spec.yaml").write_text(FEBRL_SPEC)
-    keys.generate_secret(tmp_path / "linkage.key")
-    keys.generate_secret(tmp_path / "owner.key")
-    runner = CliRunner()
-    owner = runner.invoke(
-        app,
-        [
-            "pseudonymise",
-            "--in", str(tmp_path / "extract.csv"),
-            "--spec", str(tmp_path / "spec.yaml"),
-            "--linkage-key", str(tmp_path / "linkage.key"),
-            "--owner-key", str(tmp_path / "owner.key"),
-            "--out", str(tmp_path / "tokens"),
-        ],
-    )  # fmt: skip
-    assert owner.exit_code == 0, owner.output
-    linked = runner.invoke(app, ["link", str(tmp_path / "tokens"), "--out", str(tmp_path / "run")])
+    tokens = _pseudonymise(tmp_path, load_febrl1().reset_index().head(40), FEBRL_SPEC)
+    linked = CliRunner().invoke(app, ["link", str(tokens), "--out", str(tmp_path / "run")])
     # A TrainingError is a TrelinkError: the console entry point prints it and exits 2.
     assert isinstance(linked.exception, TrainingError), linked.output
     message = str(linked.exception)
