@@ -136,7 +136,6 @@ def test_capped_rules_keep_larger_blocks_while_their_pairs_fit_the_budget() -> N
         rule = BlockingRuleSpec(all=(EqualTerm(equal="fn"),), max_block_size=2)
         for statement in capped_block_sql(rule, tables=["b"], column="c", pair_budget=budget):
             connection.execute(statement)
-        kept[budget] = sorted(
-            {row[0] for row in connection.execute("SELECT fn FROM b WHERE c IS NOT NULL").fetchall()}
-        )
+        found = connection.execute("SELECT fn FROM b WHERE c IS NOT NULL").fetchall()
+        kept[budget] = sorted({row[0] for row in found})
     assert kept == {0: [1], 4: [1, 2], 19: [1, 2, 3]}

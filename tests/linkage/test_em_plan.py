@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from specs.match_keys import load_match_key_spec
-
 from linkage.em_plan import (
     MIN_PAIRS,
     candidate_blocks,
@@ -11,6 +9,7 @@ from linkage.em_plan import (
     informative_comparisons,
     plan_sessions,
 )
+from specs.match_keys import load_match_key_spec
 
 SPEC = load_match_key_spec()
 

@@ -55,7 +55,8 @@ def test_declared_types_fill_the_canonical_columns() -> None:
     assert table.column("forename").to_pylist() == ["Anna", "NGUYEN", None, "Zoe"]
     assert table.column("middle_name").to_pylist() == ["Maria", "Van", None, None]
     assert table.column("surname").to_pylist() == ["Kowalska", "An", None, None]
-    assert table.column("dob").to_pylist() == [dt.date(2001, 4, 23), None, dt.date(2000, 1, 1), None]
+    born = [dt.date(2001, 4, 23), None, dt.date(2000, 1, 1), None]
+    assert table.column("dob").to_pylist() == born
     assert table.column("address").to_pylist() == ["12 High St.", "3 Elm Road", None, "7 Mill Lane"]
     assert table.column("postal_code").to_pylist() == ["2530", "0800", None, "2530"]
     assert table.column("identifier").to_pylist() == ["4066625", "5304218", None, "x"]
