@@ -302,7 +302,10 @@ def pseudonymise_table(
         "owner_keyed_columns": owner_id_columns,
         "bloom": None if settings.bloom is None else settings.bloom.model_dump(),
         "dropped_columns": [name for name in settings.drop if name in table.column_names],
-        "invalid_values": {**canonical.invalid, **derived.invalid},
+        "invalid_values": {
+            column: canonical.invalid.get(column, 0) + derived.invalid.get(column, 0)
+            for column in {**canonical.invalid, **derived.invalid}
+        },
         "risk": risk.to_dict(),
     }
     return PseudonymisedTables(hashed.identity, attributes, hashed.lookup, manifest, risk)
