@@ -65,6 +65,7 @@ class EmPlan:
     sessions: tuple[PlannedSession, ...]
     notes: tuple[str, ...]
     untrainable: tuple[str, ...]  # comparisons no identifiable session could estimate
+    informative: tuple[str, ...] = ()  # comparisons filled in two datasets (or the one)
 
 
 def _primary_key(comparison: ComparisonSpec) -> str | None:
@@ -173,7 +174,12 @@ def plan_sessions(
             "fewer than three comparisons have data, so each EM session estimates one "
             "comparison alone; its estimates are less certain"
         )
-    return EmPlan(sessions=tuple(sessions), notes=tuple(notes), untrainable=untrainable)
+    return EmPlan(
+        sessions=tuple(sessions),
+        notes=tuple(notes),
+        untrainable=untrainable,
+        informative=tuple(useful),
+    )
 
 
 def filled_shares(

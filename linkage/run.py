@@ -480,6 +480,7 @@ def _link(
             available=set(prepared.columns),
             sessions=plan.sessions,
             changeable=changeable_comparisons(prepared.comparisons, match_keys),
+            informative=plan.informative,
             step=step,
         )
         prepared = replace(prepared, notes=prepared.notes + plan.notes + notes)

@@ -56,12 +56,16 @@ def train_model(
     available: Collection[str],
     sessions: Sequence[PlannedSession] = (),
     changeable: Collection[str] = frozenset(),
+    informative: Collection[str] | None = None,
     step: Callable[[str], None] = lambda _description: None,
 ) -> tuple[str, ...]:
     """Train ``linker`` in place; ``step`` is told what is running (for progress).
 
     ``sessions`` are the EM sessions ``linkage.em_plan`` chose for the data;
-    ``changeable`` the comparisons of fields a person can change. Returns notes for
+    ``changeable`` the comparisons of fields a person can change; ``informative`` those
+    filled in two datasets (or the one): any other that no session could estimate (an
+    NHS number only one source carries, in a link between sources) is left out of the
+    model with a note instead of failing the run. Returns notes for
     the run's output and report (sessions skipped, estimates corrected or dropped, where
     the prior came from).
     """
@@ -117,6 +121,10 @@ def train_model(
     notes.extend(_prior_from_model_recall(linker, training))
     notes.extend(_u_without_matches(linker, floor=1.0 / training.u_max_pairs))
     untrained = _untrained_comparisons(linker)
+    if informative is not None:
+        idle = [name for name in untrained if name not in informative]
+        notes.extend(_switch_off(linker, idle))
+        untrained = [name for name in untrained if name in informative]
     if untrained:
         raise TrainingError(
             f"no EM session estimated m for comparison(s) {untrained}: "
@@ -166,6 +174,7 @@ def _correct_degenerate(
       (m = u, weight 0), with a note.
     """
     notes: list[str] = []
+    dropped: set[str] = set()
     comparisons = linker._settings_obj.comparisons
     for session in sessions:
         where = f"EM block {' + '.join(session.planned.keys)}"
@@ -196,6 +205,7 @@ def _correct_degenerate(
                 for level, level_records in found:
                     for record in level_records:
                         level._trained_m_probabilities.remove(record)
+                dropped.add(name)
                 notes.append(
                     f"{where}: {name} almost never disagreed among the session's matches; "
                     "a field people change cannot be that certain, so this estimate was "
@@ -205,7 +215,7 @@ def _correct_degenerate(
     for comparison in comparisons:
         levels = comparison._comparison_levels_excluding_null
         name = comparison.output_column_name
-        if name in changeable and not any(level._has_estimated_m_values for level in levels):
+        if name in dropped and not any(level._has_estimated_m_values for level in levels):
             for level in levels:
                 level.m_probability = level.u_probability
                 level._add_trained_m_probability(level.u_probability, "switched off")
@@ -334,6 +344,22 @@ def _agrees_beyond_chance(comparisons: Sequence[Any], session: _Session) -> bool
         if not isinstance(u, float) or records[0]["probability"] < 10 * u:
             return False
     return True
+
+
+def _switch_off(linker: Linker, names: Collection[str]) -> list[str]:
+    """Give each named comparison m = u (weight 0 at every level): it says nothing."""
+    for comparison in linker._settings_obj.comparisons:
+        if comparison.output_column_name not in names:
+            continue
+        for level in comparison._comparison_levels_excluding_null:
+            level.m_probability = level.u_probability
+            level._add_trained_m_probability(level.u_probability, "switched off")
+    return [
+        f"comparison {name}: filled in fewer than two of the datasets, so no pair across "
+        "them can be compared on it and no session estimated it; left out of the model "
+        "(weight 0)"
+        for name in names
+    ]
 
 
 def _untrained_comparisons(linker: Linker) -> list[str]:

@@ -107,14 +107,32 @@ def _key(label: str) -> str:
     return " ".join(label.split()).casefold()
 
 
-def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Any column as text with blanks as null (an integer id, a YYYYMMDD number)."""
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        if pa.types.is_floating(column.type):  # 20010423.0 from a spreadsheet
-            whole = pc.equal(column, pc.floor(column))
-            column = pc.if_else(whole, pc.cast(pc.floor(column), pa.int64()), None)
+_WHOLE_FLOAT_TEXT = r"^([0-9]+)\.0+$"
+
+
+def _text(column: pa.ChunkedArray, *, name: str = "", source: str = "") -> pa.ChunkedArray:
+    """Any column as text with blanks as null (an integer id, a YYYYMMDD number).
+
+    Whole floats lose their ``.0`` (a spreadsheet's ``9434765919.0`` is the NHS number
+    9434765919), as do numbers written that way as text; NaN and infinities are null.
+    """
+    kind = column.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
+        raise InputError(
+            f"{source}: column {name!r} holds lists or records, not one value per row; "
+            "declare a column of text, numbers or dates"
+        )
+    if pa.types.is_floating(kind):
+        finite = pc.and_kleene(pc.is_finite(column), pc.equal(column, pc.floor(column)))
+        texts = [
+            str(int(value)) if ok and value is not None else None
+            for value, ok in zip(column.to_pylist(), finite.to_pylist(), strict=True)
+        ]
+        column = pa.chunked_array([pa.array(texts, pa.string())])
+    elif not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
         column = pc.cast(column, pa.string())
     trimmed = pc.utf8_trim_whitespace(column)
+    trimmed = pc.replace_substring_regex(trimmed, _WHOLE_FLOAT_TEXT, r"\1")
     return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
 
 
@@ -128,6 +146,8 @@ def _date_or_none(parse: Callable[[object], dt.date], value: str) -> dt.date | N
 def _dates(
     values: pa.ChunkedArray, formats: tuple[str, ...], counts: Counter[str], column: str
 ) -> pa.Array:
+    if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
+        return pc.cast(values, pa.date32())
     text = _text(values)
     parse = date_parser(formats)
     parsed = {
@@ -181,9 +201,11 @@ def declared_table(
         else:
             found[column] = name
     if problems:
+        # The header is not listed: a file without one would print its first record.
         raise InputError(
             f"{source}: the spec declares identifier column(s) {', '.join(problems)} that the "
-            f"file does not have; its columns are {table.column_names}"
+            f"file's header ({table.num_columns} columns) does not have; check the header "
+            "row and the spellings (compared trimmed and case-folded)"
         )
     counts: Counter[str] = Counter()
     built: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -211,7 +233,7 @@ def declared_table(
                     f"{source}: columns declared as {declaration.type} fill {target!r} twice; "
                     "declare one column of that type"
                 )
-            built[target] = _text(values)
+            built[target] = _text(values, name=column, source=source)
     if address_lines:
         built["address"] = _joined(address_lines)
     consumed = {

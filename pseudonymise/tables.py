@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +113,12 @@ def _token_array(part: Encoded | EncodedLists, distinct: npt.NDArray[np.int64]) 
     return pa.ListArray.from_arrays(
         pa.array(offsets), pa.array(distinct[index], pa.int64()), mask=pa.array(~valid)
     )
+
+
+def _named(wanted: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The ``columns`` that ``wanted`` names, compared trimmed and case-folded."""
+    keys = {" ".join(name.split()).casefold() for name in wanted}
+    return [name for name in columns if " ".join(name.split()).casefold() in keys]
 
 
 def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
@@ -244,12 +250,14 @@ def pseudonymise_table(
         )
     table = canonical.table
     report = progress or (lambda _step: None)
+    # Names in the spec match the file's as headers do: trimmed and case-folded.
+    dropped = _named(settings.drop, table.column_names)
     kept = [
         name
         for name in table.column_names
-        if name not in _NON_ATTRIBUTES and name not in settings.drop
+        if name not in _NON_ATTRIBUTES and name not in dropped
     ]
-    owner_id_columns = [name for name in settings.owner_ids if name in kept]
+    owner_id_columns = _named(settings.owner_ids, kept)
     report("record pids")
     hashed, derived = _hash_everything(
         canonical,
@@ -301,7 +309,7 @@ def pseudonymise_table(
         "attribute_columns": kept,
         "owner_keyed_columns": owner_id_columns,
         "bloom": None if settings.bloom is None else settings.bloom.model_dump(),
-        "dropped_columns": [name for name in settings.drop if name in table.column_names],
+        "dropped_columns": dropped,
         "invalid_values": {
             column: canonical.invalid.get(column, 0) + derived.invalid.get(column, 0)
             for column in {**canonical.invalid, **derived.invalid}

