@@ -134,8 +134,13 @@ def plan_sessions(
     changeable: Collection[str],
     available: Collection[str],
     pair_count: Callable[[tuple[str, ...]], int],
+    filled: Callable[[str], bool] = lambda _key: True,
 ) -> EmPlan:
-    """The sessions to run, in order (see the module docstring)."""
+    """The sessions to run, in order (see the module docstring).
+
+    ``filled(key)`` says whether any record has the key: a block on keys the data do not
+    carry at all is passed over without a note.
+    """
     reads = {comparison.name: set(comparison_columns(comparison)) for comparison in comparisons}
     names = [comparison.name for comparison in comparisons]
     useful = [name for name in names if name in informative]
@@ -157,7 +162,10 @@ def plan_sessions(
             continue
         pairs = pair_count(keys)
         if pairs < MIN_PAIRS:
-            if pairs == 0:  # the data do not carry these keys: nothing to say
+            if not all(filled(key) for key in keys):
+                continue
+            if pairs == 0:
+                notes.append(f"EM block {' + '.join(keys)} found no candidate pairs; skipped")
                 continue
             notes.append(
                 f"EM block {' + '.join(keys)} skipped: {pairs:,} candidate pairs, fewer than "

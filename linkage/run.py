@@ -445,6 +445,12 @@ def _plan_training(
         ).fetchall()
         return int(found)
 
+    def filled(key: str) -> bool:
+        return any(
+            connection.execute(f"SELECT count({key}) > 0 FROM {table}").fetchall()[0][0]
+            for table in tables.values()
+        )
+
     informative = informative_comparisons(
         prepared.comparisons, filled_shares(shares), list(tables)
     )
@@ -456,6 +462,7 @@ def _plan_training(
         changeable=changeable_comparisons(prepared.comparisons, match_keys),
         available=set(prepared.columns),
         pair_count=pair_count,
+        filled=filled,
     )
     return plan
 
