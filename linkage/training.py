@@ -123,7 +123,13 @@ def train_model(
     untrained = _untrained_comparisons(linker)
     if informative is not None:
         idle = [name for name in untrained if name not in informative]
-        notes.extend(_switch_off(linker, idle))
+        _switch_off(linker, idle)
+        notes.extend(
+            f"comparison {name}: filled in fewer than two of the datasets, so no pair "
+            "across them can be compared on it and no session estimated it; left out of "
+            "the model (weight 0)"
+            for name in idle
+        )
         untrained = [name for name in untrained if name in informative]
     if untrained:
         raise TrainingError(
@@ -216,9 +222,7 @@ def _correct_degenerate(
         levels = comparison._comparison_levels_excluding_null
         name = comparison.output_column_name
         if name in dropped and not any(level._has_estimated_m_values for level in levels):
-            for level in levels:
-                level.m_probability = level.u_probability
-                level._add_trained_m_probability(level.u_probability, "switched off")
+            _switch_off(linker, (name,))
             notes.append(
                 f"comparison {name}: every estimate was degenerate; it is switched off "
                 "(weight 0) rather than trusted"
@@ -226,16 +230,10 @@ def _correct_degenerate(
     return notes
 
 
-def _block_recall(linker: Linker, keys: tuple[str, ...], *, description: str) -> float | None:
-    """P(one key agrees | match), from the m of the levels that imply it.
-
-    Only for one key: the levels whose single term is equality on that key (or, for the
-    name set, on the full name either way round), with m estimated outside the session
-    labelled ``description`` (all sessions when it matches none).
-    """
-    if len(keys) != 1:
-        return None
-    (key,) = keys
+def _key_recall(linker: Linker, key: str) -> float | None:
+    """P(``key`` agrees | match), from the m of the levels that imply it: those whose
+    single term is equality on that key (or, for the name set, on the full name either
+    way round), each at the median of its trained estimates."""
     implied = {key} | ({"fn_sn", "sn_fn"} if key == "name_set" else set())
     total = 0.0
     found = False
@@ -251,8 +249,7 @@ def _block_recall(linker: Linker, keys: tuple[str, ...], *, description: str) ->
             values = [
                 record["probability"]
                 for record in level._trained_m_probabilities
-                if record["description"] != description
-                and isinstance(record["probability"], float)
+                if isinstance(record["probability"], float)
             ]
             if values:
                 found = True
@@ -279,7 +276,7 @@ def _prior_from_model_recall(linker: Linker, training: TrainingSpec) -> list[str
     for rule in training.prior_rules:
         product = 1.0
         for key in rule:
-            found = _block_recall(linker, (key,), description="")
+            found = _key_recall(linker, key)
             if found is None:
                 break
             product *= found
@@ -346,7 +343,7 @@ def _agrees_beyond_chance(comparisons: Sequence[Any], session: _Session) -> bool
     return True
 
 
-def _switch_off(linker: Linker, names: Collection[str]) -> list[str]:
+def _switch_off(linker: Linker, names: Collection[str]) -> None:
     """Give each named comparison m = u (weight 0 at every level): it says nothing."""
     for comparison in linker._settings_obj.comparisons:
         if comparison.output_column_name not in names:
@@ -354,12 +351,6 @@ def _switch_off(linker: Linker, names: Collection[str]) -> list[str]:
         for level in comparison._comparison_levels_excluding_null:
             level.m_probability = level.u_probability
             level._add_trained_m_probability(level.u_probability, "switched off")
-    return [
-        f"comparison {name}: filled in fewer than two of the datasets, so no pair across "
-        "them can be compared on it and no session estimated it; left out of the model "
-        "(weight 0)"
-        for name in names
-    ]
 
 
 def _untrained_comparisons(linker: Linker) -> list[str]:
