@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from demo import DEFAULT_SCALE, run_demo
+from trelink.demo import DEFAULT_SCALE, run_demo
 
 
 def main() -> None:

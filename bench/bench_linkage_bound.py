@@ -34,8 +34,8 @@ import duckdb
 import pyarrow as pa
 
 from linkage.subgroups import nationality_group_sql
-from specs.classifications import OTHER_GROUP
-from synth import write_benchmark_extracts
+from trelink.specs.classifications import OTHER_GROUP
+from trelink.synth import write_benchmark_extracts
 
 PRECISIONS = (0.99, 0.95, 0.90)
 GAP = 0.03

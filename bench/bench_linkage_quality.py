@@ -41,7 +41,7 @@ from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
 from linkage.subgroups import nationality_group_sql
-from specs.match_keys import load_match_key_spec
+from trelink.specs.match_keys import load_match_key_spec
 
 SUBGROUPS = ("nationality_group", "nationality")
 

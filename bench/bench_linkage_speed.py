@@ -49,7 +49,7 @@ from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
-from specs.match_keys import load_match_key_spec
+from trelink.specs.match_keys import load_match_key_spec
 
 JOB = LinkJob(link_type="link_only").resolved(load_match_key_spec())
 

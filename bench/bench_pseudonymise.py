@@ -23,7 +23,7 @@ from pathlib import Path
 
 _GENERATE = """
 import sys
-from synth.benchmark import write_benchmark_extracts
+from trelink.synth.benchmark import write_benchmark_extracts
 write_benchmark_extracts(sys.argv[1], n_records=int(sys.argv[2]), overlap=0.5, seed=1)
 """
 

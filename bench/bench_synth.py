@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pseudonymise.prepare import prepare_source, write_prepared
-from specs.dataset import dataset_spec_path, load_dataset_spec
-from synth import write_benchmark_extracts
-from synth.generate import SOURCES, generate
-from synth.names import NamePool, name_collision_rates
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.synth import write_benchmark_extracts
+from trelink.synth.generate import SOURCES, generate
+from trelink.synth.names import NamePool, name_collision_rates
 
 
 def cpu_seconds() -> float:
@@ -46,13 +46,19 @@ def pools_at_revision(revision: str) -> dict[str, NamePool]:
     Fields an older version lacks take their defaults (uniform draws, no patronymic
     surnames), which is how that version drew.
     """
-    source = subprocess.run(
-        ["git", "show", f"{revision}:synth/names.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    ).stdout
+    source = ""
+    for where in ("trelink/synth/names.py", "synth/names.py"):  # moved under trelink/
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:{where}"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        if shown.returncode == 0:
+            source = shown.stdout
+            break
+    if not source:
+        raise SystemExit(f"cannot find synth/names.py at {revision}")
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "names_at_revision.py"
         path.write_text(source, encoding="utf-8")

@@ -25,7 +25,7 @@ from linkage.blocking import capped_block_column, capped_blocks_sql
 from linkage.job import BlockingRuleSpec, LinkJob
 from linkage.model import level_gammas
 from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
-from specs.match_keys import EqualTerm
+from trelink.specs.match_keys import EqualTerm
 
 __all__ = [
     "add_cleartext_capped_blocks",

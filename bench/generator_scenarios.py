@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from external_data import LabelledDataset, field_declarations, text_table
 
-from synth import DEFAULT_RATES, IdentifierErrorRates, write_benchmark_extracts
+from trelink.synth import DEFAULT_RATES, IdentifierErrorRates, write_benchmark_extracts
 
 __all__ = ["FIELD_SETS", "SCENARIOS", "Scenario", "scenario_dataset"]
 

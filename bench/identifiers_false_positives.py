@@ -28,8 +28,8 @@ def main() -> None:
     from pseudonymise.prepare import prepare_source
     from pseudonymise.spec import PseudonymiseSpec
     from pseudonymise.tables import pseudonymise_table, write_pseudonymised
-    from specs.dataset import dataset_spec_path, load_dataset_spec
-    from synth.generate import SOURCES, generate
+    from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+    from trelink.synth.generate import SOURCES, generate
 
     checked, refused = 0, []
     for seed in arguments.seeds:

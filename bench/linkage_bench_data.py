@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from linkage.evaluate import truth_by_record_pid
 from pseudonymise import pseudonymise_table, write_pseudonymised
-from synth import write_benchmark_extracts
+from trelink.synth import write_benchmark_extracts
 
 # Fixed benchmark keys: the data are synthetic and the keys never leave this machine.
 LINKAGE_KEY = bytes(range(32))

@@ -65,7 +65,14 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["linkage.cli", "pseudonymise.cli", "synth.cli", "tre_export.cli", "demo.cli", "sdc.cli"],
+    [
+        "linkage.cli",
+        "pseudonymise.cli",
+        "trelink.synth.cli",
+        "tre_export.cli",
+        "trelink.demo.cli",
+        "sdc.cli",
+    ],
 )
 def test_a_role_command_group_loads_no_heavy_library(module: str) -> None:
     # Packages export their public names lazily (trelink.lazy), so loading one role's
@@ -140,7 +147,7 @@ def test_an_error_inside_a_command_exits_2(
 
 
 def test_demo_default_scale_matches_the_pipeline() -> None:
-    from demo.cli import _DEFAULT_SCALE
-    from demo.pipeline import DEFAULT_SCALE
+    from trelink.demo.cli import _DEFAULT_SCALE
+    from trelink.demo.pipeline import DEFAULT_SCALE
 
     assert _DEFAULT_SCALE == DEFAULT_SCALE

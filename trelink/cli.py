@@ -16,13 +16,13 @@ import sys
 import typer
 from rich.console import Console
 
-import demo.cli
 import linkage.cli
 import pseudonymise.cli
 import sdc.cli
-import synth.cli
 import tre_export.cli
+from trelink.demo import cli as demo_cli
 from trelink.errors import TrelinkError
+from trelink.synth import cli as synth_cli
 
 __all__ = ["app", "main"]
 
@@ -34,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for role_cli in (synth.cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.cli, demo.cli):
+for role_cli in (synth_cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.cli, demo_cli):
     role_cli.register(app)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demo.analyses import (
+from trelink.demo.analyses import (
     NOT_IN_CENSUS,
     OPEN_LABEL,
     ResearchFrames,

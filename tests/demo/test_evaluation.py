@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from demo.evaluation import evaluate_linkage
-from demo.layout import DemoLayout
 from linkage import LinkJob
+from trelink.demo.evaluation import evaluate_linkage
+from trelink.demo.layout import DemoLayout
 
 # Truth: person A has ictg i1, education e1, health h1; person B has ictg i2 and
 # education e2. The spine joins i1-e1 and i2-e2 correctly, misses h1, and wrongly puts

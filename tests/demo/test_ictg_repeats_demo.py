@@ -8,7 +8,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from demo.pipeline import run_demo
+from trelink.demo.pipeline import run_demo
 
 
 @pytest.mark.slow

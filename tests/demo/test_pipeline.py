@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import demo.pipeline
-from demo.errors import DemoError
-from demo.pipeline import run_demo
+import trelink.demo.pipeline
 from trelink.cli import app
+from trelink.demo.errors import DemoError
+from trelink.demo.pipeline import run_demo
 
 IDENTIFIER_COLUMNS = (
     "record_id",
@@ -169,7 +169,7 @@ def test_a_failed_run_leaves_nothing_and_keeps_the_earlier_run(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise DemoError("the key custodian is unavailable")
 
-    monkeypatch.setattr(demo.pipeline, "make_keys", broken)
+    monkeypatch.setattr(trelink.demo.pipeline, "make_keys", broken)
     with pytest.raises(DemoError, match="custodian"):
         run_demo(out, scale=0.01, force=True)
     assert [path.name for path in tmp_path.iterdir()] == ["demo"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from demo.charts import Coefficient, HeatMap, forest_plot, heat_map
-from demo.errors import DemoError
-from demo.summary import read_release, write_summary
+from trelink.demo.charts import Coefficient, HeatMap, forest_plot, heat_map
+from trelink.demo.errors import DemoError
+from trelink.demo.summary import read_release, write_summary
 
 TABLE = (
     "closure,worker_type: DW,worker_type: RPC,Total\n"

@@ -14,7 +14,7 @@ from linkage.blocking import (
     prediction_blocking_rules,
 )
 from linkage.job import BlockingRuleSpec, LinkJob
-from specs.match_keys import CrossTerm, EqualTerm, load_match_key_spec
+from trelink.specs.match_keys import CrossTerm, EqualTerm, load_match_key_spec
 
 
 def test_cross_terms_expand_into_both_directions() -> None:

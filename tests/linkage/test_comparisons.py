@@ -12,7 +12,7 @@ from linkage.comparisons import (
     null_level_sql,
     term_sql,
 )
-from specs.match_keys import (
+from trelink.specs.match_keys import (
     ComparisonLevelSpec,
     ComparisonSpec,
     CrossTerm,

@@ -9,7 +9,7 @@ from linkage.em_plan import (
     informative_comparisons,
     plan_sessions,
 )
-from specs.match_keys import load_match_key_spec
+from trelink.specs.match_keys import load_match_key_spec
 
 SPEC = load_match_key_spec()
 

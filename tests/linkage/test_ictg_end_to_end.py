@@ -16,8 +16,8 @@ from linkage.ictg import IctgSources, IctgSummary, database_sources, parquet_sou
 from linkage.ictg_inputs import TableName
 from pseudonymise.prepare import prepare_source
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
-from specs.dataset import dataset_spec_path, load_dataset_spec
-from synth.generate import generate
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.synth.generate import generate
 
 from .conftest import import_into_tre
 

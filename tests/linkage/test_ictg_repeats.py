@@ -25,9 +25,9 @@ from linkage.inputs import DatasetSource
 from pseudonymise import PseudonymiseSpec
 from pseudonymise.prepare import prepare_source
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
-from specs.dataset import dataset_spec_path, load_dataset_spec
-from synth.generate import generate
-from synth.rates import REALISTIC_ICTG_REPEATS
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.synth.generate import generate
+from trelink.synth.rates import REALISTIC_ICTG_REPEATS
 
 from .conftest import import_into_tre
 

@@ -18,7 +18,7 @@ from linkage.inputs import (
     merged_identity_sql,
     prepare_inputs,
 )
-from specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
 Row = tuple[str, int | None, int | None, int | None, list[int] | None, list[int] | None]
 # record_pid, fn_sn, dob, pc, alias_fn_sn, dob_alt

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from linkage.job import LinkJob, load_link_job
-from specs.loader import SpecError, spec_path
-from specs.match_keys import load_match_key_spec
+from trelink.specs.loader import SpecError, spec_path
+from trelink.specs.match_keys import load_match_key_spec
 
 
 def test_shipped_job_specs_load_and_reference_known_keys() -> None:

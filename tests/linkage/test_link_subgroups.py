@@ -12,7 +12,7 @@ from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import LinkResult, link_datasets
 from linkage.subgroups import NATIONALITY_GROUPS, nationality_group_sql
-from specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 
 from .conftest import TokenisedPair
 

@@ -323,8 +323,8 @@ def test_clean_categories_codes_and_event_dates_package(owner: Owner) -> None:
 def test_clean_synthetic_extracts_package(tmp_path: Path) -> None:
     """Every source the generator writes, prepared and pseudonymised, is accepted."""
     from pseudonymise.prepare import prepare_source
-    from specs.dataset import dataset_spec_path, load_dataset_spec
-    from synth.generate import SOURCES, generate
+    from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+    from trelink.synth.generate import SOURCES, generate
 
     generate(tmp_path / "raw", seed=4, scale=0.05)
     linkage_key, owner_key = b"l" * 32, b"o" * 32

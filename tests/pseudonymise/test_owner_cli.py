@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from pseudonymise import keys, owner_cli
 from pseudonymise.errors import InputError, KeyFileError
 from pseudonymise.spec import load_pseudonymise_spec
-from specs.loader import SPECS_DIR
+from trelink.specs.loader import SPECS_DIR
 
 from .conftest import OwnerSetup, people
 

@@ -10,8 +10,8 @@ import pytest
 
 from pseudonymise.errors import PrepareError
 from pseudonymise.prepare import arrow_schema, prepare_source, write_prepared
-from specs.dataset import dataset_spec_path, load_dataset_spec
-from synth.generate import generate
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.synth.generate import generate
 
 SOURCES = ["nrm", "ictg", "education", "health", "justice"]
 TOY_SPEC = """\

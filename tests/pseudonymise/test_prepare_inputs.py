@@ -20,7 +20,7 @@ from rich.console import Console
 
 from pseudonymise.errors import PrepareError
 from pseudonymise.prepare import prepare_source
-from specs.dataset import load_dataset_spec
+from trelink.specs.dataset import load_dataset_spec
 
 SPEC = """\
 version: 1

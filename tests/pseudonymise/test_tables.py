@@ -15,7 +15,7 @@ from pseudonymise import pseudonymise_table, write_pseudonymised
 from pseudonymise.errors import InputError
 from pseudonymise.keys import key_id
 from pseudonymise.spec import PseudonymiseSpec
-from specs.match_keys import load_match_key_spec
+from trelink.specs.match_keys import load_match_key_spec
 
 LINKAGE = bytes(range(32))
 OWNER = bytes(range(1, 33))

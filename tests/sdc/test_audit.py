@@ -83,7 +83,7 @@ def test_a_rounded_table_without_its_record_is_read_as_rounded(
     microdata: pd.DataFrame, tmp_path: Path
 ) -> None:
     from sdc import load_policy
-    from specs.loader import spec_path
+    from trelink.specs.loader import spec_path
 
     policy = load_policy(spec_path("sdc", "opensafely.yaml"))
     path, record = write_table(

@@ -6,7 +6,7 @@ import pytest
 
 from sdc import PolicyError, load_policy
 from sdc.policy import InformationLoss, RoundingMethod
-from specs.loader import spec_path
+from trelink.specs.loader import spec_path
 
 SHIPPED = sorted(spec_path("sdc").glob("*.yaml"))
 

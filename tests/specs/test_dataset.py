@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from specs import SpecError
-from specs.dataset import dataset_spec_path, label_key, load_dataset_spec
+from trelink.specs import SpecError
+from trelink.specs.dataset import dataset_spec_path, label_key, load_dataset_spec
 
 SOURCES = ["nrm", "ictg", "education", "health", "justice"]
 

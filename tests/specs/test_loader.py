@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import field_validator
 
-from specs import SpecError, SpecModel, load_spec
+from trelink.specs import SpecError, SpecModel, load_spec
 
 
 class ToySpec(SpecModel):

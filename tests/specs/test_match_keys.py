@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from specs import SpecError
-from specs.match_keys import DEFAULT_MATCH_KEY_SPEC, load_match_key_spec
+from trelink.specs import SpecError
+from trelink.specs.match_keys import DEFAULT_MATCH_KEY_SPEC, load_match_key_spec
 
 
 def test_shipped_spec_loads_and_every_comparison_is_resolvable() -> None:

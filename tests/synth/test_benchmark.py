@@ -5,7 +5,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from synth import CANONICAL_IDENTITY_SCHEMA, SynthError, write_benchmark_extracts
+from trelink.synth import CANONICAL_IDENTITY_SCHEMA, SynthError, write_benchmark_extracts
 
 
 def test_extracts_share_the_requested_share_of_people(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import xlrd
 
-import synth.generate
+import trelink.synth.generate
 from pseudonymise.prepare import prepare_source
-from specs.dataset import dataset_spec_path, load_dataset_spec
-from synth import DEFAULT_RATES, SynthError
-from synth.generate import generate
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.synth import DEFAULT_RATES, SynthError
+from trelink.synth.generate import generate
 
 SEED = 7
 
@@ -177,7 +177,7 @@ def test_only_and_determinism_give_identical_bytes(raw: Path, tmp_path: Path) ->
 
 def test_large_scales_write_csv_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        synth.generate, "BLOCK_PEOPLE", {"child": 300, "adult": 200, "outside": 300}
+        trelink.synth.generate, "BLOCK_PEOPLE", {"child": 300, "adult": 200, "outside": 300}
     )
     summary = generate(tmp_path / "big", seed=2, scale=2.5, only=["nrm", "ictg", "health"])
     written = [p for p in (tmp_path / "big").rglob("*") if p.is_file()]
@@ -256,10 +256,10 @@ def test_cli_writes_and_refuses(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    import synth.cli
+    import trelink.synth.cli
 
     app = typer.Typer()
-    synth.cli.register(app)
+    trelink.synth.cli.register(app)
     app.command("noop")(lambda: None)  # keeps "synth" a sub-command, as in trelink
     out = tmp_path / "raw"
     runner = CliRunner()

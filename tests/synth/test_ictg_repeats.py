@@ -11,12 +11,12 @@ import pytest
 
 from linkage.ictg import IctgSummary, parquet_sources, write_stages
 from pseudonymise.prepare import prepare_source
-from specs.dataset import dataset_spec_path, load_dataset_spec
-from synth.generate import generate
-from synth.ictg import ICTG_REFERRALS
-from synth.ictg_cases import MISSING_GROUP_SHARE
-from synth.ictg_repeats import COPY_KINDS, ENTRIES
-from synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.synth.generate import generate
+from trelink.synth.ictg import ICTG_REFERRALS
+from trelink.synth.ictg_cases import MISSING_GROUP_SHARE
+from trelink.synth.ictg_repeats import COPY_KINDS, ENTRIES
+from trelink.synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
 
 SEED = 11
 SCALE = 0.25
@@ -166,10 +166,10 @@ def test_cli_option_writes_repeats(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    import synth.cli
+    import trelink.synth.cli
 
     app = typer.Typer()
-    synth.cli.register(app)
+    trelink.synth.cli.register(app)
     app.command("noop")(lambda: None)  # keeps "synth" a sub-command, as in trelink
     out = tmp_path / "raw"
     arguments = ["synth", "--out", str(out), "--scale", "0.1", "--only", "ictg", "--ictg-repeats"]

@@ -7,9 +7,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synth.corrupt import typo
-from synth.identifiers import nhs_numbers, pnc_ids, unique_pupil_numbers
-from synth.names import TRANSLITERATIONS, build_name_pools, ethiopic_abbreviation
+from trelink.synth.corrupt import typo
+from trelink.synth.identifiers import nhs_numbers, pnc_ids, unique_pupil_numbers
+from trelink.synth.names import TRANSLITERATIONS, build_name_pools, ethiopic_abbreviation
 
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synth import SynthError
-from synth.names import (
+from trelink.synth import SynthError
+from trelink.synth.names import (
     TRANSLITERATIONS,
     NamePool,
     build_name_pools,
     name_collision_rates,
 )
-from synth.population import make_people
+from trelink.synth.population import make_people
 
 CURATED = (
     "albanian",

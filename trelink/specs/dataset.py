@@ -1,0 +1,298 @@
+"""The dataset spec: how one owner's raw extract maps onto trelink's canonical tables.
+
+One YAML file per raw source (``specs/datasets/{nrm,ictg,education,health,justice}.yaml``)
+describes each canonical *table* the source yields (NRM yields ``referral``; ICTG yields
+``referral``, ``monthly`` and ``contact``) as
+
+* ``columns``: the canonical columns, each with a type, an identifier *role* (which
+  canonical identifier it is, or ``attribute``) and, for categories, the code list with
+  every known spelling of each code;
+* ``periods``: for each period of the raw files, which files hold the table (globs
+  relative to the ``--in`` directory), how they are encoded, which date formats occur,
+  and the *labels* (synonyms) each canonical column has in that period's headers.
+
+``trelink prepare`` compiles this into its readers; nothing about a source's layout is
+written in code. Every problem in a file is reported at once by ``specs.load_spec``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from trelink.specs.loader import SpecModel, load_spec, spec_path
+
+__all__ = [
+    "EXCEL_SERIAL",
+    "ColumnSpec",
+    "ColumnType",
+    "DatasetSpec",
+    "PeriodSpec",
+    "Role",
+    "TableSpec",
+    "dataset_spec_path",
+    "label_key",
+    "load_dataset_spec",
+]
+
+# A date "format" meaning: a whole number of days since Excel's 1899-12-30 epoch.
+EXCEL_SERIAL = "excel_serial"
+
+ColumnType = Literal[
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "date",
+    "category",
+    "category_list",
+    "alias_list",
+    "date_list",
+]
+Role = Literal[
+    "record_id",
+    "forename",
+    "surname",
+    "dob",
+    "sex",
+    "postcode",
+    "nhs_number",
+    "upn",
+    "pnc_id",
+    "aliases",
+    "dob_alt",
+    "middle_name",
+    "postal_code",
+    "address",
+    "locality",
+    "email",
+    "phone",
+    "identifier",
+    "attribute",
+]
+
+# The type each identifier role must have, so prepare always writes the canonical schema.
+ROLE_TYPES: dict[str, frozenset[str]] = {
+    "record_id": frozenset({"string"}),
+    "forename": frozenset({"string"}),
+    "surname": frozenset({"string"}),
+    "dob": frozenset({"date"}),
+    "sex": frozenset({"category"}),
+    "postcode": frozenset({"string"}),
+    "nhs_number": frozenset({"string"}),
+    "upn": frozenset({"string"}),
+    "pnc_id": frozenset({"string"}),
+    "aliases": frozenset({"alias_list"}),
+    "dob_alt": frozenset({"date_list"}),
+    **dict.fromkeys(
+        ("middle_name", "postal_code", "address", "locality", "email", "phone", "identifier"),
+        frozenset({"string"}),
+    ),
+}
+_CODED_TYPES = frozenset({"category", "category_list"})
+_DATE_TYPES = frozenset({"date", "date_list", "alias_list"})
+_SNAKE = r"^[a-z][a-z0-9_]*$"
+
+
+def label_key(label: str) -> str:
+    """How raw header labels and category spellings are compared: case, spaces, dots ignored.
+
+    Real headers drift by case and stray spaces ('Date of Birth ', 'date of birth'); the
+    spec lists only variants that differ in letters.
+    """
+    return re.sub(r"[\s._]+", " ", label).strip().casefold()
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnSpec(_Frozen):
+    """One canonical column of a prepared table."""
+
+    name: str = Field(pattern=_SNAKE)
+    type: ColumnType = "string"
+    role: Role = "attribute"
+    required: bool = False
+    description: str = ""
+    # code -> spellings seen in raw files; the code itself always matches.
+    categories: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # raw values meaning "not recorded"; they become null without counting as unknown.
+    missing_values: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnSpec:
+        problems: list[str] = []
+        if self.role == "record_id" and self.name != "record_id":
+            problems.append(f"column {self.name!r}: role record_id must be named record_id")
+        allowed = ROLE_TYPES.get(self.role)
+        if allowed is not None and self.type not in allowed:
+            problems.append(
+                f"column {self.name!r}: role {self.role} needs type {sorted(allowed)[0]}, "
+                f"not {self.type}"
+            )
+        if self.role != "attribute" and self.role != "record_id" and self.name != self.role:
+            problems.append(f"column {self.name!r}: role {self.role} must be named {self.role}")
+        if self.type in _CODED_TYPES and not self.categories:
+            problems.append(f"column {self.name!r}: type {self.type} needs `categories`")
+        if self.categories and self.type not in _CODED_TYPES:
+            problems.append(f"column {self.name!r}: `categories` only apply to category types")
+        if self.role == "sex" and set(self.categories) != {"F", "M"}:
+            problems.append(f"column {self.name!r}: sex categories must be exactly F and M")
+        problems.extend(self._spelling_clashes())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _spelling_clashes(self) -> list[str]:
+        owner: dict[str, str] = {}
+        problems: list[str] = []
+        for code, spellings in self.categories.items():
+            for spelling in (code, *spellings):
+                key = label_key(spelling)
+                if key in owner and owner[key] != code:
+                    problems.append(
+                        f"column {self.name!r}: spelling {spelling!r} belongs to both "
+                        f"{owner[key]!r} and {code!r}"
+                    )
+                owner[key] = code
+        for missing in self.missing_values:
+            if label_key(missing) in owner:
+                problems.append(
+                    f"column {self.name!r}: {missing!r} is both a missing value and a category"
+                )
+        return problems
+
+    def category_lookup(self) -> dict[str, str]:
+        """Map every known spelling (compared by ``label_key``) to its code."""
+        lookup: dict[str, str] = {}
+        for code, spellings in self.categories.items():
+            for spelling in (code, *spellings):
+                lookup[label_key(spelling)] = code
+        return lookup
+
+
+class PeriodSpec(_Frozen):
+    """Where one period's raw files are and how their headers and values are written."""
+
+    period: str = Field(min_length=1)
+    files: tuple[str, ...] = Field(min_length=1)
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp1252"] = "auto"
+    date_formats: tuple[str, ...] = ()
+    list_separator: str = Field(default=";", min_length=1)
+    labels: dict[str, tuple[str, ...]]
+
+    @model_validator(mode="after")
+    def _no_duplicate_synonyms(self) -> PeriodSpec:
+        owner: dict[str, str] = {}
+        problems: list[str] = []
+        for column, labels in self.labels.items():
+            if not labels:
+                problems.append(f"period {self.period!r}: column {column!r} has no labels")
+            for label in labels:
+                key = label_key(label)
+                if key in owner:
+                    problems.append(
+                        f"period {self.period!r}: label {label!r} is a synonym of both "
+                        f"{owner[key]!r} and {column!r}"
+                    )
+                owner[key] = column
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class TableSpec(_Frozen):
+    """One canonical table a source yields, and its layout in every period."""
+
+    name: str = Field(pattern=_SNAKE)
+    kind: Literal["identity", "events"]
+    unique_record_id: bool
+    # ICTG: the folder holding a file names its group (DW, RPC, Missing).
+    groups: tuple[str, ...] = ()
+    columns: tuple[ColumnSpec, ...] = Field(min_length=1)
+    periods: tuple[PeriodSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableSpec:
+        problems: list[str] = []
+        names = [column.name for column in self.columns]
+        for name in sorted({name for name in names if names.count(name) > 1}):
+            problems.append(f"table {self.name!r}: column {name!r} is declared twice")
+        reserved = {"period", "group"} & set(names)
+        if reserved:
+            problems.append(f"table {self.name!r}: {sorted(reserved)} are added by prepare")
+        if "record_id" not in names:
+            problems.append(f"table {self.name!r}: needs a record_id column")
+        if self.kind == "events":
+            identifiers = [c.name for c in self.columns if c.role not in ("attribute", "record_id")]
+            if identifiers:
+                problems.append(
+                    f"table {self.name!r}: event tables carry no identifiers, found {identifiers}"
+                )
+        problems.extend(self._period_problems(set(names)))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _period_problems(self, names: set[str]) -> list[str]:
+        problems: list[str] = []
+        required = [c.name for c in self.columns if c.required]
+        needs_dates = any(c.type in _DATE_TYPES for c in self.columns)
+        seen: set[str] = set()
+        for period in self.periods:
+            where = f"table {self.name!r} period {period.period!r}"
+            if period.period in seen:
+                problems.append(f"{where}: period declared twice")
+            seen.add(period.period)
+            for unknown in sorted(set(period.labels) - names):
+                problems.append(f"{where}: labels for unknown column {unknown!r}")
+            for column in required:
+                if column not in period.labels:
+                    problems.append(f"{where}: required column {column!r} has no labels")
+            if needs_dates and not period.date_formats:
+                problems.append(f"{where}: the table has dates, so give `date_formats`")
+        return problems
+
+    def column(self, name: str) -> ColumnSpec:
+        """The column called ``name`` (KeyError if absent)."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+class DatasetSpec(SpecModel):
+    """A raw source (one owner's extract) and the canonical tables it yields."""
+
+    dataset: str = Field(pattern=_SNAKE)
+    description: str = ""
+    tables: tuple[TableSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_tables(self) -> DatasetSpec:
+        names = [table.name for table in self.tables]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"tables declared twice: {twice}")
+        return self
+
+    def table(self, name: str) -> TableSpec:
+        """The table called ``name`` (KeyError if absent)."""
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+
+def dataset_spec_path(dataset: str) -> str:
+    """Path of a shipped dataset spec, e.g. ``dataset_spec_path("nrm")``."""
+    return str(spec_path("datasets", f"{dataset}.yaml"))
+
+
+def load_dataset_spec(path: str | os.PathLike[str]) -> DatasetSpec:
+    """Load and validate a dataset spec; ``SpecError`` lists every problem at once."""
+    return load_spec(path, DatasetSpec)
