@@ -20,7 +20,7 @@ from splink.blocking_rule_library import CustomRule, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from linkage.job import BlockingRuleSpec
-from specs.match_keys import EqualTerm
+from trelink.specs.match_keys import EqualTerm
 
 __all__ = [
     "CAPPED_RULE_PAIRS",

@@ -19,7 +19,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from specs.match_keys import (
+from trelink.specs.match_keys import (
     ComparisonLevelSpec,
     ComparisonSpec,
     CrossTerm,

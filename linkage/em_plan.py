@@ -30,8 +30,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from linkage.comparisons import comparison_columns
-from specs.identifier_types import CHANGEABLE_COLUMNS
-from specs.match_keys import ComparisonSpec, EqualTerm, MatchKeySpec, source_columns
+from trelink.specs.identifier_types import CHANGEABLE_COLUMNS
+from trelink.specs.match_keys import ComparisonSpec, EqualTerm, MatchKeySpec, source_columns
 
 __all__ = [
     "MAX_SESSIONS",

@@ -44,8 +44,8 @@ from linkage.ictg_inputs import (
     parquet_sources,
 )
 from linkage.ictg_summary import IctgSummary, summarise
-from specs.dataset import dataset_spec_path, load_dataset_spec
 from trelink.atomic import atomic_directory
+from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 
 __all__ = [
     "OUTPUT_TABLES",

@@ -77,7 +77,7 @@ def ictg(
     """ICTG stages 2-4: combine DW, RPC and Missing returns into episodes; long and wide forms."""
     from linkage.ictg import IctgCodes, IctgRules, write_stages
     from linkage.ictg_summary import render
-    from specs.dataset import load_dataset_spec
+    from trelink.specs.dataset import load_dataset_spec
 
     rules = IctgRules(
         duplicate_window_days=duplicate_window_days,

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from linkage.ictg_inputs import IctgInputError, quote
-from specs.dataset import DatasetSpec
+from trelink.specs.dataset import DatasetSpec
 
 __all__ = ["IctgCodes", "long_form_sql", "wide_form_sql"]
 

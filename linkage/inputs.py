@@ -47,7 +47,7 @@ import duckdb
 from linkage.comparisons import comparison_columns
 from linkage.errors import InputTableError, KeyMismatchError
 from linkage.subgroups import nationality_group_sql
-from specs.match_keys import ComparisonSpec, MatchKeySpec, MemberTerm
+from trelink.specs.match_keys import ComparisonSpec, MatchKeySpec, MemberTerm
 
 __all__ = [
     "DATABASE_ALIAS",

@@ -25,8 +25,8 @@ from pydantic import (
     field_validator,
 )
 
-from specs.loader import SpecModel, load_spec
-from specs.match_keys import BlockingRuleSpec, ComparisonSpec, MatchKeySpec
+from trelink.specs.loader import SpecModel, load_spec
+from trelink.specs.match_keys import BlockingRuleSpec, ComparisonSpec, MatchKeySpec
 
 __all__ = [
     "BlockingRuleSpec",

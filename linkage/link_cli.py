@@ -98,7 +98,7 @@ def link(
     from linkage.job import LinkJob, load_link_job
     from linkage.run import link_datasets
     from linkage.sources import database_sources
-    from specs.match_keys import load_match_key_spec
+    from trelink.specs.match_keys import load_match_key_spec
 
     if backend not in ("duckdb", "spark"):
         raise LinkageError(f"--backend must be duckdb or spark, not {backend!r}")

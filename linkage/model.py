@@ -20,7 +20,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from linkage.comparisons import Dialect, build_attribute_comparison, build_comparisons
 from linkage.errors import LinkageError
 from linkage.job import LinkType
-from specs.match_keys import ComparisonSpec
+from trelink.specs.match_keys import ComparisonSpec
 
 __all__ = ["apply_trained_parameters", "build_settings", "level_gammas", "read_model"]
 

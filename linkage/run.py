@@ -40,8 +40,8 @@ from linkage.job import HoldBackRule, LinkJob
 from linkage.model import apply_trained_parameters, build_settings, level_gammas, read_model
 from linkage.report import ReportInputs, write_report
 from linkage.training import train_model
-from specs.match_keys import MatchKeySpec, load_match_key_spec
 from trelink.atomic import atomic_directory
+from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
 __all__ = ["LinkResult", "link_datasets"]
 

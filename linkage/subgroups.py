@@ -8,7 +8,7 @@ a fixed, public classification shared with the generator and the analyses
 
 from __future__ import annotations
 
-from specs.classifications import NATIONALITY_GROUPS, OTHER_GROUP
+from trelink.specs.classifications import NATIONALITY_GROUPS, OTHER_GROUP
 
 __all__ = ["NATIONALITY_GROUPS", "nationality_group_sql"]
 

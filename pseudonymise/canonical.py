@@ -57,7 +57,7 @@ from pseudonymise.textfile import (
     decode_text,
     other_separator,
 )
-from specs.dataset import Role
+from trelink.specs.dataset import Role
 
 if TYPE_CHECKING:
     from pseudonymise.declarations import IdentifierDeclaration

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
-from specs.identifier_types import CHECK_DIGIT_COLUMNS, OwnerType
+from trelink.specs.identifier_types import CHECK_DIGIT_COLUMNS, OwnerType
 
 __all__ = ["DeclaredTable", "IdentifierDeclaration", "declared_table", "parse_declarations"]
 

@@ -56,7 +56,7 @@ from nicknames import NickNamer
 
 from pseudonymise import normalise
 from pseudonymise.encoded import SEPARATOR, Encoded, EncodedLists, Pair, encode, encode_lists
-from specs.match_keys import MatchKey, MatchKeySpec
+from trelink.specs.match_keys import MatchKey, MatchKeySpec
 
 __all__ = ["DerivedKeys", "derive_match_keys", "derive_parts"]
 

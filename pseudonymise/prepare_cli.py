@@ -24,7 +24,7 @@ def prepare_command(
 ) -> None:
     """Harmonise a source's raw files into canonical tables and report data quality."""
     from pseudonymise.prepare import check_output, prepare_source, write_prepared
-    from specs.dataset import load_dataset_spec
+    from trelink.specs.dataset import load_dataset_spec
 
     dataset = load_dataset_spec(spec)
     check_output(out, tables=len(dataset.tables))  # before minutes of reading

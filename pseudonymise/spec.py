@@ -37,8 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pseudonymise.bloom import BloomSettings
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, date_format_problem
 from pseudonymise.declarations import IdentifierDeclaration
-from specs.loader import SpecModel, load_spec
-from specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.specs.loader import SpecModel, load_spec
+from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
 __all__ = [
     "DEFAULT_OWNER_IDS",

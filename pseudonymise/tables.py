@@ -62,8 +62,8 @@ from pseudonymise.tokens import (
     owner_id_subkey,
     record_pid_subkey,
 )
-from specs.match_keys import MatchKey, MatchKeySpec, load_match_key_spec
 from trelink.atomic import atomic_directory
+from trelink.specs.match_keys import MatchKey, MatchKeySpec, load_match_key_spec
 
 __all__ = [
     "MANIFEST_FORMAT",

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sdc.errors import PolicyError
-from specs.loader import SpecError, SpecModel, load_spec, spec_path
+from trelink.specs.loader import SpecError, SpecModel, load_spec, spec_path
 
 __all__ = [
     "DEFAULT_POLICY",

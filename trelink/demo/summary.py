@@ -153,7 +153,7 @@ def read_release(outbox: Path) -> dict[str, Any]:
 def write_summary(outbox: Path, path: Path) -> Path:
     """Render the summary of the release in ``outbox`` to ``path`` (atomically)."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("demo", "."),
+        loader=jinja2.PackageLoader("trelink.demo", "."),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
