@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import duckdb
 import pytest
 from pydantic import ValidationError
@@ -10,6 +12,7 @@ from linkage.blocking import (
     blocking_rule_sql,
     capped_block_column,
     capped_block_sql,
+    capped_blocks_sql,
     key_block_rules,
     prediction_blocking_rules,
 )
@@ -76,10 +79,12 @@ def test_a_cap_applies_to_equalities_only() -> None:
     ("left", "right", "size", "expected", "blocks"),
     [
         # (fn, dob) values; a block is counted over both tables together
-        ([(1, 10), (2, 20)], [(1, 10), (3, 30)], 2, [True, True, True, True], 3),
+        # a record alone in its block gets no value: it can pair with nothing
+        ([(1, 10), (2, 20)], [(1, 10), (3, 30)], 2, [True, False, True, False], 1),
         ([(1, 10), (1, 10)], [(1, 10)], 2, [False, False, False], 0),  # 3 records > 2
         ([(1, 10), (1, 10)], [(1, 10)], 3, [True, True, True], 1),
-        ([(1, 10), (1, 11)], [(1, 10), (1, 10)], 2, [False, True, False, False], 1),
+        ([(1, 10), (1, 11)], [(1, 10), (1, 11)], 2, [True, True, True, True], 2),
+        ([(1, 10), (1, 11)], [(1, 10), (1, 10)], 2, [False, False, False, False], 0),
         ([(1, None), (None, 10)], [(1, None)], 5, [False, False, False], 0),  # a key missing
     ],
 )
@@ -139,3 +144,37 @@ def test_capped_rules_keep_larger_blocks_while_their_pairs_fit_the_budget() -> N
         found = connection.execute("SELECT fn FROM b WHERE c IS NOT NULL").fetchall()
         kept[budget] = sorted({row[0] for row in found})
     assert kept == {0: [1], 4: [1, 2], 19: [1, 2, 3]}
+
+
+def test_all_capped_columns_in_one_pass_equal_one_rule_at_a_time() -> None:
+    # capped_blocks_sql rewrites each table once with every column; the blocks must be
+    # the ones each rule gives alone.
+    draw = random.Random(7)
+    rows = [
+        (f"r{index}", draw.randint(1, 40), draw.choice([draw.randint(1, 9), None]))
+        for index in range(300)
+    ]
+    rules = [_capped("fn", "dob", size=3), _capped("fn", size=4), _capped("dob", size=10)]
+    columns: dict[str, list[tuple[object, ...]]] = {}
+    for mode in ("together", "alone"):
+        connection = duckdb.connect()
+        connection.execute("CREATE TABLE a (record_pid VARCHAR, fn BIGINT, dob BIGINT)")
+        connection.executemany("INSERT INTO a VALUES (?, ?, ?)", rows)
+        if mode == "together":
+            statements = capped_blocks_sql(rules, tables=["a"], available={"fn", "dob"})
+        else:
+            statements = [
+                statement
+                for index, rule in enumerate(rules)
+                for statement in capped_block_sql(
+                    rule, tables=["a"], column=capped_block_column(index)
+                )
+            ]
+        for statement in statements:
+            connection.execute(statement)
+        names = ", ".join(capped_block_column(index) for index in range(len(rules)))
+        columns[mode] = connection.execute(
+            f"SELECT record_pid, {names} FROM a ORDER BY record_pid"
+        ).fetchall()
+    assert columns["together"] == columns["alone"]
+    assert any(value is not None for row in columns["together"] for value in row[1:])
