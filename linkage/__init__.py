@@ -4,7 +4,10 @@ Public names are listed in ``__all__``; modules not named here are internal.
 
 ``link_datasets`` runs one linkage job (what ``trelink link`` calls); sources come from
 pseudonymised folders (``folder_source``) or from a TRE database of imported datasets
-(``database_sources``); ``LinkJob``/``load_link_job`` describe a job.
+(``database_sources``); ``LinkJob``/``load_link_job`` describe a job. In a notebook,
+the ``LinkResult`` gives the pairs and clusters as DataFrames and ``open_linker`` gives
+Splink's linker for its charts; ``write_person_table`` (``trelink spine``) writes one row
+per person. Paths may be ``str`` or ``Path`` throughout (docs/python-api.md).
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ if TYPE_CHECKING:
     from linkage.importer import ImportedDataset, import_package, list_datasets
     from linkage.inputs import DatasetSource, folder_source
     from linkage.job import LinkJob, load_link_job
+    from linkage.person_spec import PersonTableSpec, load_person_table_spec
+    from linkage.person_table import PersonTable, write_person_table
     from linkage.run import LinkResult, link_datasets
     from linkage.sources import database_sources
+    from linkage.workbench import LinkerSession, open_linker, read_output_table
 
 __all__ = [
     "DatasetSource",
@@ -41,6 +47,9 @@ __all__ = [
     "LinkResult",
     "LinkageError",
     "LinkageMetrics",
+    "LinkerSession",
+    "PersonTable",
+    "PersonTableSpec",
     "QualityCounts",
     "TrainingError",
     "database_sources",
@@ -49,6 +58,10 @@ __all__ = [
     "link_datasets",
     "list_datasets",
     "load_link_job",
+    "load_person_table_spec",
+    "open_linker",
+    "read_output_table",
+    "write_person_table",
 ]
 
 # Public name -> the module that defines it, imported on first use (trelink.lazy).
@@ -65,6 +78,9 @@ _EXPORTS: dict[str, str] = {
     "LinkResult": "linkage.run",
     "LinkageError": "linkage.errors",
     "LinkageMetrics": "linkage.evaluate",
+    "LinkerSession": "linkage.workbench",
+    "PersonTable": "linkage.person_table",
+    "PersonTableSpec": "linkage.person_spec",
     "QualityCounts": "linkage.evaluate",
     "database_sources": "linkage.sources",
     "folder_source": "linkage.inputs",
@@ -72,6 +88,10 @@ _EXPORTS: dict[str, str] = {
     "link_datasets": "linkage.run",
     "list_datasets": "linkage.importer",
     "load_link_job": "linkage.job",
+    "load_person_table_spec": "linkage.person_spec",
+    "open_linker": "linkage.workbench",
+    "read_output_table": "linkage.workbench",
+    "write_person_table": "linkage.person_table",
 }
 
 

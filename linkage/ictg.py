@@ -19,6 +19,7 @@ The rules are documented in docs/ictg-stages.md.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -239,7 +240,7 @@ def _literal(text: str) -> str:
 
 def write_stages(
     sources: IctgSources,
-    out: Path,
+    out: str | os.PathLike[str],
     *,
     key: str = "record_pid",
     rules: IctgRules | None = None,
@@ -248,6 +249,7 @@ def write_stages(
     on_step: Callable[[str, int], None] | None = None,
 ) -> IctgSummary:
     """Build the stages and write ``out/<table>.parquet`` and ``out/summary.json`` atomically."""
+    out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
         raise LinkageError(f"{out} already exists and is not empty; choose another --out")
     with atomic_directory(out, overwrite=True) as work:

@@ -16,6 +16,7 @@ they never quote a value.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -138,13 +139,14 @@ def _owner_key_id(parquet: Path) -> str | None:
 
 def parquet_sources(
     *,
-    referral: Sequence[Path],
-    monthly: Sequence[Path],
-    contact: Sequence[Path],
+    referral: Sequence[str | os.PathLike[str]],
+    monthly: Sequence[str | os.PathLike[str]],
+    contact: Sequence[str | os.PathLike[str]],
 ) -> IctgSources:
     """Sources from Parquet files (for example ``attributes.parquet`` of pseudonymised folders)."""
 
-    def sources(table: str, paths: Sequence[Path]) -> tuple[TableSource, ...]:
+    def sources(table: str, given: Sequence[str | os.PathLike[str]]) -> tuple[TableSource, ...]:
+        paths = [Path(path) for path in given]
         if not paths:
             raise IctgInputError(f"no {table} file given; pass at least one Parquet file")
         for path in paths:
@@ -171,13 +173,18 @@ def _relation(name: str) -> str:
 
 
 def database_sources(
-    database: Path, *, referral: Sequence[str], monthly: Sequence[str], contact: Sequence[str]
+    database: str | os.PathLike[str],
+    *,
+    referral: Sequence[str],
+    monthly: Sequence[str],
+    contact: Sequence[str],
 ) -> IctgSources:
     """Sources from a TRE DuckDB database, attached read-only.
 
     Each name is a dataset imported with ``trelink import`` (its ``<name>__attributes``
     table is read and its owner key id checked) or else a table or view of the database.
     """
+    database = Path(database)
     if not database.is_file():
         raise IctgInputError(f"{database}: database not found")
     try:

@@ -36,6 +36,7 @@ A repeated record_pid in any other dataset is refused, as before.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -145,18 +146,19 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def folder_source(folder: Path) -> DatasetSource:
+def folder_source(folder: str | os.PathLike[str]) -> DatasetSource:
     """A pseudonymised folder (``identity.parquet``, ``attributes.parquet``, ``manifest.json``)."""
-    identity = folder / "identity.parquet"
+    folder_path = Path(folder)
+    identity = folder_path / "identity.parquet"
     if not identity.is_file():
         raise InputTableError(
-            f"{folder}: no identity.parquet; give a folder written by `trelink pseudonymise`"
+            f"{folder_path}: no identity.parquet; give a folder written by `trelink pseudonymise`"
         )
-    name = re.sub(r"[^a-z0-9_]", "_", folder.resolve().name.lower())
+    name = re.sub(r"[^a-z0-9_]", "_", folder_path.resolve().name.lower())
     if not _NAME.match(name):
         name = f"dataset_{name}"
-    attributes = folder / "attributes.parquet"
-    manifest = _read_manifest(folder / "manifest.json")
+    attributes = folder_path / "attributes.parquet"
+    manifest = _read_manifest(folder_path / "manifest.json")
     return DatasetSource(
         name=name,
         identity=f"read_parquet({_sql_string(str(identity))})",

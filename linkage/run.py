@@ -9,13 +9,14 @@ removed whatever happens.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -43,6 +44,11 @@ from linkage.training import train_model
 from trelink.atomic import atomic_directory
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from linkage.workbench import LinkerSession
+
 __all__ = ["LinkResult", "link_datasets"]
 
 # Pairs are scored down to this probability so the report can show what a lower
@@ -65,6 +71,43 @@ class LinkResult:
     metrics: LinkageMetrics | None
     seconds: float
     step_seconds: dict[str, float]  # wall time of each step, e.g. "scoring candidate pairs"
+    # What the run linked, so the linker can be rebuilt in a notebook (``open_linker``).
+    sources: tuple[DatasetSource, ...] = field(default=(), repr=False)
+    job: LinkJob | None = field(default=None, repr=False)  # resolved: blocking rules filled in
+    match_keys: MatchKeySpec | None = field(default=None, repr=False)
+
+    def predictions(self) -> pd.DataFrame:
+        """The links (``pairs.parquet``): one row per pair at or above the threshold."""
+        from linkage.workbench import read_output_table
+
+        return read_output_table(self.out_dir, "pairs")
+
+    def clusters(self) -> pd.DataFrame:
+        """The spine (``clusters.parquet``): one row per record, with its ``person_id``."""
+        from linkage.workbench import read_output_table
+
+        return read_output_table(self.out_dir, "clusters")
+
+    def held_back_pairs(self) -> pd.DataFrame:
+        """Pairs above the threshold held back by a hold-back rule (``held_back.parquet``)."""
+        from linkage.workbench import read_output_table
+
+        return read_output_table(self.out_dir, "held_back")
+
+    def open_linker(self, *, memory_limit: str = "4GB") -> LinkerSession:
+        """Splink's linker for this run's model and inputs, for its charts and dashboards.
+
+        Use it as a context manager (or call ``close()``): it holds a DuckDB connection.
+        """
+        from linkage.workbench import open_linker
+
+        return open_linker(
+            self.out_dir,
+            self.sources,
+            job=self.job,
+            match_keys=self.match_keys,
+            memory_limit=memory_limit,
+        )
 
 
 def _select_sources(sources: Sequence[DatasetSource], job: LinkJob) -> list[DatasetSource]:
@@ -299,13 +342,13 @@ def _make_linker(
 def link_datasets(
     sources: Sequence[DatasetSource],
     *,
-    out_dir: Path,
+    out_dir: str | os.PathLike[str],
     job: LinkJob | None = None,
     match_keys: MatchKeySpec | None = None,
     backend: BackendName = "duckdb",
     threshold: float | None = None,
-    model_path: Path | None = None,
-    truth_path: Path | None = None,
+    model_path: str | os.PathLike[str] | None = None,
+    truth_path: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
     memory_limit: str = "8GB",
@@ -313,7 +356,10 @@ def link_datasets(
 ) -> LinkResult:
     """Link ``sources`` and write pairs, clusters, model and report into ``out_dir``.
 
-    ``spark_conf`` overrides trelink's Spark settings (``--backend spark`` only).
+    Paths may be ``str`` or ``Path``. The result gives the written tables
+    (``LinkResult.predictions``, ``clusters``) and Splink's linker
+    (``LinkResult.open_linker``); see docs/python-api.md. ``spark_conf`` overrides
+    trelink's Spark settings (``--backend spark`` only).
     """
     started = time.perf_counter()
     if spark_conf:
@@ -332,6 +378,8 @@ def link_datasets(
     _check_job(job, match_keys, selected)
     job = job.resolved(match_keys)
     out_dir = Path(out_dir)
+    model_file = None if model_path is None else Path(model_path)
+    truth_file = None if truth_path is None else Path(truth_path)
     timings: dict[str, float] = {}
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise LinkageError(f"{out_dir} already exists and is not empty; choose another path")
@@ -345,8 +393,8 @@ def link_datasets(
             job=job,
             match_keys=match_keys,
             backend_name=backend,
-            model_path=model_path,
-            truth_path=truth_path,
+            model_path=model_file,
+            truth_path=truth_file,
             staging=staging,
             workdir=Path(work),
             step=step,
@@ -355,7 +403,13 @@ def link_datasets(
         )
     timings.pop("done", None)
     return LinkResult(
-        out_dir=out_dir, seconds=time.perf_counter() - started, step_seconds=timings, **result
+        out_dir=out_dir,
+        seconds=time.perf_counter() - started,
+        step_seconds=timings,
+        sources=tuple(selected),
+        job=job,
+        match_keys=match_keys,
+        **result,
     )
 
 

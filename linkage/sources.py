@@ -9,6 +9,7 @@ tables such as ICTG monthly rows carry no tokens).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,23 +24,28 @@ def _relation(table: str) -> str:
     return f'{DATABASE_ALIAS}.main."{table}"'
 
 
-def database_sources(db: Path, datasets: Sequence[str]) -> list[DatasetSource]:
+def database_sources(
+    db: str | os.PathLike[str], datasets: Sequence[str] = ()
+) -> list[DatasetSource]:
     """Sources for ``datasets`` (all identity datasets when empty) in the database ``db``."""
-    if not db.is_file():
-        raise JobSpecError(f"{db}: no such TRE database; import packages with `trelink import`")
-    imported = {dataset.dataset: dataset for dataset in list_datasets(db)}
+    database = Path(db)
+    if not database.is_file():
+        raise JobSpecError(
+            f"{database}: no such TRE database; import packages with `trelink import`"
+        )
+    imported = {dataset.dataset: dataset for dataset in list_datasets(database)}
     with_identity = sorted(name for name, item in imported.items() if item.identity_table)
     wanted = list(datasets) or with_identity
     unknown = [name for name in wanted if name not in imported]
     if unknown:
         raise JobSpecError(
-            f"datasets: {unknown} are not in {db}; imported datasets with tokens are "
+            f"datasets: {unknown} are not in {database}; imported datasets with tokens are "
             f"{with_identity}"
         )
     tokenless = [name for name in wanted if not imported[name].identity_table]
     if tokenless:
         raise JobSpecError(
-            f"datasets: {tokenless} in {db} hold events without tokens and cannot be linked; "
+            f"datasets: {tokenless} in {database} hold events without tokens and cannot be linked; "
             f"datasets with tokens are {with_identity}"
         )
     sources = []
@@ -52,8 +58,8 @@ def database_sources(db: Path, datasets: Sequence[str]) -> list[DatasetSource]:
                 identity=_relation(item.identity_table),
                 attributes=_relation(item.attributes_table) if item.attributes_table else None,
                 linkage_key_id=item.linkage_key_id,
-                origin=f"{db} dataset {name!r}",
-                database=db,
+                origin=f"{database} dataset {name!r}",
+                database=database,
                 # The registry keeps the manifest the owner signed.
                 record_ids_repeat=declares_repeated_record_ids(item.manifest),
             )
