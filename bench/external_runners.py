@@ -145,10 +145,10 @@ def _trelink(
     from linkage.inputs import folder_source
     from linkage.job import ClusteringSpec, LinkJob
     from linkage.run import link_datasets
-    from pseudonymise import keys
     from pseudonymise.canonical import read_canonical
     from pseudonymise.spec import load_pseudonymise_spec
     from pseudonymise.tables import pseudonymise_table, write_pseudonymised
+    from trelink.trust import keys
 
     fields = dataset.fields
     started = time.perf_counter()

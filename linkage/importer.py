@@ -1,7 +1,7 @@
 """Import verified packages into the TRE's DuckDB database (``trelink import``).
 
 ``import_package`` opens a ``.tlp`` package with the TRE's private key and the owner's
-trusted public key (``pseudonymise.package.open_package`` checks recipient, chunk
+trusted public key (``trelink.trust.package.open_package`` checks recipient, chunk
 authentication, signature, that the package names the key that signed it, manifest and
 every member's SHA-256 first), then loads it in ONE DuckDB transaction:
 
@@ -33,7 +33,6 @@ tokens were made under different linkage keys.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -47,13 +46,15 @@ import duckdb
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from linkage.errors import ImportPackageError
-from pseudonymise.errors import PseudonymiseError
-from pseudonymise.keys import (
+from trelink.trust.canonical import PACKAGE_JSON, canonical_json
+from trelink.trust.errors import TrustError
+from trelink.trust.hashing import sha256_bytes
+from trelink.trust.keys import (
     RecipientPrivateKey,
     load_recipient_private_key,
     load_signing_public_key,
 )
-from pseudonymise.package import OpenedPackage, open_package
+from trelink.trust.package import OpenedPackage, open_package
 
 __all__ = [
     "HISTORY_TABLE",
@@ -169,16 +170,16 @@ def _prepare_tables(connection: duckdb.DuckDBPyConnection) -> None:
         )
     connection.execute(_HISTORY_DDL)
     # Rows imported before the manifest hash was kept get it now, so their content is
-    # recognised too: ``build_package`` signs the manifest serialised with sorted keys,
+    # recognised too: a package's manifest is signed in the package JSON encoding,
     # which the stored manifest reproduces exactly.
     missing = connection.execute(
         f"SELECT dataset, manifest FROM {REGISTRY_TABLE} WHERE manifest_sha256 IS NULL"
     ).fetchall()
     for name, manifest in missing:
-        signed = json.dumps(json.loads(manifest), sort_keys=True).encode()
+        signed = canonical_json(json.loads(manifest), encoding=PACKAGE_JSON)
         connection.execute(
             f"UPDATE {REGISTRY_TABLE} SET manifest_sha256 = ? WHERE dataset = ?",
-            [hashlib.sha256(signed).hexdigest(), name],
+            [sha256_bytes(signed), name],
         )
 
 
@@ -385,7 +386,7 @@ def import_package(
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-    except PseudonymiseError as error:
+    except TrustError as error:
         raise ImportPackageError(str(error)) from None
     except duckdb.Error as error:
         raise ImportPackageError(

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
         PrepareError,
         PseudonymiseError,
     )
-    from pseudonymise.keys import (
+    from pseudonymise.normalise import NORMALISATION_VERSION
+    from pseudonymise.package import build_package
+    from pseudonymise.prepare import PreparedSource, prepare_source, write_prepared
+    from pseudonymise.risk import RiskReport
+    from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
+    from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
+    from pseudonymise.tokens import hmac_sha256, match_key_subkey, record_pid_subkey
+    from trelink.trust.keys import (
         RecipientPrivateKey,
         RecipientPublicKey,
         generate_recipient_keypair,
@@ -36,13 +43,7 @@ if TYPE_CHECKING:
         private_key_path,
         public_key_path,
     )
-    from pseudonymise.normalise import NORMALISATION_VERSION
-    from pseudonymise.package import OpenedPackage, build_package, open_package
-    from pseudonymise.prepare import PreparedSource, prepare_source, write_prepared
-    from pseudonymise.risk import RiskReport
-    from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
-    from pseudonymise.tables import PseudonymisedTables, pseudonymise_table, write_pseudonymised
-    from pseudonymise.tokens import hmac_sha256, match_key_subkey, record_pid_subkey
+    from trelink.trust.package import OpenedPackage, open_package
 
 __all__ = [
     "NORMALISATION_VERSION",
@@ -96,7 +97,7 @@ _EXPORTS: dict[str, str] = {
     "IdentifierLeakError": "pseudonymise.errors",
     "InputError": "pseudonymise.errors",
     "KeyFileError": "pseudonymise.errors",
-    "OpenedPackage": "pseudonymise.package",
+    "OpenedPackage": "trelink.trust.package",
     "PackageError": "pseudonymise.errors",
     "PackageVerifyError": "pseudonymise.errors",
     "PrepareError": "pseudonymise.errors",
@@ -104,29 +105,29 @@ _EXPORTS: dict[str, str] = {
     "PseudonymiseError": "pseudonymise.errors",
     "PseudonymiseSpec": "pseudonymise.spec",
     "PseudonymisedTables": "pseudonymise.tables",
-    "RecipientPrivateKey": "pseudonymise.keys",
-    "RecipientPublicKey": "pseudonymise.keys",
+    "RecipientPrivateKey": "trelink.trust.keys",
+    "RecipientPublicKey": "trelink.trust.keys",
     "RiskReport": "pseudonymise.risk",
     "build_package": "pseudonymise.package",
     "check_canonical": "pseudonymise.canonical",
     "dice": "pseudonymise.bloom",
-    "generate_recipient_keypair": "pseudonymise.keys",
-    "generate_secret": "pseudonymise.keys",
-    "generate_signer_keypair": "pseudonymise.keys",
+    "generate_recipient_keypair": "trelink.trust.keys",
+    "generate_secret": "trelink.trust.keys",
+    "generate_signer_keypair": "trelink.trust.keys",
     "hmac_sha256": "pseudonymise.tokens",
-    "key_id": "pseudonymise.keys",
+    "key_id": "trelink.trust.keys",
     "load_pseudonymise_spec": "pseudonymise.spec",
-    "load_recipient_private_key": "pseudonymise.keys",
-    "load_recipient_public_key": "pseudonymise.keys",
-    "load_secret": "pseudonymise.keys",
-    "load_signing_private_key": "pseudonymise.keys",
-    "load_signing_public_key": "pseudonymise.keys",
+    "load_recipient_private_key": "trelink.trust.keys",
+    "load_recipient_public_key": "trelink.trust.keys",
+    "load_secret": "trelink.trust.keys",
+    "load_signing_private_key": "trelink.trust.keys",
+    "load_signing_public_key": "trelink.trust.keys",
     "match_key_subkey": "pseudonymise.tokens",
-    "open_package": "pseudonymise.package",
+    "open_package": "trelink.trust.package",
     "prepare_source": "pseudonymise.prepare",
-    "private_key_path": "pseudonymise.keys",
+    "private_key_path": "trelink.trust.keys",
     "pseudonymise_table": "pseudonymise.tables",
-    "public_key_path": "pseudonymise.keys",
+    "public_key_path": "trelink.trust.keys",
     "read_canonical": "pseudonymise.canonical",
     "record_pid_subkey": "pseudonymise.tokens",
     "write_prepared": "pseudonymise.prepare",

@@ -3,12 +3,14 @@
 Exception tree::
 
     TrelinkError
-    └── PseudonymiseError            anything the owner-side tools refuse or cannot do
-        ├── PrepareError             a raw extract could not be read or harmonised
-        ├── InputError               a canonical extract is unusable (missing or
-        │                            duplicated columns, an undecodable or misshapen file,
-        │                            duplicate record ids, empty file); bad values are
-        │                            nulled and counted instead
+    ├── PseudonymiseError            anything the owner-side tools refuse or cannot do
+    │   ├── PrepareError             a raw extract could not be read or harmonised
+    │   └── InputError               a canonical extract is unusable (missing or
+    │                                duplicated columns, an undecodable or misshapen file,
+    │                                duplicate record ids, empty file); bad values are
+    │                                nulled and counted instead
+    └── TrustError                   the trust layer's (``trelink.trust.errors``): keys and
+        │                            packages, which every role uses
         ├── KeyFileError             a key file is missing, of the wrong type, truncated,
         │                            has loose permissions, or would be overwritten
         └── PackageError             a package could not be built, or failed a check
@@ -23,6 +25,7 @@ fix the problem. No message ever contains an identifier value, a key, or a token
 from __future__ import annotations
 
 from trelink.errors import TrelinkError
+from trelink.trust.errors import KeyFileError, PackageError, PackageVerifyError
 
 __all__ = [
     "IdentifierLeakError",
@@ -47,17 +50,5 @@ class InputError(PseudonymiseError):
     """A canonical extract cannot be pseudonymised as it stands."""
 
 
-class KeyFileError(PseudonymiseError):
-    """A key file is missing, wrong, truncated, too open, or would be overwritten."""
-
-
-class PackageError(PseudonymiseError):
-    """A transfer package could not be built or opened."""
-
-
 class IdentifierLeakError(PackageError):
     """A package member would carry direct identifiers or the re-identification lookup."""
-
-
-class PackageVerifyError(PackageError):
-    """An integrity or authenticity check failed while opening a package."""

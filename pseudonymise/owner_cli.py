@@ -32,7 +32,7 @@ def keys_secret(
     out: Annotated[Path, typer.Option("--out", help="File to create (mode 0600).")],
 ) -> None:
     """A 256-bit random secret: the project linkage key, or an owner's own key."""
-    from pseudonymise import keys
+    from trelink.trust import keys
 
     identifier = keys.generate_secret(out)
     _console.print(f"wrote secret {out} (key id {identifier}, mode 0600)")
@@ -48,7 +48,7 @@ def keys_recipient(
     """The TRE's HPKE key pair; owners encrypt packages to the public half."""
     if kem not in ("x25519", "mlkem768-x25519"):
         raise typer.BadParameter("choose x25519 or mlkem768-x25519", param_hint="--kem")
-    from pseudonymise import keys
+    from trelink.trust import keys
 
     identifier = keys.generate_recipient_keypair(
         out, kem="x25519" if kem == "x25519" else "mlkem768-x25519"
@@ -64,7 +64,7 @@ def keys_signer(
     out: Annotated[Path, typer.Option("--out", help="Prefix: PREFIX.private.pem, .public.pem")],
 ) -> None:
     """An Ed25519 signing pair; the TRE trusts the public half."""
-    from pseudonymise import keys
+    from trelink.trust import keys
 
     identifier = keys.generate_signer_keypair(out)
     _console.print(
@@ -78,7 +78,7 @@ def keys_id(
     files: Annotated[list[Path], typer.Argument(help="Key files to identify.")],
 ) -> None:
     """Print the kind and key id of key files (never the key itself)."""
-    from pseudonymise import keys
+    from trelink.trust import keys
 
     for path in files:
         kind, identifier = keys.describe_key_file(path)
@@ -129,10 +129,10 @@ def pseudonymise_command(
     ] = None,
 ) -> None:
     """Replace identifiers with keyed tokens; write identity, attributes, lookup, manifest."""
-    from pseudonymise import keys
     from pseudonymise.canonical import read_canonical
     from pseudonymise.spec import PseudonymiseSpec, load_pseudonymise_spec
     from pseudonymise.tables import pseudonymise_table, write_pseudonymised
+    from trelink.trust import keys
 
     settings = load_pseudonymise_spec(spec) if spec is not None else PseudonymiseSpec(version=1)
     match_key_spec = settings.match_key_spec(relative_to=spec.parent if spec else None)
@@ -194,8 +194,8 @@ def package_command(
     """Sign and encrypt a pseudonymised extract for the TRE; never includes the lookup."""
     if out.exists():
         raise typer.BadParameter(f"{out} already exists", param_hint="--out")
-    from pseudonymise import keys
     from pseudonymise.package import build_package
+    from trelink.trust import keys
 
     public = keys.load_recipient_public_key(recipient)
     signer = keys.load_signing_private_key(signing_key)

@@ -22,7 +22,6 @@ at all.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -47,7 +46,6 @@ from pseudonymise.canonical import (
 )
 from pseudonymise.encoded import Encoded, EncodedLists, encode
 from pseudonymise.errors import InputError
-from pseudonymise.keys import key_id
 from pseudonymise.match_keys import DerivedKeys, derive_match_keys, derive_parts
 from pseudonymise.normalise import NORMALISATION_VERSION
 from pseudonymise.risk import RiskReport, assess_risk
@@ -64,6 +62,9 @@ from pseudonymise.tokens import (
 )
 from trelink.atomic import atomic_directory
 from trelink.specs.match_keys import MatchKey, MatchKeySpec, load_match_key_spec
+from trelink.trust.canonical import PACKAGE_JSON, canonical_json
+from trelink.trust.hashing import sha256_bytes, sha256_file
+from trelink.trust.keys import key_id
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -128,8 +129,7 @@ def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
 
 
 def _spec_digest(spec: MatchKeySpec) -> str:
-    text = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_bytes(canonical_json(spec.model_dump(mode="json"), encoding=PACKAGE_JSON))
 
 
 @dataclass(frozen=True)
@@ -253,9 +253,7 @@ def pseudonymise_table(
     # Names in the spec match the file's as headers do: trimmed and case-folded.
     dropped = _named(settings.drop, table.column_names)
     kept = [
-        name
-        for name in table.column_names
-        if name not in _NON_ATTRIBUTES and name not in dropped
+        name for name in table.column_names if name not in _NON_ATTRIBUTES and name not in dropped
     ]
     owner_id_columns = _named(settings.owner_ids, kept)
     report("record pids")
@@ -319,17 +317,9 @@ def pseudonymise_table(
     return PseudonymisedTables(hashed.identity, attributes, hashed.lookup, manifest, risk)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_and_hash(table: pa.Table, path: Path) -> str:
     pq.write_table(table, path)
-    return _sha256(path)
+    return sha256_file(path)
 
 
 def write_pseudonymised(

@@ -33,9 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tre_export.canonical import canonical_json, sha256_bytes
 from tre_export.model import Channel
 from trelink.atomic import atomic_file
+from trelink.trust.canonical import canonical_json
+from trelink.trust.hashing import sha256_bytes
 
 __all__ = [
     "GENESIS",

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import sdc
-from tre_export.canonical import canonical_json, sha256_bytes
 from tre_export.errors import RequestError
 from tre_export.model import CheckOutcome, Output, OutputKind
 from tre_export.table_view import read_layout
 from trelink.errors import TrelinkError
 from trelink.spreadsheet import describe_formula_cells, formula_cells
+from trelink.trust.canonical import canonical_json
+from trelink.trust.hashing import sha256_bytes
 
 __all__ = [
     "CHECKS_VERSION",

@@ -17,12 +17,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tre_export.area import ExportArea
-from tre_export.canonical import canonical_json, sha256_file
 from tre_export.errors import AreaError, IdentityError
 from tre_export.model import ActionType, Enrolment, Role
 from tre_export.signing import Signer, public_key_raw, read_public_key
 from tre_export.state import MINIMUM_APPROVALS, ProjectState, Transaction, transaction
 from trelink.atomic import atomic_directory
+from trelink.trust.canonical import canonical_json
+from trelink.trust.hashing import sha256_file
 
 __all__ = ["enrol", "init_area", "revoke"]
 

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from tre_export.area import ExportArea
-from tre_export.canonical import canonical_json, sha256_file
 from tre_export.checks import opens_in_a_spreadsheet
 from tre_export.errors import ReleaseError
 from tre_export.model import ActionType, Release, Request, Role
@@ -40,6 +39,8 @@ from tre_export.signing import Signer
 from tre_export.state import ProjectState, transaction
 from trelink.atomic import atomic_directory
 from trelink.spreadsheet import formula_cells
+from trelink.trust.canonical import canonical_json
+from trelink.trust.hashing import sha256_file
 
 __all__ = ["ReleaseSummary", "release_request"]
 

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import sdc
 from tre_export.area import ExportArea, validate_output_name
-from tre_export.canonical import canonical_json, sha256_file
 from tre_export.checks import RequestChecks, run_checks
 from tre_export.errors import RequestError
 from tre_export.model import ActionType, Output, OutputKind, Request
 from tre_export.signing import Signer
 from tre_export.state import ProjectState, transaction
 from trelink.atomic import atomic_file
+from trelink.trust.canonical import canonical_json
+from trelink.trust.hashing import sha256_file
 
 __all__ = [
     "add_output",

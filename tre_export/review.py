@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tre_export.area import ExportArea
-from tre_export.canonical import sha256_file
+from trelink.trust.hashing import sha256_file
 from tre_export.errors import ReviewError
 from tre_export.model import ActionType, Decision, OutputStatus
 from tre_export.signing import Signer

@@ -2,7 +2,7 @@
 
 A ``Signer`` pairs the enrolled person an action is attributed to (the actor) with the
 private key that signs it. On the command line the two are the same key: the person's
-own Ed25519 key, loaded through ``pseudonymise.keys`` so every role reads key files one
+own Ed25519 key, loaded through ``trelink.trust.keys`` so every role reads key files one
 way. On the web page the signer is the web key the person delegated with their own key
 (see ``web/accounts.py``). Signatures cover a domain label and the canonical JSON of the
 entry, so a signature made for another purpose can never be replayed into the log.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from pseudonymise.keys import key_id, load_signing_private_key, load_signing_public_key
 from tre_export.model import Channel
+from trelink.trust.keys import key_id, load_signing_private_key, load_signing_public_key
 
 __all__ = [
     "Signer",

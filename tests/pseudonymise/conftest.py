@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pseudonymise import keys
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
+from trelink.trust import keys
 
 
 @dataclass(frozen=True)

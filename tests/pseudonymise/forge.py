@@ -1,5 +1,5 @@
 """Hand-made packages for hostile tests: what a dishonest owner or a replaying insider
-could produce with the keys they hold. Built from ``pseudonymise.package``'s own framing
+could produce with the keys they hold. Built from ``trelink.trust.package``'s own framing
 so that every check except the one under test passes."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from pseudonymise import package as tlp
-from pseudonymise.keys import RecipientPrivateKey, RecipientPublicKey, key_id
+from trelink.trust import package as tlp
+from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
 
 __all__ = ["forge_package", "rewrap"]
 

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pseudonymise import keys
 from pseudonymise.declarations import declared_table, parse_declarations
 from pseudonymise.errors import InputError
 from trelink.cli import app
+from trelink.trust import keys
 
 RAW = pa.table(
     {

@@ -19,11 +19,11 @@ import pytest
 from faker import Faker
 from faker.providers.address.en_US import Provider as Addresses
 
-from pseudonymise import keys
 from pseudonymise.errors import IdentifierLeakError
 from pseudonymise.identifiers import check_members
 from pseudonymise.package import build_package
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
+from trelink.trust import keys
 
 ROWS = 2_000
 COUNTRIES = sorted(set(Addresses.countries))

@@ -11,8 +11,9 @@ import typer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from typer.testing import CliRunner
 
-from pseudonymise import keys, owner_cli
+from pseudonymise import owner_cli
 from pseudonymise.errors import KeyFileError
+from trelink.trust import keys
 
 
 def _mode(path: Path) -> int:

@@ -12,10 +12,11 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from pseudonymise import keys, owner_cli
+from pseudonymise import owner_cli
 from pseudonymise.errors import InputError, KeyFileError
 from pseudonymise.spec import load_pseudonymise_spec
 from trelink.specs.loader import SPECS_DIR
+from trelink.trust import keys
 
 from .conftest import OwnerSetup, people
 

@@ -7,8 +7,9 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from pseudonymise import keys, owner_cli
+from pseudonymise import owner_cli
 from pseudonymise.errors import KeyFileError, PackageError
+from trelink.trust import keys
 
 from .conftest import OwnerSetup
 

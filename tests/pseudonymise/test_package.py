@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pseudonymise import keys
 from pseudonymise.errors import IdentifierLeakError, PackageError, PackageVerifyError
-from pseudonymise.package import CHUNK_SIZE, MAGIC, build_package, open_package
+from pseudonymise.package import build_package
+from trelink.trust import keys
+from trelink.trust.package import CHUNK_SIZE, MAGIC, open_package
 
 from .conftest import OwnerSetup
 

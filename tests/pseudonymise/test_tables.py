@@ -13,9 +13,9 @@ import pytest
 
 from pseudonymise import pseudonymise_table, write_pseudonymised
 from pseudonymise.errors import InputError
-from pseudonymise.keys import key_id
 from pseudonymise.spec import PseudonymiseSpec
 from trelink.specs.match_keys import load_match_key_spec
+from trelink.trust.keys import key_id
 
 LINKAGE = bytes(range(32))
 OWNER = bytes(range(1, 33))

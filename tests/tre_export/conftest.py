@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pseudonymise.keys import generate_signer_keypair, private_key_path, public_key_path
 from tre_export.area import ExportArea
 from tre_export.enrolment import enrol, init_area
 from tre_export.model import Role
 from tre_export.signing import Signer, cli_signer
 from tre_export.web.accounts import PasswordCost, set_password
+from trelink.trust.keys import generate_signer_keypair, private_key_path, public_key_path
 
 
 @dataclass(frozen=True)

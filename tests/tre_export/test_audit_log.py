@@ -249,7 +249,8 @@ def test_parallel_reviews_are_all_recorded(area: ExportArea, team: Team, tmp_pat
 def test_anchors_outside_the_tre_catch_a_consistent_rewrite(area: ExportArea, team: Team) -> None:
     """Cutting entries and rewriting head.json to match passes the chain check alone; an
     entry hash recorded outside (as every outbox manifest carries) catches it."""
-    from tre_export.canonical import canonical_json, sha256_bytes
+    from trelink.trust.canonical import canonical_json
+    from trelink.trust.hashing import sha256_bytes
 
     lines = _lines(area)
     last = sha256_bytes(lines[-1])

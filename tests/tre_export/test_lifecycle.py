@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pseudonymise.keys import generate_signer_keypair, private_key_path, public_key_path
 from tests.tre_export import tables
 from tests.tre_export.conftest import Team, run_cli
 from tre_export.area import ExportArea
 from tre_export.state import read_state, verify_area
+from trelink.trust.keys import generate_signer_keypair, private_key_path, public_key_path
 
 
 def _export(*args: str | Path) -> tuple[int, str]:
@@ -114,6 +114,19 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
         "status", "--dir", area.root, "--request", request_id, "--key", team.admin.private
     )
     assert code == 0 and "rejected" in output and "Carl, Dana (2/2)" in output
+    # Eve's rejection of raw.csv, which Carl and Dana approved, is a conflict: release
+    # waits until the three agree a decision (or a fourth checker reviews it).
+    assert "conflict" in output and "the checkers disagree on raw.csv" in output
+    code, output = _release(area.root, team.checker2.private, request_id, outbox)
+    assert code == 2 and "the checkers disagree on raw.csv" in output
+    assert not outbox.exists()
+    for checker in (team.checker1, team.checker2, team.checker3):
+        code, output = _export(
+            "consensus", "--dir", area.root, "--request", request_id, "--key", checker.private,
+            "--output", "raw.csv", "--reject", "--reason", "agreed: North F is 3",
+        )  # fmt: skip
+        assert code == 0, output
+    assert "now rejected" in output
 
     code, output = _release(area.root, team.checker2.private, request_id, outbox)
     assert code == 0, output

@@ -12,9 +12,9 @@ from tests.tre_export import tables
 from tests.tre_export.conftest import Team, run_cli
 from tests.tre_export.test_web import _client, _csrf, _review, _sign_in
 from tre_export.area import ExportArea
-from tre_export.canonical import sha256_bytes
 from tre_export.model import CheckOutcome, OutputStatus
 from tre_export.state import read_state, verify_area
+from trelink.trust.hashing import sha256_bytes
 
 _FIXED_RAW = "region,sex: F,sex: M,Total\nNorth,13,14,27\nSouth,22,18,40\nTotal,35,32,67\n"
 
@@ -88,7 +88,7 @@ def test_return_answer_and_resubmit_on_the_command_line(
     code, output = _export("show", "--dir", area.root, "--request", "R0001", "--output", "raw.csv")
     assert "v1 · Carl (checker) returned it on" in output
     assert "suppress North F or merge the regions" in output
-    assert "v2 · Rita (researcher) answered on" in output and "current version: 2" in output
+    assert "v2 · Rita (researcher) answered with a new version on" in output and "current version: 2" in output
 
 
 def _resubmit_again(area: ExportArea, team: Team, fixed: Path) -> tuple[int, str]:

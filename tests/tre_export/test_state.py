@@ -1,14 +1,17 @@
-"""The rules replayed from the log: each checker counts once, their latest say wins."""
+"""The rules replayed from the log: each checker counts once, their latest say wins,
+and a disagreement is a conflict that a third checker's review settles."""
 
 from __future__ import annotations
 
 import base64
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tre_export.audit_log import make_line, parse_line
+from tre_export.errors import ReviewError
 from tre_export.model import Channel, Decision, OutputStatus
 from tre_export.signing import Signer, public_key_raw
 from tre_export.state import ProjectState
@@ -17,7 +20,7 @@ _KEYS = [ed25519.Ed25519PrivateKey.generate() for _ in range(5)]  # admin, resea
 
 
 def _signer(key: ed25519.Ed25519PrivateKey) -> Signer:
-    from pseudonymise.keys import key_id
+    from trelink.trust.keys import key_id
 
     return Signer(actor_key_id=key_id(key), channel=Channel.CLI, private_key=key)
 
@@ -87,9 +90,14 @@ def _submitted_state() -> ProjectState:
 def test_status_follows_each_checkers_latest_decision(
     decisions: list[tuple[int, Decision]],
 ) -> None:
+    """Each checker counts once with their latest say; when their latest decisions
+    disagree the output is in conflict (release blocked), the checkers who disagree may
+    not simply change their minds, and the next checker's review settles it."""
     state = _submitted_state()
     checkers = _KEYS[2:]
     latest: dict[int, Decision] = {}
+    settled: tuple[Decision, int] | None = None  # the decision and the checker who settled
+    after: list[Decision] = []  # decisions recorded after the settlement
     for checker, decision in decisions:
         action = {
             "type": "review",
@@ -100,15 +108,29 @@ def test_status_follows_each_checkers_latest_decision(
             "override": None,
             "sha256": "ab" * 32,
         }
+        conflict = settled is None and len(set(latest.values())) > 1
+        refused = (conflict and checker in latest) or (settled is not None and checker in latest)
+        if refused:
+            with pytest.raises(ReviewError):
+                _apply(state, checkers[checker], action)
+            continue
         _apply(state, checkers[checker], action)
         latest[checker] = decision
+        if conflict:
+            settled = (decision, checker)
+        elif settled is not None:
+            after.append(decision)
     request = state.request("R0001")
-    approvals = sum(decision is Decision.APPROVE for decision in latest.values())
-    if Decision.REJECT in latest.values():
+    approving = {checker for checker, decision in latest.items() if decision is Decision.APPROVE}
+    if settled is None and len(set(latest.values())) > 1:
+        expected = OutputStatus.CONFLICT
+    elif Decision.REJECT in (after if settled else list(latest.values())) or (
+        settled is not None and settled[0] is Decision.REJECT
+    ):
         expected = OutputStatus.REJECTED
-    elif approvals >= 2:
+    elif len(approving) >= 2:
         expected = OutputStatus.APPROVED
     else:
         expected = OutputStatus.PENDING
     assert state.output_status(request, "t.txt") is expected
-    assert len(request.approvers("t.txt")) == approvals
+    assert len(request.approvers("t.txt")) == len(approving)

@@ -32,14 +32,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pseudonymise.keys import key_id
 from tre_export.area import ExportArea
-from tre_export.canonical import canonical_json
 from tre_export.errors import IdentityError
 from tre_export.model import ActionType, Channel, Enrolment
 from tre_export.signing import Signer, public_key_raw
 from tre_export.state import ProjectState, transaction
 from trelink.atomic import atomic_file
+from trelink.trust.canonical import canonical_json
+from trelink.trust.keys import key_id
 
 __all__ = ["MINIMUM_PASSWORD_LENGTH", "PasswordCost", "WebSession", "set_password", "sign_in"]
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tre_export.area import ExportArea
 from tre_export.audit_log import GENESIS, exclusive_lock
-from tre_export.canonical import canonical_json, sha256_bytes
+from trelink.trust.canonical import canonical_json
+from trelink.trust.hashing import sha256_bytes
 
 __all__ = ["EVENTS", "read_sign_in_log", "record_sign_in", "verify_sign_in_log"]
 
