@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from tre_export.release import ReleaseSummary, release_request
     from tre_export.release_page import write_release_page
     from tre_export.request import add_output, new_request, resubmit_output, submit_request
-    from tre_export.review import return_output, review_output
+    from tre_export.review import add_comment, agree_consensus, return_output, review_output
     from tre_export.signing import Signer, cli_signer
     from tre_export.state import LogVerification, ProjectState, read_state, verify_area
 
@@ -77,7 +77,9 @@ __all__ = [
     "ReviewError",
     "Role",
     "Signer",
+    "add_comment",
     "add_output",
+    "agree_consensus",
     "cli_signer",
     "enrol",
     "init_area",
@@ -119,7 +121,9 @@ _EXPORTS: dict[str, str] = {
     "ReviewError": "tre_export.errors",
     "Role": "tre_export.model",
     "Signer": "tre_export.signing",
+    "add_comment": "tre_export.review",
     "add_output": "tre_export.request",
+    "agree_consensus": "tre_export.review",
     "cli_signer": "tre_export.signing",
     "enrol": "tre_export.enrolment",
     "init_area": "tre_export.enrolment",

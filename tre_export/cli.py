@@ -23,7 +23,8 @@ from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, 
 if TYPE_CHECKING:
     from tre_export.area import ExportArea
     from tre_export.evidence import ModelView
-    from tre_export.model import Enrolment
+    from tre_export.model import Enrolment, Remark
+    from tre_export.model import Request as ExportRequest
     from tre_export.signing import Signer
     from tre_export.state import ProjectState
     from tre_export.table_view import RenderedTable
@@ -261,21 +262,87 @@ def return_command(
     directory: Path = _DIR,
     request: str = _REQUEST,
     key: Path = _KEY,
-    output: str = typer.Option(..., "--output", help="The output's file name."),
+    output: str | None = typer.Option(None, "--output", help="The output's file name."),
+    whole_request: bool = typer.Option(
+        False,
+        "--whole-request",
+        help="Return every output of the request (instead of --output); each comes back "
+        "as a new version.",
+    ),
     comment: str = typer.Option(
         ..., "--comment", help="What the researcher should change; recorded in the signed log."
     ),
 ) -> None:
-    """Return one output to its researcher with a comment (checkers only)."""
+    """Return one output, or the whole request, to its researcher with a comment
+    (checkers only)."""
+    from tre_export.errors import ExportError
     from tre_export.review import return_output
 
+    if (output is None) != whole_request:
+        raise ExportError("give exactly one of --output NAME or --whole-request")
     return_output(
         _area(directory), checker=_signer(key), request_id=request, output=output, comment=comment
     )
-    _console().print(
-        f"returned {request}/{output} to the researcher; it waits for a new version",
-        markup=False,
+    what = f"{request}/{output}" if output is not None else f"every output of {request}"
+    _console().print(f"returned {what} to the researcher; it waits for a new version", markup=False)
+
+
+@export_app.command("comment")
+def comment_command(
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    output: str | None = typer.Option(
+        None, "--output", help="The output it is about (default: the request as a whole)."
+    ),
+    comment: str = typer.Option(
+        ..., "--comment", help="The question or answer; recorded in the signed log."
+    ),
+) -> None:
+    """Ask or answer a question on an output or a request without making a new version
+    (checkers, and the researcher who opened the request); everyone who may see the
+    request sees it, in order, so it must not give away a blind review's decision."""
+    from tre_export.review import add_comment
+
+    add_comment(
+        _area(directory), author=_signer(key), request_id=request, output=output, comment=comment
     )
+    what = f"{request}/{output}" if output is not None else request
+    _console().print(f"comment on {what} recorded in the signed log", markup=False)
+
+
+@export_app.command("consensus")
+def consensus_command(
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path = _KEY,
+    output: str = typer.Option(..., "--output", help="The output's file name."),
+    approve: bool = typer.Option(False, "--approve", help="Agree to approve the output."),
+    reject: bool = typer.Option(False, "--reject", help="Agree to reject the output."),
+    reason: str = typer.Option(..., "--reason", help="What you agreed; recorded in the log."),
+    override: str | None = typer.Option(
+        None, "--override", help="Needed to approve an output that failed its automated checks."
+    ),
+) -> None:
+    """Sign your part of a consensus decision on an output the checkers disagree on
+    (checkers who reviewed it only); it settles the conflict once every checker who
+    disagreed has signed the same decision. A third checker settles it with `review`."""
+    from tre_export.errors import ExportError
+    from tre_export.review import agree_consensus
+
+    if approve == reject:
+        raise ExportError("give exactly one of --approve or --reject")
+    status = agree_consensus(
+        _area(directory),
+        checker=_signer(key),
+        request_id=request,
+        output=output,
+        decision=Decision.APPROVE if approve else Decision.REJECT,
+        reason=reason,
+        override=override,
+    )
+    waiting = " (waiting for the other checkers' agreement)" if status.value == "conflict" else ""
+    _console().print(f"recorded; {request}/{output} is now {status.value}{waiting}", markup=False)
 
 
 @export_app.command("resubmit")
@@ -394,27 +461,45 @@ def list_command(
     status: RequestStatus | None = typer.Option(
         None, "--status", help="Only requests in this state: draft, submitted or released."
     ),
+    search: str | None = typer.Option(
+        None, "--search", help="Only requests whose id, title or researcher contains this."
+    ),
+    key: Path | None = typer.Option(
+        None,
+        "--key",
+        help="Your private key: list what the web page shows you (a researcher their own "
+        "requests, a checker no drafts; decisions counted as blind reviews allow).",
+        dir_okay=False,
+    ),
 ) -> None:
-    """List the requests with their status."""
+    """List the requests with their status, as the web page's queue does."""
     from tre_export.dates import readable_time
+    from tre_export.queue import queue_rows
     from tre_export.state import read_state
 
     state = read_state(_area(directory))
+    viewer = _viewer(state, key)
     table = Table("request", "status", "title", "researcher", "outputs")
+    for column in ("approved", "rejected", "conflict", "failed checks"):
+        table.add_column(column, justify="right")
     table.add_column("opened", no_wrap=True)
-    for request in state.requests.values():
-        if status is not None and request.status is not status:
-            continue
-        researcher = state.person(request.researcher_key_id).name
+    for row in queue_rows(state, viewer, status=status, search=search or ""):
         table.add_row(
-            request.request_id,
-            request.status.value,
-            escape(request.title),
-            escape(researcher),
-            str(len(request.outputs)),
-            readable_time(request.created),
+            row.request_id,
+            row.status,
+            escape(row.title),
+            escape(row.researcher),
+            str(row.outputs),
+            str(row.approved),
+            str(row.rejected),
+            str(row.conflict),
+            str(row.failed_checks),
+            readable_time(row.created),
         )
-    _console().print(table)
+    # Wide: when the output is not a terminal, do not squeeze it into 80 columns.
+    Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(
+        table
+    )
 
 
 @export_app.command("status")
@@ -442,7 +527,7 @@ def status_command(
             status = state.output_status(found, name).value
         else:
             approved = _BLINDED
-            status = "awaiting your review"
+            status = _awaiting(found, name)
         table.add_row(
             name,
             output.kind.value,
@@ -450,10 +535,26 @@ def status_command(
             escape(approved),
             status,
         )
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    conflicts = [name for name in found.outputs if found.in_conflict(name)]
+    if conflicts:
+        console.print(_CONFLICT_HINT.format(names=", ".join(conflicts)), markup=False)
 
 
 _BLINDED = "hidden (blind reviews: record your own decision first, with --key)"
+_CONFLICT_HINT = (
+    "the checkers disagree on {names}: release is blocked until a third checker reviews it "
+    "(`trelink export review`) or the checkers who disagree sign the same decision "
+    "(`trelink export consensus`)"
+)
+
+
+def _awaiting(found: ExportRequest, name: str) -> str:
+    """The status a blinded checker sees: a conflict shows, not who decided what."""
+    if found.in_conflict(name):
+        return "awaiting your review (the checkers disagree: yours settles it)"
+    return "awaiting your review"
 
 
 @export_app.command("show")
@@ -467,7 +568,6 @@ def show_command(
     rule that fired, suppressed cells primary or secondary with their intervals, each
     table's differencing result, models' coefficients and checks."""
     from tre_export.checks import load_checks
-    from tre_export.dates import readable_time
     from tre_export.evidence import (
         decision_record_name,
         project_policy_path,
@@ -497,7 +597,7 @@ def show_command(
         visible = found.decisions_visible(
             name, viewer, blind_reviews=state.settings().blind_reviews
         )
-        status = state.output_status(found, name).value if visible else "awaiting your review"
+        status = state.output_status(found, name).value if visible else _awaiting(found, name)
         console.rule(f"{name} · {item.kind.value} · check {outcome} · {status}")
         console.print(item.description)
         for reason in check.reasons if check else []:
@@ -529,27 +629,63 @@ def show_command(
             counts = ", ".join(f"{count} {status}" for status, count in record.summary.items())
             console.print(f"decision record {record_name} (kept in the TRE): {counts}")
         for remark in found.remarks.get(name, []):
-            verb = "returned it" if remark.action.value == "return" else "answered"
-            console.print(
-                f"  v{remark.version} · {remark.author} ({remark.role.value}) {verb} on "
-                f"{readable_time(remark.time)}: {remark.text}",
-                markup=False,
-            )
+            console.print(f"  v{remark.version} · {_remark_line(remark)}", markup=False)
         if found.version(name) > 1:
             console.print(f"  current version: {found.version(name)}")
         if not visible and found.reviews.get(name):
             console.print(f"  {len(found.reviews[name])} decision(s): {_BLINDED}")
+            if found.in_conflict(name):
+                console.print(f"  {_awaiting(found, name)}")
             continue
-        agreement = found.agreement(name)
-        if agreement is not None:
-            console.print(f"  the checkers' decisions: {agreement}")
-        for review in sorted(found.reviews.get(name, {}).values(), key=lambda r: r.log_seq):
-            override = f" (override: {review.override})" if review.override else ""
-            console.print(
-                f"  {review.checker_name} {review.decision.past_tense} via {review.channel.value}"
-                f" on {readable_time(review.time)}: {review.reason}{override}",
-                markup=False,
-            )
+        _print_decisions(console, found, name)
+    if found.notes:
+        console.rule(f"{request} as a whole")
+        for remark in found.notes:
+            console.print(f"  {_remark_line(remark)}", markup=False)
+
+
+def _remark_line(remark: Remark) -> str:
+    """One turn of a conversation: who, in which role, did what, when, and what they said."""
+    from tre_export.dates import readable_time
+
+    verbs = {"return": "returned it", "resubmit": "answered with a new version"}
+    verb = verbs.get(remark.action.value, "commented")
+    return (
+        f"{remark.author} ({remark.role.value}) {verb} on {readable_time(remark.time)}: "
+        f"{remark.text}"
+    )
+
+
+def _print_decisions(console: Console, found: ExportRequest, name: str) -> None:
+    """The reviews of an output, whether the checkers agree, and any consensus or
+    settlement of their conflict."""
+    from tre_export.dates import readable_time
+
+    agreement = found.agreement(name)
+    settled = found.settlements.get(name)
+    if settled is not None:
+        console.print(
+            f"  the checkers disagreed; settled by {settled.how} "
+            f"({', '.join(settled.checker_names)}): {settled.decision.past_tense}",
+            markup=False,
+        )
+    elif agreement == "conflict":
+        console.print(f"  the checkers' decisions: conflict. {_CONFLICT_HINT.format(names=name)}")
+    elif agreement is not None:
+        console.print(f"  the checkers' decisions: {agreement}")
+    for review in sorted(found.reviews.get(name, {}).values(), key=lambda r: r.log_seq):
+        override = f" (override: {review.override})" if review.override else ""
+        console.print(
+            f"  {review.checker_name} {review.decision.past_tense} via {review.channel.value}"
+            f" on {readable_time(review.time)}: {review.reason}{override}",
+            markup=False,
+        )
+    for part in sorted(found.consensus.get(name, {}).values(), key=lambda r: r.log_seq):
+        console.print(
+            f"  {part.checker_name} agreed to {part.decision.value} by consensus on "
+            f"{readable_time(part.time)}: {part.reason}",
+            markup=False,
+        )
 
 
 def _terminal_table(rendered: RenderedTable) -> Table:

@@ -25,6 +25,7 @@ __all__ = [
     "RequestStatus",
     "Review",
     "Role",
+    "Settlement",
 ]
 
 
@@ -69,6 +70,9 @@ class Decision(StrEnum):
 class OutputStatus(StrEnum):
     PENDING = "pending"  # fewer approvals than the project requires, none rejecting
     RETURNED = "returned"  # sent back to the researcher; waits for a new version
+    # The checkers' latest decisions disagree: release is blocked until a third checker's
+    # review or a consensus of the checkers who disagreed settles it.
+    CONFLICT = "conflict"
     APPROVED = "approved"  # enough distinct checkers approve and none rejects
     REJECTED = "rejected"  # at least one checker's latest decision rejects
 
@@ -89,8 +93,12 @@ class ActionType(StrEnum):
     ADD = "add"
     SUBMIT = "submit"
     REVIEW = "review"
-    RETURN = "return"  # a checker sends one output back to the researcher with a comment
+    # A checker sends one output (or, without an output, every output of the request)
+    # back to the researcher with a comment.
+    RETURN = "return"
     RESUBMIT = "resubmit"  # the researcher answers and submits a new version of it
+    COMMENT = "comment"  # a question or an answer on an output or the request; no new version
+    CONSENSUS = "consensus"  # one conflicting checker's part of a consensus decision
     RELEASE = "release"
     REVOKE = "revoke"
 
@@ -137,9 +145,23 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """How a conflict between checkers on one version of an output was settled: by a
+    third checker's review, or by every checker who disagreed agreeing one decision."""
+
+    decision: Decision
+    how: str  # "third review" or "consensus"
+    checker_key_ids: tuple[str, ...]
+    checker_names: tuple[str, ...]
+    time: str
+    log_seq: int
+
+
+@dataclass(frozen=True)
 class Remark:
-    """One turn of the conversation on an output: a checker's return with its comment,
-    or the researcher's answer (with any justification) when resubmitting."""
+    """One turn of the conversation on an output or a request: a checker's return with its
+    comment, the researcher's answer (with any justification) when resubmitting, or a
+    comment from either that makes no new version."""
 
     author: str  # name
     role: Role
@@ -178,9 +200,26 @@ class Request:
     versions: dict[str, int] = field(default_factory=dict)  # output name -> version (1 first)
     returned: set[str] = field(default_factory=set)  # outputs waiting for a new version
     remarks: dict[str, list[Remark]] = field(default_factory=dict)  # in log order
+    notes: list[Remark] = field(default_factory=list)  # on the request as a whole
+    # output name -> conflicting checker key id -> their part of a consensus decision
+    consensus: dict[str, dict[str, Review]] = field(default_factory=dict)
+    settlements: dict[str, Settlement] = field(default_factory=dict)  # conflicts settled
 
     def version(self, name: str) -> int:
         return self.versions.get(name, 1)
+
+    def in_conflict(self, name: str) -> bool:
+        """Whether the checkers' latest decisions on ``name`` disagree, unsettled."""
+        if name in self.settlements:
+            return False
+        decisions = {review.decision for review in self.reviews.get(name, {}).values()}
+        return len(decisions) > 1
+
+    def forget_reviews(self, name: str) -> None:
+        """A new version: its reviews, consensus and settlement start afresh."""
+        self.reviews.pop(name, None)
+        self.consensus.pop(name, None)
+        self.settlements.pop(name, None)
 
     def output_status(self, name: str, *, required_approvals: int) -> OutputStatus:
         """Pending, approved or rejected, counting each checker once (their latest say on
@@ -188,11 +227,34 @@ class Request:
         waits for the researcher's new version."""
         if name in self.returned:
             return OutputStatus.RETURNED
+        if self.in_conflict(name):
+            return OutputStatus.CONFLICT
         latest = self.reviews.get(name, {}).values()
-        if any(review.decision is Decision.REJECT for review in latest):
+        settled = self.settlements.get(name)
+        if settled is None:
+            if any(review.decision is Decision.REJECT for review in latest):
+                return OutputStatus.REJECTED
+        elif settled.decision is Decision.REJECT or any(
+            review.decision is Decision.REJECT and review.log_seq > settled.log_seq
+            for review in latest
+        ):
+            # Settled as a rejection, or rejected by a further checker after the settlement.
             return OutputStatus.REJECTED
-        approvals = sum(1 for review in latest if review.decision is Decision.APPROVE)
+        approvals = len(self.approving_keys(name))
         return OutputStatus.APPROVED if approvals >= required_approvals else OutputStatus.PENDING
+
+    def approving_keys(self, name: str) -> set[str]:
+        """Checkers whose say counts as approval of ``name``: their latest review approves,
+        or they settled its conflict by approving it."""
+        keys = {
+            key
+            for key, review in self.reviews.get(name, {}).items()
+            if review.decision is Decision.APPROVE
+        }
+        settled = self.settlements.get(name)
+        if settled is not None and settled.decision is Decision.APPROVE:
+            keys.update(settled.checker_key_ids)
+        return keys
 
     def decisions_visible(
         self, name: str, viewer: Enrolment | None, *, blind_reviews: bool
@@ -213,17 +275,26 @@ class Request:
         return viewer.key_id in decided
 
     def agreement(self, name: str) -> str | None:
-        """``agreement`` or ``conflict`` between the checkers' latest decisions on
-        ``name`` (None before two checkers have decided)."""
+        """``agreement``, ``conflict`` or ``settled`` for the checkers' latest decisions
+        on ``name`` (None before two checkers have decided)."""
+        if name in self.settlements:
+            return "settled"
         decisions = {review.decision for review in self.reviews.get(name, {}).values()}
         if len(self.reviews.get(name, {})) < 2:
             return None
         return "agreement" if len(decisions) == 1 else "conflict"
 
     def approvers(self, name: str) -> list[Review]:
-        """The approving reviews that count for ``name``, one per checker."""
-        latest = self.reviews.get(name, {}).values()
-        return sorted(
-            (review for review in latest if review.decision is Decision.APPROVE),
-            key=lambda review: review.log_seq,
-        )
+        """The approving reviews that count for ``name``, one per checker (a checker who
+        first rejected and then agreed to approve by consensus: their consensus entry)."""
+        latest = self.reviews.get(name, {})
+        counted = [review for review in latest.values() if review.decision is Decision.APPROVE]
+        settled = self.settlements.get(name)
+        if settled is not None and settled.decision is Decision.APPROVE:
+            agreed = self.consensus.get(name, {})
+            counted.extend(
+                agreed[key]
+                for key in settled.checker_key_ids
+                if key in agreed and latest.get(key, agreed[key]).decision is Decision.REJECT
+            )
+        return sorted(counted, key=lambda review: review.log_seq)

@@ -1,15 +1,18 @@
-"""A checker's decision on one output, signed and appended to the log."""
+"""Checkers' decisions, returns, comments and consensus decisions, each signed and
+appended to the log (the rules are in ``state.py``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tre_export.area import ExportArea
-from trelink.trust.hashing import sha256_file
 from tre_export.errors import ReviewError
 from tre_export.model import ActionType, Decision, OutputStatus
 from tre_export.signing import Signer
 from tre_export.state import transaction
+from trelink.trust.hashing import sha256_file
 
-__all__ = ["return_output", "review_output"]
+__all__ = ["add_comment", "agree_consensus", "return_output", "review_output"]
 
 
 def review_output(
@@ -48,19 +51,68 @@ def review_output(
 
 
 def return_output(
-    area: ExportArea, *, checker: Signer, request_id: str, output: str, comment: str
+    area: ExportArea, *, checker: Signer, request_id: str, output: str | None, comment: str
 ) -> None:
     """Send ``output`` back to its researcher with ``comment``: it waits for a new version
-    (``resubmit_output``), whose reviews start afresh."""
+    (``resubmit_output``), whose reviews start afresh. With ``output`` None the whole
+    request goes back: every output not already returned waits for a new version."""
     if not comment.strip():
         raise ReviewError("say what the researcher should change; the comment goes into the log")
+    action: dict[str, Any] = {
+        "type": ActionType.RETURN.value,
+        "request": request_id,
+        "comment": comment,
+    }
+    if output is not None:
+        action["output"] = output
     with transaction(area) as work:
+        work.append(checker, action)
+
+
+def add_comment(
+    area: ExportArea, *, author: Signer, request_id: str, output: str | None, comment: str
+) -> None:
+    """A checker's question or the researcher's answer on ``output`` (or, with None, on the
+    request), signed and logged; it makes no new version and changes no decision."""
+    if not comment.strip():
+        raise ReviewError("write the comment; it goes into the signed log")
+    action: dict[str, Any] = {
+        "type": ActionType.COMMENT.value,
+        "request": request_id,
+        "comment": comment,
+    }
+    if output is not None:
+        action["output"] = output
+    with transaction(area) as work:
+        work.append(author, action)
+
+
+def agree_consensus(
+    area: ExportArea,
+    *,
+    checker: Signer,
+    request_id: str,
+    output: str,
+    decision: Decision,
+    reason: str,
+    override: str | None = None,
+) -> OutputStatus:
+    """Sign ``checker``'s part of a consensus decision on an output the checkers disagree
+    on; once every checker who disagreed has signed the same decision it settles the
+    conflict. Returns the output's status after it (still ``conflict`` until then)."""
+    if not reason.strip():
+        raise ReviewError("give the reason the checkers agreed on; it goes into the signed log")
+    with transaction(area) as work:
+        state = work.state
         work.append(
             checker,
             {
-                "type": ActionType.RETURN.value,
+                "type": ActionType.CONSENSUS.value,
                 "request": request_id,
                 "output": output,
-                "comment": comment,
+                "decision": decision.value,
+                "reason": reason,
+                "override": override,
             },
         )
+        return state.output_status(state.request(request_id), output)

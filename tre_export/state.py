@@ -53,6 +53,7 @@ from tre_export.model import (
     RequestStatus,
     Review,
     Role,
+    Settlement,
 )
 from tre_export.signing import Signer, public_key_id, verify_signature
 
@@ -204,6 +205,8 @@ class ProjectState:
             ActionType.REVIEW: self._review,
             ActionType.RETURN: self._return,
             ActionType.RESUBMIT: self._resubmit,
+            ActionType.COMMENT: self._comment,
+            ActionType.CONSENSUS: self._consensus,
             ActionType.RELEASE: self._release,
             ActionType.REVOKE: self._revoke,
         }
@@ -291,6 +294,11 @@ class ProjectState:
             if request.status is not RequestStatus.RELEASED:
                 for reviews in request.reviews.values():
                     reviews.pop(target.key_id, None)
+                for agreed in request.consensus.values():
+                    agreed.pop(target.key_id, None)
+                for name, settled in list(request.settlements.items()):
+                    if target.key_id in settled.checker_key_ids:
+                        del request.settlements[name]
 
     def _web_key(self, entry: LogEntry) -> None:
         if entry.channel is not Channel.CLI:
@@ -421,13 +429,22 @@ class ProjectState:
             decision = Decision(_field(action, "decision", str))
         except ValueError:
             raise ReviewError("decision must be approve or reject") from None
-        override = _optional_text(action, "override")
-        failed = request.check_outcomes.get(name) is CheckOutcome.FAIL
-        if decision is Decision.APPROVE and failed and override is None:
-            raise OverrideNeededError(request.request_id, name)
-        if override is not None and not (failed and decision is Decision.APPROVE):
-            raise OverrideNotAllowedError()
-        request.reviews.setdefault(name, {})[entry.actor] = Review(
+        override = self._checked_override(request, name, decision, action)
+        reviews = request.reviews.setdefault(name, {})
+        third = request.in_conflict(name)
+        if third and entry.actor in reviews:
+            raise ReviewError(
+                f"the checkers disagree on {request.request_id}/{name}, so {checker.name} may "
+                "not simply change their decision: a third checker's review, or a consensus "
+                "decision of the checkers who disagree (`trelink export consensus`), settles it"
+            )
+        settled = request.settlements.get(name)
+        if settled is not None and entry.actor in (*reviews, *settled.checker_key_ids):
+            raise ReviewError(
+                f"the checkers' conflict on {request.request_id}/{name} was settled by "
+                f"{settled.how}; to change the decision, return the output to the researcher"
+            )
+        reviews[entry.actor] = Review(
             checker_key_id=entry.actor,
             checker_name=checker.name,
             decision=decision,
@@ -437,13 +454,128 @@ class ProjectState:
             time=entry.time,
             log_seq=entry.seq,
         )
+        if third:
+            request.settlements[name] = Settlement(
+                decision=decision,
+                how="third review",
+                checker_key_ids=(entry.actor,),
+                checker_names=(checker.name,),
+                time=entry.time,
+                log_seq=entry.seq,
+            )
+
+    def _checked_override(
+        self, request: Request, name: str, decision: Decision, action: dict[str, Any]
+    ) -> str | None:
+        """The override, required exactly when approving an output that failed its checks."""
+        override = _optional_text(action, "override")
+        failed = request.check_outcomes.get(name) is CheckOutcome.FAIL
+        if decision is Decision.APPROVE and failed and override is None:
+            raise OverrideNeededError(request.request_id, name)
+        if override is not None and not (failed and decision is Decision.APPROVE):
+            raise OverrideNotAllowedError()
+        return override
+
+    def _consensus(self, entry: LogEntry) -> None:
+        """One conflicting checker's part of a consensus decision; once every checker who
+        disagreed has signed the same decision, it settles the conflict."""
+        checker = self.person_with_role(entry.actor, (Role.CHECKER,), "settle conflicts")
+        action = entry.action
+        request = self.request(_field(action, "request", str))
+        self._submitted(request, "settled", ReviewError)
+        name = self.output(request, _field(action, "output", str)).name
+        if not request.in_conflict(name):
+            raise ReviewError(
+                f"the checkers do not disagree on {request.request_id}/{name}; a consensus "
+                "decision is only for settling a conflict"
+            )
+        reviews = request.reviews[name]
+        if entry.actor not in reviews:
+            raise ReviewError(
+                f"{checker.name} has not reviewed {request.request_id}/{name}; a consensus is "
+                "agreed by the checkers who disagree, and another checker settles it by "
+                "reviewing it"
+            )
+        try:
+            decision = Decision(_field(action, "decision", str))
+        except ValueError:
+            raise ReviewError("decision must be approve or reject") from None
+        agreed = request.consensus.setdefault(name, {})
+        agreed[entry.actor] = Review(
+            checker_key_id=entry.actor,
+            checker_name=checker.name,
+            decision=decision,
+            reason=_field(action, "reason", str),
+            override=self._checked_override(request, name, decision, action),
+            channel=entry.channel,
+            time=entry.time,
+            log_seq=entry.seq,
+        )
+        if set(agreed) >= set(reviews) and {agreed[key].decision for key in reviews} == {decision}:
+            request.settlements[name] = Settlement(
+                decision=decision,
+                how="consensus",
+                checker_key_ids=tuple(reviews),
+                checker_names=tuple(review.checker_name for review in reviews.values()),
+                time=entry.time,
+                log_seq=entry.seq,
+            )
+
+    def _comment(self, entry: LogEntry) -> None:
+        """A question or answer on an output, or on the request, that makes no version."""
+        action = entry.action
+        request = self.request(_field(action, "request", str))
+        person = self.person(entry.actor)
+        if person.role is not Role.CHECKER and entry.actor != request.researcher_key_id:
+            raise IdentityError(
+                f"{person.name} ({entry.actor}) may not comment on {request.request_id}; only "
+                "checkers and the researcher who opened it may"
+            )
+        self._submitted(request, "commented on", ReviewError)
+        output = _optional_text(action, "output")
+        if output is not None:
+            output = self.output(request, output).name
+        remark = Remark(
+            author=person.name,
+            role=person.role,
+            action=ActionType.COMMENT,
+            text=_field(action, "comment", str),
+            version=request.version(output) if output is not None else 0,
+            time=entry.time,
+            log_seq=entry.seq,
+        )
+        if output is None:
+            request.notes.append(remark)
+        else:
+            request.remarks.setdefault(output, []).append(remark)
 
     def _return(self, entry: LogEntry) -> None:
         checker = self.person_with_role(entry.actor, (Role.CHECKER,), "return outputs")
         action = entry.action
         request = self.request(_field(action, "request", str))
         self._submitted(request, "returned to the researcher", ReviewError)
-        name = self.output(request, _field(action, "output", str)).name
+        comment = _field(action, "comment", str)
+        output = _optional_text(action, "output")
+        if output is None:  # the whole request: every output not already returned
+            names = [name for name in request.outputs if name not in request.returned]
+            if not names:
+                raise ReviewError(
+                    f"every output of {request.request_id} is already with the researcher"
+                )
+            request.returned.update(names)
+            request.notes.append(
+                Remark(
+                    author=checker.name,
+                    role=Role.CHECKER,
+                    action=ActionType.RETURN,
+                    text=comment,
+                    version=0,
+                    time=entry.time,
+                    log_seq=entry.seq,
+                )
+            )
+            return
+        name = self.output(request, output).name
         if name in request.returned:
             raise ReviewError(
                 f"{request.request_id}/{name} is already with the researcher for a new version"
@@ -454,7 +586,7 @@ class ProjectState:
                 author=checker.name,
                 role=Role.CHECKER,
                 action=ActionType.RETURN,
-                text=_field(action, "comment", str),
+                text=comment,
                 version=request.version(name),
                 time=entry.time,
                 log_seq=entry.seq,
@@ -499,7 +631,7 @@ class ProjectState:
         request.checks_sha256 = _digest(action, "checks_sha256")
         request.returned.discard(name)
         # Approvals of an earlier version never count for this one.
-        request.reviews.pop(name, None)
+        request.forget_reviews(name)
         request.remarks.setdefault(name, []).append(
             Remark(
                 author=researcher.name,
@@ -523,6 +655,15 @@ class ProjectState:
         returned = sorted(
             name for name, status in statuses.items() if status is OutputStatus.RETURNED
         )
+        conflicts = sorted(
+            name for name, status in statuses.items() if status is OutputStatus.CONFLICT
+        )
+        if conflicts:
+            raise ReleaseError(
+                f"request {request.request_id}: the checkers disagree on "
+                f"{', '.join(conflicts)}; a third checker's review or a consensus decision "
+                "(`trelink export consensus`) must settle it first; nothing was released"
+            )
         if returned:
             raise ReleaseError(
                 f"request {request.request_id}: {', '.join(returned)} returned to the "

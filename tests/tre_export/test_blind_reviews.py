@@ -47,8 +47,9 @@ def test_a_checker_sees_others_decisions_only_after_their_own(web_area: ExportAr
     assert "Carl" not in section and "approvals" not in section and "fine" not in section
     assert "a bar of 3" not in before
     # The queue's approved and rejected counts leave out decisions she may not see yet.
-    assert _queue_counts(dana) == ["3", "0", "0"]  # outputs, approved, rejected
-    assert _queue_counts(carl) == ["3", "0", "1"]  # by_sex_age needs a second approval
+    # outputs, approved, rejected, conflicts
+    assert _queue_counts(dana) == ["3", "0", "0", "0"]
+    assert _queue_counts(carl) == ["3", "0", "1", "0"]  # by_sex_age needs a second approval
 
     assert (
         _review(dana, output="by_sex_age.csv", decision="approve", reason="ok").status_code == 303

@@ -30,6 +30,7 @@ from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -52,11 +53,12 @@ from tre_export.evidence import (
     read_model,
     table_evidence,
 )
-from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, Role
+from tre_export.model import CheckOutcome, Decision, OutputKind, OutputStatus, RequestStatus, Role
 from tre_export.model import Request as ExportRequest
+from tre_export.queue import may_see, queue_rows
 from tre_export.release import release_request
 from tre_export.request import add_output, new_request, resubmit_output, submit_request
-from tre_export.review import return_output, review_output
+from tre_export.review import add_comment, agree_consensus, return_output, review_output
 from tre_export.state import ProjectState, read_state
 from tre_export.web.accounts import WebSession, sign_in
 from tre_export.web.sign_in_log import record_sign_in
@@ -117,15 +119,20 @@ def _csrf_token(request: Request) -> str:
     return token
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The submitted form, after checking its CSRF token against the session's."""
-    form = await request.form()
+def _check_token(request: Request, form: FormData) -> None:
+    """Refuse a form whose CSRF token is missing or differs from the session's."""
     sent = form.get("csrf")
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not isinstance(expected, str):
         raise HTTPException(403, "missing form token; reload the page")
     if not hmac.compare_digest(sent, expected):
         raise HTTPException(403, "stale or forged form token; reload the page")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The submitted form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    _check_token(request, form)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
@@ -217,21 +224,16 @@ def create_app(
     ) -> Response:
         web = signed_in(request)
         state = read_state(area)
-        order = {"submitted": 0, "draft": 1, "released": 2}
-        requests = sorted(
-            state.requests.values(), key=lambda item: (order[item.status.value], item.request_id)
-        )
-        visible = [_queue_row(state, item, web) for item in requests if _may_see(web, item)]
+        visible = queue_rows(state, web.person)
         # Filters come from the query string and only ever select among visible rows.
         wanted = request.query_params.get("status", "")
-        status = wanted if wanted in order else ""
+        status = wanted if wanted in RequestStatus.__members__.values() else ""
         search = request.query_params.get("q", "").strip()[:200]
-        rows = [
-            row
-            for row in visible
-            if (not status or row["status"] == status) and (not search or _matches(row, search))
-        ]
-        counts = {name: sum(row["status"] == name for row in visible) for name in order}
+        rows = queue_rows(
+            state, web.person, status=RequestStatus(status) if status else None, search=search
+        )
+        order = ("submitted", "draft", "released")
+        counts = {name: sum(row.status == name for row in visible) for name in order}
         return page(
             request,
             "queue.html",
@@ -258,7 +260,7 @@ def create_app(
             found = state.request(request_id)
         except ExportError:
             raise HTTPException(404, "no such request") from None
-        if not _may_see(web, found):
+        if not may_see(web.person, found):
             raise HTTPException(404, "no such request")
         return found
 
@@ -357,6 +359,91 @@ def create_app(
         )
         return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
+    async def consensus(request: Request) -> Response:
+        """A conflicting checker signs their part of a consensus decision."""
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        form = await _form(request)
+        output = form.get("output", "")
+        decision = {"approve": Decision.APPROVE, "reject": Decision.REJECT}.get(
+            form.get("decision", "")
+        )
+        try:
+            if decision is None:
+                raise ExportError("choose approve or reject")
+            status = agree_consensus(
+                area,
+                checker=web.signer,
+                request_id=request_id,
+                output=output,
+                decision=decision,
+                reason=form.get("reason", ""),
+                override=form.get("override", "").strip() or None,
+            )
+        except ExportError as error:
+            kept = {
+                "output": output,
+                "reason": form.get("reason", ""),
+                "override": form.get("override", ""),
+            }
+            return _request_view(
+                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+            )
+        waiting = (
+            "; it settles the conflict once the other checkers sign the same decision"
+            if status is OutputStatus.CONFLICT
+            else f"; the conflict is settled and the output is now {status.value}"
+        )
+        request.session["notice"] = f"{output}: your part of the consensus is recorded{waiting}"
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def comment(request: Request) -> Response:
+        """A checker's question, or the researcher's answer, on an output or the request:
+        no new version, no decision."""
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        form = await _form(request)
+        output = form.get("output", "").strip() or None
+        try:
+            add_comment(
+                area,
+                author=web.signer,
+                request_id=request_id,
+                output=output,
+                comment=form.get("comment", ""),
+            )
+        except ExportError as error:
+            kept = {"comment_on": output or "", "comment": form.get("comment", "")}
+            return _request_view(
+                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+            )
+        request.session["notice"] = f"{output or request_id}: your comment is recorded"
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+    async def return_request(request: Request) -> Response:
+        """A checker returns the whole request: every output waits for a new version."""
+        web = signed_in(request)
+        request_id = str(request.path_params["request_id"])
+        form = await _form(request)
+        try:
+            return_output(
+                area,
+                checker=web.signer,
+                request_id=request_id,
+                output=None,
+                comment=form.get("comment", ""),
+            )
+        except ExportError as error:
+            kept = {"comment_on": "", "return_comment": form.get("comment", "")}
+            return _request_view(
+                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+            )
+        request.session["notice"] = (
+            f"{request_id} returned to the researcher with your comment; each output comes "
+            "back as a new version with fresh reviews"
+        )
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
     async def open_request(request: Request) -> Response:
         """A researcher opens a request from the queue page."""
         web = signed_in(request)
@@ -376,11 +463,7 @@ def create_app(
         web = signed_in(request)
         request_id = str(request.path_params["request_id"])
         async with request.form() as form:
-            sent, expected = form.get("csrf"), request.session.get("csrf")
-            if not isinstance(sent, str) or not isinstance(expected, str):
-                raise HTTPException(403, "missing form token; reload the page")
-            if not hmac.compare_digest(sent, expected):
-                raise HTTPException(403, "stale or forged form token; reload the page")
+            _check_token(request, form)
             upload, record = form.get("file"), form.get("record")
             description = str(form.get("description", "")).strip()
             try:
@@ -437,11 +520,7 @@ def create_app(
         web = signed_in(request)
         request_id = str(request.path_params["request_id"])
         async with request.form() as form:
-            sent, expected = form.get("csrf"), request.session.get("csrf")
-            if not isinstance(sent, str) or not isinstance(expected, str):
-                raise HTTPException(403, "missing form token; reload the page")
-            if not hmac.compare_digest(sent, expected):
-                raise HTTPException(403, "stale or forged form token; reload the page")
+            _check_token(request, form)
             output = str(form.get("output", ""))
             answer = str(form.get("answer", ""))
             upload = form.get("file")
@@ -547,6 +626,9 @@ def create_app(
         Route("/logout", logout, methods=["POST"]),
         Route("/requests/{request_id}", request_page, methods=["GET"]),
         Route("/requests/{request_id}/review", review, methods=["POST"]),
+        Route("/requests/{request_id}/consensus", consensus, methods=["POST"]),
+        Route("/requests/{request_id}/comment", comment, methods=["POST"]),
+        Route("/requests/{request_id}/return", return_request, methods=["POST"]),
         Route("/requests/{request_id}/release", release, methods=["POST"]),
         Route("/requests/{request_id}/resubmit", resubmit, methods=["POST"]),
         Route("/requests", open_request, methods=["POST"]),
@@ -589,42 +671,6 @@ def _in_page_words(error: ExportError) -> str:
     return f"Refused: {error}"
 
 
-def _may_see(web: WebSession, request: ExportRequest) -> bool:
-    """A researcher sees their own requests; checkers and the administrator see every
-    request once it is submitted (a draft is the researcher's work in progress)."""
-    if web.person.role is Role.RESEARCHER:
-        return request.researcher_key_id == web.person.key_id
-    return request.status is not RequestStatus.DRAFT
-
-
-def _matches(row: dict[str, Any], search: str) -> bool:
-    """Whether a queue row's id, title or researcher contains ``search`` (any case)."""
-    needle = search.casefold()
-    return any(needle in str(row[key]).casefold() for key in ("id", "title", "researcher"))
-
-
-def _queue_row(state: ProjectState, request: ExportRequest, web: WebSession) -> dict[str, Any]:
-    blind = state.settings().blind_reviews
-    # Under blind reviews a checker's queue counts only decisions they may already see.
-    statuses = [
-        state.output_status(request, name).value
-        for name in request.outputs
-        if request.decisions_visible(name, web.person, blind_reviews=blind)
-    ]
-    failed = sum(outcome is CheckOutcome.FAIL for outcome in request.check_outcomes.values())
-    return {
-        "id": request.request_id,
-        "title": request.title,
-        "status": request.status.value,
-        "researcher": state.person(request.researcher_key_id).name,
-        "outputs": len(request.outputs),
-        "approved": statuses.count("approved"),
-        "rejected": statuses.count("rejected"),
-        "failed_checks": failed,
-        "created": request.created,
-    }
-
-
 def _output_view(
     area: ExportArea,
     state: ProjectState,
@@ -643,6 +689,9 @@ def _output_view(
     visible = request.decisions_visible(
         name, web.person, blind_reviews=state.settings().blind_reviews
     )
+    checker = web.person.role is Role.CHECKER
+    conflict = request.in_conflict(name)
+    reviewed = web.person.key_id in request.reviews.get(name, {})
     return {
         "name": name,
         "kind": output.kind.value,
@@ -661,6 +710,13 @@ def _output_view(
         "mine": web.person.key_id == request.researcher_key_id,
         "blinded": 0 if visible else len(reviews),  # decisions recorded but not shown
         "agreement": request.agreement(name) if visible else None,
+        "conflict": conflict,  # shown to everyone; who decided what stays blind
+        "settled": request.settlements.get(name) if visible else None,
+        "consensus": sorted(request.consensus.get(name, {}).values(), key=lambda part: part.log_seq)
+        if visible
+        else [],
+        "may_agree": checker and conflict and reviewed,  # the consensus form, not review
+        "third": checker and conflict and not reviewed,
         "status": state.output_status(request, name).value
         if visible or name in request.returned
         else "awaiting your review",
