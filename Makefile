@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/trelink demo --out $(DEMO_OUT) --force
+	$(BIN)/trelink demo --out $(DEMO_OUT) --overwrite
 
 test: lint typecheck unit
 

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from trelink.options import deprecated_alias, prefer
+
 if TYPE_CHECKING:
     from linkage.ictg import IctgSources
 
@@ -56,7 +58,10 @@ def ictg(
     db: Path | None = typer.Option(
         None, "--db", help="TRE DuckDB database; then --referral etc. name imported datasets"
     ),
-    key: str = typer.Option("record_pid", help="Column holding the (pseudonymous) URN"),
+    urn_column: str = typer.Option(
+        "record_pid", "--urn-column", help="Column holding the (pseudonymous) URN"
+    ),
+    key: str | None = deprecated_alias("--key", "--urn-column", flag=False),
     spec: Path | None = typer.Option(
         None, help="ICTG dataset spec for the wide-form code lists (default: shipped spec)"
     ),
@@ -72,7 +77,10 @@ def ictg(
     end_of_data: str | None = typer.Option(
         None, help="Date open episodes run to (default: latest date in the inputs)"
     ),
-    overwrite: bool = typer.Option(False, help="Replace an existing --out directory"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out directory"
+    ),
+    no_overwrite: bool = deprecated_alias("--no-overwrite", "nothing (it is the default)"),
 ) -> None:
     """ICTG stages 2-4: combine DW, RPC and Missing returns into episodes; long and wide forms."""
     from linkage.ictg import IctgCodes, IctgRules, write_stages
@@ -97,7 +105,13 @@ def ictg(
             progress.update(task, total=steps, advance=1, description=f"building {table}")
 
         summary = write_stages(
-            sources, out, key=key, rules=rules, codes=codes, overwrite=overwrite, on_step=step
+            sources,
+            out,
+            key=prefer(urn_column, key, unset="record_pid"),
+            rules=rules,
+            codes=codes,
+            overwrite=overwrite,
+            on_step=step,
         )
     render(summary, Console())
     Console().print(f"wrote {out}/{{referral,monthly,contact,long,wide}}.parquet and summary.json")

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from trelink.options import deprecated_alias, prefer
+
 __all__ = ["register"]
 
 _console = Console(highlight=False, soft_wrap=True)
@@ -19,17 +21,18 @@ def import_command(
     trust: Annotated[Path, typer.Option(help="The owner's Ed25519 public key to trust.")],
     db: Annotated[Path, typer.Option(help="The TRE's DuckDB database file.")],
     dataset: Annotated[str, typer.Option(help="Name for the dataset, e.g. nrm.")],
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Replace a dataset already imported.")
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a dataset already imported.")
     ] = False,
     allow_older: Annotated[
         bool,
         typer.Option(
             "--allow-older",
-            help="With --replace: accept a package created before the one it replaces "
+            help="With --overwrite: accept a package created before the one it replaces "
             "(recorded in the registry and its history).",
         ),
     ] = False,
+    replace: bool = deprecated_alias("--replace", "--overwrite"),
 ) -> None:
     """Check recipient, signature and checksums, then load everything in one transaction."""
     from linkage.importer import import_package, list_datasets
@@ -41,7 +44,7 @@ def import_command(
             trust=trust,
             db=db,
             dataset=dataset,
-            replace=replace,
+            replace=prefer(overwrite, replace, unset=False),
             allow_older=allow_older,
         )
     tables = ", ".join(

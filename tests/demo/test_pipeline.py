@@ -137,7 +137,7 @@ def test_demo_runs_every_role_and_releases_only_protected_outputs(tmp_path: Path
     assert "precision" in result.output
 
 
-def test_a_non_empty_out_is_refused_without_force(tmp_path: Path) -> None:
+def test_a_non_empty_out_is_refused_without_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     out.mkdir()
     (out / "keep.txt").write_text("earlier work", encoding="utf-8")
@@ -148,7 +148,7 @@ def test_a_non_empty_out_is_refused_without_force(tmp_path: Path) -> None:
         check=False,
     )
     assert finished.returncode == 2
-    assert "--force" in finished.stderr
+    assert "--overwrite" in finished.stderr
     assert [path.name for path in out.iterdir()] == ["keep.txt"]
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from trelink.options import deprecated_alias, prefer
+
 if TYPE_CHECKING:
     from trelink.demo.pipeline import DemoResult
 
@@ -55,9 +57,10 @@ def demo_command(
         _DEFAULT_SCALE, "--scale", help="Population size as a multiple of the default."
     ),
     seed: int = typer.Option(1, "--seed", help="Random seed of the synthetic data."),
-    force: bool = typer.Option(
-        False, "--force", help="Replace a non-empty --out (only once the new run succeeded)."
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace a non-empty --out (only once the new run succeeded)."
     ),
+    force: bool = deprecated_alias("--force", "--overwrite"),
     ictg_repeats: bool = typer.Option(
         False,
         "--ictg-repeats",
@@ -69,7 +72,12 @@ def demo_command(
 
     console = Console()
     result = run_demo(
-        out, scale=scale, seed=seed, force=force, ictg_repeats=ictg_repeats, console=console
+        out,
+        scale=scale,
+        seed=seed,
+        force=prefer(overwrite, force, unset=False),
+        ictg_repeats=ictg_repeats,
+        console=console,
     )
     _report(result, console)
 

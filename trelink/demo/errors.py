@@ -3,7 +3,7 @@
 Exception tree::
 
     trelink.errors.TrelinkError
-    └── DemoError        the demo cannot start (a non-empty --out without --force, a bad
+    └── DemoError        the demo cannot start (a non-empty --out without --overwrite, a bad
                          --scale) or a step produced something the next step cannot use
 
 Errors raised by the role packages the demo calls pass through unchanged, so their

@@ -2,7 +2,7 @@
 
 The run happens in a temporary sibling of ``--out`` that is renamed into place only when
 every step has succeeded, so a failed or interrupted run never leaves a half-written
-folder (and ``--force`` replaces an earlier run only at the very end).
+folder (and ``--overwrite`` replaces an earlier run only at the very end).
 
 Order: the synthetic world (each owner's raw extract; truth apart) -> the key
 custodian's keys -> each owner prepares, pseudonymises and packages -> the TRE imports,
@@ -98,7 +98,7 @@ def _check_out(out: Path, *, force: bool) -> None:
         raise DemoError(f"{out} exists and is not a directory; choose another --out")
     if out.exists() and any(out.iterdir()) and not force:
         raise DemoError(
-            f"{out} already exists and is not empty; choose another --out, or pass --force "
+            f"{out} already exists and is not empty; choose another --out, or pass --overwrite "
             "to replace it once the new run has finished"
         )
 

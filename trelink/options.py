@@ -1,0 +1,54 @@
+"""Options that mean the same in every ``trelink`` command, and their old spellings.
+
+One name, one meaning: ``--overwrite`` replaces an existing output or import wherever a
+command can refuse one, and ``--json`` prints the command's result as one JSON document
+on stdout. Spellings a command used before (``--force``, ``--replace``, ictg's ``--key``)
+stay as hidden aliases that still work and say once, on stderr, what to write instead,
+so that existing scripts keep running while they are updated.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+__all__ = ["JSON_HELP", "OVERWRITE_HELP", "deprecated_alias", "prefer"]
+
+OVERWRITE_HELP = "Replace an existing output (only once the new one is complete)."
+JSON_HELP = "Print the result as one JSON document on stdout (messages go to stderr)."
+
+_Value = TypeVar("_Value")
+
+
+def _notice(old: str, new: str) -> Callable[[Any], Any]:
+    def callback(value: Any) -> Any:
+        if value not in (None, False):
+            sys.stderr.write(f"trelink: {old} is deprecated; use {new}\n")
+        return value
+
+    return callback
+
+
+def deprecated_alias(old: str, new: str, *, flag: bool = True) -> Any:
+    """A hidden option spelled ``old`` that prints a one-line notice naming ``new``.
+
+    The command combines it with the new option through ``prefer``. ``flag=False`` makes
+    an alias that takes a value (ictg's ``--key COLUMN``).
+    """
+    return typer.Option(
+        False if flag else None,
+        old,
+        hidden=True,
+        callback=_notice(old, new),
+        show_default=False,
+    )
+
+
+def prefer(new: _Value, old: _Value | None, *, unset: _Value) -> _Value:
+    """The new option's value, or the old spelling's when only that one was given."""
+    if old is None or old is False:
+        return new
+    return old if new == unset else new
