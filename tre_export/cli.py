@@ -650,6 +650,8 @@ def _remark_line(remark: Remark) -> str:
 
     verbs = {"return": "returned it", "resubmit": "answered with a new version"}
     verb = verbs.get(remark.action.value, "commented")
+    if remark.version == 0 and remark.action.value == "return":  # a request-level note
+        verb = "returned the whole request"
     return (
         f"{remark.author} ({remark.role.value}) {verb} on {readable_time(remark.time)}: "
         f"{remark.text}"
