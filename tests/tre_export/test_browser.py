@@ -11,16 +11,18 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 
-from tests.tre_export.conftest import PASSWORD, Team
+from tests.tre_export.conftest import CHEAP, PASSWORD, Team
 from tre_export.area import ExportArea
 from tre_export.model import Channel, OutputStatus
 from tre_export.state import read_state, verify_area
+from tre_export.web.accounts import set_password
 from tre_export.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -288,3 +290,103 @@ def test_the_release_page_opens_offline_in_the_browser(
         expect(page.locator("#head")).to_have_text(verify_area(area).head_digest or "")
         page.screenshot(path=str(tmp_path / "release-page.png"), full_page=True)
         browser.close()
+
+
+def _browser_page(playwright: Any, server: str) -> tuple[Any, Callable[[str], None]]:
+    """A Chromium page and a sign-in helper that opens R0001 as ``name``."""
+    from playwright.sync_api import expect
+
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+    def sign_in(name: str) -> None:
+        if page.locator("text=Sign out").count():
+            page.click("text=Sign out")
+        page.goto(f"{server}/login")
+        page.fill("#name", name)
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in")
+        expect(page.locator("#who")).to_have_text(name)
+        page.goto(f"{server}/requests/R0001")
+
+    return page, sign_in
+
+
+def test_a_conflict_is_settled_by_a_third_review_in_the_browser(
+    server: str, web_area: ExportArea, team: Team, tmp_path: Path
+) -> None:
+    """Carl approves, Dana rejects: both see the conflict; Eve, still blind, is told her
+    review settles it, approves, and the page says how it was settled."""
+    from playwright.sync_api import expect, sync_playwright
+
+    set_password(web_area, owner=team.checker3.signer, password=PASSWORD, cost=CHEAP)
+    with sync_playwright() as playwright:
+        page, sign_in = _browser_page(playwright, server)
+        table = page.locator('section[data-output="by_sex_age.csv"]')
+        for checker, button in (("Carl", "button.approve"), ("Dana", "button.reject")):
+            sign_in(checker)
+            table.locator("textarea[name=reason]").fill(f"{checker}'s own judgement")
+            table.locator(button).click()
+            expect(page.locator("#notice")).to_contain_text("by_sex_age.csv")
+        expect(table.locator("[data-role=output-status]")).to_have_text("conflict")
+        expect(table.locator("[data-role=agreement]")).to_contain_text("The checkers disagree")
+        # Dana may not simply flip her decision: she gets the consensus form instead.
+        expect(table.locator("form[data-role=consensus-form]")).to_be_visible()
+        expect(table.locator("button.return")).to_have_count(0)
+        page.screenshot(path=str(tmp_path / "conflict.png"), full_page=True)
+
+        sign_in("Eve")
+        expect(table.locator("[data-role=output-status]")).to_have_text("awaiting your review")
+        expect(table.locator("[data-role=conflict]")).to_contain_text("your independent review")
+        expect(table.locator("ul.reviews")).to_have_count(0)
+        table.locator("textarea[name=reason]").fill("every published cell is at least 10")
+        table.locator("button.approve").click()
+        expect(table.locator("[data-role=agreement]")).to_contain_text(
+            "settled by third review (Eve): approved"
+        )
+        expect(table.locator("[data-role=output-status]")).to_have_text("approved")
+        expect(table.locator("ul.reviews li")).to_have_count(3)
+        page.screenshot(path=str(tmp_path / "conflict-settled.png"), full_page=True)
+    request = read_state(web_area).request("R0001")
+    assert request.settlements["by_sex_age.csv"].checker_names == ("Eve",)
+
+
+def test_comments_and_a_whole_request_return_in_the_browser(
+    server: str, web_area: ExportArea, tmp_path: Path
+) -> None:
+    """Carl asks a question on raw.csv, Rita answers it (no new version), and Carl then
+    returns the whole request: every output waits for Rita's new version."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        page, sign_in = _browser_page(playwright, server)
+        raw = page.locator('section[data-output="raw.csv"]')
+        for person, text in (
+            ("Carl", "Is North F a count of people or of referrals?"),
+            ("Rita", "People: each had one referral."),
+        ):
+            sign_in(person)
+            raw.locator("form[data-role=comment] textarea").fill(text)
+            raw.locator("form[data-role=comment] button").click()
+            expect(page.locator("#notice")).to_contain_text("your comment is recorded")
+        remarks = raw.locator("[data-role=remark]")
+        expect(remarks).to_have_count(2)
+        expect(remarks.nth(0)).to_contain_text("Carl (checker, version 1")
+        expect(remarks.nth(1)).to_contain_text("Rita (researcher, version 1")
+        expect(raw.locator("h2")).not_to_contain_text("version 2")
+
+        sign_in("Carl")
+        form = page.locator("#return-request")
+        form.locator("textarea").fill("say for every table whether it counts people")
+        form.locator("button").click()
+        expect(page.locator("#notice")).to_contain_text("R0001 returned to the researcher")
+        expect(page.locator("[data-role=output-status]")).to_have_text(["returned"] * 3)
+        sign_in("Rita")
+        expect(page.locator("[data-role=note]")).to_contain_text("Carl (checker, ")
+        expect(page.locator("[data-role=note]")).to_contain_text("returned the whole request")
+        expect(page.locator("form[data-role=resubmit]")).to_have_count(3)
+        page.screenshot(path=str(tmp_path / "request-conversation.png"), full_page=True)
+    request = read_state(web_area).request("R0001")
+    assert request.returned == set(request.outputs)
