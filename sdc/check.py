@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +21,13 @@ import numpy as np
 from sdc.audit import AuditReport, audit_tables
 from sdc.errors import TableInputError
 from sdc.policy import Policy
+from sdc.rules import (
+    CellFacts,
+    below_threshold,
+    dominated,
+    primary_rules,
+    too_close_to_estimate,
+)
 from sdc.status import ORDER_STATISTICS, Rule, TableKind
 from sdc.tablefile import TableFile, read_table_file
 from trelink.spreadsheet import describe_formula_cells, formula_cells
@@ -61,26 +67,24 @@ def check_table_file(path: str | os.PathLike[str], *, policy: Policy) -> TableCh
 
 
 def check_table(table: TableFile, *, policy: Policy) -> TableCheck:
+    """Decide with the rules that protected the table (``sdc.rules``), on what the file
+    publishes (and, for sums and means, the contributor facts its record holds)."""
     flagged: dict[tuple[str, str], list[Rule]] = {}
     reasons: list[str] = []
-
-    def flag(index: int, rule: Rule) -> None:
-        flagged.setdefault(table.label(index), []).append(rule)
-
     published = table.published
     known = np.isfinite(published)
     if table.kind is TableKind.FREQUENCY:
-        counts = published
-        for index in np.flatnonzero(known & (counts > 0) & (counts < policy.threshold)):
-            flag(int(index), Rule.THRESHOLD)
-        if policy.zeros_disclosive:
-            for index in np.flatnonzero(known & (counts == 0)):
-                flag(int(index), Rule.ZEROS)
+        counts = np.where(known, published, np.nan)  # a suppressed cell breaks no rule
+        broken = primary_rules(
+            CellFacts(counts=counts, values=counts), table.kind, policy, table.grid.constraints
+        )
+        # Reported rule by rule: every threshold cell, then zeros, then class disclosure.
+        for rule in (Rule.THRESHOLD, Rule.ZEROS, Rule.CLASS_DISCLOSURE):
+            for index, rules in enumerate(broken):
+                if rule in rules:
+                    flagged.setdefault(table.label(index), []).append(rule)
     else:
-        _check_magnitude_record(table, policy, flag, reasons)
-    if policy.class_disclosure and table.kind is TableKind.FREQUENCY:
-        for disclosed in _class_disclosed(table):
-            flag(disclosed, Rule.CLASS_DISCLOSURE)
+        _check_magnitude_record(table, policy, flagged, reasons)
     audit = audit_tables([table], policy=policy)
     for (row, column), rules in flagged.items():
         names = ", ".join(rule.value for rule in rules)
@@ -100,52 +104,54 @@ def check_table(table: TableFile, *, policy: Policy) -> TableCheck:
     )
 
 
-def _class_disclosed(table: TableFile) -> list[int]:
-    """Published parts equal to their published, non-empty total."""
-    matrix = table.grid.constraints
-    values = table.published
-    found: list[int] = []
-    for equation in range(matrix.shape[0]):
-        members = matrix.indices[matrix.indptr[equation] : matrix.indptr[equation + 1]]
-        signs = matrix.data[matrix.indptr[equation] : matrix.indptr[equation + 1]]
-        total = values[members[signs > 0][0]]
-        parts = members[signs < 0]
-        if parts.size >= 2 and np.isfinite(total) and total > 0:
-            found.extend(int(part) for part in parts if values[part] == total)
-    return sorted(set(found))
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _check_magnitude_record(
-    table: TableFile, policy: Policy, flag: Callable[[int, Rule], None], reasons: list[str]
+    table: TableFile,
+    policy: Policy,
+    flagged: dict[tuple[str, str], list[Rule]],
+    reasons: list[str],
 ) -> None:
+    """Flag published sums and means by the contributor facts in their decision record
+    (counts, dominance shares, p% margins: the file alone cannot show them)."""
     record = table.record
     assert record is not None  # magnitude kinds are only known from a record
     by_label = {(cell["row"], cell["column"]): cell for cell in record.get("cells", [])}
-    mismatched = 0
     needed = policy.threshold
     if table.kind in ORDER_STATISTICS and table.kind.value in policy.unsafe_statistics.statistics:
         needed = policy.statistic_min_contributors
+    digits = 4 if table.kind is TableKind.MEAN else 6
+    mismatched = 0
+    indices: list[int] = []
+    facts: list[tuple[int, float, float]] = []  # count, dominance share, p% margin
     for index in np.flatnonzero(np.isfinite(table.published)):
         cell = by_label.get(table.label(int(index)))
         if cell is None:
             mismatched += 1
             continue
-        shown = table.published[index]
         value = cell.get("value")
-        digits = 4 if table.kind is TableKind.MEAN else 6
-        if value is None or round(float(value), digits) != round(float(shown), digits):
+        if value is None or round(float(value), digits) != round(
+            float(table.published[index]), digits
+        ):
             mismatched += 1
-        count = int(cell.get("count", 0))
-        if 0 < count < needed:
-            flag(int(index), Rule.THRESHOLD)
-        if count == 0 and policy.zeros_disclosive:
-            flag(int(index), Rule.ZEROS)
-        share = cell.get("dominance_share")
-        if policy.dominance is not None and share is not None and share > policy.dominance.k / 100:
-            flag(int(index), Rule.DOMINANCE)
-        margin = cell.get("p_percent_margin")
-        if policy.p_percent is not None and margin is not None and margin < policy.p_percent / 100:
-            flag(int(index), Rule.P_PERCENT)
+        indices.append(int(index))
+        share, margin = cell.get("dominance_share"), cell.get("p_percent_margin")
+        facts.append((int(cell.get("count", 0)), _number(share), _number(margin)))
+    if facts:
+        counts, shares, margins = (np.array(column) for column in zip(*facts, strict=True))
+        masks = [
+            (Rule.THRESHOLD, below_threshold(counts, needed)),
+            (Rule.ZEROS, (counts == 0) & policy.zeros_disclosive),
+            (Rule.DOMINANCE, dominated(shares, policy)),
+            (Rule.P_PERCENT, too_close_to_estimate(margins, policy)),
+        ]
+        # Reported cell by cell, each cell's rules in this order.
+        for position, cell_index in enumerate(indices):
+            for rule, mask in masks:
+                if mask[position]:
+                    flagged.setdefault(table.label(cell_index), []).append(rule)
     if mismatched:
         reasons.append(
             f"{mismatched} published cell(s) differ from the decision record beside the file; "

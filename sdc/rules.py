@@ -17,10 +17,13 @@ from sdc.status import Rule, TableKind
 
 __all__ = [
     "CellFacts",
+    "below_threshold",
     "class_disclosure",
     "dominance_shares",
+    "dominated",
     "p_percent_margins",
     "primary_rules",
+    "too_close_to_estimate",
 ]
 
 
@@ -34,6 +37,27 @@ class CellFacts:
     # non-negative data) and the largest absolute contributions, descending.
     absolute: np.ndarray | None = None
     largest: np.ndarray | None = None  # shape (cells, n)
+
+
+def below_threshold(counts: np.ndarray, threshold: int) -> np.ndarray:
+    """Cells with contributors, but fewer than ``threshold`` of them."""
+    return (counts > 0) & (counts < threshold)
+
+
+def dominated(shares: np.ndarray, policy: Policy) -> np.ndarray:
+    """Cells whose ``n`` largest contributors hold more than ``k`` per cent (n-k rule);
+    none when the policy has no dominance rule."""
+    if policy.dominance is None:
+        return np.zeros(shares.shape, dtype=bool)
+    return shares > policy.dominance.k / 100
+
+
+def too_close_to_estimate(margins: np.ndarray, policy: Policy) -> np.ndarray:
+    """Cells whose second-largest contributor could estimate the largest to within
+    ``p`` per cent (p% rule); none when the policy has no p% rule."""
+    if policy.p_percent is None:
+        return np.zeros(margins.shape, dtype=bool)
+    return margins < policy.p_percent / 100
 
 
 def dominance_shares(absolute: np.ndarray, largest: np.ndarray, n: int) -> np.ndarray:
@@ -76,16 +100,16 @@ def primary_rules(
     empty = facts.counts == 0
     if policy.zeros_disclosive:
         masks.append((Rule.ZEROS, empty))
-    masks.append((Rule.THRESHOLD, ~empty & (facts.counts < policy.threshold)))
+    masks.append((Rule.THRESHOLD, below_threshold(facts.counts, policy.threshold)))
     if kind is not TableKind.FREQUENCY and facts.largest is not None:
         assert facts.absolute is not None
         enough = ~empty & (facts.counts >= policy.threshold)
         if policy.dominance is not None:
             shares = dominance_shares(facts.absolute, facts.largest, policy.dominance.n)
-            masks.append((Rule.DOMINANCE, enough & (shares > policy.dominance.k / 100)))
+            masks.append((Rule.DOMINANCE, enough & dominated(shares, policy)))
         if policy.p_percent is not None:
             margins = p_percent_margins(facts.absolute, facts.largest)
-            masks.append((Rule.P_PERCENT, enough & (margins < policy.p_percent / 100)))
+            masks.append((Rule.P_PERCENT, enough & too_close_to_estimate(margins, policy)))
     if policy.class_disclosure:
         masks.append((Rule.CLASS_DISCLOSURE, class_disclosure(facts.counts, matrix)))
     rules: list[list[Rule]] = [[] for _ in range(size)]
