@@ -57,15 +57,20 @@ class Backend:
         registered: SplinkDataFrame = self.db_api.register(source, dataset_display_name=dataset)
         return registered
 
-    def to_work(self, frame: SplinkDataFrame, table: str, *, select: str = "*") -> str:
-        """Copy a Splink result into the work connection as ``table``; return its name."""
+    def to_work(
+        self, frame: SplinkDataFrame, table: str, *, select: str = "*", where: str = "true"
+    ) -> str:
+        """Copy a Splink result (its rows meeting ``where``) into the work connection as
+        ``table``; return its name."""
         if self.spark is None:
             source = frame.physical_name
         else:
             arrow = frame.as_spark_dataframe().toArrow()
             self.connection.register(f"{table}_arrow", arrow)
             source = f"{table}_arrow"
-        self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM {source}")
+        self.connection.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM {source} WHERE {where}"
+        )
         if self.spark is not None:
             self.connection.unregister(f"{table}_arrow")
         return table

@@ -7,7 +7,8 @@ Exception tree::
         ├── ImportPackageError       a package failed verification or loading (``trelink import``)
         ├── JobSpecError             a linkage job spec names unknown datasets, columns or options
         ├── InputTableError          an identity table is empty or lacks the tokens the job needs
-        └── KeyMismatchError         datasets were tokenised under different linkage keys
+        ├── KeyMismatchError         datasets were tokenised under different linkage keys
+        └── ClericalReviewError      a review pack or clerical labels file is refused
 
 Messages name the file, dataset, column or key path at fault and say how to fix it.
 They never contain an identifier value, a token or a key.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from trelink.errors import TrelinkError
 
 __all__ = [
+    "ClericalReviewError",
     "ImportPackageError",
     "InputTableError",
     "JobSpecError",
@@ -48,3 +50,7 @@ class KeyMismatchError(LinkageError):
 
 class TrainingError(LinkageError):
     """The data give EM too little to estimate the model (too few candidate pairs)."""
+
+
+class ClericalReviewError(LinkageError):
+    """A review pack cannot be made, or a labels file is refused (signature, pack)."""

@@ -46,7 +46,7 @@ def _print_summary(result: LinkResult) -> None:
         )
     console.print(
         f"wrote {result.out_dir}/pairs.parquet, clusters.parquet, held_back.parquet, "
-        "model.json, report.html"
+        "review_candidates.parquet, model.json, report.html"
     )
 
 
@@ -87,6 +87,15 @@ def link(
         help=(
             "Spark setting KEY=VALUE, repeatable, e.g. spark.driver.memory=12g or "
             "spark.master=yarn (--backend spark only)."
+        ),
+        show_default=False,
+    ),
+    labels: list[Path] = typer.Option(
+        [],
+        "--labels",
+        help=(
+            "Clerical labels from `trelink review-import` (repeatable): a labelled match "
+            "is linked and a labelled non-match never is, whatever the model says."
         ),
         show_default=False,
     ),
@@ -135,6 +144,7 @@ def link(
         truth_path=truth,
         overwrite=overwrite,
         spark_conf=parse_spark_conf(spark_conf),
+        clerical_labels=labels,
     )
     _print_summary(result)
 

@@ -25,6 +25,7 @@ from splink import Linker
 
 from linkage.backends import Backend, BackendName, check_spark_conf, column_names, open_backend
 from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
+from linkage.clerical import apply_clerical_labels, clerical_conflicts
 from linkage.clusters import build_spine
 from linkage.em_plan import (
     EmPlan,
@@ -40,6 +41,7 @@ from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
 from linkage.job import HoldBackRule, LinkJob
 from linkage.model import apply_trained_parameters, build_settings, level_gammas, read_model
 from linkage.report import ReportInputs, write_report
+from linkage.review_pack import write_review_candidates
 from linkage.training import train_model
 from trelink.atomic import atomic_directory
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
@@ -353,13 +355,16 @@ def link_datasets(
     show_progress: bool = True,
     memory_limit: str = "8GB",
     spark_conf: Mapping[str, str] | None = None,
+    clerical_labels: Sequence[Path] = (),
 ) -> LinkResult:
     """Link ``sources`` and write pairs, clusters, model and report into ``out_dir``.
 
     Paths may be ``str`` or ``Path``. The result gives the written tables
     (``LinkResult.predictions``, ``clusters``) and Splink's linker
     (``LinkResult.open_linker``); see docs/python-api.md. ``spark_conf`` overrides
-    trelink's Spark settings (``--backend spark`` only).
+    trelink's Spark settings (``--backend spark`` only). ``clerical_labels`` are
+    files from ``trelink review-import``: their pairs' decisions are fixed whatever the
+    model says (``linkage.clerical``).
     """
     started = time.perf_counter()
     if spark_conf:
@@ -400,6 +405,7 @@ def link_datasets(
             step=step,
             memory_limit=memory_limit,
             spark_conf=spark_conf,
+            clerical_labels=clerical_labels,
         )
     timings.pop("done", None)
     return LinkResult(
@@ -426,6 +432,7 @@ def _run(
     step: Callable[[str], None],
     memory_limit: str,
     spark_conf: Mapping[str, str] | None,
+    clerical_labels: Sequence[Path] = (),
 ) -> dict[str, Any]:
     connection = duckdb.connect(
         ":memory:",
@@ -448,7 +455,15 @@ def _run(
             backend_name, connection=connection, workdir=workdir, spark_conf=spark_conf
         ) as backend:
             return _link(
-                prepared, backend, job, match_keys, model_path, truth_path, staging, step
+                prepared,
+                backend,
+                job,
+                match_keys,
+                model_path,
+                truth_path,
+                staging,
+                step,
+                clerical_labels,
             )
     finally:
         connection.close()
@@ -530,6 +545,7 @@ def _link(
     truth_path: Path | None,
     staging: Path,
     step: Callable[[str], None],
+    clerical_labels: Sequence[Path] = (),
 ) -> dict[str, Any]:
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
@@ -551,13 +567,32 @@ def _link(
         threshold_match_probability=min(SENSITIVITY_FLOOR, job.threshold), warning_mode="never"
     )
     datasets = list(prepared.tables)
-    select = _prediction_select(column_names(predictions), datasets)
-    select += ", " + _held_back_sql(job.hold_back, level_gammas(linker))
-    backend.to_work(predictions, "scored_pairs", select=select)
+    pair_select = _prediction_select(column_names(predictions), datasets)
+    held_back_sql = _held_back_sql(job.hold_back, level_gammas(linker))
+    backend.to_work(predictions, "scored_pairs", select=f"{pair_select}, {held_back_sql}")
     outcome = _hold_back(connection, job.threshold, staging, prepared.attributes)
     held_back = outcome.held_back
     if outcome.note is not None:
         prepared = replace(prepared, notes=(*prepared.notes, outcome.note))
+    write_review_candidates(
+        backend,
+        predictions,
+        pair_select=pair_select,
+        held_back_sql=held_back_sql,
+        gammas=level_gammas(linker),
+        threshold=job.threshold,
+        staging=staging,
+    )
+    if clerical_labels:
+        clerical = apply_clerical_labels(
+            connection,
+            clerical_labels,
+            tables=prepared.tables,
+            threshold=job.threshold,
+            held_back_file=staging / "held_back.parquet",
+        )
+        held_back = int(connection.execute("SELECT count(*) FROM held_back").fetchall()[0][0])
+        prepared = replace(prepared, notes=(*prepared.notes, clerical.note()))
     step("clustering pairs into persons")
     spine = build_spine(
         connection,
@@ -565,6 +600,9 @@ def _link(
         threshold=job.cluster_threshold,
         repeats_dataset=job.repeats_dataset,
     )
+    conflicts = clerical_conflicts(connection) if clerical_labels else None
+    if conflicts is not None:
+        prepared = replace(prepared, notes=(*prepared.notes, conflicts))
     connection.execute(
         "CREATE OR REPLACE TABLE pairs AS SELECT * FROM scored_pairs "
         f"WHERE match_probability >= {job.threshold} "

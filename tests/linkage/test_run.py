@@ -37,6 +37,7 @@ def test_outputs_have_the_promised_columns(linked: LinkResult) -> None:
         "model.json",
         "pairs.parquet",
         "report.html",
+        "review_candidates.parquet",
     ]
     pairs = pq.read_table(out / "pairs.parquet")
     assert pairs.column_names == [

@@ -8,10 +8,12 @@ Modules::
     trelink.trust.hashing    SHA-256 of bytes and of files (streamed)
     trelink.trust.package    the transfer package container (``.tlp``): writing one and
                              opening it with every check
+    trelink.trust.sealed     small sealed files (HPKE + Ed25519, one shot) between the
+                             parties of a clerical review
 
 The data owner builds packages (``pseudonymise.package.build_package``: what may go in);
 the TRE opens them (``linkage.importer``); the export workflow signs its log and
 requests with the same keys and canonical JSON. Nothing here imports a role package.
 """
 
-__all__ = ["canonical", "errors", "hashing", "keys", "package"]
+__all__ = ["canonical", "errors", "hashing", "keys", "package", "sealed"]
