@@ -19,12 +19,16 @@ from rich.table import Table
 # Typer needs the enums themselves for the --role and --kind choices; the model module is
 # plain enums and dataclasses. Everything else is imported when a command runs.
 from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, Role
+from trelink.console import print_json, result_console
+from trelink.exit_codes import check_failed
+from trelink.options import JSON_HELP
 
 if TYPE_CHECKING:
     from tre_export.area import ExportArea
-    from tre_export.evidence import ModelView
+    from tre_export.evidence import DecisionRecordView, ModelView
     from tre_export.model import Enrolment, Remark
     from tre_export.model import Request as ExportRequest
+    from tre_export.queue import QueueRow
     from tre_export.signing import Signer
     from tre_export.state import ProjectState
     from tre_export.table_view import RenderedTable
@@ -51,8 +55,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+def _console(*, to_stderr: bool = False) -> Console:
+    return result_console(to_stderr=to_stderr)
 
 
 def _area(directory: Path) -> ExportArea:
@@ -416,7 +420,7 @@ def audit_command(
         "outbox manifest) that must still be in the log; repeatable.",
     ),
 ) -> None:
-    """Verify the whole log: chain, head, every signature, every rule. Exit 1 on any fault.
+    """Verify the whole log: chain, head, every signature, every rule. Exit 4 on any fault.
 
     The web sign-in log's chain is checked too, and its failed and refused attempts
     counted."""
@@ -452,7 +456,7 @@ def audit_command(
         console.print("[bold red]sign-in log FAILED verification[/]:")
     for problem in [*verification.problems, *sign_in_problems]:
         console.print(f"  - {problem}")
-    raise typer.Exit(1)
+    raise check_failed()
 
 
 @export_app.command("list")
@@ -471,8 +475,13 @@ def list_command(
         "requests, a checker no drafts; decisions counted as blind reviews allow).",
         dir_okay=False,
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """List the requests with their status, as the web page's queue does."""
+    """List the requests with their status, as the web page's queue does.
+
+    ``--json`` prints ``{"requests": [{"request", "status", "title", "researcher",
+    "outputs", "approved", "rejected", "conflict", "failed_checks", "opened"}]}``.
+    """
     from tre_export.dates import readable_time
     from tre_export.queue import queue_rows
     from tre_export.state import read_state
@@ -483,7 +492,8 @@ def list_command(
     for column in ("approved", "rejected", "conflict", "failed checks"):
         table.add_column(column, justify="right")
     table.add_column("opened", no_wrap=True)
-    for row in queue_rows(state, viewer, status=status, search=search or ""):
+    rows = queue_rows(state, viewer, status=status, search=search or "")
+    for row in rows:
         table.add_row(
             row.request_id,
             row.status,
@@ -496,17 +506,40 @@ def list_command(
             str(row.failed_checks),
             readable_time(row.created),
         )
-    # Wide: when the output is not a terminal, do not squeeze it into 80 columns.
-    Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(
-        table
-    )
+    if as_json:
+        print_json({"requests": [_queue_json(row) for row in rows]})
+        return
+    _console().print(table)
+
+
+def _queue_json(row: QueueRow) -> dict[str, object]:
+    return {
+        "request": row.request_id,
+        "status": row.status,
+        "title": row.title,
+        "researcher": row.researcher,
+        "outputs": row.outputs,
+        "approved": row.approved,
+        "rejected": row.rejected,
+        "conflict": row.conflict,
+        "failed_checks": row.failed_checks,
+        "opened": row.created,
+    }
 
 
 @export_app.command("status")
 def status_command(
-    directory: Path = _DIR, request: str = _REQUEST, key: Path | None = _VIEWER_KEY
+    directory: Path = _DIR,
+    request: str = _REQUEST,
+    key: Path | None = _VIEWER_KEY,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Show each output of a request: automated check, approvals, status."""
+    """Show each output of a request: automated check, approvals, status.
+
+    ``--json`` prints ``{"request", "status", "outputs": [{"name", "kind", "check",
+    "approved_by", "approvals", "required_approvals", "status"}], "conflicts"}``;
+    ``approved_by`` and ``approvals`` are null while blind reviews hide them from you.
+    """
     from tre_export.state import read_state
 
     state = read_state(_area(directory))
@@ -517,29 +550,48 @@ def status_command(
         "output", "kind", "check", "approved by", title=f"{request}: {found.status.value}"
     )
     table.add_column("status", no_wrap=True)
+    outputs: list[dict[str, object]] = []
     for name, output in found.outputs.items():
         outcome = found.check_outcomes.get(name)
+        approver_names: list[str] | None = None
         if found.decisions_visible(name, viewer, blind_reviews=settings.blind_reviews):
-            approvers = ", ".join(review.checker_name for review in found.approvers(name))
+            approver_names = [review.checker_name for review in found.approvers(name)]
             approved = (
-                f"{approvers or '-'} ({len(found.approvers(name))}/{settings.required_approvals})"
+                f"{', '.join(approver_names) or '-'} "
+                f"({len(approver_names)}/{settings.required_approvals})"
             )
             status = state.output_status(found, name).value
         else:
             approved = _BLINDED
             status = _awaiting(found, name)
-        table.add_row(
-            name,
-            output.kind.value,
-            outcome.value if outcome else "not yet run",
-            escape(approved),
-            status,
+        check = outcome.value if outcome else "not yet run"
+        table.add_row(name, output.kind.value, check, escape(approved), status)
+        outputs.append(
+            {
+                "name": name,
+                "kind": output.kind.value,
+                "check": check,
+                "approved_by": approver_names,
+                "approvals": None if approver_names is None else len(approver_names),
+                "required_approvals": settings.required_approvals,
+                "status": status,
+            }
         )
-    console = _console()
-    console.print(table)
     conflicts = [name for name in found.outputs if found.in_conflict(name)]
+    console = _console(to_stderr=as_json)
+    if not as_json:
+        console.print(table)
     if conflicts:
         console.print(_CONFLICT_HINT.format(names=", ".join(conflicts)), markup=False)
+    if as_json:
+        print_json(
+            {
+                "request": request,
+                "status": found.status.value,
+                "outputs": outputs,
+                "conflicts": conflicts,
+            }
+        )
 
 
 _BLINDED = "hidden (blind reviews: record your own decision first, with --key)"
@@ -563,10 +615,17 @@ def show_command(
     request: str = _REQUEST,
     output: str | None = typer.Option(None, "--output", help="Only this output."),
     key: Path | None = _VIEWER_KEY,
+    full_record: bool = typer.Option(
+        False,
+        "--record",
+        help="Also print each table's decision record cell by cell, as the page's record "
+        "view does (it holds the true values of suppressed cells: for use inside the TRE).",
+    ),
 ) -> None:
     """Show a request's outputs with their evidence: flagged cells starred in red with the
     rule that fired, suppressed cells primary or secondary with their intervals, each
-    table's differencing result, models' coefficients and checks."""
+    table's differencing result, models' coefficients and checks, text in full; the
+    conversation and the reviews in order."""
     from tre_export.checks import load_checks
     from tre_export.evidence import (
         decision_record_name,
@@ -588,7 +647,7 @@ def show_command(
     names = [state.output(found, output).name] if output else list(found.outputs)
     viewer = _viewer(state, key)
     # Tables are wide: when the output is not a terminal, do not squeeze them into 80.
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    console = result_console()
     console.print(f"[bold]{request}[/] {found.title} ({found.status.value})")
     for name in names:
         item = found.outputs[name]
@@ -619,6 +678,9 @@ def show_command(
                 )
         elif model is not None:
             console.print(_terminal_model(model))
+        elif item.kind is OutputKind.TEXT:
+            console.print(_text_of(path), markup=False, highlight=False)
+        console.print(f"stored file: {path}", markup=False)
         record_name = decision_record_name(item)
         record = (
             read_decision_record(area.output_path(request, record_name), name)
@@ -628,6 +690,8 @@ def show_command(
         if record is not None:
             counts = ", ".join(f"{count} {status}" for status, count in record.summary.items())
             console.print(f"decision record {record_name} (kept in the TRE): {counts}")
+            if full_record:
+                console.print(_terminal_record(record))
         for remark in found.remarks.get(name, []):
             console.print(f"  v{remark.version} · {_remark_line(remark)}", markup=False)
         if found.version(name) > 1:
@@ -712,6 +776,27 @@ def _terminal_table(rendered: RenderedTable) -> Table:
             else:
                 cells.append(escape(cell.text))
         table.add_row(*cells)
+    return table
+
+
+def _text_of(path: Path) -> str:
+    """A text output as the page shows it (its first 20,000 characters)."""
+    try:
+        return path.read_text(encoding="utf-8")[:20000]
+    except (OSError, UnicodeDecodeError):
+        return "(not readable as UTF-8 text; open the stored file)"
+
+
+def _terminal_record(record: DecisionRecordView) -> Table:
+    """A decision record cell by cell: status, rules, count, value and interval."""
+    columns = ("row", "column", "status", "rules", "count", "value", "interval")
+    table = Table(
+        *columns,
+        title=f"{escape(record.table)}: {record.kind} table of {escape(record.measure)}",
+        caption="; ".join(f"{key}: {value}" for key, value in record.suppression.items()),
+    )
+    for cell in record.cells:
+        table.add_row(*(escape(cell[column]) for column in columns))
     return table
 
 

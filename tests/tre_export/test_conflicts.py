@@ -1,6 +1,7 @@
 """Independent reviews that disagree (issue 16, item 3), comments that make no new
 version and the return of a whole request (item 2), and `export list` showing a person
-what the web page shows them (item 4: every page action is a command too).
+what the web page shows them, as the page shows what `export audit` checks (item 4:
+every page action is a command, and the other way round).
 
 Conflicts: when the checkers' latest decisions on an output disagree, release is
 blocked; a third checker's review or a consensus signed by every checker who disagreed
@@ -12,6 +13,7 @@ import json
 from pathlib import Path
 
 from tests.tre_export.conftest import Team, run_cli
+from tests.tre_export.test_web import _client, _sign_in
 from tests.tre_export.test_web_words import _more_requests
 from tre_export.area import ExportArea
 from tre_export.audit_log import append_line, make_line
@@ -206,3 +208,10 @@ def test_list_shows_a_person_what_the_page_shows_them(
     assert "R0001" not in output and "R0002" not in output
     code, output = _export(*listing, "--key", team.researcher.private, "--search", "EXCLUSIONS")
     assert "R0002" in output and "R0001" not in output
+    # And the page shows what `export audit` checks: the log verified, with its head.
+    client = _client(web_area)
+    _sign_in(client, "Carl")
+    queue = client.get("/").text
+    verification = verify_area(web_area)
+    assert f"{verification.entry_count} entries" in queue
+    assert f'<code id="head">{verification.head_digest}</code>' in queue

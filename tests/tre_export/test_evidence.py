@@ -209,6 +209,11 @@ def test_the_decision_record_is_a_page_not_a_file(
     assert client.get(f"/requests/{request_id}/records/protected.csv").status_code == 404
     assert client.get(f"/requests/{request_id}/records/..%2Fchecks.json").status_code == 404
     assert client.get("/requests/R0099/records/protected.sdc.json").status_code == 404
+    # The command line reads the same record cell by cell (show --record).
+    cli = run_cli("export", "show", "--dir", area.root, "--request", request_id, "--record")
+    assert cli.exit_code == 0, cli.output
+    assert re.search(r"│ primary\s+│ threshold\s+│", cli.output), cli.output
+    assert "secondary" in cli.output and "stored file:" in cli.output
 
 
 _SAFE_RAW = "region,sex: F,sex: M,Total\nNorth,13,14,27\nSouth,22,18,40\nTotal,35,32,67\n"

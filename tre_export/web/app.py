@@ -45,7 +45,12 @@ from sdc.tablefile import decision_record_path as sdc_record_path
 from tre_export.area import ExportArea, validate_output_name
 from tre_export.checks import OutputCheck, RequestChecks, load_checks
 from tre_export.dates import readable_time
-from tre_export.errors import ExportError, OverrideNeededError, OverrideNotAllowedError
+from tre_export.errors import (
+    AuditLogError,
+    ExportError,
+    OverrideNeededError,
+    OverrideNotAllowedError,
+)
 from tre_export.evidence import (
     decision_record_name,
     project_policy_path,
@@ -59,7 +64,7 @@ from tre_export.queue import may_see, queue_rows
 from tre_export.release import release_request
 from tre_export.request import add_output, new_request, resubmit_output, submit_request
 from tre_export.review import add_comment, agree_consensus, return_output, review_output
-from tre_export.state import ProjectState, read_state
+from tre_export.state import ProjectState, read_state, verify_area
 from tre_export.web.accounts import WebSession, sign_in
 from tre_export.web.sign_in_log import record_sign_in
 from tre_export.web.throttle import SignInThrottle
@@ -223,7 +228,11 @@ def create_app(
         request: Request, *, error: str | None = None, status_code: int = 200
     ) -> Response:
         web = signed_in(request)
-        state = read_state(area)
+        # What `trelink export audit` checks, on every load: chain, head, signatures, rules.
+        verification = verify_area(area)
+        if not verification.passed:
+            raise AuditLogError(str(area.log_path), verification.problems)
+        state = verification.state
         visible = queue_rows(state, web.person)
         # Filters come from the query string and only ever select among visible rows.
         wanted = request.query_params.get("status", "")
@@ -247,6 +256,7 @@ def create_app(
             search=search,
             counts=counts,
             total=len(visible),
+            verification=verification,
         )
 
     async def request_page(request: Request) -> Response:
