@@ -122,3 +122,15 @@ def test_charts_escape_labels_and_mark_suppressed_cells() -> None:
     )
     assert "Intercept" not in plot  # the intercept is left out
     assert "x &lt;1&gt;" in plot
+
+
+def test_summary_links_the_release_record_and_reads_dates(tmp_path: Path) -> None:
+    """The study summary points to the outbox's release.html (approvals, log head), made
+    by the export's own release page, instead of repeating it; dates are readable."""
+    outbox = _outbox(tmp_path)
+    page = write_summary(outbox, tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert 'id="release-record"' not in page  # no release.html in the outbox: no link
+    assert "1 Jan 2026, 00:00 UTC" in page and "2026-01-01T00:00:00" not in page
+    (outbox / "release.html").write_text("<!doctype html>", encoding="utf-8")
+    page = write_summary(outbox, tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert '<a href="outbox/release.html">outbox/release.html</a>' in page

@@ -215,7 +215,12 @@ def artefact_table(result: DemoResult) -> Table:
     )
     row("output checkers", "export area: requests, checks, signed audit log", layout.export_area)
     row("released", "approved outputs, manifest, SHA256SUMS", layout.outbox)
-    row("released", "one-page summary (offline)", layout.summary)
+    row(
+        "released",
+        "release record: approvals, withheld, log head (offline)",
+        layout.outbox / "release.html",
+    )
+    row("released", "one-page summary of the findings (offline)", layout.summary)
     row(
         "evaluation only",
         "linkage quality against the truth",

@@ -5,11 +5,17 @@ table (the wide CSV ``sdc`` writes: empty cells are suppressed) and every releas
 (``NAME.model.json``), and renders ``summary.html.j2``: a heat map per table, a forest
 plot per model, and the tables themselves with suppressed cells marked. Charts are
 inline SVG, so the page needs no script and no network.
+
+It is the study's findings, arranged by topic. The record of the release itself (who
+approved each output and when, what was withheld, the audit log's head) is the outbox's
+``release.html``, which ``trelink export release`` writes for any request; the summary
+links to it rather than repeating it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +25,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from tre_export.dates import readable_time
+from tre_export.release_page import RELEASE_PAGE
 from trelink.atomic import atomic_file
 from trelink.demo.charts import Coefficient, HeatMap, forest_plot, heat_map
 from trelink.demo.errors import DemoError
@@ -157,7 +165,13 @@ def write_summary(outbox: Path, path: Path) -> Path:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    page = environment.get_template("summary.html.j2").render(**read_release(outbox))
+    environment.filters["readable_time"] = readable_time
+    record = outbox / RELEASE_PAGE
+    # A relative link, so the pair still opens offline wherever the folder is copied.
+    link = os.path.relpath(record, path.parent) if record.is_file() else None
+    page = environment.get_template("summary.html.j2").render(
+        **read_release(outbox), release_page=link
+    )
     with atomic_file(path) as temporary:
         temporary.write_text(page, encoding="utf-8")
     return path
