@@ -348,6 +348,9 @@ def test_a_conflict_is_settled_by_a_third_review_in_the_browser(
         )
         expect(table.locator("[data-role=output-status]")).to_have_text("approved")
         expect(table.locator("ul.reviews li")).to_have_count(3)
+        # Her decision stands: the form offers only a return to the researcher.
+        expect(table.locator("[data-role=locked]")).to_be_visible()
+        expect(table.locator("button.approve")).to_have_count(0)
         page.screenshot(path=str(tmp_path / "conflict-settled.png"), full_page=True)
     request = read_state(web_area).request("R0001")
     assert request.settlements["by_sex_age.csv"].checker_names == ("Eve",)

@@ -727,6 +727,10 @@ def _output_view(
         else [],
         "may_agree": checker and conflict and reviewed,  # the consensus form, not review
         "third": checker and conflict and not reviewed,
+        # Settled with this checker's part: their decision stands; a return still may.
+        "locked": checker
+        and name in request.settlements
+        and (reviewed or web.person.key_id in request.settlements[name].checker_key_ids),
         "status": state.output_status(request, name).value
         if visible or name in request.returned
         else "awaiting your review",
