@@ -16,7 +16,15 @@ import duckdb
 import pandas as pd
 import pytest
 
-from linkage import LinkageError, database_sources, folder_source, open_linker, read_output_table
+from linkage import (
+    LinkageError,
+    database_sources,
+    folder_source,
+    ictg,
+    open_linker,
+    read_output_table,
+)
+from linkage.ictg import IctgInputError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "notebook_linkage.py"
 
@@ -121,3 +129,8 @@ def test_paths_may_be_strings(session: Any, tmp_path: Path) -> None:
         database_sources(str(tmp_path / "missing.duckdb"), ["school"])
     with pytest.raises(LinkageError, match=r"no model\.json"):
         open_linker(str(tmp_path), list(session.result.sources))
+    missing = str(tmp_path / "missing.parquet")
+    with pytest.raises(IctgInputError, match="not found"):
+        ictg.parquet_sources(referral=[missing], monthly=[missing], contact=[missing])
+    with pytest.raises(IctgInputError, match="not found"):
+        ictg.database_sources(str(tmp_path / "tre.duckdb"), referral=[], monthly=[], contact=[])
