@@ -61,11 +61,11 @@ def test_a_conflict_blocks_release_until_a_third_review_settles_it(
     assert "the checkers disagree: yours settles it" in output and "Carl" not in output
     # The checkers who disagree may not quietly change their minds.
     code, output = _review(area, team.checker2.private, "by_sex_age.csv", "--approve")
-    assert code == 2 and "may not simply change their decision" in output
+    assert code != 0 and "may not simply change their decision" in output
     release = ["release", "--dir", area.root, "--request", "R0001", "--key"]
     outbox = tmp_path / "outbox"
     code, output = _export(*release, team.checker1.private, "--out", outbox)
-    assert code == 2 and "the checkers disagree on by_sex_age.csv" in output
+    assert code != 0 and "the checkers disagree on by_sex_age.csv" in output
     assert not outbox.exists()
 
     code, output = _review(area, team.checker3.private, "by_sex_age.csv", "--approve")
@@ -74,7 +74,7 @@ def test_a_conflict_blocks_release_until_a_third_review_settles_it(
     code, output = _export(*show, "--key", team.checker2.private)
     assert "settled by third review (Eve): approved" in output
     code, output = _review(area, team.checker2.private, "by_sex_age.csv", "--reject")
-    assert code == 2 and "was settled by third review" in output
+    assert code != 0 and "was settled by third review" in output
 
     code, output = _export(*release, team.checker1.private, "--out", outbox)
     assert code == 0, output
@@ -91,7 +91,7 @@ def test_a_consensus_needs_every_checker_who_disagreed(web_area: ExportArea, tea
     assert _review(area, team.checker1.private, "trend.png", "--approve")[0] == 0
     assert _review(area, team.checker2.private, "trend.png", "--reject")[0] == 0
     code, output = _consensus(area, team.checker3.private, "trend.png", "--approve")
-    assert code == 2 and "Eve has not reviewed" in output
+    assert code != 0 and "Eve has not reviewed" in output
     code, output = _consensus(area, team.checker1.private, "trend.png", "--approve")
     assert code == 0 and "waiting for the other checkers' agreement" in output
     code, output = _consensus(area, team.checker2.private, "trend.png", "--reject")
@@ -108,9 +108,9 @@ def test_a_consensus_needs_every_checker_who_disagreed(web_area: ExportArea, tea
     assert _review(area, team.checker1.private, "raw.csv", "--reject")[0] == 0
     assert _review(area, team.checker2.private, "raw.csv", "--approve", "--override", "ok")[0] == 0
     code, output = _consensus(area, team.checker1.private, "raw.csv", "--approve")
-    assert code == 2 and "--override" in output
+    assert code != 0 and "--override" in output
     code, output = _consensus(area, team.checker1.private, "by_sex_age.csv", "--approve")
-    assert code == 2 and "do not disagree" in output
+    assert code != 0 and "do not disagree" in output
 
 
 def test_a_change_of_mind_written_into_the_log_by_hand_is_caught(
@@ -145,7 +145,7 @@ def test_a_change_of_mind_written_into_the_log_by_hand_is_caught(
     verification = verify_area(area)
     assert any("may not simply change their decision" in p for p in verification.problems)
     code, output = _export("audit", "--dir", area.root)
-    assert code == 1 and "FAILED" in output
+    assert code != 0 and "FAILED" in output
 
 
 def test_comments_make_no_version_and_a_whole_request_goes_back(
@@ -164,7 +164,7 @@ def test_comments_make_no_version_and_a_whole_request_goes_back(
     )  # fmt: skip
     assert code == 0, output
     code, output = _export(*comment, "--key", team.other_researcher.private, "--comment", "me too")
-    assert code == 2 and "only checkers and the researcher who opened it" in output
+    assert code != 0 and "only checkers and the researcher who opened it" in output
     state = read_state(area)
     request = state.request("R0001")
     assert request.version("raw.csv") == 1 and not request.returned
@@ -179,7 +179,7 @@ def test_comments_make_no_version_and_a_whole_request_goes_back(
 
     back = ["return", "--dir", area.root, "--request", "R0001", "--key", team.checker1.private]
     code, output = _export(*back, "--comment", "x")
-    assert code == 2 and "exactly one of --output NAME or --whole-request" in output
+    assert code != 0 and "exactly one of --output NAME or --whole-request" in output
     code, output = _export(*back, "--whole-request", "--comment", "describe every table's unit")
     assert code == 0 and "every output of R0001" in output
     state = read_state(area)
@@ -191,9 +191,9 @@ def test_comments_make_no_version_and_a_whole_request_goes_back(
     code, output = _export("show", "--dir", area.root, "--request", "R0001")
     assert "R0001 as a whole" in output and "Carl (checker) returned the whole request on" in output
     code, output = _export(*back, "--whole-request", "--comment", "again")
-    assert code == 2 and "already with the researcher" in output
+    assert code != 0 and "already with the researcher" in output
     code, output = _review(area, team.checker2.private, "trend.png", "--approve")
-    assert code == 2 and "review the new version once it is resubmitted" in output
+    assert code != 0 and "review the new version once it is resubmitted" in output
     assert verify_area(area).passed
 
 
