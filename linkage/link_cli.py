@@ -8,7 +8,7 @@ once when the run has succeeded.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import typer
 from rich.console import Console
@@ -38,6 +38,19 @@ def _print_summary(result: LinkResult) -> None:
         )
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+    if result.expected is not None:
+        expected = result.expected
+        console.print(
+            f"the model expects precision {expected.expected_precision:.4f}, recall "
+            f"{expected.expected_recall:.4f} at {expected.threshold} (from its probabilities; "
+            "see the report's 'Choosing a threshold')"
+        )
+    if result.recommended is not None and result.recommended.threshold != result.threshold:
+        console.print(
+            f"recommended threshold: {result.recommended.threshold} (highest expected F1, "
+            f"{result.recommended.expected_f1:.4f}); rerun with --threshold "
+            f"{result.recommended.threshold} or --threshold auto"
+        )
     if result.metrics is not None:
         overall = result.metrics.overall
         console.print(
@@ -48,6 +61,19 @@ def _print_summary(result: LinkResult) -> None:
         f"wrote {result.out_dir}/pairs.parquet, clusters.parquet, held_back.parquet, "
         "review_candidates.parquet, model.json, report.html"
     )
+
+
+def _parse_threshold(text: str | None) -> float | Literal["auto"] | None:
+    from linkage.errors import LinkageError
+
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise LinkageError(
+            f"--threshold must be a match probability in (0, 1) or auto, not {text!r}"
+        ) from None
 
 
 def link(
@@ -68,8 +94,13 @@ def link(
             "link_and_dedupe, or dedupe_only for one folder)."
         ),
     ),
-    threshold: float | None = typer.Option(
-        None, "--threshold", help="Match probability of a link (default: the job's, 0.8)."
+    threshold: str | None = typer.Option(
+        None,
+        "--threshold",
+        help=(
+            "Match probability of a link (default: the job's, 0.8), or auto: the "
+            "threshold of highest expected F1 from the model's probabilities."
+        ),
     ),
     model: Path | None = typer.Option(
         None, "--model", help="Reuse a saved model.json instead of training."
@@ -139,7 +170,7 @@ def link(
         job=job,
         match_keys=load_match_key_spec(match_keys),
         backend=chosen,
-        threshold=threshold,
+        threshold=_parse_threshold(threshold),
         model_path=model,
         truth_path=truth,
         overwrite=overwrite,

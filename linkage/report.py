@@ -25,9 +25,28 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from linkage.backends import Backend
 from linkage.clusters import Spine
+from linkage.diagnostics import (
+    axis_limit,
+    clip_match_weights_chart,
+    level_rows,
+    write_dashboards,
+)
+from linkage.errors import LinkageError
 from linkage.evaluate import SENSITIVITY_THRESHOLDS, LinkageMetrics
+from linkage.indicators import (
+    covered_link_rates,
+    dataset_coverage,
+    subgroup_indicators,
+    uncertain_band,
+)
 from linkage.inputs import PreparedInputs
 from linkage.job import LinkJob
+from linkage.threshold import (
+    ExpectedQuality,
+    candidate_pairs_sql,
+    expected_quality_curve,
+    recommend_threshold,
+)
 from trelink.atomic import atomic_file
 
 __all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
@@ -46,6 +65,9 @@ class ReportInputs:
     job: LinkJob
     spine: Spine
     metrics: LinkageMetrics | None
+    # Comparisons of fields people change (``em_plan.changeable_comparisons``), for the
+    # model's warnings.
+    changeable: frozenset[str] = frozenset()
 
 
 def _bar_chart(
@@ -131,15 +153,25 @@ def subgroup_link_rates(
 
 
 def _threshold_rows(
-    connection: duckdb.DuckDBPyConnection, metrics: LinkageMetrics | None
+    connection: duckdb.DuckDBPyConnection,
+    metrics: LinkageMetrics | None,
+    curve: Sequence[ExpectedQuality],
 ) -> list[dict[str, Any]]:
     quality = dict(metrics.by_threshold) if metrics is not None else {}
+    expected = {point.threshold: point for point in curve}
     rows = []
     for threshold in SENSITIVITY_THRESHOLDS:
         pairs = connection.sql(
             f"SELECT count(*) FROM scored_pairs WHERE match_probability >= {threshold}"
         ).fetchall()[0][0]
         row: dict[str, Any] = {"threshold": threshold, "pairs": int(pairs)}
+        point = expected.get(threshold)
+        if point is not None:
+            row.update(
+                expected_precision=point.expected_precision,
+                expected_recall=point.expected_recall,
+                expected_f1=point.expected_f1,
+            )
         if threshold in quality:
             counts = quality[threshold]
             row.update(precision=counts.precision, recall=counts.recall, f1=counts.f1)
@@ -186,6 +218,127 @@ def _splink_charts(inputs: ReportInputs) -> dict[str, dict[str, Any]]:
     return charts
 
 
+def _curve_chart(
+    curve: Sequence[ExpectedQuality],
+    metrics: LinkageMetrics | None,
+    *,
+    threshold: float,
+    recommended: ExpectedQuality | None,
+) -> dict[str, Any]:
+    """Expected precision, recall and F1 against the threshold (lines); measured ones
+    where truth exists (points); the run's and the recommended threshold (rules)."""
+    values: list[dict[str, Any]] = [
+        {"threshold": point.threshold, "measure": f"expected {name}", "value": value}
+        for point in curve
+        for name, value in (
+            ("precision", point.expected_precision),
+            ("recall", point.expected_recall),
+            ("F1", point.expected_f1),
+        )
+    ]
+    measured = [
+        {"threshold": level, "measure": f"measured {name}", "value": value}
+        for level, counts in (metrics.by_threshold if metrics is not None else ())
+        for name, value in (("precision", counts.precision), ("recall", counts.recall))
+    ]
+    rules = [{"threshold": threshold, "which": "run's threshold"}]
+    if recommended is not None:
+        rules.append({"threshold": recommended.threshold, "which": "recommended"})
+    colour = {"field": "measure", "type": "nominal", "title": None}
+    x_axis = {"field": "threshold", "type": "quantitative", "scale": {"domain": [0, 1]}}
+    y_axis = {"field": "value", "type": "quantitative", "scale": {"domain": [0, 1]}}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": "Expected quality by threshold (from the model's probabilities)",
+        "width": 520,
+        "height": 300,
+        "layer": [
+            {
+                "data": {"values": values},
+                "mark": "line",
+                "encoding": {"x": x_axis, "y": y_axis, "color": colour},
+            },
+            {
+                "data": {"values": measured},
+                "mark": {"type": "point", "filled": True},
+                "encoding": {"x": x_axis, "y": y_axis, "color": colour},
+            },
+            {
+                "data": {"values": rules},
+                "mark": {"type": "rule", "strokeDash": [4, 3]},
+                "encoding": {
+                    "x": {"field": "threshold", "type": "quantitative"},
+                    "tooltip": [{"field": "which"}, {"field": "threshold"}],
+                },
+            },
+        ],
+    }
+
+
+def _diagnostics(inputs: ReportInputs, charts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Everything the report's diagnostics, indicators and threshold sections show."""
+    connection = inputs.backend.connection
+    job = inputs.job
+    levels = level_rows(
+        inputs.linker,
+        changeable=inputs.changeable,
+        labelled=job.training.label_column is not None,
+    )
+    limit = axis_limit(levels)
+    charts["match_weights"] = clip_match_weights_chart(charts["match_weights"], limit)
+    charts["unlinkables"] = inputs.linker.evaluation.unlinkables_chart().chart_dict
+    pairs_sql = candidate_pairs_sql()
+    curve = expected_quality_curve(connection, pairs_sql)
+    try:
+        recommended: ExpectedQuality | None = recommend_threshold(curve)
+    except LinkageError:
+        recommended = None
+    (at_threshold,) = expected_quality_curve(connection, pairs_sql, (job.threshold,))
+    charts["expected_quality"] = _curve_chart(
+        curve, inputs.metrics, threshold=job.threshold, recommended=recommended
+    )
+    band = uncertain_band(job.threshold)
+    return {
+        "levels": levels,
+        "weight_warnings": [warning for row in levels for warning in row.warnings],
+        "axis_limit": limit,
+        "curve": curve,
+        "recommended": recommended,
+        "at_threshold": at_threshold,
+        "band": band,
+        "indicators": subgroup_indicators(
+            connection,
+            attributes=inputs.prepared.attributes,
+            subgroups=job.subgroups,
+            threshold=job.threshold,
+            band=band,
+            with_truth=inputs.metrics is not None,
+        ),
+        "coverage": covered_link_rates(
+            connection,
+            attributes=inputs.prepared.attributes,
+            subgroups=job.subgroups,
+            coverage=dataset_coverage(list(inputs.prepared.tables)),
+        ),
+    }
+
+
+def _companion_pages(path: Path, inputs: ReportInputs) -> list[str]:
+    """Splink's comparison viewer and cluster studio beside the report (DuckDB only)."""
+    if inputs.backend.spark is not None:
+        return []
+    directory = path.parent / "diagnostics"
+    written = write_dashboards(
+        directory,
+        linker=inputs.linker,
+        connection=inputs.backend.connection,
+        predictions=inputs.predictions,
+        tables=inputs.prepared.tables,
+        threshold=inputs.job.cluster_threshold,
+    )
+    return [f"diagnostics/{name}" for name in written]
+
+
 def _json_for_script(value: Any) -> str:
     # Inside a <script> element nothing may close the element or open a comment.
     return (
@@ -205,6 +358,8 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
         connection, inputs.prepared.attributes, inputs.job.subgroups
     )
     charts = _splink_charts(inputs)
+    diagnostics = _diagnostics(inputs, charts)
+    companion = _companion_pages(path, inputs)
     charts["dataset_rates"] = _bar_chart(
         dataset_rates,
         title="Records linked to another dataset",
@@ -250,8 +405,10 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
         ).fetchall(),
         dataset_rates=dataset_rates,
         subgroup_rates=subgroup_rates,
-        thresholds=_threshold_rows(connection, metrics),
+        thresholds=_threshold_rows(connection, metrics, diagnostics["curve"]),
         metrics=metrics,
+        companion=companion,
+        **diagnostics,
         chart_specs=_json_for_script(charts),
         chart_names=list(charts),
         vega=libraries["vega"],

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -42,6 +42,7 @@ from linkage.job import HoldBackRule, LinkJob
 from linkage.model import apply_trained_parameters, build_settings, level_gammas, read_model
 from linkage.report import ReportInputs, write_report
 from linkage.review_pack import write_review_candidates
+from linkage.threshold import ExpectedQuality, auto_threshold, run_expectation
 from linkage.training import train_model
 from trelink.atomic import atomic_directory
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
@@ -77,6 +78,10 @@ class LinkResult:
     sources: tuple[DatasetSource, ...] = field(default=(), repr=False)
     job: LinkJob | None = field(default=None, repr=False)  # resolved: blocking rules filled in
     match_keys: MatchKeySpec | None = field(default=None, repr=False)
+    # What the model expects at the threshold, and the threshold it recommends
+    # (``linkage.threshold``); None when no pair was scored.
+    expected: ExpectedQuality | None = None
+    recommended: ExpectedQuality | None = None
 
     def predictions(self) -> pd.DataFrame:
         """The links (``pairs.parquet``): one row per pair at or above the threshold."""
@@ -348,7 +353,7 @@ def link_datasets(
     job: LinkJob | None = None,
     match_keys: MatchKeySpec | None = None,
     backend: BackendName = "duckdb",
-    threshold: float | None = None,
+    threshold: float | Literal["auto"] | None = None,
     model_path: str | os.PathLike[str] | None = None,
     truth_path: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
@@ -372,7 +377,10 @@ def link_datasets(
             raise LinkageError("--spark-conf applies to --backend spark only")
         check_spark_conf(spark_conf)  # a bad setting fails before any work
     job = job if job is not None else LinkJob()
-    if threshold is not None:
+    automatic = threshold == "auto"  # the threshold of highest expected F1
+    if isinstance(threshold, str) and not automatic:
+        raise LinkageError(f"--threshold must be a match probability or auto, not {threshold!r}")
+    if isinstance(threshold, float | int) and not automatic:
         if not 0 < threshold < 1:
             raise LinkageError(
                 f"--threshold must be a match probability in (0, 1), got {threshold}"
@@ -406,6 +414,7 @@ def link_datasets(
             memory_limit=memory_limit,
             spark_conf=spark_conf,
             clerical_labels=clerical_labels,
+            automatic_threshold=automatic,
         )
     timings.pop("done", None)
     return LinkResult(
@@ -433,6 +442,7 @@ def _run(
     memory_limit: str,
     spark_conf: Mapping[str, str] | None,
     clerical_labels: Sequence[Path] = (),
+    automatic_threshold: bool = False,
 ) -> dict[str, Any]:
     connection = duckdb.connect(
         ":memory:",
@@ -464,6 +474,7 @@ def _run(
                 staging,
                 step,
                 clerical_labels,
+                automatic_threshold,
             )
     finally:
         connection.close()
@@ -546,6 +557,7 @@ def _link(
     staging: Path,
     step: Callable[[str], None],
     clerical_labels: Sequence[Path] = (),
+    automatic_threshold: bool = False,
 ) -> dict[str, Any]:
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
@@ -570,6 +582,14 @@ def _link(
     pair_select = _prediction_select(column_names(predictions), datasets)
     held_back_sql = _held_back_sql(job.hold_back, level_gammas(linker))
     backend.to_work(predictions, "scored_pairs", select=f"{pair_select}, {held_back_sql}")
+    if automatic_threshold:
+        chosen = auto_threshold(connection)
+        job = job.model_copy(update={"threshold": chosen.threshold})
+        note = (
+            f"--threshold auto chose {chosen.threshold}: the highest expected F1 "
+            f"({chosen.expected_f1:.4f}) from the model's probabilities"
+        )
+        prepared = replace(prepared, notes=(*prepared.notes, note))
     outcome = _hold_back(connection, job.threshold, staging, prepared.attributes)
     held_back = outcome.held_back
     if outcome.note is not None:
@@ -636,8 +656,10 @@ def _link(
             job=job,
             spine=spine,
             metrics=metrics,
+            changeable=changeable_comparisons(prepared.comparisons, match_keys),
         ),
     )
+    expected, recommended = run_expectation(connection, job.threshold)
     pair_count = connection.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
     return {
         "records": dict(prepared.record_counts),
@@ -648,4 +670,6 @@ def _link(
         "metrics": metrics,
         "held_back": held_back,
         "notes": prepared.notes,
+        "expected": expected,
+        "recommended": recommended,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def test_outputs_have_the_promised_columns(linked: LinkResult) -> None:
     out = linked.out_dir
     assert sorted(path.name for path in out.iterdir()) == [
         "clusters.parquet",
+        "diagnostics",
         "held_back.parquet",
         "model.json",
         "pairs.parquet",
@@ -315,3 +317,105 @@ def test_an_em_block_without_pairs_is_skipped_and_the_others_train(
         "postcode",
         "nhs_number",
     ]
+
+
+def _token_digits(folder: Path) -> set[str]:
+    """The leading 15 digits of every token of a pseudonymised folder (64-bit integers),
+    so a token shown whole, negated or as a rounded float is still recognised."""
+    identity = pq.read_table(folder / "identity.parquet")
+    found: set[str] = set()
+    for name in identity.column_names:
+        if name == "record_pid":
+            continue
+        for value in identity.column(name).drop_null().to_pylist():
+            for token in value if isinstance(value, list) else [value]:
+                digits = str(abs(int(token)))
+                if len(digits) >= 15:
+                    found.add(digits[:15])
+    return found
+
+
+def _page_digits(html: str) -> set[str]:
+    """Leading 15 digits of every long number on a page, written whole or as a float."""
+    whole = re.findall(r"\d{15,}", html)
+    floats = re.findall(r"(\d)\.(\d{14,})[eE]\+?\d+", html)
+    return {number[:15] for number in whole} | {(a + b)[:15] for a, b in floats}
+
+
+def test_report_and_companion_pages_show_diagnostics_without_tokens(
+    linked: LinkResult, tokenised_pair: TokenisedPair
+) -> None:
+    out = linked.out_dir
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for section in (
+        "Linkage uncertainty by subgroup",
+        "What a gap means and what to do",
+        "Choosing a threshold",
+        "Recommended threshold",
+        "m and u of each level",
+        "Unlinkable records",
+        'id="chart-unlinkables"',
+        'id="chart-expected_quality"',
+        "diagnostics/comparison_viewer.html",
+    ):
+        assert section in report, section
+    pages = {
+        name: (out / "diagnostics" / name).read_text(encoding="utf-8")
+        for name in ("comparison_viewer.html", "cluster_studio.html")
+    }
+    tokens = _token_digits(tokenised_pair.left) | _token_digits(tokenised_pair.right)
+    assert len(tokens) > 1000
+    for name, html in {"report.html": report, **pages}.items():
+        leaked = tokens & _page_digits(html)
+        assert not leaked, f"{name} shows {len(leaked)} token values"
+        # Offline: no script or stylesheet from elsewhere.
+        assert "<script src=" not in html and "fonts.googleapis" not in html, name
+    # The dashboards do show pseudonymous ids, so a pair can be found in pairs.parquet.
+    pairs = pq.read_table(out / "pairs.parquet").column("record_pid_l").to_pylist()
+    assert any(pid in pages["comparison_viewer.html"] for pid in pairs)
+
+
+def test_expected_quality_tracks_the_measured_on_the_generator(linked: LinkResult) -> None:
+    assert linked.expected is not None and linked.metrics is not None
+    measured = linked.metrics.overall
+    # The estimate uses no truth: it sees only the model's probabilities. Recall is
+    # over-stated by what blocking never produced, so it may sit a little above.
+    assert abs(linked.expected.expected_precision - measured.precision) <= 0.03
+    assert -0.03 <= linked.expected.expected_recall - measured.recall <= 0.08
+    assert linked.recommended is not None
+    recommended = linked.metrics.by_threshold
+    best_measured = max(counts.f1 for _, counts in recommended)
+    at_recommended = duckdb.sql(
+        "SELECT count(*) FROM read_parquet(?) WHERE match_probability >= ?",
+        params=[str(linked.out_dir / "pairs.parquet"), linked.threshold],
+    ).fetchall()[0][0]
+    assert at_recommended == linked.pairs
+    assert linked.recommended.expected_f1 >= best_measured - 0.05
+
+
+@pytest.mark.slow
+def test_threshold_auto_links_at_the_recommended_threshold(
+    linked: LinkResult, tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    assert linked.recommended is not None
+    auto = _link(
+        tokenised_pair,
+        tmp_path / "auto",
+        model_path=linked.out_dir / "model.json",
+        threshold="auto",
+    )
+    assert auto.threshold == linked.recommended.threshold
+    assert any("--threshold auto chose" in note for note in auto.notes)
+    lowest = duckdb.sql(
+        "SELECT min(match_probability) FROM read_parquet(?)",
+        params=[str(auto.out_dir / "pairs.parquet")],
+    ).fetchall()[0][0]
+    assert lowest >= auto.threshold
+
+
+def test_a_threshold_that_is_neither_a_probability_nor_auto_is_refused(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    with pytest.raises(LinkageError, match="match probability or auto"):
+        _link(tokenised_pair, tmp_path / "out", threshold="best")
+    assert not (tmp_path / "out").exists()

@@ -23,12 +23,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from trelink.specs.identifier_types import CANONICAL_COLUMNS, IdentityRole
 from trelink.specs.loader import SpecModel, load_spec, spec_path
 
 __all__ = [
     "EXCEL_SERIAL",
     "ColumnSpec",
     "ColumnType",
+    "CoverageSpec",
     "DatasetSpec",
     "PeriodSpec",
     "Role",
@@ -52,45 +54,21 @@ ColumnType = Literal[
     "alias_list",
     "date_list",
 ]
-Role = Literal[
-    "record_id",
-    "forename",
-    "surname",
-    "dob",
-    "sex",
-    "postcode",
-    "nhs_number",
-    "upn",
-    "pnc_id",
-    "aliases",
-    "dob_alt",
-    "middle_name",
-    "postal_code",
-    "address",
-    "locality",
-    "email",
-    "phone",
-    "identifier",
-    "attribute",
-]
+# A column's role: one of the identity table's columns (the registry of identifier
+# types, ``trelink.specs.identifier_types``, lists them) or an attribute.
+Role = IdentityRole | Literal["attribute"]
 
 # The type each identifier role must have, so prepare always writes the canonical schema.
+_KIND_TYPES = {  # a registry column kind: the ColumnType it is prepared as
+    "text": "string",
+    "date": "date",
+    "date_list": "date_list",
+    "alias_list": "alias_list",
+}
 ROLE_TYPES: dict[str, frozenset[str]] = {
     "record_id": frozenset({"string"}),
-    "forename": frozenset({"string"}),
-    "surname": frozenset({"string"}),
-    "dob": frozenset({"date"}),
     "sex": frozenset({"category"}),
-    "postcode": frozenset({"string"}),
-    "nhs_number": frozenset({"string"}),
-    "upn": frozenset({"string"}),
-    "pnc_id": frozenset({"string"}),
-    "aliases": frozenset({"alias_list"}),
-    "dob_alt": frozenset({"date_list"}),
-    **dict.fromkeys(
-        ("middle_name", "postal_code", "address", "locality", "email", "phone", "identifier"),
-        frozenset({"string"}),
-    ),
+    **{name: frozenset({_KIND_TYPES[c.kind]}) for name, c in CANONICAL_COLUMNS.items()},
 }
 _CODED_TYPES = frozenset({"category", "category_list"})
 _DATE_TYPES = frozenset({"date", "date_list", "alias_list"})
@@ -265,12 +243,37 @@ class TableSpec(_Frozen):
         raise KeyError(name)
 
 
+class CoverageSpec(_Frozen):
+    """Who can be in the dataset, said through an attribute the OTHER datasets carry.
+
+    The linkage report divides a dataset's linkage rate to this one by the records that
+    could be here, so absence is not read as a missed link. The TRE holds no dates of
+    birth, so an age range is given through a coded attribute (``age_group: [child]``
+    for a school census) rather than computed from dates.
+    """
+
+    description: str = Field(min_length=1)  # in words, e.g. the ages and years covered
+    attribute: str = Field(pattern=_SNAKE)
+    values: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_values(self) -> CoverageSpec:
+        twice = sorted({value for value in self.values if self.values.count(value) > 1})
+        if twice:
+            raise ValueError(f"coverage values listed more than once: {twice}")
+        if any(not value.strip() for value in self.values):
+            raise ValueError("coverage values must not be blank")
+        return self
+
+
 class DatasetSpec(SpecModel):
     """A raw source (one owner's extract) and the canonical tables it yields."""
 
     dataset: str = Field(pattern=_SNAKE)
     description: str = ""
     tables: tuple[TableSpec, ...] = Field(min_length=1)
+    # Optional: who can be in the dataset, for linkage rates (``CoverageSpec``).
+    coverage: CoverageSpec | None = None
 
     @model_validator(mode="after")
     def _unique_tables(self) -> DatasetSpec:
