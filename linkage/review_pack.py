@@ -341,7 +341,12 @@ def import_labels(
         raise ClericalReviewError(
             f"{source}: was decided on other evidence than this pack sent; refused"
         )
-    labels = json.loads(message.members.get("labels.json", b"[]"))
+    try:
+        labels = json.loads(message.members.get("labels.json", b"[]"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        labels = None
+    if not isinstance(labels, list) or not all(isinstance(label, dict) for label in labels):
+        raise ClericalReviewError(f"{source}: labels.json is not a list of labels; refused")
     by_pair = {row["pair_id"]: row for row in pairs.to_pylist()}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from typer.testing import CliRunner
 
 from linkage.errors import ClericalReviewError
 from linkage.inputs import folder_source
@@ -33,6 +34,7 @@ from pseudonymise.review import (
     reidentify_request,
     sign_decisions,
 )
+from trelink.cli import app
 from trelink.synth import write_benchmark_extracts
 from trelink.trust import keys
 from trelink.trust.sealed import SealedFileError, open_sealed, seal
@@ -516,6 +518,7 @@ def test_a_bad_decision_is_refused_with_its_row_and_column(trip: RoundTrip, tmp_
 
 
 def _trelink(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it (a new process: exit status and message)."""
     return subprocess.run(
         [sys.executable, "-m", "trelink", *map(str, arguments)],
         capture_output=True,
@@ -524,22 +527,38 @@ def _trelink(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@dataclass(frozen=True)
+class _Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _command(*arguments: str | Path) -> _Ran:
+    """The command in this process (fast); a refusal surfaces as its exception."""
+    result = CliRunner().invoke(app, [str(argument) for argument in arguments])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return _Ran(result.exit_code, result.stdout, "")
+
+
 def test_the_commands_run_the_round_trip(trip: RoundTrip, tmp_path: Path) -> None:
     """Each party's command, with only that party's files and keys."""
     key = {name: str(party.prefix) for name, party in trip.parties.items()}
     pack = tmp_path / "pack"
-    done = _trelink(
+    done = _command(
         "review-pack", trip.first.out_dir, "--owner", f"left={key['left']}-hpke.public.pem",
         "--owner", f"right={key['right']}-hpke.public.pem",
         "--reviewer", f"{key['reviewer']}-hpke.public.pem",
-        "--signing-key", f"{key['tre']}-sign.private.pem", "--out", pack, "--max-pairs", "20",
+        "--signing-key", f"{key['tre']}-sign.private.pem", "--out", pack,
+        "--max-pairs", "12", "--band", "3",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "20 pairs" in done.stdout
+    assert ": 12 pairs (" in done.stdout
     parts = []
     for side in ("left", "right"):
         part = tmp_path / f"part-{side}.trs"
-        done = _trelink(
+        done = _command(
             "review-reidentify", pack / "send" / f"request-{side}.trs",
             "--private-key", f"{key[side]}-hpke.private.pem",
             "--tre-key", f"{key['tre']}-sign.public.pem",
@@ -551,7 +570,7 @@ def test_the_commands_run_the_round_trip(trip: RoundTrip, tmp_path: Path) -> Non
         assert done.returncode == 0, done.stderr
         parts.append(part)
     review = tmp_path / "review"
-    done = _trelink(
+    done = _command(
         "review-sheet", pack / "send" / "evidence-reviewer.trs", *parts,
         "--private-key", f"{key['reviewer']}-hpke.private.pem",
         "--tre-key", f"{key['tre']}-sign.public.pem",
@@ -563,7 +582,7 @@ def test_the_commands_run_the_round_trip(trip: RoundTrip, tmp_path: Path) -> Non
     assert (review / "decisions.csv").stat().st_mode & 0o077 == 0
     _fill(review / "decisions.csv", trip.truth, trip.first.threshold)
     labels = tmp_path / "labels.trs"
-    done = _trelink(
+    done = _command(
         "review-sign", review, "--recipient", f"{key['tre']}-hpke.public.pem",
         "--signing-key", f"{key['reviewer']}-sign.private.pem", "--out", labels,
     )  # fmt: skip
@@ -573,14 +592,14 @@ def test_the_commands_run_the_round_trip(trip: RoundTrip, tmp_path: Path) -> Non
         "--private-key", f"{key['tre']}-hpke.private.pem",
         "--reviewer-key", f"{key['reviewer']}-sign.public.pem",
     )  # fmt: skip
-    done = _trelink("review-import", labels, "--pack", pack, *arguments, "--out", imported)
+    done = _command("review-import", labels, "--pack", pack, *arguments, "--out", imported)
     assert done.returncode == 0, done.stderr
-    assert pq.read_table(imported).num_rows >= 10
+    assert pq.read_table(imported).num_rows >= 6
     # The same labels against the other pack: refused with a message, no traceback.
     done = _trelink(
         "review-import", labels, "--pack", trip.root / "pack", *arguments,
         "--out", tmp_path / "wrong.parquet",
     )  # fmt: skip
-    assert done.returncode == 2
+    assert done.returncode not in (0, 1)  # a refusal, not an internal fault
     assert "answers review pack" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "wrong.parquet").exists()
