@@ -1,8 +1,9 @@
 """Command-line entry points of ``sdc``; ``register(app)`` adds them to ``trelink``.
 
 ``trelink sdc protect`` builds a protected table from microdata, ``check`` verifies one
-table file, ``audit`` runs the joint audit over several. Exit status: 0 safe, 1 unsafe
-(with reasons), 2 bad input (from the umbrella command's error handling).
+table file, ``audit`` runs the joint audit over several. Exit status
+(``trelink.exit_codes``): 0 safe, 4 unsafe (with reasons), 3 refused input (from the
+umbrella command's error handling), 2 a wrong command line.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 # Typer needs the enum itself to build the --method choices; sdc.status is light, and
 # every other sdc import waits until a command runs.
 from sdc.status import Method
 from trelink.atomic import atomic_file
+from trelink.console import print_json, result_console
+from trelink.exit_codes import check_failed
+from trelink.options import JSON_HELP
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,13 +142,11 @@ def protect(
     table_path, record_path = write_table(table, out)
     summary = table.decision_record()["summary"]
     run = table.suppression
-    Console().print(
+    result_console().print(
         f"{table_path}: {table.grid.size} cells, {summary['primary']} primary and "
         f"{summary['secondary']} secondary suppressions ({run.method.value}"
         f"{', proven optimal' if run.optimal else ''}, {run.seconds:.2f} s); "
-        f"decision record {record_path} (keep inside the TRE)",
-        highlight=False,
-        soft_wrap=True,
+        f"decision record {record_path} (keep inside the TRE)"
     )
 
 
@@ -153,27 +154,31 @@ def protect(
 def check(
     table: Path = typer.Argument(..., help="table CSV (or a *.model.json model output)"),
     policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Exit 0 if the output is safe to release, 1 with reasons if not."""
+    """Exit 0 if the output is safe to release, 4 with reasons if not.
+
+    ``--json`` prints ``{"table", "kind", "safe", "reasons"}``.
+    """
     from sdc.check import check_table_file
     from sdc.models import check_model_file
     from sdc.policy import load_policy
 
     policy = load_policy(policy_path)
-    console = Console()
     if table.name.endswith(".model.json"):
         model = check_model_file(table, policy=policy)
-        safe, reasons = model.safe, model.reasons
+        kind, safe, reasons = "model", model.safe, list(model.reasons)
     else:
         result = check_table_file(table, policy=policy)
-        safe, reasons = result.safe, result.reasons
-    if safe:
-        console.print(f"{table}: safe", highlight=False)
-        return
-    console.print(f"{table}: NOT safe", highlight=False)
+        kind, safe, reasons = "table", result.safe, list(result.reasons)
+    console = result_console(to_stderr=as_json)
+    console.print(f"{table}: {'safe' if safe else 'NOT safe'}")
     for reason in reasons:
-        console.print(f"  - {reason}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
+        console.print(f"  - {reason}")
+    if as_json:
+        print_json({"table": str(table), "kind": kind, "safe": safe, "reasons": reasons})
+    if not safe:
+        raise check_failed()
 
 
 @sdc_app.command(cls=_MultiValueCommand)
@@ -182,8 +187,13 @@ def audit(
     earlier: list[str] = typer.Option([], "--earlier", help="tables released before"),
     policy_path: Path | None = typer.Option(None, "--policy", help="policy YAML"),
     report: Path | None = typer.Option(None, "--report", help="write the intervals as JSON"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Joint audit: every suppressed cell's range given all these outputs together."""
+    """Joint audit: every suppressed cell's range given all these outputs together.
+
+    Exit 0 if the audit passed, 4 if not. ``--json`` prints the ``--report`` document
+    (``passed``, ``failures``, ``notes``, ``cells``) with ``files`` and ``earlier`` added.
+    """
     from sdc.audit import audit_outputs
     from sdc.policy import load_policy
 
@@ -193,22 +203,21 @@ def audit(
         raise TableInputError(f"{report}: is a directory; give a file name for --report")
     policy = load_policy(policy_path)
     result = audit_outputs(files, policy=policy, earlier=earlier, show_progress=True)
-    console = Console()
+    console = result_console(to_stderr=as_json)
     if report is not None:
         with atomic_file(report) as temporary:
             temporary.write_text(json.dumps(result.as_dict(), indent=1), encoding="utf-8")
     for note in result.notes:
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        console.print(f"note: {note}")
     widths = [cell.width for cell in result.cells]
     narrowest = f"; narrowest range {min(widths):g}" if widths else ""
     console.print(
-        f"audited {len(result.cells)} suppressed cell(s) across {len(files)} file(s){narrowest}",
-        highlight=False,
+        f"audited {len(result.cells)} suppressed cell(s) across {len(files)} file(s){narrowest}"
     )
-    if result.passed:
-        console.print("audit passed", highlight=False)
-        return
-    console.print("audit FAILED", highlight=False)
+    console.print("audit passed" if result.passed else "audit FAILED")
     for failure in result.failures:
-        console.print(f"  - {failure}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
+        console.print(f"  - {failure}")
+    if as_json:
+        print_json({"files": list(files), "earlier": list(earlier), **result.as_dict()})
+    if not result.passed:
+        raise check_failed()

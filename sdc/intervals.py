@@ -13,6 +13,9 @@ objectives are swapped in turn, so each solve warm-starts from the previous basi
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -69,8 +72,7 @@ class _Component:
         model.a_matrix_.num_col_ = len(cells)
         model.a_matrix_.num_row_ = len(rows)
         model.a_matrix_.value_ = block.data
-        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.highs.silent()
+        self.highs = _silent_highs()
         self.highs.setOptionValue("presolve", "off")
         self.highs.setOptionValue("simplex_strategy", 4)  # primal: the basis stays feasible
         self.highs.passModel(model)
@@ -110,6 +112,26 @@ class _Component:
                 "auditing it"
             )
         raise InconsistentTableError(f"the audit solver stopped: {status}")  # pragma: no cover
+
+
+def _silent_highs() -> highspy.Highs:
+    """A HiGHS solver that writes nothing to stdout.
+
+    The first solver a process makes prints HiGHS's banner from C++ straight to file
+    descriptor 1, before any option (``output_flag``) can be set; stdout carries a
+    command's results (and ``--json`` documents), so the banner is sent to stderr.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        ctypes.CDLL(None).fflush(None)  # C stdio may hold the banner until exit
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.silent()  # output_flag off: no solver log either
+    return highs
 
 
 class AttackerLp:

@@ -142,13 +142,13 @@ def test_a_mistyped_command_is_refused_with_a_suggestion() -> None:
     assert "'link'" in result.output
 
 
-def test_an_error_inside_a_command_exits_2(
+def test_an_error_inside_a_command_exits_3(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["trelink", "link", "--out", "o", "--backend", "x"])
     with pytest.raises(SystemExit) as stop:
         main()
-    assert stop.value.code == 2
+    assert stop.value.code == 3
     assert "error: --backend must be duckdb or spark, not 'x'" in capsys.readouterr().err
 
 

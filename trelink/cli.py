@@ -3,7 +3,7 @@
 Each role package owns its commands in its own ``cli.py`` and exposes
 ``register(app)``; this module only assembles them, adds the conventions every command
 shares (``--version``, ``-h``/``--help``, shell completion) and turns deliberate errors
-into clear messages and exit statuses. Assembling them is
+into clear messages and the exit statuses of ``trelink.exit_codes``. Assembling them is
 cheap: role packages export their names lazily (``trelink.lazy``) and the role ``cli``
 modules import their engines inside the commands, so ``trelink --help`` loads no Splink,
 DuckDB or pandas (``tests/test_cli_startup.py``).
@@ -25,6 +25,7 @@ import sdc.cli
 import tre_export.cli
 from trelink.demo import cli as demo_cli
 from trelink.errors import TrelinkError
+from trelink.exit_codes import ExitCode
 from trelink.synth import cli as synth_cli
 
 __all__ = ["app", "main"]
@@ -95,8 +96,9 @@ for role_cli in (synth_cli, pseudonymise.cli, linkage.cli, sdc.cli, tre_export.c
 def main() -> None:
     """Console-script entry point.
 
-    A ``TrelinkError`` is a refusal with a message meant for the user (exit 2). Anything
-    else is a fault in trelink or a library beneath it: the user gets one line
+    A ``TrelinkError`` is a refusal with a message meant for the user (exit 3, refused
+    input); Click's usage errors exit 2 and a failed check 4 (``trelink.exit_codes``).
+    Anything else is a fault in trelink or a library beneath it: the user gets one line
     naming the kind of fault (exit 1), never a traceback whose locals or messages could
     carry a value; ``TRELINK_DEBUG=1`` shows the traceback to a developer.
     """
@@ -104,7 +106,7 @@ def main() -> None:
         app()
     except TrelinkError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(ExitCode.REFUSED)
     except Exception as error:
         if os.environ.get("TRELINK_DEBUG"):
             raise
@@ -115,4 +117,4 @@ def main() -> None:
             highlight=False,
             soft_wrap=True,
         )
-        sys.exit(1)
+        sys.exit(ExitCode.INTERNAL_FAULT)

@@ -11,8 +11,9 @@ Exception tree (each role package documents its own branch in its ``errors.py``)
     └── tre_export.ExportError          export areas, requests, reviews, releases
 
 The command line turns any ``TrelinkError`` into a one-paragraph message on stderr and
-exit status 2. Messages name the file, row, column or key at fault and say how to fix
-it; they never contain an identifier value, a key or a token.
+exit status 3, "refused input" (``trelink.exit_codes``). Messages name the file, row,
+column or key at fault and say how to fix it; they never contain an identifier value, a
+key or a token.
 """
 
 __all__ = ["TrelinkError"]

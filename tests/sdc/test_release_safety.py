@@ -105,11 +105,11 @@ def test_a_directory_is_named_as_one(
         ["sdc", "audit", folder],
     ]
     for arguments in cases:
-        assert run(monkeypatch, *arguments) == 2, arguments
+        assert run(monkeypatch, *arguments) == 3, arguments
         assert f"{folder}: is a directory" in " ".join(capsys.readouterr().err.split())
     assert run(monkeypatch, "sdc", "protect", "--in", micro, "--rows", "region", "--cols",
                "sex", "--out", table) == 0  # fmt: skip
-    assert run(monkeypatch, "sdc", "audit", table, "--report", folder) == 2
+    assert run(monkeypatch, "sdc", "audit", table, "--report", folder) == 3
     assert f"{folder}: is a directory" in " ".join(capsys.readouterr().err.split())
     assert json.loads((tmp_path / "t.sdc.json").read_text())["format"]
 
@@ -125,7 +125,7 @@ def test_a_directory_as_the_policy_is_named_as_one(
     folder = tmp_path / "policies"
     folder.mkdir()
     assert run(monkeypatch, "sdc", "protect", "--in", micro, "--rows", "region", "--cols",
-               "sex", "--policy", folder, "--out", tmp_path / "t.csv") == 2  # fmt: skip
+               "sex", "--policy", folder, "--out", tmp_path / "t.csv") == 3  # fmt: skip
     assert "is a directory, not a YAML file" in capsys.readouterr().err
 
 
@@ -138,7 +138,7 @@ def test_check_refuses_a_hand_made_table_with_a_formula_label(
         "South,25,25,50\nTotal,45,55,100\n",
         encoding="utf-8",
     )
-    assert run(monkeypatch, "sdc", "check", table) == 1
+    assert run(monkeypatch, "sdc", "check", table) == 4
     output = " ".join(capsys.readouterr().out.split())
     assert "NOT safe" in output and "run as a formula" in output and "line 2 column 1" in output
     assert "HYPERLINK" not in output

@@ -93,7 +93,7 @@ def run_cli(*args: str | Path, input_text: str | None = None) -> CliResult:
     register(app)
     result = CliRunner().invoke(app, [str(arg) for arg in args], input=input_text)
     if isinstance(result.exception, TrelinkError):
-        return CliResult(2, result.output + f"error: {result.exception}")
+        return CliResult(3, result.output + f"error: {result.exception}")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return CliResult(result.exit_code, result.output)

@@ -31,7 +31,7 @@ def _assert_detected(area: ExportArea, expected: str) -> None:
     assert not verification.passed
     assert any(expected in problem for problem in verification.problems), verification.problems
     result = run_cli("export", "audit", "--dir", area.root)
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert "FAILED" in result.output
     # Every command refuses to act on a log that does not verify.
     with pytest.raises(AuditLogError):
@@ -262,9 +262,9 @@ def test_anchors_outside_the_tre_catch_a_consistent_rewrite(area: ExportArea, te
     assert verify_area(area).passed
     assert verify_area(area, administrator_key_id=admin_id).passed
     result = run_cli("export", "audit", "--dir", area.root, "--expect-entry", last)
-    assert result.exit_code == 1 and "recorded earlier is not in the log" in result.output
+    assert result.exit_code == 4 and "recorded earlier is not in the log" in result.output
     result = run_cli("export", "audit", "--dir", area.root, "--admin-key-id", "0123456789abcdef")
-    assert result.exit_code == 1 and "not created by administrator key" in result.output
+    assert result.exit_code == 4 and "not created by administrator key" in result.output
 
 
 def test_a_writer_that_stopped_before_moving_the_head_locks_nobody_out(

@@ -88,16 +88,16 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
 
     # A researcher cannot review, their own request or anyone's.
     code, output = _review(area, team.researcher.private, "by_sex_age.csv", "--approve")
-    assert code == 2 and "may not review outputs" in output
+    assert code == 3 and "may not review outputs" in output
     # A failed automated check needs an explicit override to approve.
     code, output = _review(area, team.checker1.private, "raw.csv", "--approve")
-    assert code == 2 and "--override" in output
+    assert code == 3 and "--override" in output
     # A checker counts once however often they approve.
     for _ in range(2):
         assert _review(area, team.checker1.private, "by_sex_age.csv", "--approve")[0] == 0
     outbox = tmp_path / "outbox"
     code, output = _release(area.root, team.checker1.private, request_id, outbox)
-    assert code == 2 and "needs approval by 2 distinct checkers" in output
+    assert code == 3 and "needs approval by 2 distinct checkers" in output
     assert not outbox.exists()
 
     code, output = _review(area, team.checker2.private, "by_sex_age.csv", "--approve")
@@ -118,7 +118,7 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
     # waits until the three agree a decision (or a fourth checker reviews it).
     assert "conflict" in output and "the checkers disagree on raw.csv" in output
     code, output = _release(area.root, team.checker2.private, request_id, outbox)
-    assert code == 2 and "the checkers disagree on raw.csv" in output
+    assert code == 3 and "the checkers disagree on raw.csv" in output
     assert not outbox.exists()
     for checker in (team.checker1, team.checker2, team.checker3):
         code, output = _export(
@@ -145,9 +145,9 @@ def test_whole_lifecycle(area: ExportArea, team: Team, tmp_path: Path) -> None:
 
     # After release: no more reviews, no second release, and the log verifies.
     code, output = _review(area, team.checker3.private, "trend.png", "--reject")
-    assert code == 2 and "already released" in output
+    assert code == 3 and "already released" in output
     code, output = _release(area.root, team.checker2.private, request_id, tmp_path / "again")
-    assert code == 2 and not (tmp_path / "again").exists()
+    assert code == 3 and not (tmp_path / "again").exists()
     code, output = _export("audit", "--dir", area.root)
     assert code == 0, output
     assert "released" in _export("list", "--dir", area.root)[1]
@@ -218,7 +218,7 @@ def test_differencing_against_this_request_and_earlier_releases(
     # A released table altered in the area would make the differencing audit meaningless.
     area.output_path(alone, "by_region_age.csv").write_text("changed", encoding="utf-8")
     code, output = _submit(area.root, key, draft(second))
-    assert code == 2 and f"{alone}/by_region_age.csv was released but its stored copy" in output
+    assert code == 3 and f"{alone}/by_region_age.csv was released but its stored copy" in output
 
 
 def test_changed_file_after_review_blocks_review_and_release(
@@ -234,14 +234,14 @@ def test_changed_file_after_review_blocks_review_and_release(
     log_before = area.log_path.read_bytes()
     outbox = tmp_path / "outbox"
     code, output = _release(area.root, team.checker1.private, request_id, outbox)
-    assert code == 2 and "by_sex_age.csv no longer match" in output
+    assert code == 3 and "by_sex_age.csv no longer match" in output
     assert not outbox.exists()
     assert area.log_path.read_bytes() == log_before
     code, output = _review(area, team.checker3.private, "by_sex_age.csv", "--approve")
-    assert code == 2 and "no longer matches the bytes frozen at submit" in output
+    assert code == 3 and "no longer matches the bytes frozen at submit" in output
     stored.unlink()
     code, output = _review(area, team.checker3.private, "by_sex_age.csv", "--approve")
-    assert code == 2 and "missing" in output
+    assert code == 3 and "missing" in output
     assert verify_area(area).passed
 
 
@@ -251,59 +251,59 @@ def test_refusals(area: ExportArea, team: Team, tmp_path: Path) -> None:
     root, rita = area.root, team.researcher.private
     # Unknown request, unenrolled key, wrong role, a public key offered as a private one.
     code, output = _submit(root, rita, "R0042")
-    assert code == 2 and "no request 'R0042'" in output
+    assert code == 3 and "no request 'R0042'" in output
     code, output = _export("new", "--dir", root, "--key", team.stranger.private, "--title", "t")
-    assert code == 2 and "is not enrolled" in output
+    assert code == 3 and "is not enrolled" in output
     code, output = _export("new", "--dir", root, "--key", team.checker1.private, "--title", "t")
-    assert code == 2 and "may not open requests" in output
+    assert code == 3 and "may not open requests" in output
     code, output = _export("new", "--dir", root, "--key", team.researcher.public, "--title", "t")
-    assert code == 2
+    assert code == 3
     request_id = _new(root, rita)
     # Someone else's request; duplicates; names that could escape; missing files.
     code, output = _add(root, team.other_researcher.private, request_id, table)
-    assert code == 2 and "belongs to another researcher" in output
+    assert code == 3 and "belongs to another researcher" in output
     assert _add(root, rita, request_id, table)[0] == 0
     code, output = _add(root, rita, request_id, table)
-    assert code == 2 and "already holds a file named 'by_sex_age.csv'" in output
+    assert code == 3 and "already holds a file named 'by_sex_age.csv'" in output
     for bad in (".hidden", "a b", "..x"):
         code, output = _add(root, rita, request_id, tables.write(folder, bad, "x"))
-        assert code == 2 and "is not allowed" in output
+        assert code == 3 and "is not allowed" in output
     code, output = _add(root, rita, request_id, tables.write(folder, "manifest.json", "{}"))
-    assert code == 2 and "reserved" in output
+    assert code == 3 and "reserved" in output
     code, output = _add(root, rita, request_id, folder / "absent.csv")
-    assert code == 2 and "no such file" in output
+    assert code == 3 and "no such file" in output
     # Reviews before submit; submit twice; add after submit; unknown outputs; bad flags.
     code, output = _review(
         area, team.checker1.private, "by_sex_age.csv", "--approve", request_id=request_id
     )
-    assert code == 2 and "has not been submitted" in output
+    assert code == 3 and "has not been submitted" in output
     assert _submit(root, rita, request_id)[0] == 0
     code, output = _submit(root, rita, request_id)
-    assert code == 2 and "is submitted" in output
+    assert code == 3 and "is submitted" in output
     code, output = _add(root, rita, request_id, table)
-    assert code == 2 and "frozen" in output
+    assert code == 3 and "frozen" in output
     code, output = _review(
         area, team.checker1.private, "nope.csv", "--approve", request_id=request_id
     )
-    assert code == 2 and "no output named 'nope.csv'" in output
+    assert code == 3 and "no output named 'nope.csv'" in output
     both = ["--approve", "--reject"]
     code, output = _review(
         area, team.checker1.private, "by_sex_age.csv", *both, request_id=request_id
     )
-    assert code == 2 and "exactly one" in output
+    assert code == 3 and "exactly one" in output
     override = ["--approve", "--override", "x"]
     code, output = _review(
         area, team.checker1.private, "by_sex_age.csv", *override, request_id=request_id
     )
-    assert code == 2 and "only for approving an output that failed" in output
+    assert code == 3 and "only for approving an output that failed" in output
     # Only a checker releases, and a non-empty outbox is never overwritten.
     for checker in (team.checker1, team.checker2):
         _review(area, checker.private, "by_sex_age.csv", "--approve", request_id=request_id)
     code, output = _release(root, rita, request_id, tmp_path / "o2")
-    assert code == 2 and "may not release" in output
+    assert code == 3 and "may not release" in output
     outbox = tables.write(tmp_path / "outbox", "keep.txt", "mine").parent
     code, output = _release(root, team.checker1.private, request_id, outbox)
-    assert code == 2 and "not empty" in output
+    assert code == 3 and "not empty" in output
     assert sorted(path.name for path in outbox.iterdir()) == ["keep.txt"]
     assert verify_area(area).passed
 
@@ -316,26 +316,26 @@ def test_enrolment_and_area_refusals(area: ExportArea, team: Team, tmp_path: Pat
         return _export("enrol", "--dir", root, *options)
 
     code, output = enrol(team.stranger.public, team.checker1.private)
-    assert code == 2 and "may not enrol people" in output
+    assert code == 3 and "may not enrol people" in output
     code, output = enrol(team.checker1.public, admin)
-    assert code == 2 and "already enrolled" in output
+    assert code == 3 and "already enrolled" in output
     code, output = _export("init", "--dir", root, "--project", "P", "--key", admin)
-    assert code == 2 and "already exists" in output
+    assert code == 3 and "already exists" in output
     new_root = tmp_path / "E2"
     code, output = _export(
         "init", "--dir", new_root, "--project", "P", "--key", admin, "--approvals", "1"
     )
-    assert code == 2 and "at least 2" in output and not new_root.exists()
+    assert code == 3 and "at least 2" in output and not new_root.exists()
     code, output = _export("list", "--dir", tmp_path / "nowhere")
-    assert code == 2 and "no export area here" in output
+    assert code == 3 and "no export area here" in output
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "export-area.json").write_text("{not json")
     code, output = _export("audit", "--dir", tmp_path / "broken")
-    assert code == 2 and "damaged" in output
+    assert code == 3 and "damaged" in output
 
 
 def test_command_line_exit_status_and_message(area: ExportArea, team: Team) -> None:
-    """The installed command exits 2 with a one-line message, no traceback."""
+    """The installed command exits 3 (refused) with a one-line message, no traceback."""
     command = ["export", "new", "--dir", str(area.root), "--title", "t"]
     completed = subprocess.run(
         [sys.executable, "-m", "trelink", *command, "--key", str(team.stranger.private)],
@@ -343,7 +343,7 @@ def test_command_line_exit_status_and_message(area: ExportArea, team: Team) -> N
         text=True,
         check=False,
     )
-    assert completed.returncode == 2
+    assert completed.returncode == 3
     assert "is not enrolled" in completed.stderr and "Traceback" not in completed.stderr
 
 
@@ -413,7 +413,7 @@ def test_project_policy_is_used_and_protected(team: Team, tmp_path: Path) -> Non
     assert read_state(area).request("R0001").check_outcomes["by_sex_age.csv"].value == "fail"
     area.policy_path.write_text(default_text, encoding="utf-8")
     code, output = submit()
-    assert code == 2 and "policy is missing or changed" in output
+    assert code == 3 and "policy is missing or changed" in output
 
 
 def test_show_prints_the_evidence_with_flagged_cells(
@@ -446,15 +446,15 @@ def test_revoked_key_signs_nothing_and_its_open_reviews_stop_counting(
         assert _review(area, checker.private, "by_sex_age.csv", "--approve")[0] == 0
     revoke = ["--name", "Carl", "--reason", "laptop stolen"]
     code, output = _export("revoke", "--dir", area.root, *revoke, "--key", team.checker2.private)
-    assert code == 2 and "may not revoke keys" in output
+    assert code == 3 and "may not revoke keys" in output
     code, output = _export("revoke", "--dir", area.root, *revoke, "--key", team.admin.private)
     assert code == 0, output
     state = read_state(area)
     assert state.output_status(state.request(request_id), "by_sex_age.csv").value == "pending"
     code, output = _review(area, team.checker1.private, "trend.png", "--approve")
-    assert code == 2 and "was revoked" in output
+    assert code == 3 and "was revoked" in output
     code, output = _export("revoke", "--dir", area.root, *revoke, "--key", team.admin.private)
-    assert code == 2 and "has an active enrolment" in output
+    assert code == 3 and "has an active enrolment" in output
     # Carl comes back with a new key under the same name, and must review again.
     fresh = tmp_path / "keys" / "carl-new"
     generate_signer_keypair(fresh)

@@ -102,5 +102,5 @@ def test_the_page_can_be_made_for_any_outbox(area: ExportArea, team: Team, tmp_p
     assert code == 0, output
     assert "trend.png" in (outbox / "release.html").read_text(encoding="utf-8")
     code, output = _export("release-page", "--outbox", tmp_path / "work")
-    assert code == 2 and "no readable manifest.json" in output
+    assert code == 3 and "no readable manifest.json" in output
     assert not (tmp_path / "work" / "release.html").exists()

@@ -43,19 +43,19 @@ def test_return_answer_and_resubmit_on_the_command_line(
     state = read_state(area)
     assert state.output_status(state.request("R0001"), "raw.csv") is OutputStatus.RETURNED
     code, output = _cli_review(area, team.checker1.private, "raw.csv", "--reject")
-    assert code == 2 and "review the new version once it is resubmitted" in output
+    assert code == 3 and "review the new version once it is resubmitted" in output
     for checker in (team.checker1, team.checker2):
         assert _cli_review(area, checker.private, "by_sex_age.csv", "--approve")[0] == 0
         assert _cli_review(area, checker.private, "trend.png", "--approve")[0] == 0
     release = ["release", "--dir", area.root, "--request", "R0001"]
     code, output = _export(*release, "--key", team.checker1.private, "--out", tmp_path / "o")
-    assert code == 2 and "raw.csv returned to the researcher" in output
+    assert code == 3 and "raw.csv returned to the researcher" in output
 
     fixed = tables.write(tmp_path / "v2", "raw.csv", _FIXED_RAW)
     resubmit = ["resubmit", fixed, "--dir", area.root, "--request", "R0001"]
     answer = ["--answer", "merged: every cell now 13 or more"]
     code, output = _export(*resubmit, "--key", team.other_researcher.private, *answer)
-    assert code == 2 and "belongs to another researcher" in output
+    assert code == 3 and "belongs to another researcher" in output
     code, output = _export(*resubmit, "--key", team.researcher.private, *answer)
     assert code == 0 and "automated check pass" in output, output
 
@@ -76,7 +76,7 @@ def test_return_answer_and_resubmit_on_the_command_line(
         ("Rita", 2),
     ]
     code, output = _resubmit_again(area, team, fixed)
-    assert code == 2 and "was not returned by a checker" in output
+    assert code == 3 and "was not returned by a checker" in output
 
     for checker in (team.checker1, team.checker2):
         assert _cli_review(area, checker.private, "raw.csv", "--approve")[0] == 0

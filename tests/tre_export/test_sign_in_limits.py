@@ -122,7 +122,7 @@ def test_every_attempt_is_logged_without_the_password(web_area: ExportArea) -> N
     web_area.sign_in_log_path.write_bytes(b"\n".join([lines[0], *lines[2:]]))  # drop one
     assert "line 2: does not follow line 1" in verify_sign_in_log(web_area)[0]
     result = run_cli("export", "audit", "--dir", web_area.root)
-    assert result.exit_code == 1 and "sign-in log FAILED" in result.output
+    assert result.exit_code == 4 and "sign-in log FAILED" in result.output
 
 
 def test_hammering_a_locked_page_adds_a_line_a_minute(web_area: ExportArea) -> None:

@@ -1,4 +1,4 @@
-"""The console entry point never ends in a traceback: refusals exit 2, faults exit 1."""
+"""The console entry point never ends in a traceback: refusals exit 3, faults exit 1."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_a_refusal_keeps_its_message(
     monkeypatch.setattr(trelink.cli, "app", _raising(TrelinkError("in.csv: line 3, column 'dob'")))
     with pytest.raises(SystemExit) as exited:
         trelink.cli.main()
-    assert exited.value.code == 2
+    assert exited.value.code == 3
     assert "in.csv: line 3, column 'dob'" in capsys.readouterr().err
 
 
