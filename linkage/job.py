@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from trelink.specs.identifier_types import CHECK_DIGIT_COLUMNS
 from trelink.specs.loader import SpecModel, load_spec
 from trelink.specs.match_keys import BlockingRuleSpec, ComparisonSpec, MatchKeySpec
 
@@ -89,7 +90,7 @@ TWINS_RULE = HoldBackRule(
     name="possible twins",
     comparison="name",
     levels=("surname only", "initial and surname"),
-    unless=("nhs_number", "upn", "pnc_id"),
+    unless=tuple(CHECK_DIGIT_COLUMNS.values()),  # nhs_number, upn, pnc_id
 )
 
 

@@ -41,7 +41,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,7 +57,7 @@ from pseudonymise.textfile import (
     decode_text,
     other_separator,
 )
-from trelink.specs.dataset import Role
+from trelink.specs.identifier_types import IDENTITY_ROLES
 
 if TYPE_CHECKING:
     from pseudonymise.declarations import IdentifierDeclaration
@@ -72,10 +72,10 @@ __all__ = [
     "read_canonical",
 ]
 
-# The identifier roles of the dataset spec (the canonical contract), except the record
+# The identity table's columns (the registry of identifier types), except the record
 # id itself and sex, which stays as a low-risk attribute.
 IDENTIFIER_COLUMNS: tuple[str, ...] = tuple(
-    role for role in get_args(Role) if role not in ("record_id", "sex", "attribute")
+    role for role in IDENTITY_ROLES if role not in ("record_id", "sex")
 )
 REQUIRED_IDENTITY_COLUMNS: tuple[str, ...] = ("record_id", "forename", "surname", "dob")
 # Headers matching these names (trimmed, case-folded) are given the canonical spelling.

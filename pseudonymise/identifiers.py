@@ -59,6 +59,7 @@ from pseudonymise.normalise import (
     normalise_surname,
     normalise_upn,
 )
+from trelink.specs.identifier_types import IDENTITY_ROLES
 
 __all__ = ["BATCH_ROWS", "MIN_HITS", "SHARE", "check_members"]
 
@@ -75,9 +76,12 @@ _MIN_KEY_VALUES = 10
 _MIN_DISTRICTS = 20
 _DIGIT_COPY_SHARE = 0.01
 _INTEGER_LIMIT = 10**12  # tokens are 64-bit HMACs; identifiers hidden as numbers are shorter
+# The identity table's columns (the registry's, but sex: a released attribute) and the
+# usual spellings of names, dates of birth and contact details.
 _NAMED = re.compile(
-    r"^(record_id|forename|surname|dob|postcode|nhs_number|upn|pnc_id|aliases|dob_alt"
-    r"|(first|last|given|family|full|middle|sur|fore)_?names?|name|alias(es)?"
+    "^("
+    + "|".join(role for role in IDENTITY_ROLES if role != "sex")
+    + r"|(first|last|given|family|full|middle|sur|fore)_?names?|name|alias(es)?"
     r"|(date_of_)?birth(_?date)?|birthday|address(_line_?\d)?|phone|telephone|email)$"
 )
 _PID = r"^[0-9a-f]{32}$"

@@ -58,7 +58,7 @@ from pseudonymise import normalise
 from pseudonymise.encoded import SEPARATOR, Encoded, EncodedLists, Pair, encode, encode_lists
 from trelink.specs.match_keys import MatchKey, MatchKeySpec
 
-__all__ = ["DerivedKeys", "derive_match_keys", "derive_parts"]
+__all__ = ["DerivedKeys", "derive_match_keys", "derive_parts", "implemented_derivations"]
 
 Part = Encoded | EncodedLists
 MIN_DELETION_LENGTH = 4
@@ -188,7 +188,11 @@ class _Deriver:
         return found
 
     def _derive(self, name: str) -> Part:
-        derivations: dict[str, Callable[[], Part]] = {
+        return self.derivations()[name]()
+
+    def derivations(self) -> dict[str, Callable[[], Part]]:
+        """Every derivation this module implements, by its spec name."""
+        return {
             "forename": lambda: self._normalised("forename", _each(normalise.normalise_forename)),
             "surname": lambda: self._normalised("surname", _each(normalise.normalise_surname)),
             "name_set": lambda: self._pair("forename", "surname").joined(ordered=False),
@@ -223,7 +227,6 @@ class _Deriver:
             ),
             **self._free_text_derivations(),
         }
-        return derivations[name]()
 
     def _free_text_derivations(self) -> dict[str, Callable[[], Part]]:
         """Address, locality, postcodes of any country, email, phone, free identifiers:
@@ -333,6 +336,12 @@ def derive_match_keys(
         if on_key is not None:
             on_key(match_key, keys[match_key.name])
     return DerivedKeys(keys, deriver.invalid)
+
+
+def implemented_derivations() -> frozenset[str]:
+    """The names of the derivations implemented here (a test ties them to the spec's
+    ``Derivation`` list, both ways)."""
+    return frozenset(_Deriver(pa.table({})).derivations())
 
 
 def derive_parts(table: pa.Table, names: Sequence[str]) -> dict[str, Part]:

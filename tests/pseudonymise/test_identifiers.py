@@ -23,6 +23,7 @@ from pseudonymise.errors import IdentifierLeakError
 from pseudonymise.identifiers import check_members
 from pseudonymise.package import build_package
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
+from trelink.specs.identifier_types import IDENTITY_ROLES
 from trelink.trust import keys
 
 ROWS = 2_000
@@ -287,6 +288,22 @@ def test_record_ids_shipped_as_the_pid_are_refused(owner: Owner, disguise: str) 
 
 
 # --- clean extracts must package --------------------------------------------------------------
+
+
+def test_a_column_named_as_any_identity_role_of_the_registry_is_refused(owner: Owner) -> None:
+    """The leak scanner reads the identity table's columns from the registry of
+    identifier types: each (but sex, a released attribute) in clear is refused by name,
+    even holding values nothing else would flag."""
+    extract = owner.pseudonymise()
+    attributes = _attributes(extract)
+    named = [role for role in IDENTITY_ROLES if role != "sex"]
+    for role in named:
+        if role not in attributes.column_names:
+            attributes = attributes.append_column(role, pa.array(["A", "B"] * (ROWS // 2)))
+    _replace_member(extract, "attributes.parquet", attributes)
+    message = _refused(owner, extract, "named as an identifier")
+    for role in named:
+        assert f"column {role!r} is named as an identifier" in message, role
 
 
 def test_clean_categories_codes_and_event_dates_package(owner: Owner) -> None:

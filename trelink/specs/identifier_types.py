@@ -42,9 +42,11 @@ __all__ = [
     "CANONICAL_COLUMNS",
     "CHANGEABLE_COLUMNS",
     "CHECK_DIGIT_COLUMNS",
+    "IDENTITY_ROLES",
     "LIST_COLUMNS",
     "OWNER_TYPES",
     "CanonicalColumn",
+    "IdentityRole",
     "OwnerType",
 ]
 
@@ -112,3 +114,30 @@ CHECK_DIGIT_COLUMNS: dict[str, str] = {
     "upn": "upn",
     "pnc_id": "pnc_id",
 }
+
+# The columns of a canonical identity table, in the order ``prepare`` writes them: the
+# record id, the canonical identifier columns above, and sex (kept as a low-risk
+# attribute, never a token). A dataset spec's column ``role`` is one of these or
+# ``attribute``; the leak scanner refuses a package member column named like one of
+# them (but ``sex``) that is not a token.
+IdentityRole = Literal[
+    "record_id",
+    "forename",
+    "surname",
+    "dob",
+    "sex",
+    "postcode",
+    "nhs_number",
+    "upn",
+    "pnc_id",
+    "aliases",
+    "dob_alt",
+    "middle_name",
+    "postal_code",
+    "address",
+    "locality",
+    "email",
+    "phone",
+    "identifier",
+]
+IDENTITY_ROLES: tuple[str, ...] = IdentityRole.__args__  # type: ignore[attr-defined]
