@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import socket
 import sys
 import tempfile
@@ -99,9 +100,13 @@ def _outputs(folder: Path) -> dict[str, Path]:
         "logit", "closed ~ months + C(nationality)", frame, policy=sdc.load_policy(None)
     )
     model = fitted.write(folder / "closure.model.json")
+    # The figure plots the model's own published terms (months and nationality B).
+    labels = {"months": "months", "C(nationality)[T.B]": "nationality B (ref. A)"}
+    document = json.loads(model.read_text(encoding="utf-8"))
     coefficients = [
-        Coefficient("months", 0.031, 0.04),
-        Coefficient("nationality B (ref. A)", -0.12, 0.25),
+        Coefficient(labels[item["term"]], float(item["coefficient"]), item["std_error"])
+        for item in document["parameters"]
+        if item["term"] in labels
     ]
     figure = folder / "closure_forest.svg"
     figure.write_text(str(forest_plot(coefficients, title="Closure, logit")), encoding="utf-8")

@@ -48,7 +48,8 @@ pytestmark = [
 @pytest.fixture(autouse=True)
 def keep_screenshots(tmp_path: Path) -> Iterator[None]:
     """With TRELINK_KEEP_SCREENSHOTS=DIR, each test's screenshots are copied to DIR after
-    it passes (docs/output-checker.md's images are made this way)."""
+    it passes, to look at (docs/output-checker.md's images come from
+    docs/make_screenshots.py)."""
     yield
     if os.environ.get("TRELINK_KEEP_SCREENSHOTS"):
         target = Path(os.environ["TRELINK_KEEP_SCREENSHOTS"])
