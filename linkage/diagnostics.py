@@ -303,8 +303,8 @@ def _studio_tables(
     names = relation.columns[1:]
     bases = _compared_bases(columns)
     edge_rows: list[dict[str, Any]] = []
-    for cluster_value, *values in relation.fetchall():
-        row = dict(zip(names, values, strict=True))
+    for cluster_value, *edge_values in relation.fetchall():
+        row = dict(zip(names, edge_values, strict=True))
         cluster = str(cluster_value)
         for base in bases:
             for side in "lr":

@@ -14,6 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from trelink.console import print_json, result_console
+from trelink.options import JSON_HELP
+
 if TYPE_CHECKING:
     from linkage.backends import BackendName
     from linkage.inputs import DatasetSource
@@ -22,8 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def _print_summary(result: LinkResult) -> None:
-    console = Console(soft_wrap=True, highlight=False)
+def _print_summary(result: LinkResult, console: Console) -> None:
     records = sum(result.records.values())
     console.print(
         f"linked {records:,} records from {len(result.records)} datasets in "
@@ -63,11 +65,47 @@ def _print_summary(result: LinkResult) -> None:
     )
 
 
+def _summary_json(result: LinkResult) -> dict[str, object]:
+    """The run's figures for ``--json`` (schema in the command's help and the README)."""
+    metrics = result.metrics
+    return {
+        "out_dir": str(result.out_dir),
+        "records": dict(result.records),
+        "pairs": result.pairs,
+        "persons": result.persons,
+        "repeat_persons": result.repeat_persons,
+        "threshold": result.threshold,
+        "held_back": result.held_back,
+        "seconds": round(result.seconds, 3),
+        "notes": list(result.notes),
+        "expected": None
+        if result.expected is None
+        else {
+            "threshold": result.expected.threshold,
+            "precision": result.expected.expected_precision,
+            "recall": result.expected.expected_recall,
+        },
+        "recommended_threshold": None
+        if result.recommended is None
+        else result.recommended.threshold,
+        "metrics": None
+        if metrics is None
+        else {
+            "precision": metrics.overall.precision,
+            "recall": metrics.overall.recall,
+            "f1": metrics.overall.f1,
+            "true_pairs": metrics.true_pairs,
+        },
+    }
+
+
 def _parse_threshold(text: str | None) -> float | Literal["auto"] | None:
     from linkage.errors import LinkageError
 
-    if text is None or text == "auto":
-        return text
+    if text is None:
+        return None
+    if text == "auto":
+        return "auto"
     try:
         return float(text)
     except ValueError:
@@ -130,8 +168,15 @@ def link(
         ),
         show_default=False,
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Link datasets on their tokens with Splink; write pairs, clusters, model and report."""
+    """Link datasets on their tokens with Splink; write pairs, clusters, model and report.
+
+    ``--json`` prints ``{"out_dir", "records": {dataset: count}, "pairs", "persons",
+    "repeat_persons", "threshold", "held_back", "seconds", "notes", "expected",
+    "recommended_threshold", "metrics"}`` (``metrics``: precision, recall, F1 against
+    ``--truth``, else null).
+    """
     from linkage.backends import parse_spark_conf
     from linkage.errors import LinkageError
     from linkage.inputs import folder_source
@@ -177,7 +222,9 @@ def link(
         spark_conf=parse_spark_conf(spark_conf),
         clerical_labels=labels,
     )
-    _print_summary(result)
+    _print_summary(result, result_console(to_stderr=as_json))
+    if as_json:
+        print_json(_summary_json(result))
 
 
 def register(app: typer.Typer) -> None:

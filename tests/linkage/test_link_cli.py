@@ -33,6 +33,7 @@ def test_quick_mode_links_folders(tokenised_pair: TokenisedPair, tmp_path: Path)
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "against the truth: precision" in done.stdout
+    assert "the model expects precision" in done.stdout  # from its probabilities
     assert "match probability" in done.stdout and ">= 0.95" in done.stdout
     pairs = pq.read_table(out / "pairs.parquet")
     assert min(pairs.column("match_probability").to_pylist()) >= 0.95
@@ -57,6 +58,10 @@ def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_p
     kind = _trelink("link", str(tokenised_pair.left), "--out", str(tmp_path / "o"),
                     "--link-type", "merge")  # fmt: skip
     assert kind.returncode == 3 and "--link-type" in kind.stderr
+    threshold = _trelink("link", str(tokenised_pair.left), str(tokenised_pair.right),
+                         "--out", str(tmp_path / "o"), "--threshold", "best")  # fmt: skip
+    assert threshold.returncode == 3 and "or auto" in threshold.stderr
+    assert "Traceback" not in threshold.stderr
     folders = (str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(tmp_path / "o"))
     for setting in ("driver.memory=8g", "spark.driver.memory", "spark.driver.memory="):
         spark = _trelink("link", *folders, "--backend", "spark", "--spark-conf", setting)
