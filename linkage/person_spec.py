@@ -21,12 +21,14 @@ Each becomes the column ``name`` (default ``<dataset>_<column>_<rule>``).
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from trelink.specs.loader import SpecModel, load_spec
+from trelink.specs.loader import SpecError, SpecModel, load_spec, validate_spec
 
 __all__ = [
     "AttributeRule",
@@ -35,6 +37,7 @@ __all__ = [
     "Rule",
     "fixed_columns",
     "load_person_table_spec",
+    "with_options",
 ]
 
 Rule = Literal["first", "latest", "any", "count"]
@@ -125,3 +128,47 @@ class PersonTableSpec(SpecModel):
 def load_person_table_spec(path: str | os.PathLike[str]) -> PersonTableSpec:
     """Load and validate a person-table spec (``SpecError`` lists every problem)."""
     return load_spec(Path(path), PersonTableSpec)
+
+
+_ATTRIBUTE_OPTION = re.compile(
+    r"^(?P<dataset>[a-z][a-z0-9_]*)\.(?P<column>[a-z][a-z0-9_]*):(?P<rule>[a-z]+)"
+    r"(=(?P<name>[a-z][a-z0-9_]*))?$"
+)
+_ORDER_OPTION = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)\.(?P<column>[a-z][a-z0-9_]*)$")
+
+
+def with_options(
+    spec: PersonTableSpec,
+    *,
+    attributes: Sequence[str] = (),
+    order_by: Sequence[str] = (),
+    source: str = "the command line",
+) -> PersonTableSpec:
+    """``spec`` plus attributes given as ``DATASET.COLUMN:RULE[=NAME]`` and order columns
+    as ``DATASET.COLUMN`` (``trelink spine --attribute/--order-by``), validated as one
+    spec; ``SpecError`` lists every problem."""
+    problems: list[str] = []
+    data: dict[str, Any] = spec.model_dump(exclude_none=True)
+    datasets: dict[str, Any] = data.setdefault("datasets", {})
+    for item in order_by:
+        found = _ORDER_OPTION.match(item)
+        if found is None:
+            problems.append(f"--order-by {item!r}: give DATASET.COLUMN, e.g. health.admission_date")
+            continue
+        datasets.setdefault(found["dataset"], {})["order_by"] = found["column"]
+    for item in attributes:
+        found = _ATTRIBUTE_OPTION.match(item)
+        if found is None:
+            problems.append(
+                f"--attribute {item!r}: give DATASET.COLUMN:RULE or DATASET.COLUMN:RULE=NAME, "
+                "e.g. health.mental_health_contact:any"
+            )
+            continue
+        rule = {"column": found["column"], "rule": found["rule"]}
+        if found["name"]:
+            rule["name"] = found["name"]
+        entry = datasets.setdefault(found["dataset"], {})
+        entry["attributes"] = [*entry.get("attributes", ()), rule]
+    if problems:
+        raise SpecError(source, problems)
+    return validate_spec(data, PersonTableSpec, source=source)

@@ -35,17 +35,37 @@ def spine(
         "--spec",
         help="Person-table spec (specs/linkage/person_table.yaml): attributes and rules.",
     ),
+    attributes: list[str] = typer.Option(
+        [],
+        "--attribute",
+        help=(
+            "DATASET.COLUMN:RULE[=NAME], repeatable: an attribute by rule (first, latest, "
+            "any, count), e.g. health.mental_health_contact:any; added to --spec's."
+        ),
+        show_default=False,
+    ),
+    order_by: list[str] = typer.Option(
+        [],
+        "--order-by",
+        help="DATASET.COLUMN, repeatable: the date that orders first/latest, e.g. "
+        "health.admission_date.",
+        show_default=False,
+    ),
     csv: Path | None = typer.Option(None, "--csv", help="Also write the table as CSV here."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
 ) -> None:
     """Write one row per person: datasets, record counts and attributes by rule."""
     from linkage.errors import LinkageError
     from linkage.inputs import folder_source
-    from linkage.person_spec import PersonTableSpec, load_person_table_spec
+    from linkage.person_spec import PersonTableSpec, load_person_table_spec, with_options
     from linkage.person_table import write_person_table
     from linkage.sources import database_sources
 
     spec = load_person_table_spec(spec_path) if spec_path is not None else PersonTableSpec()
+    described = str(spec_path) if spec_path is not None else "person table spec"
+    if attributes or order_by:
+        described = f"{described} with --attribute/--order-by"
+        spec = with_options(spec, attributes=attributes, order_by=order_by, source=described)
     sources: list[DatasetSource]
     if db is not None:
         if folders:
@@ -58,7 +78,7 @@ def spine(
         sources,
         out,
         spec=spec,
-        spec_source=str(spec_path) if spec_path is not None else "person table spec",
+        spec_source=described,
         csv=csv,
         overwrite=overwrite,
     )

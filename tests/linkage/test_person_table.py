@@ -19,7 +19,7 @@ import pytest
 
 from linkage.errors import InputTableError
 from linkage.inputs import folder_source
-from linkage.person_spec import PersonTableSpec, load_person_table_spec
+from linkage.person_spec import PersonTableSpec, load_person_table_spec, with_options
 from linkage.person_table import write_person_table
 from trelink.specs.loader import SpecError, validate_spec
 
@@ -197,6 +197,36 @@ def test_clusters_that_are_not_a_spine_are_refused(tmp_path: Path) -> None:
         write_person_table(tmp_path / "nowhere", [], tmp_path / "persons.parquet")
 
 
+def test_command_line_rules_add_to_a_spec(spine: Path) -> None:
+    spec = with_options(
+        load_person_table_spec(spine.parent / "spec.yaml"),
+        attributes=["health.mental_health_contact:count=mh", "nrm.nationality:latest=last"],
+        order_by=["health.admission_date"],
+    )
+    sources = [folder_source(spine.parent / "nrm"), folder_source(spine.parent / "health")]
+    written = write_person_table(spine, sources, spine.parent / "options.parquet", spec=spec)
+    rows = {row["person_id"]: row for row in pq.read_table(written.path).to_pylist()}
+    assert [rows[p]["mh"] for p in ("P1", "P2", "P3")] == [1, 0, 0]
+    assert rows["P1"]["last"] == "albanian" and rows["P1"]["first_admission"] == D(2021, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "order_by", "where"),
+    [
+        (["health:any"], [], "--attribute 'health:any': give DATASET.COLUMN:RULE"),
+        ([], ["health"], "--order-by 'health': give DATASET.COLUMN"),
+        (["justice.outcome:latest"], [], "need order_by"),
+        (["justice.outcome:most"], [], "datasets.justice.attributes[0].rule"),
+    ],
+)
+def test_malformed_command_line_rules_are_named(
+    attributes: list[str], order_by: list[str], where: str
+) -> None:
+    with pytest.raises(SpecError, match="the command line") as raised:
+        with_options(PersonTableSpec(), attributes=attributes, order_by=order_by)
+    assert where in str(raised.value)
+
+
 def test_spec_validates_without_a_file() -> None:
     spec = validate_spec({"version": 1, "datasets": {"nrm": {}}}, PersonTableSpec, source="x")
     assert spec.columns() == []
@@ -215,10 +245,12 @@ def test_command_writes_the_table_and_refuses_a_bad_spec(spine: Path) -> None:
     done = _trelink(
         "spine", str(spine), str(root / "nrm"), str(root / "health"),
         "--spec", str(root / "spec.yaml"), "--out", str(out), "--csv", str(root / "cli.csv"),
+        "--attribute", "health.mental_health_contact:count=mh",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "3 persons (9 records)" in done.stdout
     assert pq.read_table(out).num_rows == 3 and (root / "cli.csv").is_file()
+    assert pq.read_table(out).column("mh").to_pylist() == [1, 0, 0]
     (root / "bad.yaml").write_text(SPEC.replace("rule: any", "rule: every"), encoding="utf-8")
     refused = _trelink(
         "spine", str(spine), str(root / "nrm"), str(root / "health"),
