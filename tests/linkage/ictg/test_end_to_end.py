@@ -13,13 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from linkage.ictg import IctgSources, IctgSummary, database_sources, parquet_sources, write_stages
-from linkage.ictg_inputs import TableName
+from linkage.ictg.inputs import TableName
 from pseudonymise.prepare import prepare_source
 from pseudonymise.tables import pseudonymise_table, write_pseudonymised
 from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 from trelink.synth.generate import generate
 
-from .conftest import import_into_tre
+from ..conftest import import_into_tre
 
 pytestmark = pytest.mark.slow
 TABLES: tuple[TableName, ...] = ("referral", "monthly", "contact")

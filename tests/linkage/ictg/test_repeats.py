@@ -29,7 +29,7 @@ from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 from trelink.synth.generate import generate
 from trelink.synth.rates import REALISTIC_ICTG_REPEATS
 
-from .conftest import import_into_tre
+from ..conftest import import_into_tre
 
 pytestmark = pytest.mark.slow
 JOB = LinkJob(datasets=("nrm", "ictg"))
