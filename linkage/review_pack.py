@@ -221,7 +221,7 @@ def export_review_pack(
         for row in sorted(chosen, key=lambda row: row["pair_id"])
     ]
     meta = {"pack_id": pack_id, "datasets": datasets, "pairs": len(chosen)}
-    if target.exists() and any(target.iterdir()):
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ClericalReviewError(f"{target}: already exists and is not empty; choose another")
     with atomic_directory(target) as staging:
         (staging / "send").mkdir()

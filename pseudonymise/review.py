@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from pseudonymise.canonical import IDENTIFIER_COLUMNS
 from pseudonymise.errors import PackageError
 from trelink.atomic import atomic_directory
+from trelink.spreadsheet import escape_cell
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
 from trelink.trust.sealed import header_claims, open_sealed, seal
 
@@ -255,7 +256,7 @@ def open_review(
 ) -> OpenedReview:
     """Verify the evidence and the owners' parts; write the decision sheet and page."""
     target = Path(out)
-    if target.exists() and any(target.iterdir()):
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ReviewError(f"{target}: already exists and is not empty; choose another --out")
     message = open_sealed(evidence, kind=EVIDENCE_KIND, private_key=private_key, trust=tre_trust)
     pack_id = str(message.meta.get("pack_id"))
@@ -304,7 +305,8 @@ def open_review(
         sheet = io.StringIO()
         writer = csv.DictWriter(sheet, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # Owners' values are text a spreadsheet could run as formulas (``=HYPERLINK``).
+        writer.writerows({name: escape_cell(value) for name, value in row.items()} for row in rows)
         (staging / "decisions.csv").write_text(sheet.getvalue(), encoding="utf-8")
         os.chmod(staging / "decisions.csv", 0o600)
         (staging / "review.html").write_text(_page(pack_id, rows, fields, levels))

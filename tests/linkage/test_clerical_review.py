@@ -35,6 +35,7 @@ from pseudonymise.review import (
     sign_decisions,
 )
 from trelink.cli import app
+from trelink.spreadsheet import formula_cells
 from trelink.synth import write_benchmark_extracts
 from trelink.trust import keys
 from trelink.trust.sealed import SealedFileError, open_sealed, seal
@@ -603,3 +604,32 @@ def test_the_commands_run_the_round_trip(trip: RoundTrip, tmp_path: Path) -> Non
     assert done.returncode not in (0, 1)  # a refusal, not an internal fault
     assert "answers review pack" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "wrong.parquet").exists()
+
+
+def test_an_owners_value_cannot_run_as_a_formula_in_the_sheet(
+    trip: RoundTrip, tmp_path: Path
+) -> None:
+    parties = trip.parties
+    genuine = open_sealed(
+        trip.parts["left"],
+        kind=PART_KIND,
+        private_key=parties["reviewer"].private,
+        trust=parties["left"].verifier,
+    )
+    records = json.loads(genuine.members["records.json"])
+    records[0]["fields"]["forename"] = '=HYPERLINK("http://example.org","x")'
+    part = tmp_path / "part-left.trs"
+    seal(part, kind=PART_KIND, meta=genuine.meta,
+         members={"records.json": json.dumps(records).encode()},
+         recipient=parties["reviewer"].public, signing_key=parties["left"].signer)  # fmt: skip
+    open_review(
+        trip.pack.evidence,
+        [part, trip.parts["right"]],
+        private_key=parties["reviewer"].private,
+        tre_trust=parties["tre"].verifier,
+        owners={side: parties[side].verifier for side in ("left", "right")},
+        out=tmp_path / "review",
+    )
+    sheet = tmp_path / "review" / "decisions.csv"
+    assert formula_cells(sheet) == []
+    assert "'=HYPERLINK" in sheet.read_text(encoding="utf-8")
