@@ -1,7 +1,7 @@
 """Command-line entry points of the TRE side; ``register(app)`` adds them.
 
 ``import`` (verify and load packages) lives in ``import_cli``; ``link`` lives in
-``link_cli``; the ICTG stage 2-4 table builders in ``ictg_cli``; ``review-pack`` and
+``link_cli``; the ICTG stage 2-4 table builders in ``linkage.ictg.cli``; ``review-pack`` and
 ``review-import`` (clerical review) in ``review_cli``; ``spine`` (one row per person)
 in ``spine_cli``.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import typer
 
-from linkage import ictg_cli, import_cli, link_cli, review_cli, spine_cli
+from linkage import import_cli, link_cli, review_cli, spine_cli
+from linkage.ictg import cli as ictg_cli
 
 __all__ = ["register"]
 

@@ -158,20 +158,20 @@ def test_ictg_urn_column_and_its_old_spelling(
 ) -> None:
     # `--key` names a private key file in `export`; in `ictg` it named a column, so the
     # column option is now --urn-column and --key stays there only as an alias.
-    import linkage.ictg_cli
+    import linkage.ictg.cli
 
     seen = _fake_engine(
         monkeypatch,
-        "linkage.ictg",
+        "linkage.ictg.stages",
         "write_stages",
         None,
         IctgRules=lambda **rules: None,
         IctgCodes=None,
     )
     monkeypatch.setitem(
-        sys.modules, "linkage.ictg_summary", SimpleNamespace(render=lambda *args: None)
+        sys.modules, "linkage.ictg.summary", SimpleNamespace(render=lambda *args: None)
     )
-    monkeypatch.setattr(linkage.ictg_cli, "_sources", lambda *args: None)
+    monkeypatch.setattr(linkage.ictg.cli, "_sources", lambda *args: None)
     base = ["ictg", "--referral", "r", "--monthly", "m", "--contact", "c", "--out", "o"]
     for options, column, notice in [
         ([], "record_pid", ""),

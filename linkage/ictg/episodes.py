@@ -19,7 +19,7 @@ in order. The rules (docs/ictg-stages.md has the full table):
   it joins the previous episode and the episode is flagged ``date_conflict`` (two
   returns disagree on the referral date of one open episode).
 * **Merging.** Each field of an episode comes from the most preferred copy that has a
-  value (``linkage.ictg_preference``); ``conflicting_fields`` names the fields on which
+  value (``linkage.ictg.preference``); ``conflicting_fields`` names the fields on which
   copies disagreed.
 """
 
@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from linkage.ictg_inputs import quote
-from linkage.ictg_preference import (
+from linkage.ictg.inputs import quote
+from linkage.ictg.preference import (
     PREFERENCE_ORDER,
     group_rank,
     preferred,

@@ -8,7 +8,7 @@ Both are SQL builders over named tables, used for monthly and contact rows alike
   copies merge. Two identical contacts in one group's return can be genuine (two calls
   on one day), so contacts are numbered within each group and only the n-th copy of
   each group merges with the n-th of the others: the number kept is the largest count
-  any one group reported. Values come from the preferred copy (``ictg_preference``).
+  any one group reported. Values come from the preferred copy (``preference``).
 * ``attach_events_sql`` gives each event the episode whose window contains it: from the
   referral (monthly: its month) less ``grace_days`` to the closure date plus
   ``grace_days`` (open episodes never end). Where windows overlap (an unclosed
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from linkage.ictg_inputs import quote
-from linkage.ictg_preference import group_rank, preferred, source_groups, values_conflict
+from linkage.ictg.inputs import quote
+from linkage.ictg.preference import group_rank, preferred, source_groups, values_conflict
 
 __all__ = ["attach_events_sql", "dedupe_events_sql"]
 

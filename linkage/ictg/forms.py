@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from linkage.ictg_inputs import IctgInputError, quote
+from linkage.ictg.inputs import IctgInputError, quote
 from trelink.specs.dataset import DatasetSpec
 
 __all__ = ["IctgCodes", "long_form_sql", "wide_form_sql"]

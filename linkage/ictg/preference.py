@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from linkage.ictg_inputs import quote
+from linkage.ictg.inputs import quote
 
 __all__ = ["PREFERENCE_ORDER", "group_rank", "preferred", "source_groups", "values_conflict"]
 
-# Columns every ICTG work table carries (see ``linkage.ictg_inputs``).
+# Columns every ICTG work table carries (see ``linkage.ictg.inputs``).
 PREFERENCE_ORDER = "_rank, period DESC NULLS LAST, _row"
 
 

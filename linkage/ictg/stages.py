@@ -9,7 +9,7 @@ The stages read pseudonymised attribute tables keyed by the pseudonymous URN
 * stage 4: ``long`` (every event with its episode's referral details) and ``wide``
   (one row per child).
 
-``build_stages`` runs the SQL of ``ictg_episodes``, ``ictg_events`` and ``ictg_forms``
+``build_stages`` runs the SQL of ``episodes``, ``events`` and ``forms`` (this package)
 in a DuckDB connection and leaves the tables ``ictg_referral``, ``ictg_monthly``,
 ``ictg_contact``, ``ictg_long`` and ``ictg_wide`` there; ``write_stages`` does so in a
 private connection and writes ``<table>.parquet`` plus ``summary.json`` atomically.
@@ -29,22 +29,22 @@ from pathlib import Path
 import duckdb
 
 from linkage.errors import LinkageError
-from linkage.ictg_episodes import (
+from linkage.ictg.episodes import (
     episode_entries_sql,
     episodes_sql,
     referral_clusters_sql,
     referral_status_sql,
 )
-from linkage.ictg_events import attach_events_sql, dedupe_events_sql
-from linkage.ictg_forms import IctgCodes, long_form_sql, wide_form_sql
-from linkage.ictg_inputs import (
+from linkage.ictg.events import attach_events_sql, dedupe_events_sql
+from linkage.ictg.forms import IctgCodes, long_form_sql, wide_form_sql
+from linkage.ictg.inputs import (
     IctgInputError,
     IctgSources,
     database_sources,
     load_inputs,
     parquet_sources,
 )
-from linkage.ictg_summary import IctgSummary, summarise
+from linkage.ictg.summary import IctgSummary, summarise
 from trelink.atomic import atomic_directory
 from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 

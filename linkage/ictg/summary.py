@@ -18,7 +18,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from linkage.ictg_inputs import quote
+from linkage.ictg.inputs import quote
 
 __all__ = ["EventOutcome", "IctgSummary", "ReferralOutcome", "render", "summarise"]
 
