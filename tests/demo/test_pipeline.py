@@ -120,6 +120,15 @@ def test_demo_runs_every_role_and_releases_only_protected_outputs(tmp_path: Path
             }
             assert not (held & (identifiers - pids)), (table, column)
 
+    # One row per person of the spine, with the shipped spec's attributes.
+    with duckdb.connect(str(out / "tre" / "tre.duckdb"), read_only=True) as connection:
+        persons, records = connection.sql(
+            "SELECT count(DISTINCT person_id), count(*) FROM person_spine"
+        ).fetchall()[0]
+    table = pq.read_table(out / "tre" / "linkage" / "persons.parquet")
+    assert table.num_rows == persons and sum(table.column("records").to_pylist()) == records
+    assert {"first_ictg_referral", "mental_health_admissions"} <= set(table.column_names)
+
     # The TRE never held the linkage secret, an owner's secret or an owner's lookup.
     secrets = [(out / "custodian" / "linkage.secret").read_bytes().strip()]
     secrets += [path.read_bytes().strip() for path in (out / "owners").glob("*/owner.secret")]

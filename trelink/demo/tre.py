@@ -21,6 +21,8 @@ from linkage import (
     link_datasets,
     list_datasets,
     load_link_job,
+    load_person_table_spec,
+    write_person_table,
 )
 from pseudonymise import private_key_path
 from trelink.demo.errors import DemoError
@@ -30,6 +32,7 @@ from trelink.specs.loader import spec_path
 
 __all__ = [
     "ICTG_TABLES",
+    "PERSON_TABLE",
     "SPINE_TABLE",
     "build_ictg",
     "check_ictg_spine",
@@ -43,6 +46,8 @@ Step = Callable[[str], None]
 # The ICTG stage outputs the researcher works from, kept as tables of tre.duckdb.
 ICTG_TABLES: tuple[str, ...] = ("long", "wide")
 SPINE_TABLE = "person_spine"
+# One row per person (``trelink spine``), written beside the linkage outputs.
+PERSON_TABLE = "persons.parquet"
 
 
 def import_packages(
@@ -110,6 +115,15 @@ def link_spine(layout: DemoLayout, *, step: Step) -> LinkResult:
             "SELECT dataset, record_pid, person_id FROM read_parquet(?)",
             [str(layout.linkage / "clusters.parquet")],
         )
+    step("one row per person: datasets, record counts, attributes by rule")
+    spec = spec_path("linkage", "person_table.yaml")
+    write_person_table(
+        layout.linkage,
+        sources,
+        layout.linkage / PERSON_TABLE,
+        spec=load_person_table_spec(spec),
+        spec_source=str(spec),
+    )
     return result
 
 
