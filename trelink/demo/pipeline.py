@@ -36,7 +36,14 @@ from trelink.demo.layout import OWNERS, DemoLayout
 from trelink.demo.owners import OwnerDataset, run_owner
 from trelink.demo.researcher import ProtectedOutput, protect_outputs, read_frames
 from trelink.demo.summary import write_summary
-from trelink.demo.tre import build_ictg, check_ictg_spine, import_packages, link_spine, spine_job
+from trelink.demo.tre import (
+    PERSON_TABLE,
+    build_ictg,
+    check_ictg_spine,
+    import_packages,
+    link_spine,
+    spine_job,
+)
 from trelink.synth.generate import generate
 from trelink.synth.rates import NO_ICTG_REPEATS, REALISTIC_ICTG_REPEATS
 
@@ -208,6 +215,7 @@ def artefact_table(result: DemoResult) -> Table:
     row("TRE", "database: imported datasets, ICTG long/wide, person spine", layout.database)
     row("TRE", "ICTG stages 2-4 tables and summary", layout.ictg)
     row("TRE", "linkage pairs, clusters, model, report", layout.linkage / "report.html")
+    row("TRE", "person table: one row per person (trelink spine)", layout.linkage / PERSON_TABLE)
     row(
         "researcher",
         f"{len(result.outputs)} protected outputs with decision records",
