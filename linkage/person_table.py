@@ -274,7 +274,12 @@ def build_person_table(
             "CREATE TABLE persons AS " + person_table_sql(spec, datasets, relations, types)
         )
     except duckdb.Error as error:
-        raise LinkageError(f"building the person table failed ({error})") from error
+        # The spec was checked against the data above; the engine's message may quote
+        # values, so only its kind is shown.
+        raise LinkageError(
+            f"building the person table failed ({type(error).__name__}); check the spec's "
+            "columns and order_by against the datasets' attributes"
+        ) from error
     return datasets
 
 
