@@ -32,6 +32,8 @@ import pyarrow as pa
 from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from trelink.sql import column_types, quote_literal
+
 __all__ = [
     "EXTREME_WEIGHT",
     "MIN_CHANGEABLE_M",
@@ -160,10 +162,6 @@ def clip_match_weights_chart(chart: dict[str, Any], limit: float | None) -> dict
 # Dashboards
 
 
-def _describe(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    return {str(row[0]): str(row[1]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
-
-
 def _compared_bases(columns: Mapping[str, str]) -> list[str]:
     """Bases ``X`` of every ``X_l``/``X_r`` pair that may hold a value (not an id or a
     term frequency)."""
@@ -195,7 +193,7 @@ def _agreement_sql(base: str, kind: str) -> str:
 
 def _masked_predictions(connection: duckdb.DuckDBPyConnection, predictions: str) -> str:
     """A copy of ``predictions`` whose compared values show agreement only."""
-    columns = _describe(connection, predictions)
+    columns = column_types(connection, predictions)
     bases = _compared_bases(columns)
     replaced = {f"{base}_{side}" for base in bases for side in "lr"}
     kept = [f'"{name}"' for name in columns if name not in replaced]
@@ -265,13 +263,13 @@ def _studio_tables(
 ) -> tuple[str, str]:
     """Nodes and edges of ``clusters`` with token values replaced by cluster letters."""
     aliases = _ClusterAliases()
-    listed = ", ".join("'" + cluster.replace("'", "''") + "'" for cluster in clusters)
+    listed = ", ".join(quote_literal(cluster) for cluster in clusters)
     node_rows: list[dict[str, Any]] = []
     for dataset, table in tables.items():
-        quoted = dataset.replace("'", "''")
+        quoted = quote_literal(dataset)
         relation = connection.sql(
-            f"SELECT c.person_id AS cluster_id, '{quoted}' AS source_dataset, t.* "
-            f"FROM {table} t JOIN clusters c ON c.dataset = '{quoted}' "
+            f"SELECT c.person_id AS cluster_id, {quoted} AS source_dataset, t.* "
+            f"FROM {table} t JOIN clusters c ON c.dataset = {quoted} "
             f"AND c.record_pid = t.record_pid WHERE c.person_id IN ({listed})"
         )
         names = relation.columns
@@ -288,11 +286,11 @@ def _studio_tables(
                     for name, value in row.items()
                 }
             )
-    columns = _describe(connection, predictions)
+    columns = column_types(connection, predictions)
     if "source_dataset_l" in columns:
         left_dataset, right_dataset = "p.source_dataset_l", "p.source_dataset_r"
     else:  # one deduplicated dataset carries no source column
-        only = "'" + next(iter(tables)).replace("'", "''") + "'"
+        only = quote_literal(next(iter(tables)))
         left_dataset = right_dataset = only
     relation = connection.sql(
         f"SELECT a.person_id AS __cluster, p.* FROM {predictions} p "
@@ -336,9 +334,13 @@ def write_dashboards(
     DuckDB backend only (the predictions must be a table of ``connection``); returns
     the file names written.
     """
+    ((scored,),) = connection.sql(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()
+    if not scored:  # nothing to view
+        return []
     directory.mkdir(parents=True, exist_ok=True)
     db_api = linker._db_api
-    for name in ("diagnostics_predictions", "diagnostics_nodes", "diagnostics_edges"):
+    work_tables = ("diagnostics_predictions", "diagnostics_nodes", "diagnostics_edges")
+    for name in work_tables:
         connection.execute(f"DROP TABLE IF EXISTS {name}")
     masked = _masked_predictions(connection, predictions.physical_name)
     viewer_input = db_api.table_to_splink_dataframe("__splink__df_predict", masked)
@@ -362,4 +364,6 @@ def write_dashboards(
     for name in written:
         page = directory / name
         page.write_text(_WEB_FONT.sub("", page.read_text(encoding="utf-8")), encoding="utf-8")
+    for name in work_tables:  # the masked copy is as long as the predictions
+        connection.execute(f"DROP TABLE IF EXISTS {name}")
     return written
