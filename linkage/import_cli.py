@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from trelink.options import deprecated_alias, prefer
+from trelink.console import note_console, print_json, result_console
+from trelink.options import JSON_HELP, deprecated_alias, prefer
 
 __all__ = ["register"]
-
-_console = Console(highlight=False, soft_wrap=True)
 
 
 def import_command(
@@ -33,11 +31,16 @@ def import_command(
         ),
     ] = False,
     replace: bool = deprecated_alias("--replace", "--overwrite"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Check recipient, signature and checksums, then load everything in one transaction."""
+    """Check recipient, signature and checksums, then load everything in one transaction.
+
+    ``--json`` prints ``{"dataset", "db", "tables": [{"name", "rows"}], "signer_key_id",
+    "linkage_key_id", "forced_older", "other_linkage_keys": {dataset: key id}}``.
+    """
     from linkage.importer import import_package, list_datasets
 
-    with _console.status("verifying and loading"):
+    with note_console().status("verifying and loading"):
         imported = import_package(
             package,
             private_key=private_key,
@@ -47,20 +50,22 @@ def import_command(
             replace=prefer(overwrite, replace, unset=False),
             allow_older=allow_older,
         )
-    tables = ", ".join(
-        f"{table} ({rows:,} rows)"
+    loaded = [
+        (table, rows)
         for table, rows in (
             (imported.identity_table, imported.identity_rows),
             (imported.attributes_table, imported.attributes_rows),
         )
         if table is not None
-    )
-    _console.print(
+    ]
+    tables = ", ".join(f"{table} ({rows:,} rows)" for table, rows in loaded)
+    console = result_console(to_stderr=as_json)
+    console.print(
         f"imported {imported.dataset} into {db}: {tables}; signed by "
         f"{imported.signer_key_id}, linkage key id {imported.linkage_key_id}"
     )
     if imported.forced_older:
-        _console.print(
+        console.print(
             f"[yellow]warning:[/] {imported.dataset} now holds an OLDER package than the one "
             "it replaced (--allow-older); this is recorded in trelink_import_history"
         )
@@ -70,9 +75,21 @@ def import_command(
         if entry.linkage_key_id != imported.linkage_key_id
     }
     if others:
-        _console.print(
+        console.print(
             f"[yellow]warning:[/] datasets made under other linkage keys cannot be linked "
             f"with this one: {others}"
+        )
+    if as_json:
+        print_json(
+            {
+                "dataset": imported.dataset,
+                "db": str(db),
+                "tables": [{"name": table, "rows": rows} for table, rows in loaded],
+                "signer_key_id": imported.signer_key_id,
+                "linkage_key_id": imported.linkage_key_id,
+                "forced_older": imported.forced_older,
+                "other_linkage_keys": others,
+            }
         )
 
 

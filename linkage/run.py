@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from scipy.stats import binom
 from splink import Linker
 
@@ -45,6 +45,7 @@ from linkage.review_pack import write_review_candidates
 from linkage.threshold import ExpectedQuality, auto_threshold, run_expectation
 from linkage.training import train_model
 from trelink.atomic import atomic_directory
+from trelink.console import progress as step_display
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
 if TYPE_CHECKING:
@@ -159,7 +160,8 @@ def _progress(enabled: bool, timings: dict[str, float]) -> Iterator[Callable[[st
         record("done")
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as progress:
+    # On stderr and only on a terminal: stdout holds results (--json), logs no spinner.
+    with step_display(*columns, transient=False) as progress:
         task = progress.add_task("starting", total=None)
 
         def step(description: str) -> None:

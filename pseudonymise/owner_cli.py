@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
+from trelink.console import note_console
+
 if TYPE_CHECKING:
     from pseudonymise.risk import RiskReport
 
@@ -87,7 +89,7 @@ def keys_id(
 
 @contextmanager
 def _steps(title: str) -> Iterator[Status]:
-    with _console.status(title) as status:
+    with note_console().status(title) as status:  # stderr: stdout is for results
         yield status
 
 

@@ -27,6 +27,7 @@ from rich.table import Table
 from linkage import LinkResult
 from sdc import load_policy
 from trelink.atomic import atomic_directory
+from trelink.console import progress
 from trelink.demo.analyses import research_outputs
 from trelink.demo.custodian import make_keys
 from trelink.demo.errors import DemoError
@@ -173,9 +174,9 @@ def run_demo(
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with (
         atomic_directory(out, overwrite=force) as work,
-        Progress(*columns, console=console) as progress,
+        progress(*columns, transient=False) as bar,  # stderr, on a terminal only
     ):
-        steps = _Steps(progress, console)
+        steps = _Steps(bar, console)
         _play(DemoLayout(work), scale=scale, seed=seed, steps=steps, result=result)
         result.step_seconds = steps.seconds
     result.seconds = time.perf_counter() - started

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from rich.progress import Progress
 
 from trelink.atomic import atomic_directory
+from trelink.console import progress
 from trelink.specs.dataset import DatasetSpec, dataset_spec_path, load_dataset_spec
 from trelink.synth.education import education_batches
 from trelink.synth.errors import SynthError
@@ -327,10 +327,11 @@ def generate(
     pools = build_name_pools()
     blocks = math.ceil(scale)
     summary = GenerationSummary(seed=seed, scale=scale)
-    with atomic_directory(target, overwrite=replace) as work, Progress() as progress:
+    # On stderr and only on a terminal, so logs get no progress bar.
+    with atomic_directory(target, overwrite=replace) as work, progress(transient=False) as bar:
         (work / "truth").mkdir()
         sink = _Sink(work, specs, csv_only=blocks > 1)
-        task = progress.add_task("synthetic population", total=blocks * (len(SOURCES) + 1))
+        task = bar.add_task("synthetic population", total=blocks * (len(SOURCES) + 1))
         try:
             for block in range(blocks):
                 people, batches, in_nrm, in_ictg = _block_batches(
@@ -342,7 +343,7 @@ def generate(
                     repeats=ictg_repeats,
                     pools=pools,
                 )
-                progress.advance(task)
+                bar.advance(task)
                 sink.write_people(people, in_nrm=in_nrm, in_ictg=in_ictg)
                 summary.people += len(people)
                 for source in SOURCES:
@@ -352,7 +353,7 @@ def generate(
                         sink.write(source, batch, batch_rng)
                         key = f"{source}/{batch.table}"
                         summary.rows[key] = summary.rows.get(key, 0) + len(batch.records)
-                    progress.advance(task)
+                    bar.advance(task)
         finally:
             sink.close()
         summary.files = dict(sorted(sink.summary_files.items()))
