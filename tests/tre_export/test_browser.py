@@ -315,6 +315,7 @@ def _browser_page(playwright: Any, server: str) -> tuple[Any, Callable[[str], No
     return page, sign_in
 
 
+@pytest.mark.slow  # a Chromium session with three sign-ins
 def test_a_conflict_is_settled_by_a_third_review_in_the_browser(
     server: str, web_area: ExportArea, team: Team, tmp_path: Path
 ) -> None:
@@ -357,6 +358,7 @@ def test_a_conflict_is_settled_by_a_third_review_in_the_browser(
     assert request.settlements["by_sex_age.csv"].checker_names == ("Eve",)
 
 
+@pytest.mark.slow  # a Chromium session with three sign-ins
 def test_comments_and_a_whole_request_return_in_the_browser(
     server: str, web_area: ExportArea, tmp_path: Path
 ) -> None:
