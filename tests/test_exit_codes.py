@@ -7,6 +7,7 @@ tested in ``tests/trelink/test_cli_faults.py``).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -53,3 +54,9 @@ def test_each_status_means_one_thing(
     assert "missing.csv: file not found" in capsys.readouterr().err
     assert _status(monkeypatch, "sdc", "check", unsafe) == ExitCode.CHECK_FAILED
     assert "NOT safe" in capsys.readouterr().out
+
+
+def test_the_readme_lists_every_status() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = {int(number) for number in re.findall(r"^  \| (\d) \| ", readme, re.MULTILINE)}
+    assert listed == {int(code) for code in ExitCode}
