@@ -1,8 +1,13 @@
 """The linkage report: one HTML file that opens offline inside the TRE.
 
-It holds Splink's own charts (match weights, m and u, a waterfall for example pairs,
-the match-weight histogram), match rates per dataset, linkage rates by subgroup from
-the attributes, threshold sensitivity, and precision/recall/F1 where truth exists.
+It holds Splink's own charts (match weights, cut to the ordinary weights when one is
+extreme; m and u; unlinkables; a waterfall for example pairs; the match-weight
+histogram), the model's levels with warnings (``linkage.diagnostics``), match rates
+per dataset, linkage rates by subgroup from the attributes, the model's uncertainty
+per subgroup and coverage-aware rates (``linkage.indicators``), expected quality
+across thresholds with a recommendation (``linkage.threshold``), and
+precision/recall/F1 where truth exists. Splink's comparison viewer and cluster studio
+go beside it, in ``diagnostics/``, with token values masked.
 The chart libraries (vega, vega-lite, vega-embed) are embedded once from the copies
 Splink ships, so nothing is fetched from a CDN. The report shows tokens' effects
 only: waterfalls are drawn with ``remove_sensitive_data=True``, so no token or value
@@ -48,6 +53,7 @@ from linkage.threshold import (
     recommend_threshold,
 )
 from trelink.atomic import atomic_file
+from trelink.sql import column_types
 
 __all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
 
@@ -133,7 +139,7 @@ def subgroup_link_rates(
     """
     rows: list[dict[str, Any]] = []
     for dataset, table in attributes.items():
-        columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
+        columns = column_types(connection, table)
         for group in (name for name in subgroups if name in columns):
             rows.extend(
                 _rows(
