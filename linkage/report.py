@@ -53,7 +53,6 @@ from linkage.threshold import (
     recommend_threshold,
 )
 from trelink.atomic import atomic_file
-from trelink.sql import column_types
 
 __all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
 
@@ -139,7 +138,7 @@ def subgroup_link_rates(
     """
     rows: list[dict[str, Any]] = []
     for dataset, table in attributes.items():
-        columns = column_types(connection, table)
+        columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
         for group in (name for name in subgroups if name in columns):
             rows.extend(
                 _rows(
