@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from linkage.errors import ClericalReviewError
+from trelink.sql import column_types, quote_literal
 
 __all__ = ["ClericalOutcome", "apply_clerical_labels", "clerical_conflicts"]
 
@@ -70,12 +71,7 @@ def _load(connection: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> None:
                 f"{path}: labels file not found; give the file `trelink review-import` wrote"
             )
         try:
-            names = [
-                str(row[0])
-                for row in connection.execute(
-                    f"DESCRIBE SELECT * FROM read_parquet('{path}')"
-                ).fetchall()
-            ]
+            names = list(column_types(connection, f"read_parquet({quote_literal(str(path))})"))
         except duckdb.Error:
             raise ClericalReviewError(f"{path}: not a Parquet labels file") from None
         missing = [column for column in _COLUMNS if column not in names]

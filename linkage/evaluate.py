@@ -22,6 +22,7 @@ import duckdb
 from linkage.errors import InputTableError
 from linkage.job import LinkType
 from trelink.atomic import atomic_file
+from trelink.sql import column_types, quote_literal
 
 __all__ = [
     "GroupMetrics",
@@ -163,7 +164,7 @@ def _person_groups(
     found: list[str] = []
     parts: list[str] = []
     for dataset, table in attributes.items():
-        columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
+        columns = column_types(connection, table)
         found.extend(group for group in subgroups if group in columns and group not in found)
         selected = ", ".join(
             f"CAST({group} AS VARCHAR) AS {group}"
@@ -200,10 +201,9 @@ def _group_metrics(
             ).fetchall()
         ]
         for value in values:
-            literal = value.replace("'", "''")
             where = (
                 "EXISTS (SELECT 1 FROM record_group g WHERE g.dataset = j.dataset_l "
-                f"AND g.record_pid = j.record_pid_l AND g.value = '{literal}')"
+                f"AND g.record_pid = j.record_pid_l AND g.value = {quote_literal(value)})"
             )
             counts = _counts(connection, threshold, where)
             true_pairs = counts.true_positives + counts.false_negatives

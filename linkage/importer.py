@@ -46,6 +46,7 @@ import duckdb
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from linkage.errors import ImportPackageError
+from trelink.sql import quote_identifier
 from trelink.trust.canonical import PACKAGE_JSON, canonical_json
 from trelink.trust.errors import TrustError
 from trelink.trust.hashing import sha256_bytes
@@ -129,10 +130,6 @@ class ImportedDataset:
     manifest_sha256: str | None = None  # None for datasets imported before it was kept
     created: dt.datetime | None = None  # the package's signed creation time
     forced_older: bool = False  # replaced a newer package with allow_older=True
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 @contextmanager
@@ -267,7 +264,7 @@ def _load(
     action, note = _freshness(connection, dataset, opened, replace=replace, allow_older=allow_older)
     if action != "import":
         for table in (f"{dataset}__identity", f"{dataset}__attributes"):
-            connection.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
+            connection.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
         connection.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE dataset = ?", [dataset])
     tables: dict[str, str | None] = {"identity": None, "attributes": None}
     counts = {"identity": 0, "attributes": 0}
@@ -277,10 +274,11 @@ def _load(
             continue
         table = f"{dataset}__{kind}"
         connection.execute(
-            f"CREATE TABLE {_quote(table)} AS SELECT * FROM read_parquet(?)", [str(member)]
+            f"CREATE TABLE {quote_identifier(table)} AS SELECT * FROM read_parquet(?)",
+            [str(member)],
         )
         tables[kind] = table
-        counted = connection.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
+        counted = connection.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchone()
         counts[kind] = int(counted[0]) if counted else 0
     extract = opened.manifest.get("extract", {})
     expected = extract.get("rows", {})

@@ -32,6 +32,7 @@ import duckdb
 
 from linkage.threshold import candidate_pairs_sql
 from trelink.specs.dataset import CoverageSpec, dataset_spec_path, load_dataset_spec
+from trelink.sql import column_types, quote_literal
 
 __all__ = [
     "DEFAULT_UNCERTAIN_BAND",
@@ -89,14 +90,6 @@ class CoveredLinkRate:
     linked_share_eligible: float | None  # of the eligible records
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
-
-
 def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
     return {str(row[0]) for row in connection.sql("SHOW TABLES").fetchall()}
 
@@ -109,11 +102,12 @@ def _record_subgroups(
     """Build ``indicator_groups`` (dataset, record_pid, subgroup, value); False if none."""
     parts = []
     for dataset, table in attributes.items():
-        present = _columns(connection, table)
+        present = column_types(connection, table)
         for group in (name for name in subgroups if name in present):
             parts.append(
-                f"SELECT {_quote(dataset)} AS dataset, CAST(record_pid AS VARCHAR) AS record_pid, "
-                f"{_quote(group)} AS subgroup, "
+                f"SELECT {quote_literal(dataset)} AS dataset, "
+                "CAST(record_pid AS VARCHAR) AS record_pid, "
+                f"{quote_literal(group)} AS subgroup, "
                 f"coalesce(CAST({group} AS VARCHAR), 'not recorded') AS value FROM {table}"
             )
     if not parts:
@@ -271,26 +265,26 @@ def covered_link_rates(
     eligible denominator and counted as ``unknown``."""
     rows: list[CoveredLinkRate] = []
     for target, spec in coverage.items():
-        allowed = ", ".join(_quote(value) for value in spec.values)
+        allowed = ", ".join(quote_literal(value) for value in spec.values)
         for dataset, table in attributes.items():
-            present = _columns(connection, table)
+            present = column_types(connection, table)
             if dataset == target or spec.attribute not in present:
                 continue
             groups = [name for name in subgroups if name in present]
             selects = ["SELECT 'all' AS subgroup, 'all' AS value, * FROM records"]
             selects.extend(
-                f"SELECT {_quote(group)} AS subgroup, "
+                f"SELECT {quote_literal(group)} AS subgroup, "
                 f"coalesce(CAST({group} AS VARCHAR), 'not recorded') AS value, * FROM records"
                 for group in groups
             )
             group_columns = "".join(f", a.{group}" for group in groups)
             found = connection.sql(
                 "WITH target AS (SELECT DISTINCT person_id FROM clusters "
-                f"WHERE dataset = {_quote(target)}), records AS (SELECT "
+                f"WHERE dataset = {quote_literal(target)}), records AS (SELECT "
                 f"CAST(a.{spec.attribute} AS VARCHAR) IN ({allowed}) AS eligible, "
                 f"a.{spec.attribute} IS NULL AS unknown, "
                 f"t.person_id IS NOT NULL AS linked{group_columns} "
-                f"FROM clusters c JOIN {table} a ON c.dataset = {_quote(dataset)} "
+                f"FROM clusters c JOIN {table} a ON c.dataset = {quote_literal(dataset)} "
                 "AND CAST(a.record_pid AS VARCHAR) = CAST(c.record_pid AS VARCHAR) "
                 "LEFT JOIN target t USING (person_id)), "
                 f"grouped AS ({' UNION ALL '.join(selects)}) "

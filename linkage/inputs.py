@@ -49,6 +49,7 @@ from linkage.comparisons import comparison_columns
 from linkage.errors import InputTableError, KeyMismatchError
 from linkage.subgroups import nationality_group_sql
 from trelink.specs.match_keys import ComparisonSpec, MatchKeySpec, MemberTerm
+from trelink.sql import column_types, quote_identifier, quote_literal
 
 __all__ = [
     "DATABASE_ALIAS",
@@ -142,10 +143,6 @@ def _manifest_key_id(manifest: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def folder_source(folder: str | os.PathLike[str]) -> DatasetSource:
     """A pseudonymised folder (``identity.parquet``, ``attributes.parquet``, ``manifest.json``)."""
     folder_path = Path(folder)
@@ -161,9 +158,9 @@ def folder_source(folder: str | os.PathLike[str]) -> DatasetSource:
     manifest = _read_manifest(folder_path / "manifest.json")
     return DatasetSource(
         name=name,
-        identity=f"read_parquet({_sql_string(str(identity))})",
+        identity=f"read_parquet({quote_literal(str(identity))})",
         attributes=(
-            f"read_parquet({_sql_string(str(attributes))})" if attributes.is_file() else None
+            f"read_parquet({quote_literal(str(attributes))})" if attributes.is_file() else None
         ),
         linkage_key_id=None if manifest is None else _manifest_key_id(manifest),
         origin=str(identity),
@@ -191,7 +188,7 @@ def _attach_database(
     for database in databases:
         try:
             connection.execute(
-                f"ATTACH {_sql_string(str(database))} AS {DATABASE_ALIAS} (READ_ONLY)"
+                f"ATTACH {quote_literal(str(database))} AS {DATABASE_ALIAS} (READ_ONLY)"
             )
         except duckdb.Error as error:
             raise InputTableError(f"{database}: cannot open the TRE database ({error})") from error
@@ -199,10 +196,9 @@ def _attach_database(
 
 def _column_types(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> dict[str, str]:
     try:
-        described = connection.sql(f"DESCRIBE SELECT * FROM {source.identity}").fetchall()
+        return column_types(connection, source.identity)
     except duckdb.Error as error:
         raise InputTableError(f"{source.origin}: cannot read the identity table") from error
-    return {str(row[0]): str(row[1]) for row in described}
 
 
 def _present_columns(
@@ -344,11 +340,12 @@ def _merged_attributes_sql(connection: duckdb.DuckDBPyConnection, source: Datase
     """SQL of ``source``'s attributes with one row per record_pid: per column the most
     frequent non-null value, ties to the smallest."""
     attributes = source.attributes
+    assert attributes is not None  # called only for sources with attributes
     try:
-        described = connection.sql(f"DESCRIBE SELECT * FROM {attributes}").fetchall()
+        described = column_types(connection, attributes)
     except duckdb.Error as error:
         raise InputTableError(f"{source.origin}: cannot read the attributes table") from error
-    columns = ['"' + str(row[0]).replace('"', '""') + '"' for row in described]
+    columns = [quote_identifier(name) for name in described]
     modes = "".join(
         f", mode({column} ORDER BY {column}) AS {column}"
         for column in columns
@@ -504,7 +501,7 @@ def _merged_source(
 
 def _add_nationality_group(connection: duckdb.DuckDBPyConnection, table: str) -> None:
     """Group nationalities for the report where the owner sent nationality alone."""
-    names = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
+    names = column_types(connection, table)
     if "nationality" in names and "nationality_group" not in names:
         connection.execute(f"ALTER TABLE {table} ADD COLUMN nationality_group VARCHAR DEFAULT NULL")
         connection.execute(
@@ -520,11 +517,11 @@ def _shared_attributes(
         return ()
     shared = list(wanted)
     for source in sources:
+        assert source.attributes is not None  # checked above
         try:
-            described = connection.sql(f"DESCRIBE SELECT * FROM {source.attributes}").fetchall()
+            names = column_types(connection, source.attributes)
         except duckdb.Error as error:
             raise InputTableError(f"{source.origin}: cannot read the attributes table") from error
-        names = {str(row[0]) for row in described}
         shared = [column for column in shared if column in names]
     return tuple(shared)
 

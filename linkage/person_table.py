@@ -29,6 +29,7 @@ from linkage.inputs import DATABASE_ALIAS, DatasetSource
 from linkage.person_spec import AttributeRule, PersonTableSpec, fixed_columns
 from trelink.atomic import atomic_file
 from trelink.specs.loader import SpecError
+from trelink.sql import column_types, quote_identifier, quote_literal
 
 __all__ = ["PersonTable", "build_person_table", "person_table_sql", "write_person_table"]
 
@@ -42,14 +43,6 @@ class PersonTable:
     persons: int
     records: int
     columns: tuple[str, ...]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _clusters_path(clusters: str | os.PathLike[str]) -> Path:
@@ -66,12 +59,7 @@ def _clusters_path(clusters: str | os.PathLike[str]) -> Path:
 def _load_clusters(connection: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """Load ``path`` as the table ``spine``; return its datasets, sorted."""
     try:
-        names = {
-            str(row[0])
-            for row in connection.sql(
-                f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})"
-            ).fetchall()
-        }
+        names = set(column_types(connection, f"read_parquet({quote_literal(str(path))})"))
     except duckdb.Error as error:
         raise InputTableError(f"{path}: not a readable Parquet file ({error})") from error
     missing = sorted({"dataset", "record_pid", "person_id"} - names)
@@ -82,7 +70,7 @@ def _load_clusters(connection: duckdb.DuckDBPyConnection, path: Path) -> list[st
     connection.execute(
         "CREATE TABLE spine AS SELECT CAST(dataset AS VARCHAR) AS dataset, "
         "CAST(record_pid AS VARCHAR) AS record_pid, CAST(person_id AS VARCHAR) AS person_id "
-        f"FROM read_parquet({_literal(str(path))})"
+        f"FROM read_parquet({quote_literal(str(path))})"
     )
     ((empty,),) = connection.execute(
         "SELECT count(*) FILTER (WHERE person_id IS NULL OR dataset IS NULL) FROM spine"
@@ -101,7 +89,9 @@ def _attach(connection: duckdb.DuckDBPyConnection, sources: Sequence[DatasetSour
         raise InputTableError(f"datasets come from several TRE databases: {databases}")
     for database in databases:
         try:
-            connection.execute(f"ATTACH {_literal(str(database))} AS {DATABASE_ALIAS} (READ_ONLY)")
+            connection.execute(
+                f"ATTACH {quote_literal(str(database))} AS {DATABASE_ALIAS} (READ_ONLY)"
+            )
         except duckdb.Error as error:
             raise InputTableError(f"{database}: cannot open the TRE database ({error})") from error
 
@@ -109,10 +99,9 @@ def _attach(connection: duckdb.DuckDBPyConnection, sources: Sequence[DatasetSour
 def _column_types(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> dict[str, str]:
     assert source.attributes is not None
     try:
-        described = connection.sql(f"DESCRIBE SELECT * FROM {source.attributes}").fetchall()
+        return column_types(connection, source.attributes)
     except duckdb.Error as error:
         raise InputTableError(f"{source.origin}: cannot read the attributes table") from error
-    return {str(row[0]): str(row[1]) for row in described}
 
 
 def _check_spec(
@@ -161,11 +150,11 @@ def _check_spec(
 
 def _aggregate(item: AttributeRule, order_by: str | None, column_type: str) -> str:
     """The aggregate of one rule over a person's attribute rows ``a``."""
-    column = f"a.{_quote(item.column)}"
+    column = f"a.{quote_identifier(item.column)}"
     if item.rule in ("first", "latest"):
         assert order_by is not None  # the spec requires it for these rules
         direction = "ASC" if item.rule == "first" else "DESC"
-        order = f"a.{_quote(order_by)} {direction} NULLS LAST, a.record_pid, {column}"
+        order = f"a.{quote_identifier(order_by)} {direction} NULLS LAST, a.record_pid, {column}"
         return f"first({column} ORDER BY {order}) FILTER (WHERE {column} IS NOT NULL)"
     counted = (
         f"count(*) FILTER (WHERE {column})" if column_type == "BOOLEAN" else f"count({column})"
@@ -187,7 +176,8 @@ def person_table_sql(
     """SELECT of the person table over the table ``spine`` (dataset, record_pid,
     person_id) and each spec'd dataset's attributes relation in ``relations``."""
     counts = "".join(
-        f", count(*) FILTER (WHERE dataset = {_literal(name)}) AS {_quote(name + '_records')}"
+        f", count(*) FILTER (WHERE dataset = {quote_literal(name)}) "
+        f"AS {quote_identifier(name + '_records')}"
         for name in datasets
     )
     ctes = [
@@ -202,18 +192,18 @@ def person_table_sql(
         alias = f"attributes_{index}"
         aggregates = ", ".join(
             f"{_aggregate(item, chosen.order_by, types[dataset][item.column])} AS "
-            f"{_quote(item.output_name(dataset))}"
+            f"{quote_identifier(item.output_name(dataset))}"
             for item in chosen.attributes
         )
         ctes.append(
             f"{alias} AS (SELECT s.person_id, {aggregates} FROM spine s JOIN (SELECT * REPLACE "
             f"(CAST(record_pid AS VARCHAR) AS record_pid) FROM {relations[dataset]}) a "
-            f"ON s.dataset = {_literal(dataset)} AND a.record_pid = s.record_pid "
+            f"ON s.dataset = {quote_literal(dataset)} AND a.record_pid = s.record_pid "
             "GROUP BY s.person_id)"
         )
         joins.append(f" LEFT JOIN {alias} USING (person_id)")
         for item in chosen.attributes:
-            name = _quote(item.output_name(dataset))
+            name = quote_identifier(item.output_name(dataset))
             empty = _empty_value(item)
             selected.append(
                 f"{alias}.{name}"
@@ -307,14 +297,16 @@ def write_person_table(
         persons, records = connection.execute(
             "SELECT count(*), coalesce(sum(records), 0) FROM persons"
         ).fetchall()[0]
-        columns = tuple(str(row[0]) for row in connection.sql("DESCRIBE persons").fetchall())
+        columns = tuple(column_types(connection, "persons"))
         with contextlib.ExitStack() as stack:
             parquet_temp = stack.enter_context(atomic_file(out_path))
-            connection.execute(f"COPY persons TO {_literal(str(parquet_temp))} (FORMAT parquet)")
+            connection.execute(
+                f"COPY persons TO {quote_literal(str(parquet_temp))} (FORMAT parquet)"
+            )
             if csv_path is not None:
                 csv_temp = stack.enter_context(atomic_file(csv_path))
                 connection.execute(
-                    f"COPY persons TO {_literal(str(csv_temp))} (FORMAT csv, HEADER)"
+                    f"COPY persons TO {quote_literal(str(csv_temp))} (FORMAT csv, HEADER)"
                 )
     return PersonTable(
         path=out_path,

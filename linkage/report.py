@@ -53,6 +53,7 @@ from linkage.threshold import (
     recommend_threshold,
 )
 from trelink.atomic import atomic_file
+from trelink.sql import column_types
 
 __all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
 
@@ -138,7 +139,7 @@ def subgroup_link_rates(
     """
     rows: list[dict[str, Any]] = []
     for dataset, table in attributes.items():
-        columns = {str(row[0]) for row in connection.sql(f"DESCRIBE {table}").fetchall()}
+        columns = column_types(connection, table)
         for group in (name for name in subgroups if name in columns):
             rows.extend(
                 _rows(

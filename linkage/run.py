@@ -47,6 +47,7 @@ from linkage.training import train_model
 from trelink.atomic import atomic_directory
 from trelink.console import progress as step_display
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.sql import column_types, quote_literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -211,8 +212,7 @@ def _held_back_sql(rules: Sequence[HoldBackRule], gammas: Mapping[tuple[str, str
         condition.extend(
             f"gamma_{name} IS DISTINCT FROM {top[name]}" for name in rule.unless if name in top
         )
-        text = rule.name.replace("'", "''")
-        cases.append(f"WHEN {' AND '.join(condition)} THEN '{text}'")
+        cases.append(f"WHEN {' AND '.join(condition)} THEN {quote_literal(rule.name)}")
     if not cases:
         return "CAST(NULL AS VARCHAR) AS held_back"
     return f"CASE {' '.join(cases)} END AS held_back"
@@ -237,11 +237,10 @@ class HoldBackOutcome:
 def _sexes_sql(connection: duckdb.DuckDBPyConnection, attributes: Mapping[str, str]) -> str | None:
     parts = []
     for dataset, table in attributes.items():
-        names = {str(row[0]) for row in connection.execute(f"DESCRIBE {table}").fetchall()}
-        if "sex" in names:
-            quoted = dataset.replace("'", "''")
+        if "sex" in column_types(connection, table):
             parts.append(
-                f"SELECT '{quoted}' AS dataset, CAST(record_pid AS VARCHAR) AS record_pid, "
+                f"SELECT {quote_literal(dataset)} AS dataset, "
+                "CAST(record_pid AS VARCHAR) AS record_pid, "
                 f"CAST(sex AS VARCHAR) AS sex FROM {table} WHERE sex IS NOT NULL"
             )
     return " UNION ALL ".join(parts) if parts else None
@@ -533,9 +532,7 @@ def _plan_training(
             for table in tables.values()
         )
 
-    informative = informative_comparisons(
-        prepared.comparisons, filled_shares(shares), list(tables)
-    )
+    informative = informative_comparisons(prepared.comparisons, filled_shares(shares), list(tables))
     candidates = candidate_blocks(job.training.em_blocks or (), prepared.comparisons)
     plan = plan_sessions(
         candidates,

@@ -44,6 +44,7 @@ from linkage.run import (
     _select_sources,
 )
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.sql import quote_literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,11 +128,11 @@ class LinkerSession:
             several = len(self._prepared.tables) > 1
             parts = []
             for dataset, table in self._prepared.tables.items():
-                quoted = dataset.replace("'", "''")
-                source = f"'{quoted}' AS source_dataset, " if several else ""
+                quoted = quote_literal(dataset)
+                source = f"{quoted} AS source_dataset, " if several else ""
                 parts.append(
                     f"SELECT c.person_id AS cluster_id, {source}i.* FROM {table} i "
-                    f"JOIN spine_clusters c ON c.dataset = '{quoted}' "
+                    f"JOIN spine_clusters c ON c.dataset = {quoted} "
                     "AND c.record_pid = i.record_pid"
                 )
             self.connection.execute(

@@ -4,7 +4,7 @@ Referral, monthly and contact returns (DW, RPC and 'Missing' groups, several per
 are combined by pseudonymous URN into episodes, then written as a long and a wide form.
 One module per step, each a pure SQL builder::
 
-    linkage.ictg.inputs      the input tables and their checks; ``quote``
+    linkage.ictg.inputs      the input tables and their checks
     linkage.ictg.preference  which group's copy of a value wins
     linkage.ictg.episodes    referrals into episodes (copies, re-entries, closures)
     linkage.ictg.events      monthly and contact rows attached to episodes

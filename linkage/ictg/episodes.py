@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from linkage.ictg.inputs import quote
 from linkage.ictg.preference import (
     PREFERENCE_ORDER,
     group_rank,
@@ -35,6 +34,7 @@ from linkage.ictg.preference import (
     source_groups,
     values_conflict,
 )
+from trelink.sql import quote_identifier
 
 __all__ = [
     "EPISODE_COLUMNS",
@@ -80,7 +80,7 @@ EPISODE_COLUMNS = (
 
 def referral_status_sql(referral: str, monthly: str, contact: str, *, key: str) -> str:
     """Every referral row with ``excluded_reason`` (null for rows that form episodes)."""
-    k = quote(key)
+    k = quote_identifier(key)
     site_and_date_only = (
         "r.nationality IS NULL AND coalesce(len(r.exploitation_types), 0) = 0 "
         "AND r.worker_type IS NULL AND r.closure_date IS NULL "
@@ -102,7 +102,7 @@ def referral_status_sql(referral: str, monthly: str, contact: str, *, key: str) 
 
 def referral_clusters_sql(status: str, *, key: str, duplicate_window_days: int) -> str:
     """Rows that form episodes, numbered into clusters of copies (``_cluster``) per child."""
-    k = quote(key)
+    k = quote_identifier(key)
     order = f"referral_date, {PREFERENCE_ORDER}"
     return f"""
         WITH kept AS (
@@ -123,7 +123,7 @@ def referral_clusters_sql(status: str, *, key: str, duplicate_window_days: int) 
 
 def episode_entries_sql(clusters: str, *, key: str, reentry_gap_days: int) -> str:
     """Per cluster: its ``episode`` number and, for the first cluster of each, ``entry``."""
-    k = quote(key)
+    k = quote_identifier(key)
     return f"""
         WITH bounds AS (
             SELECT {k}, _cluster, min(referral_date) AS _start,
@@ -152,9 +152,9 @@ def episode_entries_sql(clusters: str, *, key: str, reentry_gap_days: int) -> st
 
 def episodes_sql(status: str, clusters: str, entries: str, *, key: str, end_of_data: date) -> str:
     """The combined referral table: one row per child-episode, then the excluded rows."""
-    k = quote(key)
+    k = quote_identifier(key)
     merged = ",\n".join(preferred(field) for field in MERGED_FIELDS)
-    columns = ", ".join(quote(column) for column in (key, *EPISODE_COLUMNS))
+    columns = ", ".join(quote_identifier(column) for column in (key, *EPISODE_COLUMNS))
     return f"""
         WITH numbered AS (
             SELECT c.*, e.entry AS _entry, e.episode
@@ -184,7 +184,7 @@ def episodes_sql(status: str, clusters: str, entries: str, *, key: str, end_of_d
             FROM ended
         ), excluded AS (
             SELECT * EXCLUDE (_row, "group"), 1 AS referral_rows,
-                [{quote("group")}] AS source_groups, false AS site_conflict,
+                [{quote_identifier("group")}] AS source_groups, false AS site_conflict,
                 false AS date_conflict, false AS closure_before_referral,
                 CAST([] AS VARCHAR[]) AS conflicting_fields, _row
             FROM {status} WHERE excluded_reason IS NOT NULL

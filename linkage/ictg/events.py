@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from linkage.ictg.inputs import quote
 from linkage.ictg.preference import group_rank, preferred, source_groups, values_conflict
+from trelink.sql import quote_identifier
 
 __all__ = ["attach_events_sql", "dedupe_events_sql"]
 
@@ -37,18 +37,18 @@ def dedupe_events_sql(
     keep_repeats: bool,
 ) -> str:
     """One row per distinct event; rows without key or date (``identity[0]``) pass through."""
-    k = quote(key)
-    ids = ", ".join(quote(column) for column in identity)
-    dated = f"{k} IS NOT NULL AND {quote(identity[0])} IS NOT NULL"
+    k = quote_identifier(key)
+    ids = ", ".join(quote_identifier(column) for column in identity)
+    dated = f"{k} IS NOT NULL AND {quote_identifier(identity[0])} IS NOT NULL"
     occurrence = (
-        f", row_number() OVER (PARTITION BY {k}, {ids}, {quote('group')} ORDER BY _row)"
+        f", row_number() OVER (PARTITION BY {k}, {ids}, {quote_identifier('group')} ORDER BY _row)"
         " AS _occurrence"
         if keep_repeats
         else ""
     )
     grouping = f"{k}, {ids}" + (", _occurrence" if keep_repeats else "")
     merged = ", ".join(preferred(column) for column in values)
-    passed = ", ".join(quote(column) for column in values)
+    passed = ", ".join(quote_identifier(column) for column in values)
     return f"""
         WITH ranked AS (
             SELECT *, {group_rank()} AS _rank{occurrence} FROM {table} WHERE {dated}
@@ -59,7 +59,7 @@ def dedupe_events_sql(
             min(_row) AS _row
         FROM ranked GROUP BY {grouping}
         UNION ALL BY NAME
-        SELECT {k}, {ids}, {passed}, [{quote("group")}] AS source_groups,
+        SELECT {k}, {ids}, {passed}, [{quote_identifier("group")}] AS source_groups,
             0 AS duplicates_removed, CAST([] AS VARCHAR[]) AS conflicting_fields, _row
         FROM {table} WHERE NOT ({dated})
     """
@@ -75,8 +75,8 @@ def attach_events_sql(
     grace_days: int,
 ) -> str:
     """``events`` with ``episode`` and ``orphan_reason``; one output row per input row."""
-    k = quote(key)
-    when = quote(date_column)
+    k = quote_identifier(key)
+    when = quote_identifier(date_column)
     start = "CAST(date_trunc('month', episode_start) AS DATE)" if by_month else "episode_start"
     grace = int(grace_days)
     return f"""

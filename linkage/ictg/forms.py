@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from linkage.ictg.inputs import IctgInputError, quote
+from linkage.ictg.inputs import IctgInputError
 from trelink.specs.dataset import DatasetSpec
+from trelink.sql import quote_identifier
 
 __all__ = ["IctgCodes", "long_form_sql", "wide_form_sql"]
 
@@ -78,8 +79,8 @@ _REFERRAL_DETAILS = (
 
 def long_form_sql(monthly: str, contact: str, episodes: str, *, key: str) -> str:
     """Every monthly and contact row (orphans too) with its episode's referral details."""
-    k = quote(key)
-    details = ", ".join(f"ep.{quote(column)}" for column in _REFERRAL_DETAILS)
+    k = quote_identifier(key)
+    details = ", ".join(f"ep.{quote_identifier(column)}" for column in _REFERRAL_DETAILS)
     return f"""
         WITH events AS (
             SELECT 'monthly' AS event_type, {k}, episode, month AS event_date,
@@ -102,25 +103,26 @@ def long_form_sql(monthly: str, contact: str, episodes: str, *, key: str) -> str
 
 def _count_columns(column: str, prefix: str, codes: tuple[str, ...]) -> list[str]:
     return [
-        f"count(*) FILTER (WHERE {quote(column)} = '{code}') AS {quote(prefix + code)}"
+        f"count(*) FILTER (WHERE {quote_identifier(column)} = '{code}') "
+        f"AS {quote_identifier(prefix + code)}"
         for code in codes
     ]
 
 
 def wide_form_sql(episodes: str, monthly: str, contact: str, *, key: str, codes: IctgCodes) -> str:
     """One row per child with at least one episode (see the module docstring)."""
-    k = quote(key)
+    k = quote_identifier(key)
     contact_counts = [
         *_count_columns("contact_type", "contacts_type_", codes.contact_types),
         *_count_columns("contact_subject", "contacts_subject_", codes.contact_subjects),
     ]
     contact_names = [
-        quote(f"contacts_{kind}_{code}")
+        quote_identifier(f"contacts_{kind}_{code}")
         for kind, group in (("type", codes.contact_types), ("subject", codes.contact_subjects))
         for code in group
     ]
     flags = [
-        f"list_contains(_types, '{code}') AS {quote('exploitation_' + code)}"
+        f"list_contains(_types, '{code}') AS {quote_identifier('exploitation_' + code)}"
         for code in codes.exploitation_types
     ]
     outputs = [

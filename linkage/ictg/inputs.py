@@ -27,6 +27,7 @@ import duckdb
 
 from linkage.errors import KeyMismatchError, LinkageError
 from linkage.importer import list_datasets
+from trelink.sql import column_types, quote_identifier, quote_literal
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -37,7 +38,6 @@ __all__ = [
     "database_sources",
     "load_inputs",
     "parquet_sources",
-    "quote",
     "work_table",
 ]
 
@@ -111,15 +111,6 @@ class IctgSources:
         return sources
 
 
-def quote(identifier: str) -> str:
-    """``identifier`` as a DuckDB quoted identifier (``group`` is a keyword)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def work_table(table: TableName) -> str:
     """Name of the work table ``load_inputs`` creates for ``table``."""
     return f"ictg_{table}_input"
@@ -154,7 +145,7 @@ def parquet_sources(
                 raise IctgInputError(f"{path}: {table} file not found")
         return tuple(
             TableSource(
-                relation=f"read_parquet({_literal(str(path))})",
+                relation=f"read_parquet({quote_literal(str(path))})",
                 origin=str(path),
                 owner_key_id=_owner_key_id(path),
             )
@@ -169,7 +160,7 @@ def parquet_sources(
 
 
 def _relation(name: str) -> str:
-    return "tre." + ".".join(quote(part) for part in name.split("."))
+    return "tre." + ".".join(quote_identifier(part) for part in name.split("."))
 
 
 def database_sources(
@@ -232,7 +223,7 @@ def database_sources(
         referral=sources("referral", referral),
         monthly=sources("monthly", monthly),
         contact=sources("contact", contact),
-        attach=(f"ATTACH {_literal(str(database))} AS tre (READ_ONLY)",),
+        attach=(f"ATTACH {quote_literal(str(database))} AS tre (READ_ONLY)",),
     )
 
 
@@ -255,11 +246,10 @@ def _check_owner_keys(sources: IctgSources) -> None:
 
 def _describe(connection: duckdb.DuckDBPyConnection, source: TableSource) -> dict[str, str]:
     try:
-        described = connection.sql(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
+        return column_types(connection, source.relation)
     except duckdb.Error as error:
         # DuckDB's read errors name the file and the format problem, never a value.
         raise IctgInputError(f"{source.origin}: cannot read the table ({error})") from error
-    return {str(row[0]): str(row[1]) for row in described}
 
 
 def _type_problem(column: str, actual: str, wanted: str) -> str | None:
@@ -281,7 +271,7 @@ def _bad_value_row(
     """(first bad row, 1-based; number of bad rows) for values that do not cast, or None."""
     found = connection.sql(
         f"SELECT min(_position), count(*) FROM (SELECT row_number() OVER () AS _position, "
-        f"{quote(column)} AS value FROM {source.relation}) "
+        f"{quote_identifier(column)} AS value FROM {source.relation}) "
         f"WHERE value IS NOT NULL AND TRY_CAST(value AS {wanted}) IS NULL"
     ).fetchall()[0]
     return None if not found[1] else (int(found[0]), int(found[1]))
@@ -324,7 +314,7 @@ def _check_source(
 def _load_sql(table: TableName, sources: Sequence[TableSource], *, key: str) -> str:
     columns = {key: "VARCHAR", **TABLE_COLUMNS[table]}
     casts = ", ".join(
-        f"CAST({quote(column)} AS {target}) AS {quote(column)}"
+        f"CAST({quote_identifier(column)} AS {target}) AS {quote_identifier(column)}"
         for column, target in columns.items()
     )
     stacked = " UNION ALL ".join(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from linkage.ictg.inputs import quote
+from trelink.sql import quote_identifier
 
 __all__ = ["PREFERENCE_ORDER", "group_rank", "preferred", "source_groups", "values_conflict"]
 
@@ -28,33 +28,34 @@ PREFERENCE_ORDER = "_rank, period DESC NULLS LAST, _row"
 
 def group_rank(column: str = "group") -> str:
     """SQL for the rank of a row's source group: 1 for DW/RPC, 2 for Missing, 3 otherwise."""
-    value = f"upper(trim({quote(column)}))"
+    value = f"upper(trim({quote_identifier(column)}))"
     return f"CASE WHEN {value} IN ('DW', 'RPC') THEN 1 WHEN {value} = 'MISSING' THEN 2 ELSE 3 END"
 
 
 def preferred(column: str, *, alias: str | None = None) -> str:
     """Aggregate SQL: the value of ``column`` in the most preferred copy that has one."""
-    name = quote(column)
+    name = quote_identifier(column)
     not_empty = f"{name} IS NOT NULL"
     if column == "exploitation_types":
         # An empty list records nothing, like a null.
         not_empty += f" AND len({name}) > 0"
     return (
         f"first({name} ORDER BY {PREFERENCE_ORDER}) FILTER (WHERE {not_empty}) "
-        f"AS {quote(alias or column)}"
+        f"AS {quote_identifier(alias or column)}"
     )
 
 
 def source_groups(column: str = "group") -> str:
     """Aggregate SQL: the sorted distinct source groups of the merged copies."""
-    return f"list(DISTINCT {quote(column)} ORDER BY {quote(column)}) AS source_groups"
+    quoted = quote_identifier(column)
+    return f"list(DISTINCT {quoted} ORDER BY {quoted}) AS source_groups"
 
 
 def values_conflict(columns: Iterable[str]) -> str:
     """Aggregate SQL: the names of ``columns`` on which the merged copies disagree (a list)."""
     checks = []
     for column in columns:
-        value = quote(column)
+        value = quote_identifier(column)
         if column == "exploitation_types":
             value = f"list_sort({value})"
         checks.append(f"CASE WHEN count(DISTINCT {value}) > 1 THEN '{column}' END")

@@ -47,6 +47,7 @@ from linkage.ictg.inputs import (
 from linkage.ictg.summary import IctgSummary, summarise
 from trelink.atomic import atomic_directory
 from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
+from trelink.sql import quote_literal
 
 __all__ = [
     "OUTPUT_TABLES",
@@ -234,10 +235,6 @@ def build_stages(
     )
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_stages(
     sources: IctgSources,
     out: str | os.PathLike[str],
@@ -260,7 +257,7 @@ def write_stages(
             )
             for name in OUTPUT_TABLES:
                 # Internal columns (rank, row numbers) start with an underscore; none leave.
-                target = _literal(str(work / f"{name}.parquet"))
+                target = quote_literal(str(work / f"{name}.parquet"))
                 connection.execute(
                     f"COPY (SELECT COLUMNS(lambda c: NOT starts_with(c, '_')) FROM ictg_{name}) "
                     f"TO {target} (FORMAT parquet)"

@@ -18,7 +18,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from linkage.ictg.inputs import quote
+from trelink.sql import quote_identifier
 
 __all__ = ["EventOutcome", "IctgSummary", "ReferralOutcome", "render", "summarise"]
 
@@ -90,8 +90,8 @@ def _unknown(
     listed = ", ".join(f"'{code}'" for code in codes) or "NULL"
     return _scalar(
         connection,
-        f"SELECT count(*) FROM {table} WHERE {quote(column)} IS NOT NULL "
-        f"AND {quote(column)} NOT IN ({listed})",
+        f"SELECT count(*) FROM {table} WHERE {quote_identifier(column)} IS NOT NULL "
+        f"AND {quote_identifier(column)} NOT IN ({listed})",
     )
 
 
@@ -104,7 +104,8 @@ def _referral_outcome(
     exploitation_types: tuple[str, ...],
 ) -> ReferralOutcome:
     row = connection.sql(
-        f"""SELECT count(episode), count(DISTINCT {quote(key)}) FILTER (WHERE episode IS NOT NULL),
+        f"""SELECT count(episode),
+            count(DISTINCT {quote_identifier(key)}) FILTER (WHERE episode IS NOT NULL),
             coalesce(sum(referral_rows - 1) FILTER (WHERE episode IS NOT NULL), 0),
             count(*) FILTER (WHERE site_conflict), count(*) FILTER (WHERE date_conflict),
             count(*) FILTER (WHERE len(conflicting_fields) > 0),
@@ -178,7 +179,8 @@ def _months_without_returns(
 ) -> dict[str, list[str]]:
     rows = connection.sql(
         f"""WITH months AS (
-            SELECT CAST(date_trunc('month', month) AS DATE) AS month, {quote("group")} AS grp
+            SELECT CAST(date_trunc('month', month) AS DATE) AS month,
+                {quote_identifier("group")} AS grp
             FROM {monthly_source} WHERE month IS NOT NULL
         ), calendar AS (
             SELECT CAST(unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))
