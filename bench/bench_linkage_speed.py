@@ -93,6 +93,7 @@ def _child_tokens(data_root: Path, records: int, backend: str) -> dict[str, Any]
         "predict_seconds": result.step_seconds["scoring candidate pairs"],
         "pairs": result.pairs,
         "peak_gib": _peak_gib(),
+        "steps": {step: round(seconds, 1) for step, seconds in result.step_seconds.items()},
     }
 
 
@@ -197,6 +198,11 @@ def main() -> None:
             f"{result['peak_gib']:>8.2f}",
             flush=True,
         )
+        if "steps" in result:
+            steps = "; ".join(
+                f"{step} {seconds:.1f} s" for step, seconds in result["steps"].items()
+            )
+            print(f"{'':>10} steps: {steps}", flush=True)
 
 
 if __name__ == "__main__":

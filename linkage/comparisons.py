@@ -45,10 +45,18 @@ __all__ = [
 Dialect = Literal["duckdb", "spark"]
 
 
+def _shared_sql(left: str, right: str) -> str:
+    # DuckDB: the tokens of ``left`` found in ``right``. Filtering with list_contains is
+    # five to seven times faster than list_has_any or list_intersect on these short
+    # lists (bench: 0.7 against 4-5 us a pair), and the name comparison runs it on
+    # every candidate pair.
+    return f"list_filter({left}, lambda token: list_contains({right}, token))"
+
+
 def _overlap_sql(left: str, right: str, dialect: Dialect) -> str:
     if dialect == "spark":
         return f"arrays_overlap({left}, {right})"
-    return f"list_has_any({left}, {right})"
+    return f"len({_shared_sql(left, right)}) > 0"
 
 
 def _contains_sql(list_column: str, scalar_column: str, dialect: Dialect) -> str:
@@ -64,7 +72,7 @@ def _jaccard_at_least_sql(left: str, right: str, at_least: float, dialect: Diale
         shared = f"size(array_intersect({left}, {right}))"
         total = f"(size({left}) + size({right}))"
     else:
-        shared = f"len(list_intersect({left}, {right}))"
+        shared = f"len({_shared_sql(left, right)})"
         total = f"(len({left}) + len({right}))"
     return f"{shared} >= greatest(1, {at_least!r} * {total} / {1 + at_least!r})"
 
@@ -94,8 +102,21 @@ def level_sql(level: ComparisonLevelSpec, *, dialect: Dialect) -> str:
     parts = [term_sql(term, dialect=dialect) for term in level.terms]
     if len(parts) == 1:
         return parts[0]
-    joiner = " AND " if level.all else " OR "
-    return "(" + joiner.join(parts) + ")"
+    if not level.all:
+        return "(" + " OR ".join(parts) + ")"
+    # Equalities first, and the list terms only where they hold: SQL engines evaluate
+    # both sides of AND on whole batches, while CASE evaluates a branch only for the
+    # rows that reach it (a name level "surname equal and forename one edit" then
+    # filters lists for the few pairs sharing the surname, not for every pair).
+    cheap = [sql for term, sql in zip(level.terms, parts, strict=True) if _scalar(term)]
+    costly = [sql for term, sql in zip(level.terms, parts, strict=True) if not _scalar(term)]
+    if not cheap or not costly:
+        return "(" + " AND ".join(parts) + ")"
+    return f"(CASE WHEN {' AND '.join(cheap)} THEN {' AND '.join(costly)} ELSE false END)"
+
+
+def _scalar(term: Term) -> bool:
+    return isinstance(term, EqualTerm | CrossTerm)
 
 
 def null_level_sql(comparison: ComparisonSpec) -> str:

@@ -99,6 +99,14 @@ class PreparedInputs:
     # What the command line and the report should tell the researcher about the inputs
     # (rows merged per repeated record_pid).
     notes: tuple[str, ...] = ()
+    # The token columns some record fills: blocking rules and training blocks on any
+    # other column could find no pair, and would only cost a join each.
+    filled: tuple[str, ...] | None = None
+
+    @property
+    def available(self) -> set[str]:
+        """Token columns rules and blocks may use: those filled in some dataset."""
+        return set(self.columns if self.filled is None else self.filled)
 
 
 def _read_manifest(manifest_path: Path) -> dict[str, Any] | None:
@@ -475,6 +483,7 @@ def prepare_inputs(
         merged_rows=merged_rows,
         attribute_columns=shared,
         notes=tuple(notes),
+        filled=tuple(column for column in columns if column in filled),
     )
 
 

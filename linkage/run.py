@@ -324,7 +324,7 @@ def _make_linker(
     job: LinkJob,
     model_path: Path | None,
 ) -> tuple[Linker, bool]:
-    available = set(prepared.columns)
+    available = prepared.available
     rules = prediction_blocking_rules(job.blocking_rules, available=available)
     if not rules:
         raise JobSpecError("blocking: no rule can run on these datasets' token columns")
@@ -487,9 +487,37 @@ def _add_capped_blocks(
     """Give each input table the columns of the job's frequency-capped blocking rules."""
     tables = list(prepared.tables.values())
     for statement in capped_blocks_sql(
-        job.blocking_rules, tables=tables, available=prepared.columns
+        job.blocking_rules, tables=tables, available=prepared.available
     ):
         connection.execute(statement)
+
+
+def _pair_filled_share(
+    connection: duckdb.DuckDBPyConnection, prepared: PreparedInputs, link_type: str
+) -> Callable[[tuple[str, ...]], float]:
+    """The share of the run's pairs whose two records both fill every one of some keys
+    (pairs across datasets when linking only; all pairs otherwise)."""
+
+    def share(keys: tuple[str, ...]) -> float:
+        if not set(keys) <= prepared.available:
+            return 0.0
+        present = " AND ".join(f"{key} IS NOT NULL" for key in keys)
+        counted: list[tuple[int, int]] = []
+        for table in prepared.tables.values():
+            ((records, filled),) = connection.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {present}) FROM {table}"
+            ).fetchall()
+            counted.append((int(records), int(filled)))
+        if link_type == "link_only":
+            pairs = sum(a[0] * b[0] for i, a in enumerate(counted) for b in counted[i + 1 :])
+            both = sum(a[1] * b[1] for i, a in enumerate(counted) for b in counted[i + 1 :])
+        else:
+            records = sum(count for count, _ in counted)
+            filled = sum(count for _, count in counted)
+            pairs, both = records * (records - 1), filled * (filled - 1)
+        return both / pairs if pairs else 0.0
+
+    return share
 
 
 def _plan_training(
@@ -539,7 +567,7 @@ def _plan_training(
         comparisons=prepared.comparisons,
         informative=informative,
         changeable=changeable_comparisons(prepared.comparisons, match_keys),
-        available=set(prepared.columns),
+        available=prepared.available,
         pair_count=pair_count,
         filled=filled,
     )
@@ -565,10 +593,11 @@ def _link(
         notes = train_model(
             linker,
             job.training,
-            available=set(prepared.columns),
+            available=prepared.available,
             sessions=plan.sessions,
             changeable=changeable_comparisons(prepared.comparisons, match_keys),
             informative=plan.informative,
+            filled_share=_pair_filled_share(connection, prepared, job.link_type),
             step=step,
         )
         prepared = replace(prepared, notes=prepared.notes + plan.notes + notes)

@@ -30,7 +30,11 @@ SQL_CASES = [
         "duckdb",
         "(fn_sn_l = sn_fn_r OR sn_fn_l = fn_sn_r)",
     ),
-    (OverlapTerm(overlap="fn_del"), "duckdb", "list_has_any(fn_del_l, fn_del_r)"),
+    (
+        OverlapTerm(overlap="fn_del"),
+        "duckdb",
+        "len(list_filter(fn_del_l, lambda token: list_contains(fn_del_r, token))) > 0",
+    ),
     (OverlapTerm(overlap="fn_del"), "spark", "arrays_overlap(fn_del_l, fn_del_r)"),
     (
         MemberTerm(member=("dob", "dob_alt")),
@@ -81,6 +85,28 @@ SEMANTIC_CASES = [
         {"sn": 3, "fn_del": [10, 11]},
         {"sn": 4, "fn_del": [11, 12]},
         False,
+    ),
+    (
+        ComparisonLevelSpec(
+            label="both", all=(EqualTerm(equal="sn"), OverlapTerm(overlap="fn_del"))
+        ),
+        {"sn": 3, "fn_del": [10, 11]},
+        {"sn": 3, "fn_del": [12, 13]},
+        False,
+    ),
+    (
+        ComparisonLevelSpec(
+            label="both", all=(EqualTerm(equal="sn"), OverlapTerm(overlap="fn_del"))
+        ),
+        {"sn": 3, "fn_del": None},
+        {"sn": 3, "fn_del": [12, 13]},
+        False,
+    ),
+    (
+        ComparisonLevelSpec(label="overlap", all=(OverlapTerm(overlap="fn_del"),)),
+        {"fn_del": [1, 2, 3]},
+        {"fn_del": [3]},
+        True,
     ),
     (
         ComparisonLevelSpec(
