@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
 )
 
 from trelink.specs.identifier_types import CHECK_DIGIT_COLUMNS
-from trelink.specs.loader import SpecModel, load_spec
+from trelink.specs.loader import FrozenModel, SpecModel, load_spec
 from trelink.specs.match_keys import BlockingRuleSpec, ComparisonSpec, MatchKeySpec
 
 __all__ = [
@@ -42,15 +40,11 @@ __all__ = [
 LinkType = Literal["link_only", "dedupe_only", "link_and_dedupe"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 # Deterministic rules used to estimate the prior probability that two records match.
 DEFAULT_PRIOR_RULES: tuple[tuple[str, ...], ...] = (("fn_sn", "dob"), ("name_set", "dob"))
 
 
-class TrainingSpec(_Frozen):
+class TrainingSpec(FrozenModel):
     """How m, u and the prior are estimated."""
 
     seed: int = 42
@@ -65,7 +59,7 @@ class TrainingSpec(_Frozen):
     label_column: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
 
-class HoldBackRule(_Frozen):
+class HoldBackRule(FrozenModel):
     """Pairs that score as links but are held back from them: a known look-alike pattern.
 
     A pair is held back when comparison ``comparison`` sits at one of ``levels`` (their
@@ -94,7 +88,7 @@ TWINS_RULE = HoldBackRule(
 )
 
 
-class ClusteringSpec(_Frozen):
+class ClusteringSpec(FrozenModel):
     """How pairs become persons (connected components above a match probability)."""
 
     threshold: float | None = Field(default=None, gt=0, lt=1)  # None: the job's threshold

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from trelink.specs.loader import SpecError, SpecModel, load_spec, validate_spec
+from trelink.specs.loader import FrozenModel, SpecError, SpecModel, load_spec, validate_spec
 
 __all__ = [
     "AttributeRule",
@@ -45,11 +45,7 @@ _NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ColumnName = Annotated[str, Field(pattern=_NAME_PATTERN, max_length=63)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AttributeRule(_Frozen):
+class AttributeRule(FrozenModel):
     """One output column: ``rule`` applied to ``column`` over a person's records."""
 
     column: ColumnName
@@ -60,7 +56,7 @@ class AttributeRule(_Frozen):
         return self.name or f"{dataset}_{self.column}_{self.rule}"
 
 
-class DatasetAttributes(_Frozen):
+class DatasetAttributes(FrozenModel):
     """The attributes taken from one dataset, and the column that orders its records."""
 
     order_by: ColumnName | None = None

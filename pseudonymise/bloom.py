@@ -34,18 +34,17 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from pseudonymise.encoded import Encoded
 from pseudonymise.tokens import Hmac, bloom_subkey
+from trelink.specs.loader import FrozenModel
 
 __all__ = ["BloomSettings", "bigrams", "bloom_column", "dice"]
 
 
-class BloomSettings(BaseModel):
+class BloomSettings(FrozenModel):
     """The ``bloom:`` section of the pseudonymise spec."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     fields: tuple[str, ...] = ("forename", "surname")
     bits: int = Field(default=1024, ge=64, le=8192)

@@ -32,12 +32,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pseudonymise.bloom import BloomSettings
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, date_format_problem
 from pseudonymise.declarations import IdentifierDeclaration
-from trelink.specs.loader import SpecModel, load_spec
+from trelink.specs.loader import FrozenModel, SpecModel, load_spec
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
 __all__ = [
@@ -66,10 +66,8 @@ _NO_VALUE_MAPPING = frozenset(
 )  # fmt: skip
 
 
-class RiskLimits(BaseModel):
+class RiskLimits(FrozenModel):
     """Thresholds above (or below) which the risk report warns."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_token_share: float = Field(default=0.05, gt=0, le=1)
     min_k: int = Field(default=5, ge=1)

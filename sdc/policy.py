@@ -13,10 +13,10 @@ from enum import StrEnum
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from sdc.errors import PolicyError
-from trelink.specs.loader import SpecError, SpecModel, load_spec, spec_path
+from trelink.specs.loader import FrozenModel, SpecError, SpecModel, load_spec, spec_path
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -36,11 +36,7 @@ DEFAULT_POLICY = spec_path("sdc", "default.yaml")
 Percent = Annotated[float, Field(gt=0, le=100)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DominanceRule(_Section):
+class DominanceRule(FrozenModel):
     """(n, k) dominance: a cell is unsafe when its ``n`` largest contributors hold more
     than ``k`` percent of its total."""
 
@@ -48,7 +44,7 @@ class DominanceRule(_Section):
     k: Percent = 90.0
 
 
-class ModelRules(_Section):
+class ModelRules(FrozenModel):
     """Checks applied to regression outputs."""
 
     min_residual_dof: int = Field(default=10, ge=1)
@@ -57,7 +53,7 @@ class ModelRules(_Section):
     max_standard_error_ratio: float = Field(default=100.0, gt=0)
 
 
-class UnsafeStatisticRules(_Section):
+class UnsafeStatisticRules(FrozenModel):
     """Statistics that reveal one person's value unless enough people contribute."""
 
     statistics: tuple[str, ...] = ("min", "max", "median", "percentile", "mode")
@@ -71,7 +67,7 @@ class RoundingMethod(StrEnum):
     CONTROLLED = "controlled"  # up or down per cell so that margins still add up
 
 
-class RoundingRules(_Section):
+class RoundingRules(FrozenModel):
     """Round published counts to a multiple of ``base``."""
 
     base: int = Field(ge=2)
@@ -85,7 +81,7 @@ class InformationLoss(StrEnum):
     CELLS = "cells"  # the number of cells hidden
 
 
-class ProtectionRules(_Section):
+class ProtectionRules(FrozenModel):
     """How wide a suppressed cell's feasible range must be."""
 
     # Width in counts of the interval an attacker can derive for a suppressed count;

@@ -21,10 +21,10 @@ import os
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from trelink.specs.identifier_types import CANONICAL_COLUMNS, IdentityRole
-from trelink.specs.loader import SpecModel, load_spec, spec_path
+from trelink.specs.loader import FrozenModel, SpecModel, load_spec, spec_path
 
 __all__ = [
     "EXCEL_SERIAL",
@@ -84,11 +84,7 @@ def label_key(label: str) -> str:
     return re.sub(r"[\s._]+", " ", label).strip().casefold()
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ColumnSpec(_Frozen):
+class ColumnSpec(FrozenModel):
     """One canonical column of a prepared table."""
 
     name: str = Field(pattern=_SNAKE)
@@ -153,7 +149,7 @@ class ColumnSpec(_Frozen):
         return lookup
 
 
-class PeriodSpec(_Frozen):
+class PeriodSpec(FrozenModel):
     """Where one period's raw files are and how their headers and values are written."""
 
     period: str = Field(min_length=1)
@@ -183,7 +179,7 @@ class PeriodSpec(_Frozen):
         return self
 
 
-class TableSpec(_Frozen):
+class TableSpec(FrozenModel):
     """One canonical table a source yields, and its layout in every period."""
 
     name: str = Field(pattern=_SNAKE)
@@ -243,7 +239,7 @@ class TableSpec(_Frozen):
         raise KeyError(name)
 
 
-class CoverageSpec(_Frozen):
+class CoverageSpec(FrozenModel):
     """Who can be in the dataset, said through an attribute the OTHER datasets carry.
 
     The linkage report divides a dataset's linkage rate to this one by the records that

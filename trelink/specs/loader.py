@@ -21,7 +21,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trelink.errors import TrelinkError
 
-__all__ = ["SPECS_DIR", "SpecError", "SpecModel", "load_spec", "spec_path", "validate_spec"]
+__all__ = [
+    "SPECS_DIR",
+    "FrozenModel",
+    "SpecError",
+    "SpecModel",
+    "load_spec",
+    "spec_path",
+    "validate_spec",
+]
 
 # The YAML contracts live in the repository's top-level ``specs/`` folder (beside the
 # role packages), apart from the Python that reads them.
@@ -39,10 +47,15 @@ class SpecError(TrelinkError):
         super().__init__(f"{source}: {len(problems)} {noun}:\n{listing}")
 
 
-class SpecModel(BaseModel):
-    """Base of every spec: frozen, unknown keys refused, a schema version."""
+class FrozenModel(BaseModel):
+    """Base of every part of a spec: frozen (never changed after validation), unknown
+    keys refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SpecModel(FrozenModel):
+    """Base of every spec: a ``FrozenModel`` with a schema version."""
 
     SPEC_VERSION: ClassVar[int] = 1
     version: int

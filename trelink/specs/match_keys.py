@@ -23,10 +23,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from trelink.specs.identifier_types import CANONICAL_COLUMNS
-from trelink.specs.loader import SpecModel, load_spec, spec_path
+from trelink.specs.loader import FrozenModel, SpecModel, load_spec, spec_path
 
 __all__ = [
     "DEFAULT_MATCH_KEY_SPEC",
@@ -124,11 +124,7 @@ LOW_CARDINALITY_DERIVATIONS: frozenset[str] = frozenset(
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class MatchKey(_Frozen):
+class MatchKey(FrozenModel):
     """One token column of ``identity.parquet``."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -155,23 +151,23 @@ class MatchKey(_Frozen):
         return self
 
 
-class EqualTerm(_Frozen):
+class EqualTerm(FrozenModel):
     equal: str
 
 
-class CrossTerm(_Frozen):
+class CrossTerm(FrozenModel):
     cross: tuple[str, str]
 
 
-class OverlapTerm(_Frozen):
+class OverlapTerm(FrozenModel):
     overlap: str
 
 
-class MemberTerm(_Frozen):
+class MemberTerm(FrozenModel):
     member: tuple[str, str]
 
 
-class SimilarTerm(_Frozen):
+class SimilarTerm(FrozenModel):
     """List key ``similar`` shares at least ``at_least`` of the two sides' distinct
     tokens (Jaccard similarity of the token sets)."""
 
@@ -182,7 +178,7 @@ class SimilarTerm(_Frozen):
 Term = EqualTerm | CrossTerm | OverlapTerm | MemberTerm | SimilarTerm
 
 
-class ComparisonLevelSpec(_Frozen):
+class ComparisonLevelSpec(FrozenModel):
     """One level of a comparison: its terms combined by ``all`` or ``any``."""
 
     label: str
@@ -201,7 +197,7 @@ class ComparisonLevelSpec(_Frozen):
         return self.all or self.any
 
 
-class ComparisonSpec(_Frozen):
+class ComparisonSpec(FrozenModel):
     """One Splink comparison: null when every key in ``null_when_missing`` is missing."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -209,7 +205,7 @@ class ComparisonSpec(_Frozen):
     levels: tuple[ComparisonLevelSpec, ...] = Field(min_length=1)
 
 
-class BlockingRuleSpec(_Frozen):
+class BlockingRuleSpec(FrozenModel):
     """Candidate pairs are those on which every term holds.
 
     ``max_block_size`` skips the blocks (records sharing the rule's values, over all
