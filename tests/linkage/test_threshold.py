@@ -81,7 +81,7 @@ def test_no_scored_pairs_gives_no_recommendation(connection: duckdb.DuckDBPyConn
         recommend_threshold(curve)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=1, max_size=30))
 def test_expected_figures_are_proportions_and_recall_falls_with_the_threshold(
     probabilities: list[float],
