@@ -357,6 +357,8 @@ def test_report_and_companion_pages_show_diagnostics_without_tokens(
         'id="chart-unlinkables"',
         'id="chart-expected_quality"',
         "diagnostics/comparison_viewer.html",
+        # With truth, measured figures beside the expected ones, per subgroup.
+        "<th>measured precision</th><th>measured recall</th>",
     ):
         assert section in report, section
     pages = {
