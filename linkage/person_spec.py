@@ -1,6 +1,6 @@
 """The person-table spec: which attributes of which dataset join the person-level spine.
 
-A YAML file (``specs/linkage/person_table.yaml`` is the demo's) loaded into the frozen
+A YAML file (``specs/person_table/ictg.yaml`` is the demo's) loaded into the frozen
 ``PersonTableSpec`` (validated on load, every problem reported at once with its key
 path). For each dataset it names the column that orders its records in time
 (``order_by``, a date or text that sorts like one, such as ``2019/20``) and the

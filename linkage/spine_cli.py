@@ -33,7 +33,7 @@ def spine(
     spec_path: Path | None = typer.Option(
         None,
         "--spec",
-        help="Person-table spec (specs/linkage/person_table.yaml): attributes and rules.",
+        help="Person-table spec (specs/person_table/ictg.yaml): attributes and rules.",
     ),
     attributes: list[str] = typer.Option(
         [],

@@ -21,7 +21,7 @@ from linkage.errors import InputTableError
 from linkage.inputs import folder_source
 from linkage.person_spec import PersonTableSpec, load_person_table_spec, with_options
 from linkage.person_table import write_person_table
-from trelink.specs.loader import SpecError, validate_spec
+from trelink.specs.loader import SpecError, spec_path, validate_spec
 
 D = dt.date
 
@@ -225,6 +225,13 @@ def test_malformed_command_line_rules_are_named(
     with pytest.raises(SpecError, match="the command line") as raised:
         with_options(PersonTableSpec(), attributes=attributes, order_by=order_by)
     assert where in str(raised.value)
+
+
+def test_shipped_person_table_specs_load() -> None:
+    paths = sorted(spec_path("person_table").glob("*.yaml"))
+    assert paths
+    for path in paths:
+        assert load_person_table_spec(path).columns()
 
 
 def test_spec_validates_without_a_file() -> None:

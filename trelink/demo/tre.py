@@ -116,7 +116,7 @@ def link_spine(layout: DemoLayout, *, step: Step) -> LinkResult:
             [str(layout.linkage / "clusters.parquet")],
         )
     step("one row per person: datasets, record counts, attributes by rule")
-    spec = spec_path("linkage", "person_table.yaml")
+    spec = spec_path("person_table", "ictg.yaml")
     write_person_table(
         layout.linkage,
         sources,
