@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from httpx import Response
+
 from tests.tre_export.conftest import Team, run_cli
-from tests.tre_export.test_web import _client, _sign_in
+from tests.tre_export.test_web import TestClient, _client, _csrf, _sign_in
 from tests.tre_export.test_web_words import _more_requests
 from tre_export.area import ExportArea
 from tre_export.audit_log import append_line, make_line
@@ -215,3 +217,37 @@ def test_list_shows_a_person_what_the_page_shows_them(
     verification = verify_area(web_area)
     assert f"{verification.entry_count} entries" in queue
     assert f'<code id="head">{verification.head_digest}</code>' in queue
+
+
+def _post(client: TestClient, path: str, **form: str) -> Response:
+    token = _csrf(client, "/requests/R0001")
+    return client.post(f"/requests/R0001/{path}", data={"csrf": token, **form})
+
+
+def test_a_consensus_and_a_whole_request_return_on_the_page(web_area: ExportArea) -> None:
+    """The page's consensus, comment and return forms go through the same rules."""
+    carl, dana, rita = _client(web_area), _client(web_area), _client(web_area)
+    for client, name in ((carl, "Carl"), (dana, "Dana"), (rita, "Rita")):
+        _sign_in(client, name)
+    review = {"output": "trend.png", "decision": "approve", "reason": "ok"}
+    assert _post(carl, "review", **review).status_code == 303
+    review.update(decision="reject", reason="a bar of 3")
+    assert _post(dana, "review", **review).status_code == 303
+    agree = {"output": "trend.png", "decision": "approve", "reason": "the bar is 13; misread"}
+    refused = _post(rita, "consensus", **agree)
+    assert refused.status_code == 403 and "may not settle conflicts" in refused.text
+    assert _post(dana, "consensus", **agree).status_code == 303
+    assert "once the other checkers sign the same decision" in dana.get("/requests/R0001").text
+    assert _post(carl, "consensus", **agree).status_code == 303
+    page = carl.get("/requests/R0001").text
+    assert "the conflict is settled and the output is now approved" in page
+    assert "settled by consensus (Carl, Dana): approved" in page
+
+    empty = _post(carl, "comment", output="raw.csv", comment="  ")
+    assert empty.status_code == 403 and "write the comment" in empty.text
+    refused = _post(rita, "return", comment="please")
+    assert refused.status_code == 403 and "may not return outputs" in refused.text
+    assert _post(carl, "return", comment="units, please").status_code == 303
+    page = rita.get("/requests/R0001").text
+    assert "returned the whole request" in page and "units, please" in page
+    assert page.count('data-role="resubmit"') == 3
