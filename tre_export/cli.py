@@ -277,8 +277,9 @@ def return_command(
         ..., "--comment", help="What the researcher should change; recorded in the signed log."
     ),
 ) -> None:
-    """Return one output, or the whole request, to its researcher with a comment
-    (checkers only)."""
+    """Return one output, or the whole request, to the researcher (checkers only).
+
+    Each returned output waits for a new version (`resubmit`), reviewed afresh."""
     from tre_export.errors import ExportError
     from tre_export.review import return_output
 
@@ -303,9 +304,10 @@ def comment_command(
         ..., "--comment", help="The question or answer; recorded in the signed log."
     ),
 ) -> None:
-    """Ask or answer a question on an output or a request without making a new version
-    (checkers, and the researcher who opened the request); everyone who may see the
-    request sees it, in order, so it must not give away a blind review's decision."""
+    """Comment on an output or a request, without a new version; signed and logged.
+
+    Checkers and the researcher who opened the request may comment; everyone who may see
+    the request reads it, in order, so it must not give away a blind review's decision."""
     from tre_export.review import add_comment
 
     add_comment(
@@ -328,8 +330,9 @@ def consensus_command(
         None, "--override", help="Needed to approve an output that failed its automated checks."
     ),
 ) -> None:
-    """Sign your part of a consensus decision on an output the checkers disagree on
-    (checkers who reviewed it only); it settles the conflict once every checker who
+    """Sign your part of a consensus on an output the checkers disagree on.
+
+    Only checkers who reviewed it may; it settles the conflict once every checker who
     disagreed has signed the same decision. A third checker settles it with `review`."""
     from tre_export.errors import ExportError
     from tre_export.review import agree_consensus
@@ -361,8 +364,9 @@ def resubmit_command(
         help="Your answer to the checker's comment, with any justification for an exception.",
     ),
 ) -> None:
-    """Submit a new version of a returned output; the checks run again and its reviews
-    start afresh."""
+    """Submit a new version of a returned output, with your answer.
+
+    The checks run again and its reviews start afresh."""
     from tre_export.request import resubmit_output
 
     checks = resubmit_output(

@@ -2,8 +2,11 @@
 
 Pages: sign-in; the queue of requests; one request with each output, its automated
 evidence (a table is rendered with the flagged cells highlighted) and the reviews so
-far; approve or reject with a reason. Decisions go through ``review_output`` exactly as
-on the command line, signed with the signed-in person's delegated web key.
+far; approve, reject or return with a reason; comment; agree a consensus where the
+checkers disagree; return the whole request; and, for researchers, open a request,
+upload outputs, submit and resubmit. Every action goes through the same function as on
+the command line (``review_output``, ``agree_consensus``, ``add_comment``, ...), signed
+with the signed-in person's delegated web key.
 
 Sign-in is rate limited and locked out for a while after repeated failures, per account
 name and per client address (``throttle``); every attempt, right or wrong, is written to
