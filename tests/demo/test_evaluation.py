@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from linkage import LinkJob
+from linkage.threshold import ExpectedQuality
 from trelink.demo.evaluation import evaluate_linkage
 from trelink.demo.layout import DemoLayout
 
@@ -112,6 +114,21 @@ def test_spine_is_scored_against_the_truth(layout: DemoLayout) -> None:
     assert quality.truth_records == 9
     assert (quality.repeat_nrm_found, quality.repeat_nrm_true) == (0, 1)
     assert any("education precision 0.667 recall 1.000" in line for line in quality.lines())
+    # The model's own expectation (no truth) is printed beside the measured figures.
+    expected = ExpectedQuality(
+        threshold=0.9,
+        links=4,
+        expected_true_links=3.6,
+        expected_true_pairs=4.0,
+        expected_precision=0.9,
+        expected_recall=0.9,
+        expected_f1=0.9,
+    )
+    lines = replace(quality, expected=expected).lines()
+    assert (
+        lines[1] == "the model expected, without the truth: precision 0.900, recall 0.900, F1 0.900"
+    )
+    assert not any("the model expected" in line for line in quality.lines())
 
 
 def test_held_back_pairs_are_judged_against_the_truth(layout: DemoLayout) -> None:

@@ -17,6 +17,7 @@ import duckdb
 
 from linkage import LinkageMetrics, LinkJob, QualityCounts
 from linkage.evaluate import evaluate_against_truth
+from linkage.threshold import ExpectedQuality
 from trelink.atomic import atomic_file
 from trelink.demo.layout import DemoLayout
 
@@ -43,6 +44,9 @@ class LinkageQuality:
     # in truth the same person (the links the rules cost).
     held_back: int = 0
     held_back_same_person: int = 0
+    # What the model expected of itself, from its probabilities, with no truth (the
+    # run's ``LinkResult.expected``): shown beside the measured figures.
+    expected: ExpectedQuality | None = None
 
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
@@ -53,6 +57,12 @@ class LinkageQuality:
             f"F1 {overall.f1:.3f} ({self.metrics.true_pairs:,} true pairs among "
             f"{self.truth_records:,} records)"
         ]
+        if self.expected is not None:
+            lines.append(
+                "the model expected, without the truth: precision "
+                f"{self.expected.expected_precision:.3f}, recall "
+                f"{self.expected.expected_recall:.3f}, F1 {self.expected.expected_f1:.3f}"
+            )
         by_group = [g for g in self.metrics.by_group if g.subgroup == "nationality_group"]
         if by_group:
             lines.append(

@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -144,7 +144,9 @@ def _play(
             for item in result.sent
             if item.dataset in job.datasets
         }
-        result.quality = evaluate_linkage(layout, job, lookups)
+        quality = evaluate_linkage(layout, job, lookups)
+        expected = result.link.expected if result.link is not None else None
+        result.quality = replace(quality, expected=expected)
 
 
 def run_demo(
