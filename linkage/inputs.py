@@ -55,6 +55,7 @@ __all__ = [
     "DATABASE_ALIAS",
     "DatasetSource",
     "PreparedInputs",
+    "attach_database",
     "declares_repeated_record_ids",
     "folder_source",
     "merged_identity_sql",
@@ -187,9 +188,11 @@ def _check_key_ids(sources: Sequence[DatasetSource]) -> None:
         )
 
 
-def _attach_database(
+def attach_database(
     connection: duckdb.DuckDBPyConnection, sources: Sequence[DatasetSource]
 ) -> None:
+    """Attach the TRE database that ``sources`` read from (read-only, as
+    ``DATABASE_ALIAS``); several databases at once are refused."""
     databases = {source.database for source in sources if source.database is not None}
     if len(databases) > 1:
         raise InputTableError(f"datasets come from several TRE databases: {sorted(databases)}")
@@ -400,7 +403,7 @@ def prepare_inputs(
     if repeated:
         raise InputTableError(f"datasets given more than once: {repeated}")
     _check_key_ids(sources)
-    _attach_database(connection, sources)
+    attach_database(connection, sources)
     known = set(match_keys.token_columns)
     present_by_source: dict[str, set[str]] = {}
     counts: dict[str, int] = {}

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from linkage.errors import InputTableError, LinkageError
-from linkage.inputs import DATABASE_ALIAS, DatasetSource
+from linkage.inputs import DatasetSource, attach_database
 from linkage.person_spec import AttributeRule, PersonTableSpec, fixed_columns
 from trelink.atomic import atomic_file
 from trelink.specs.loader import SpecError
@@ -81,19 +81,6 @@ def _load_clusters(connection: duckdb.DuckDBPyConnection, path: Path) -> list[st
         str(row[0])
         for row in connection.sql("SELECT DISTINCT dataset FROM spine ORDER BY dataset").fetchall()
     ]
-
-
-def _attach(connection: duckdb.DuckDBPyConnection, sources: Sequence[DatasetSource]) -> None:
-    databases = sorted({source.database for source in sources if source.database is not None})
-    if len(databases) > 1:
-        raise InputTableError(f"datasets come from several TRE databases: {databases}")
-    for database in databases:
-        try:
-            connection.execute(
-                f"ATTACH {quote_literal(str(database))} AS {DATABASE_ALIAS} (READ_ONLY)"
-            )
-        except duckdb.Error as error:
-            raise InputTableError(f"{database}: cannot open the TRE database ({error})") from error
 
 
 def _column_types(connection: duckdb.DuckDBPyConnection, source: DatasetSource) -> dict[str, str]:
@@ -251,7 +238,7 @@ def build_person_table(
     if repeated:
         raise InputTableError(f"datasets given more than once: {repeated}")
     by_name = {source.name: source for source in sources if source.name in spec.datasets}
-    _attach(connection, list(by_name.values()))
+    attach_database(connection, list(by_name.values()))
     types = {
         name: _column_types(connection, source)
         for name, source in by_name.items()

@@ -23,19 +23,21 @@ from typing import TYPE_CHECKING
 from trelink.lazy import lazy_module_hooks
 
 if TYPE_CHECKING:
+    from linkage.ictg.forms import IctgCodes
+    from linkage.ictg.inputs import (
+        IctgInputError,
+        IctgSources,
+        database_sources,
+        parquet_sources,
+    )
     from linkage.ictg.stages import (
         OUTPUT_TABLES,
-        IctgCodes,
-        IctgInputError,
         IctgRules,
-        IctgSources,
-        IctgSummary,
         build_stages,
-        database_sources,
         default_codes,
-        parquet_sources,
         write_stages,
     )
+    from linkage.ictg.summary import IctgSummary
 
 __all__ = [
     "OUTPUT_TABLES",
@@ -51,6 +53,18 @@ __all__ = [
     "write_stages",
 ]
 
-_EXPORTS = dict.fromkeys(__all__, "linkage.ictg.stages")
+_EXPORTS = {
+    "OUTPUT_TABLES": "linkage.ictg.stages",
+    "IctgCodes": "linkage.ictg.forms",
+    "IctgInputError": "linkage.ictg.inputs",
+    "IctgRules": "linkage.ictg.stages",
+    "IctgSources": "linkage.ictg.inputs",
+    "IctgSummary": "linkage.ictg.summary",
+    "build_stages": "linkage.ictg.stages",
+    "database_sources": "linkage.ictg.inputs",
+    "default_codes": "linkage.ictg.stages",
+    "parquet_sources": "linkage.ictg.inputs",
+    "write_stages": "linkage.ictg.stages",
+}
 
 __getattr__, __dir__ = lazy_module_hooks(__name__, _EXPORTS)

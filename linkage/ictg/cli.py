@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from trelink.options import deprecated_alias, prefer
 
 if TYPE_CHECKING:
-    from linkage.ictg.stages import IctgSources
+    from linkage.ictg.inputs import IctgSources
 
 __all__ = ["register"]
 
@@ -26,7 +26,7 @@ def _parquet(path: Path) -> Path:
 def _sources(
     db: Path | None, referral: list[str], monthly: list[str], contact: list[str]
 ) -> IctgSources:
-    from linkage.ictg.stages import database_sources, parquet_sources
+    from linkage.ictg.inputs import database_sources, parquet_sources
 
     if db is not None:
         return database_sources(db, referral=referral, monthly=monthly, contact=contact)
@@ -83,7 +83,8 @@ def ictg(
     no_overwrite: bool = deprecated_alias("--no-overwrite", "nothing (it is the default)"),
 ) -> None:
     """ICTG stages 2-4: combine DW, RPC and Missing returns into episodes; long and wide forms."""
-    from linkage.ictg.stages import IctgCodes, IctgRules, write_stages
+    from linkage.ictg.forms import IctgCodes
+    from linkage.ictg.stages import IctgRules, write_stages
     from linkage.ictg.summary import render
     from trelink.specs.dataset import load_dataset_spec
 

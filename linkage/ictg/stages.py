@@ -40,28 +40,14 @@ from linkage.ictg.forms import IctgCodes, long_form_sql, wide_form_sql
 from linkage.ictg.inputs import (
     IctgInputError,
     IctgSources,
-    database_sources,
     load_inputs,
-    parquet_sources,
 )
 from linkage.ictg.summary import IctgSummary, summarise
 from trelink.atomic import atomic_directory
 from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 from trelink.sql import quote_literal
 
-__all__ = [
-    "OUTPUT_TABLES",
-    "IctgCodes",
-    "IctgInputError",
-    "IctgRules",
-    "IctgSources",
-    "IctgSummary",
-    "build_stages",
-    "database_sources",
-    "default_codes",
-    "parquet_sources",
-    "write_stages",
-]
+__all__ = ["OUTPUT_TABLES", "IctgRules", "build_stages", "default_codes", "write_stages"]
 
 # Output tables, in the order they are built; each is ``ictg_<name>`` in the connection.
 OUTPUT_TABLES = ("referral", "monthly", "contact", "long", "wide")

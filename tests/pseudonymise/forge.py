@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from trelink.trust import package as tlp
+from trelink.trust.hpke import frame, hpke_suite
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
 
 __all__ = ["forge_package", "rewrap"]
@@ -23,11 +24,11 @@ __all__ = ["forge_package", "rewrap"]
 def _seal(out: Path, header: bytes, recipient: RecipientPublicKey, payload: list[bytes]) -> None:
     header_hash = hashlib.sha256(header).digest()
     content_key = secrets.token_bytes(32)
-    sealed = tlp._suite(recipient.kem).encrypt(
+    sealed = hpke_suite(recipient.kem).encrypt(
         content_key, recipient.key, info=tlp._HPKE_INFO + header_hash
     )
     with out.open("wb") as sink:
-        sink.write(tlp.MAGIC + tlp._frame(header) + tlp._frame(sealed))
+        sink.write(tlp.MAGIC + frame(header) + frame(sealed))
         writer = tlp._ChunkWriter(sink, content_key, header_hash)
         for part in payload:
             writer.write(part)
@@ -75,7 +76,7 @@ def forge_package(
         edit(manifest)
     manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
     signature = signing_key.sign(tlp._SIGNATURE_CONTEXT + manifest_bytes)
-    _seal(out, header, recipient, [tlp._frame(manifest_bytes) + signature, *data.values()])
+    _seal(out, header, recipient, [frame(manifest_bytes) + signature, *data.values()])
     return manifest
 
 
@@ -87,7 +88,7 @@ def rewrap(package: Path, out: Path, *, private_key: RecipientPrivateKey) -> Non
         header = tlp._read_frame(handle, package, "header", 1 << 16)
         sealed = tlp._read_frame(handle, package, "sealed key", 1 << 14)
         header_hash = hashlib.sha256(header).digest()
-        content_key = tlp._suite(private_key.kem).decrypt(
+        content_key = hpke_suite(private_key.kem).decrypt(
             sealed, private_key.key, info=tlp._HPKE_INFO + header_hash
         )
         chunk_size = json.loads(header)["chunk_size"]

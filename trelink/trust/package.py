@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
@@ -55,6 +54,7 @@ from trelink.atomic import atomic_file
 from trelink.trust.canonical import PACKAGE_JSON, canonical_json
 from trelink.trust.errors import PackageVerifyError
 from trelink.trust.hashing import sha256_file
+from trelink.trust.hpke import KEMS, frame, hpke_suite, recipient_problem
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
 
 __all__ = [
@@ -72,15 +72,10 @@ CHUNK_SIZE = 1 << 20
 _TAG = 16
 _SIGNATURE_CONTEXT = PACKAGE_FORMAT.encode() + b"\0"
 _HPKE_INFO = PACKAGE_FORMAT.encode() + b"/content-key\0"
-_KEMS = {"x25519": hpke.KEM.X25519, "mlkem768-x25519": hpke.KEM.MLKEM768_X25519}
 _MAX_HEADER = 1 << 16
 _MAX_MANIFEST = 64 << 20
 _MIN_CHUNK, _MAX_CHUNK = 1 << 10, 64 << 20
 MEMBER_NAMES = ("identity.parquet", "attributes.parquet")
-
-
-def _suite(kem: str) -> hpke.Suite:
-    return hpke.Suite(_KEMS[kem], hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
 
 def _nonce(index: int, *, final: bool) -> bytes:
@@ -107,10 +102,6 @@ class _ChunkWriter:
 
     def close(self) -> None:
         self._emit(bytes(self._buffer), final=True)
-
-
-def _frame(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
 
 
 def write_package(
@@ -150,13 +141,13 @@ def write_package(
     manifest_bytes = canonical_json(manifest, encoding=PACKAGE_JSON)
     signature = signing_key.sign(_SIGNATURE_CONTEXT + manifest_bytes)
     content_key = secrets.token_bytes(32)
-    sealed_key = _suite(recipient.kem).encrypt(
+    sealed_key = hpke_suite(recipient.kem).encrypt(
         content_key, recipient.key, info=_HPKE_INFO + header_hash
     )
     with atomic_file(out) as temporary, temporary.open("wb") as sink:
-        sink.write(MAGIC + _frame(header) + _frame(sealed_key))
+        sink.write(MAGIC + frame(header) + frame(sealed_key))
         writer = _ChunkWriter(sink, content_key, header_hash)
-        writer.write(_frame(manifest_bytes) + signature)
+        writer.write(frame(manifest_bytes) + signature)
         for member in members:
             with (source / str(member["name"])).open("rb") as handle:
                 for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
@@ -268,7 +259,7 @@ def _parse_header(path: Path, header_bytes: bytes) -> dict[str, Any]:
         raise _fail(path, f"not a {PACKAGE_FORMAT} package")
     chunk_size = header.get("chunk_size")
     # Anyone can encrypt to the TRE's public key, so bound what an unsigned header asks.
-    if header.get("kem") not in _KEMS or not isinstance(chunk_size, int):
+    if header.get("kem") not in KEMS or not isinstance(chunk_size, int):
         raise _fail(path, "the header names an unknown suite or chunk size")
     if not _MIN_CHUNK <= chunk_size <= _MAX_CHUNK:
         raise _fail(path, "the header's chunk size is out of range")
@@ -418,18 +409,13 @@ def _open(
         raise _fail(path, "not a trelink package (bad magic bytes)")
     header_bytes = _read_frame(handle, path, "header", _MAX_HEADER)
     header = _parse_header(path, header_bytes)
-    if header.get("recipient_key_id") != private_key.key_id:
-        raise _fail(
-            path,
-            f"addressed to recipient key {header.get('recipient_key_id')}, but the private "
-            f"key given is {private_key.key_id}",
-        )
-    if header["kem"] != private_key.kem:
-        raise _fail(path, "sealed with another key type than the private key given")
+    problem = recipient_problem(header, private_key)
+    if problem is not None:
+        raise _fail(path, problem)
     header_hash = hashlib.sha256(header_bytes).digest()
     sealed_key = _read_frame(handle, path, "sealed content key", 1 << 14)
     try:
-        content_key = _suite(header["kem"]).decrypt(
+        content_key = hpke_suite(header["kem"]).decrypt(
             sealed_key, private_key.key, info=_HPKE_INFO + header_hash
         )
     except (InvalidTag, ValueError):

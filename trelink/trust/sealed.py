@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from trelink.atomic import atomic_file
+from trelink.trust.canonical import PACKAGE_JSON, canonical_json
 from trelink.trust.errors import PackageError
+from trelink.trust.hpke import KEMS, frame, hpke_suite, recipient_problem
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
 
 __all__ = [
@@ -57,7 +58,6 @@ SEALED_FORMAT = "trelink-sealed/v1"
 MAGIC = b"TRELINKS"
 _SIGNATURE_CONTEXT = SEALED_FORMAT.encode() + b"\0"
 _HPKE_INFO = SEALED_FORMAT.encode() + b"/payload\0"
-_KEMS = {"x25519": hpke.KEM.X25519, "mlkem768-x25519": hpke.KEM.MLKEM768_X25519}
 _MAX_HEADER = 1 << 16
 _MAX_FILE = 256 << 20
 
@@ -79,14 +79,6 @@ class SealedMessage:
     manifest_sha256: str
 
 
-def _suite(kem: str) -> hpke.Suite:
-    return hpke.Suite(_KEMS[kem], hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
-
-
-def _frame(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
-
-
 def seal(
     out: str | os.PathLike[str],
     *,
@@ -104,7 +96,7 @@ def seal(
     if target.exists():
         raise SealedFileError(f"{target}: already exists; choose another path")
     signer_id = key_id(signing_key)
-    header = json.dumps(
+    header = canonical_json(
         {
             "format": SEALED_FORMAT,
             "kind": kind,
@@ -112,8 +104,8 @@ def seal(
             "recipient_key_id": recipient.key_id,
             "signer_key_id": signer_id,
         },
-        sort_keys=True,
-    ).encode()
+        encoding=PACKAGE_JSON,
+    )
     header_hash = hashlib.sha256(header).digest()
     manifest = {
         "format": SEALED_FORMAT,
@@ -128,12 +120,14 @@ def seal(
         ],
         "meta": meta,
     }
-    manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
+    manifest_bytes = canonical_json(manifest, encoding=PACKAGE_JSON)
     signature = signing_key.sign(_SIGNATURE_CONTEXT + manifest_bytes)
-    payload = _frame(manifest_bytes) + signature + b"".join(members.values())
-    sealed = _suite(recipient.kem).encrypt(payload, recipient.key, info=_HPKE_INFO + header_hash)
+    payload = frame(manifest_bytes) + signature + b"".join(members.values())
+    sealed = hpke_suite(recipient.kem).encrypt(
+        payload, recipient.key, info=_HPKE_INFO + header_hash
+    )
     with atomic_file(target) as temporary:
-        temporary.write_bytes(MAGIC + _frame(header) + sealed)
+        temporary.write_bytes(MAGIC + frame(header) + sealed)
     return hashlib.sha256(manifest_bytes).hexdigest()
 
 
@@ -168,7 +162,7 @@ def _header(path: Path, data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
         raise _fail(path, "the header is not valid JSON (corrupted)") from None
     if not isinstance(header, dict) or header.get("format") != SEALED_FORMAT:
         raise _fail(path, f"not a {SEALED_FORMAT} file")
-    if header.get("kem") not in _KEMS:
+    if header.get("kem") not in KEMS:
         raise _fail(path, "the header names an unknown HPKE suite")
     return header, header_bytes, data[start + size :]
 
@@ -194,17 +188,12 @@ def open_sealed(
     source = Path(path)
     data = _read(source)
     header, header_bytes, sealed = _header(source, data)
-    if header.get("recipient_key_id") != private_key.key_id:
-        raise _fail(
-            source,
-            f"addressed to recipient key {header.get('recipient_key_id')!s}, but the "
-            f"private key given is {private_key.key_id}",
-        )
-    if header["kem"] != private_key.kem:
-        raise _fail(source, "sealed with another key type than the private key given")
+    problem = recipient_problem(header, private_key)
+    if problem is not None:
+        raise _fail(source, problem)
     header_hash = hashlib.sha256(header_bytes).digest()
     try:
-        payload = _suite(header["kem"]).decrypt(
+        payload = hpke_suite(header["kem"]).decrypt(
             sealed, private_key.key, info=_HPKE_INFO + header_hash
         )
     except (InvalidTag, ValueError):
