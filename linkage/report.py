@@ -252,7 +252,8 @@ def _curve_chart(
         rules.append({"threshold": recommended.threshold, "which": "recommended"})
     colour = {"field": "measure", "type": "nominal", "title": None}
     x_axis = {"field": "threshold", "type": "quantitative", "scale": {"domain": [0, 1]}}
-    y_axis = {"field": "value", "type": "quantitative", "scale": {"domain": [0, 1]}}
+    # Not from zero: the differences that matter lie between about 0.8 and 1.
+    y_axis = {"field": "value", "type": "quantitative", "scale": {"zero": False}}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": "Expected quality by threshold (from the model's probabilities)",
