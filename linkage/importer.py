@@ -226,7 +226,7 @@ def _freshness(
         return "import", None
     if not replace:
         raise ImportPackageError(
-            f"dataset {dataset!r} is already imported; nothing was changed (pass --replace "
+            f"dataset {dataset!r} is already imported; nothing was changed (pass --overwrite "
             "to replace it with a newer package)"
         )
     existing = _created_of(json.loads(current[0]), current[1])

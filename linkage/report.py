@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import jinja2
 from splink import Linker
-from splink.internals.html_utils import load_chart_libraries
+from splink.internals.html_utils import CHART_LIBRARIES, load_chart_libraries
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from linkage.backends import Backend
@@ -57,6 +57,11 @@ from trelink.sql import column_types
 
 __all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
 
+# The report's own charts declare the Vega-Lite version the report embeds (Splink's
+# copy), so a spec never asks for features the embedded library lacks. Altair would
+# write Vega-Lite 6 specs, which this library cannot draw offline.
+VEGA_LITE_SCHEMA = f"https://vega.github.io/schema/vega-lite/v{CHART_LIBRARIES['vega-lite']}.json"
+
 _TEMPLATE = Path(__file__).with_name("report.html.j2")
 
 
@@ -85,7 +90,7 @@ def _bar_chart(
     colour: str | None = None,
     percent: bool = True,
 ) -> dict[str, Any]:
-    """A small Vega-Lite bar chart (vega-lite 5.2, the version Splink bundles)."""
+    """A small Vega-Lite bar chart, for the version the report embeds (``VEGA_LITE_SCHEMA``)."""
     encoding: dict[str, Any] = {
         "y": {"field": category, "type": "nominal", "sort": None, "title": None},
         "x": {
@@ -100,7 +105,7 @@ def _bar_chart(
         encoding["color"] = {"field": colour, "type": "nominal"}
         encoding["yOffset"] = {"field": colour}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": VEGA_LITE_SCHEMA,
         "title": title,
         "width": 420,
         "data": {"values": [dict(row) for row in rows]},
@@ -255,7 +260,7 @@ def _curve_chart(
     # Not from zero: the differences that matter lie between about 0.8 and 1.
     y_axis = {"field": "value", "type": "quantitative", "scale": {"zero": False}}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": VEGA_LITE_SCHEMA,
         "title": "Expected quality by threshold (from the model's probabilities)",
         "width": 520,
         "height": 300,

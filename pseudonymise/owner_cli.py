@@ -8,19 +8,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
-from trelink.console import note_console
+from trelink.console import note_console, result_console
 
 if TYPE_CHECKING:
     from pseudonymise.risk import RiskReport
 
 __all__ = ["register"]
 
-_console = Console(highlight=False, soft_wrap=True)
+_console = result_console()
 
 keys_app = typer.Typer(
     name="keys",

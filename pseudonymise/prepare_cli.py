@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
+
+from trelink.console import note_console
 
 __all__ = ["register"]
 
@@ -28,7 +29,7 @@ def prepare_command(
 
     dataset = load_dataset_spec(spec)
     check_output(out, tables=len(dataset.tables))  # before minutes of reading
-    console = Console(stderr=True)
+    console = note_console()
     with console.status(f"reading {dataset.dataset} raw files") as status:
         prepared = prepare_source(
             dataset,

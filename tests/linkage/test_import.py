@@ -355,7 +355,7 @@ def test_cli_allow_older_warns(tmp_path: Path) -> None:
         "--private-key", str(tmp_path / "tre.private.pem"),
         "--trust", str(tmp_path / "owner.public.pem"),
         "--db", str(tmp_path / "tre.duckdb"),
-        "--dataset", "nrm", "--replace",
+        "--dataset", "nrm", "--overwrite",
     ]  # fmt: skip
     refused = CliRunner().invoke(app, arguments)
     assert isinstance(refused.exception, ImportPackageError)

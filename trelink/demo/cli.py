@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from trelink.console import result_console
 from trelink.options import deprecated_alias, prefer
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def demo_command(
     """Play every role on synthetic data: keys, owners, TRE linkage, analyses, release."""
     from trelink.demo.pipeline import run_demo
 
-    console = Console()
+    console = result_console()
     result = run_demo(
         out,
         scale=scale,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from trelink.console import result_console
 
 __all__ = ["register"]
 
@@ -38,7 +39,7 @@ def synth_command(
     table.add_column("rows", justify="right")
     for name, rows in summary.rows.items():
         table.add_row(name, f"{rows:,}")
-    console = Console()
+    console = result_console()
     console.print(table)
     console.print(f"raw extracts under {out}; ground truth only under {out / 'truth'}")
 
