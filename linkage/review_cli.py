@@ -53,6 +53,12 @@ def review_pack_command(
     no_held_back: Annotated[
         bool, typer.Option("--no-held-back", help="Leave the held-back pairs out.")
     ] = False,
+    datasets: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated datasets: only pairs both of whose records are in them."
+        ),
+    ] = None,
 ) -> None:
     """Seal the pairs to review: a request per data owner and evidence for the reviewer."""
     from linkage.review_pack import export_review_pack
@@ -71,6 +77,9 @@ def review_pack_command(
         band=band,
         max_pairs=max_pairs,
         held_back=not no_held_back,
+        datasets=[name.strip() for name in datasets.split(",") if name.strip()]
+        if datasets
+        else None,
     )
     _console.print(
         f"wrote review pack {pack.pack_id} to {out}: {pack.pairs:,} pairs "

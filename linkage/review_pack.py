@@ -26,7 +26,7 @@ import json
 import math
 import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,9 +151,16 @@ def _candidates(link_dir: Path) -> pa.Table:
 
 
 def _choose(
-    candidates: pa.Table, *, band: float, max_pairs: int, held_back: bool
+    candidates: pa.Table,
+    *,
+    band: float,
+    max_pairs: int,
+    held_back: bool,
+    datasets: Sequence[str] | None,
 ) -> list[dict[str, Any]]:
     rows = candidates.to_pylist()
+    if datasets is not None:
+        rows = [row for row in rows if {row["dataset_l"], row["dataset_r"]} <= set(datasets)]
     chosen_held = [row for row in rows if held_back and row["reason"].startswith("held back")]
     near = [
         row
@@ -179,8 +186,12 @@ def export_review_pack(
     band: float = 2.0,
     max_pairs: int = 1000,
     held_back: bool = True,
+    datasets: Sequence[str] | None = None,
 ) -> ReviewPack:
-    """Write a review pack for the candidates of the run in ``link_dir`` into ``out``."""
+    """Write a review pack for the candidates of the run in ``link_dir`` into ``out``.
+
+    ``datasets`` keeps only pairs both of whose records are in those datasets (a pack
+    for the owners one review agreement covers)."""
     if not 0 < band <= REVIEW_BAND_BITS:
         raise ClericalReviewError(
             f"--band must be in (0, {REVIEW_BAND_BITS}] bits of match weight, got {band}"
@@ -188,11 +199,18 @@ def export_review_pack(
     if max_pairs < 1:
         raise ClericalReviewError(f"--max-pairs must be at least 1, got {max_pairs}")
     source, target = Path(link_dir), Path(out)
-    chosen = _choose(_candidates(source), band=band, max_pairs=max_pairs, held_back=held_back)
+    chosen = _choose(
+        _candidates(source),
+        band=band,
+        max_pairs=max_pairs,
+        held_back=held_back,
+        datasets=datasets,
+    )
     if not chosen:
+        among = f" among datasets {sorted(datasets)}" if datasets is not None else ""
         raise ClericalReviewError(
-            f"{source}: no held-back pairs and none within {band} bits of the threshold; "
-            "nothing to review"
+            f"{source}: no held-back pairs and none within {band} bits of the threshold"
+            f"{among}; nothing to review"
         )
     datasets = sorted({row["dataset_l"] for row in chosen} | {row["dataset_r"] for row in chosen})
     missing = [dataset for dataset in datasets if dataset not in owners]

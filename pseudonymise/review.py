@@ -161,9 +161,15 @@ def reidentify_request(
             f"{extract_path}: field(s) {absent or list(DEFAULT_FIELDS)} not found; name the "
             "identifying columns to show the reviewer with --fields"
         )
-    by_id: dict[str, dict[str, Any]] = {}
+    # A record id may repeat (ICTG URNs: one pid per URN); the reviewer sees every
+    # distinct value each field takes across the id's rows.
+    by_id: dict[str, dict[str, list[str]]] = {}
     for row in table.select([id_column, *chosen]).to_pylist():
-        by_id[_text(row[id_column])] = row
+        seen = by_id.setdefault(_text(row[id_column]), {name: [] for name in chosen})
+        for name in chosen:
+            value = _text(row[name])
+            if value and value not in seen[name]:
+                seen[name].append(value)
     missing = sum(1 for row in wanted if str(record_ids[row["record_pid"]]) not in by_id)
     if missing:
         raise ReviewError(
@@ -179,7 +185,7 @@ def reidentify_request(
                 "pair_id": row["pair_id"],
                 "side": row["side"],
                 "record_id": record_id,
-                "fields": {name: _text(values[name]) for name in chosen},
+                "fields": {name: " | ".join(values[name]) for name in chosen},
             }
         )
     seal(

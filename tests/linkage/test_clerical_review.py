@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -597,12 +598,12 @@ def test_the_commands_run_the_round_trip(trip: RoundTrip, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert pq.read_table(imported).num_rows >= 6
     # The same labels against the other pack: refused with a message, no traceback.
-    done = _trelink(
+    refused = _trelink(
         "review-import", labels, "--pack", trip.root / "pack", *arguments,
         "--out", tmp_path / "wrong.parquet",
     )  # fmt: skip
-    assert done.returncode not in (0, 1)  # a refusal, not an internal fault
-    assert "answers review pack" in done.stderr and "Traceback" not in done.stderr
+    assert refused.returncode not in (0, 1)  # a refusal, not an internal fault
+    assert "answers review pack" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "wrong.parquet").exists()
 
 
@@ -633,3 +634,54 @@ def test_an_owners_value_cannot_run_as_a_formula_in_the_sheet(
     sheet = tmp_path / "review" / "decisions.csv"
     assert formula_cells(sheet) == []
     assert "'=HYPERLINK" in sheet.read_text(encoding="utf-8")
+
+
+def test_a_repeated_record_id_shows_every_value_it_takes(trip: RoundTrip, tmp_path: Path) -> None:
+    """ICTG URNs repeat: the owner's part shows each field's distinct values."""
+    parties = trip.parties
+    request = open_sealed(
+        trip.pack.requests["left"],
+        kind=REQUEST_KIND,
+        private_key=parties["left"].private,
+        trust=parties["tre"].verifier,
+    )
+    pids = [row["record_pid"] for row in json.loads(request.members["records.json"])]
+    ids = {
+        row["record_pid"]: row["record_id"]
+        for row in pq.read_table(trip.folders["left"] / "lookup.parquet").to_pylist()
+    }
+    extract = pq.read_table(trip.extracts["left"])
+    by_id = {row["record_id"]: row for row in extract.to_pylist()}
+    first = next(
+        ids[pid] for pid in pids if by_id[ids[pid]]["forename"] and by_id[ids[pid]]["surname"]
+    )
+    repeat = [dict(by_id[first])]
+    repeat[0]["forename"] = "Zebedee"
+    pq.write_table(
+        pa.concat_tables([extract, pa.Table.from_pylist(repeat, schema=extract.schema)]),
+        tmp_path / "left.parquet",
+    )
+    part = tmp_path / "part.trs"
+    reidentify_request(
+        trip.pack.requests["left"],
+        private_key=parties["left"].private,
+        tre_trust=parties["tre"].verifier,
+        lookup=trip.folders["left"] / "lookup.parquet",
+        extract=tmp_path / "left.parquet",
+        reviewer=parties["reviewer"].public,
+        signing_key=parties["left"].signer,
+        out=part,
+        fields=["forename", "surname"],
+    )
+    opened = open_sealed(
+        part, kind=PART_KIND, private_key=parties["reviewer"].private,
+        trust=parties["left"].verifier,
+    )  # fmt: skip
+    shown = next(
+        row["fields"]
+        for row in json.loads(opened.members["records.json"])
+        if row["record_id"] == first
+    )
+    assert shown["forename"].endswith(" | Zebedee")
+    assert " | " not in shown["surname"]
+    assert set(shown) == {"forename", "surname"}
