@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, TextColumn
 
+from trelink.console import progress as progress_display
+from trelink.console import result_console
 from trelink.options import deprecated_alias, prefer
 
 if TYPE_CHECKING:
@@ -96,10 +97,7 @@ def ictg(
     )
     codes = None if spec is None else IctgCodes.from_spec(load_dataset_spec(spec))
     sources = _sources(db, referral, monthly, contact)
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), console=console, transient=True
-    ) as progress:
+    with progress_display(TextColumn("{task.description}"), BarColumn()) as progress:
         task = progress.add_task("ICTG stages", total=None)
 
         def step(table: str, steps: int) -> None:
@@ -114,8 +112,9 @@ def ictg(
             overwrite=overwrite,
             on_step=step,
         )
-    render(summary, Console())
-    Console().print(f"wrote {out}/{{referral,monthly,contact,long,wide}}.parquet and summary.json")
+    console = result_console()
+    render(summary, console)
+    console.print(f"wrote {out}/{{referral,monthly,contact,long,wide}}.parquet and summary.json")
 
 
 def register(app: typer.Typer) -> None:
