@@ -23,26 +23,27 @@ JSON_HELP = "Print the result as one JSON document on stdout (messages go to std
 _Value = TypeVar("_Value")
 
 
-def _notice(old: str, new: str) -> Callable[[Any], Any]:
+def _notice(old: str, advice: str) -> Callable[[Any], Any]:
     def callback(value: Any) -> Any:
         if value not in (None, False):
-            sys.stderr.write(f"trelink: {old} is deprecated; use {new}\n")
+            sys.stderr.write(f"trelink: {old} is deprecated; {advice}\n")
         return value
 
     return callback
 
 
-def deprecated_alias(old: str, new: str, *, flag: bool = True) -> Any:
+def deprecated_alias(old: str, new: str, *, flag: bool = True, advice: str = "") -> Any:
     """A hidden option spelled ``old`` that prints a one-line notice naming ``new``.
 
     The command combines it with the new option through ``prefer``. ``flag=False`` makes
-    an alias that takes a value (ictg's ``--key COLUMN``).
+    an alias that takes a value (ictg's ``--key COLUMN``); ``advice`` replaces the
+    notice's "use NEW" where there is no new spelling to use.
     """
     return typer.Option(
         False if flag else None,
         old,
         hidden=True,
-        callback=_notice(old, new),
+        callback=_notice(old, advice or f"use {new}"),
         show_default=False,
     )
 

@@ -81,7 +81,9 @@ def ictg(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing --out directory"
     ),
-    no_overwrite: bool = deprecated_alias("--no-overwrite", "nothing (it is the default)"),
+    no_overwrite: bool = deprecated_alias(
+        "--no-overwrite", "", advice="leave it out (not replacing is the default)"
+    ),
 ) -> None:
     """ICTG stages 2-4: combine DW, RPC and Missing returns into episodes; long and wide forms."""
     from linkage.ictg.forms import IctgCodes
