@@ -236,7 +236,7 @@ def main() -> None:
     arguments = parser.parse_args()
     job = LinkJob(link_type="link_only").resolved(load_match_key_spec())
     if arguments.threshold is not None:
-        job = job.model_copy(update={"threshold": arguments.threshold})
+        job = job.with_changes(threshold=arguments.threshold)
     print(
         f"linkage quality, {arguments.records:,} x {arguments.records:,} records, "
         f"threshold {job.threshold}"

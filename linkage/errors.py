@@ -6,6 +6,8 @@ Exception tree::
     └── LinkageError                 any problem the TRE researcher must fix
         ├── ImportPackageError       a package failed verification or loading (``trelink import``)
         ├── JobSpecError             a linkage job spec names unknown datasets, columns or options
+        │   └── JobParameterError    a job parameter set in code or on the command line is
+        │                            invalid (``parameter`` names it; the CLI names the flag)
         ├── InputTableError          an identity table is empty or lacks the tokens the job needs
         ├── KeyMismatchError         datasets were tokenised under different linkage keys
         └── ClericalReviewError      a review pack or clerical labels file is refused
@@ -22,6 +24,7 @@ __all__ = [
     "ClericalReviewError",
     "ImportPackageError",
     "InputTableError",
+    "JobParameterError",
     "JobSpecError",
     "KeyMismatchError",
     "LinkageError",
@@ -54,3 +57,16 @@ class TrainingError(LinkageError):
 
 class ClericalReviewError(LinkageError):
     """A review pack cannot be made, or a labels file is refused (signature, pack)."""
+
+
+class JobParameterError(JobSpecError):
+    """A job parameter set in code or on the command line is invalid.
+
+    ``parameter`` is its name in the job (``threshold``, ``link_type``); the command
+    line turns it into the flag that set it.
+    """
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        self.parameter = parameter
+        self.problem = problem
+        super().__init__(f"{parameter}: {problem}")

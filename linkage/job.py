@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from linkage.errors import JobParameterError
 from trelink.specs.identifier_types import CHECK_DIGIT_COLUMNS
 from trelink.specs.loader import FrozenModel, SpecModel, load_spec
 from trelink.specs.match_keys import BlockingRuleSpec, ComparisonSpec, MatchKeySpec
@@ -158,8 +159,23 @@ class LinkJob(SpecModel):
             raise ValueError("no blocking rules: neither the job nor the match-key spec has any")
         if not em_blocks and self.training.label_column is None:
             raise ValueError("no EM blocks: neither the job nor the match-key spec has any")
-        training = self.training.model_copy(update={"em_blocks": em_blocks})
-        return self.model_copy(update={"blocking": blocking, "training": training})
+        training = self.training.model_dump(include=set(self.training.model_fields_set))
+        return self.with_changes(blocking=blocking, training={**training, "em_blocks": em_blocks})
+
+    def with_changes(self, **changes: Any) -> LinkJob:
+        """This job with ``changes`` (``threshold=0.9``, ``link_type="dedupe_only"``),
+        validated as a job file is: a bad value raises ``JobParameterError`` naming the
+        parameter (``model_copy(update=...)`` would take it unchecked)."""
+        document = self.model_dump(include=set(self.model_fields_set)) | changes
+        try:
+            return type(self).model_validate(document)
+        except ValidationError as error:
+            detail = error.errors()[0]
+            parameter = ".".join(str(part) for part in detail["loc"]) or "job"
+            problem = str(detail["msg"])
+            if "input" in detail and not isinstance(detail["input"], dict | list | tuple):
+                problem += f", not {detail['input']!r}"
+            raise JobParameterError(parameter, problem) from None
 
     @property
     def blocking_rules(self) -> tuple[BlockingRuleSpec, ...]:

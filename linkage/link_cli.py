@@ -7,6 +7,8 @@ once when the run has succeeded.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -114,6 +116,23 @@ def _parse_threshold(text: str | None) -> float | Literal["auto"] | None:
         ) from None
 
 
+# The flag that sets each job parameter the command line can change.
+_FLAGS = {"threshold": "--threshold", "link_type": "--link-type"}
+
+
+@contextlib.contextmanager
+def _named_by_flag() -> Iterator[None]:
+    """Report a job parameter the command line set by its flag, not its job name."""
+    from linkage.errors import JobParameterError, LinkageError
+
+    try:
+        yield
+    except JobParameterError as error:
+        if error.parameter not in _FLAGS:
+            raise
+        raise LinkageError(f"{_FLAGS[error.parameter]}: {error.problem}") from None
+
+
 def link(
     folders: list[Path] = typer.Argument(
         None, help="Pseudonymised dataset folders (quick mode).", show_default=False
@@ -190,11 +209,8 @@ def link(
     chosen: BackendName = "spark" if backend == "spark" else "duckdb"
     job = load_link_job(job_path) if job_path is not None else LinkJob()
     if link_type is not None:
-        if link_type not in ("link_only", "dedupe_only", "link_and_dedupe"):
-            raise LinkageError(
-                f"--link-type must be link_only, dedupe_only or link_and_dedupe, not {link_type!r}"
-            )
-        job = job.model_copy(update={"link_type": link_type})
+        with _named_by_flag():
+            job = job.with_changes(link_type=link_type)
     sources: list[DatasetSource]
     if db is not None:
         if folders:
@@ -208,20 +224,21 @@ def link(
         sources = [folder_source(folder) for folder in folders]
         if link_type is None and job_path is None and len(sources) == 1:
             # One folder can only mean "find the repeat records in it".
-            job = job.model_copy(update={"link_type": "dedupe_only"})
-    result = link_datasets(
-        sources,
-        out_dir=out,
-        job=job,
-        match_keys=load_match_key_spec(match_keys),
-        backend=chosen,
-        threshold=_parse_threshold(threshold),
-        model_path=model,
-        truth_path=truth,
-        overwrite=overwrite,
-        spark_conf=parse_spark_conf(spark_conf),
-        clerical_labels=labels,
-    )
+            job = job.with_changes(link_type="dedupe_only")
+    with _named_by_flag():
+        result = link_datasets(
+            sources,
+            out_dir=out,
+            job=job,
+            match_keys=load_match_key_spec(match_keys),
+            backend=chosen,
+            threshold=_parse_threshold(threshold),
+            model_path=model,
+            truth_path=truth,
+            overwrite=overwrite,
+            spark_conf=parse_spark_conf(spark_conf),
+            clerical_labels=labels,
+        )
     _print_summary(result, result_console(to_stderr=as_json))
     if as_json:
         print_json(_summary_json(result))

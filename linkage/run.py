@@ -35,7 +35,7 @@ from linkage.em_plan import (
     informative_comparisons,
     plan_sessions,
 )
-from linkage.errors import JobSpecError, LinkageError
+from linkage.errors import JobParameterError, JobSpecError, LinkageError
 from linkage.evaluate import LinkageMetrics, evaluate_against_truth
 from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
 from linkage.job import HoldBackRule, LinkJob
@@ -380,13 +380,11 @@ def link_datasets(
     job = job if job is not None else LinkJob()
     automatic = threshold == "auto"  # the threshold of highest expected F1
     if isinstance(threshold, str) and not automatic:
-        raise LinkageError(f"--threshold must be a match probability or auto, not {threshold!r}")
+        raise JobParameterError(
+            "threshold", f"must be a match probability in (0, 1) or auto, not {threshold!r}"
+        )
     if isinstance(threshold, float | int) and not automatic:
-        if not 0 < threshold < 1:
-            raise LinkageError(
-                f"--threshold must be a match probability in (0, 1), got {threshold}"
-            )
-        job = job.model_copy(update={"threshold": threshold})
+        job = job.with_changes(threshold=threshold)
     match_keys = match_keys if match_keys is not None else load_match_key_spec()
     selected = _select_sources(sources, job)
     _check_job(job, match_keys, selected)
@@ -612,7 +610,7 @@ def _link(
     backend.to_work(predictions, "scored_pairs", select=f"{pair_select}, {held_back_sql}")
     if automatic_threshold:
         chosen = auto_threshold(connection)
-        job = job.model_copy(update={"threshold": chosen.threshold})
+        job = job.with_changes(threshold=chosen.threshold)
         note = (
             f"--threshold auto chose {chosen.threshold}: the highest expected F1 "
             f"({chosen.expected_f1:.4f}) from the model's probabilities"

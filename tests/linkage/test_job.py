@@ -102,3 +102,48 @@ def test_hold_back_rules_name_unknown_comparisons_and_levels(tmp_path: Path) -> 
     assert "hold_back[0] (twins): comparison 'name' has no level ['shoe size']" in problems
     assert "hold_back[1] (other)" in problems and "star_sign" in problems
     assert "hold_back[2] (third)" in problems and "passport" in problems
+
+
+def test_every_change_to_a_job_is_validated_and_names_its_parameter() -> None:
+    from linkage.errors import JobParameterError
+
+    job = LinkJob()
+    assert job.with_changes(threshold=0.9).threshold == 0.9
+    for changes, parameter in [
+        ({"threshold": 1.5}, "threshold"),
+        ({"threshold": 0}, "threshold"),
+        ({"link_type": "link_everything"}, "link_type"),
+        ({"training": {"prior_recall": 2}}, "training.prior_recall"),
+    ]:
+        with pytest.raises(JobParameterError) as caught:
+            job.with_changes(**changes)
+        assert caught.value.parameter == parameter
+        assert str(caught.value).startswith(f"{parameter}: ")
+
+
+def test_a_changed_job_keeps_which_fields_its_file_set() -> None:
+    # key_problems checks the default twins rule only where the file did not override
+    # the comparisons or named hold_back itself: a change must not mark fields as set.
+    changed = LinkJob().with_changes(threshold=0.7)
+    assert changed.model_fields_set == {"threshold"}
+    resolved = changed.resolved(load_match_key_spec())
+    assert "hold_back" not in resolved.model_fields_set
+    assert resolved.blocking_rules and resolved.training.em_blocks
+    assert resolved.threshold == 0.7
+
+
+def test_the_command_line_names_the_flag_of_a_bad_job_parameter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from trelink.cli import main
+
+    arguments = ["link", str(tmp_path), "--out", str(tmp_path / "o"), "--link-type", "every"]
+    monkeypatch.setattr(sys, "argv", ["trelink", *arguments])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 3  # refused input
+    message = " ".join(capsys.readouterr().err.split())
+    assert "--link-type: Input should be 'link_only', 'dedupe_only' or 'link_and_dedupe'" in message
+    assert "Traceback" not in message
