@@ -7,6 +7,7 @@ tested in ``tests/trelink/test_cli_faults.py``).
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -60,3 +61,15 @@ def test_the_readme_lists_every_status() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     listed = {int(number) for number in re.findall(r"^  \| (\d) \| ", readme, re.MULTILINE)}
     assert listed == {int(code) for code in ExitCode}
+
+
+def test_sdc_check_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    unsafe = _table(tmp_path, 2)
+    assert _status(monkeypatch, "sdc", "check", unsafe, "--json") == ExitCode.CHECK_FAILED
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)  # stdout holds the document alone
+    assert document["table"] == str(unsafe) and document["kind"] == "table"
+    assert document["safe"] is False and document["reasons"]
+    assert "NOT safe" in captured.err
