@@ -49,6 +49,17 @@ def test_spark_scores_the_same_pairs_as_duckdb(
     for pair, weight in duck_weights.items():
         assert spark_weights[pair] == pytest.approx(weight, abs=1e-6)
     assert spark.persons == duck.persons
+    # The clerical review candidates (held back and near the threshold) agree too.
+    duck_candidates, spark_candidates = (
+        sorted(
+            (row["dataset_l"], row["record_pid_l"], row["dataset_r"], row["record_pid_r"],
+             row["reason"])
+            for row in pq.read_table(out / "review_candidates.parquet").to_pylist()
+        )
+        for out in (duck.out_dir, spark.out_dir)
+    )  # fmt: skip
+    assert spark_candidates == duck_candidates
+    assert duck_candidates
     assert (spark.out_dir / "report.html").stat().st_size > 100_000
 
 
