@@ -173,6 +173,28 @@ def _progress(enabled: bool, timings: dict[str, float]) -> Iterator[Callable[[st
         step("done")
 
 
+def load_job_inputs(
+    connection: duckdb.DuckDBPyConnection,
+    sources: Sequence[DatasetSource],
+    job: LinkJob,
+    match_keys: MatchKeySpec,
+) -> PreparedInputs:
+    """Check ``sources`` and load the work tables ``job`` needs into ``connection``,
+    capped blocking columns included (what a run and a linker session both start from)."""
+    prepared = prepare_inputs(
+        connection,
+        sources,
+        match_keys=match_keys,
+        comparisons=job.effective_comparisons(match_keys),
+        required_comparisons=job.required_comparisons,
+        extra_columns=_extra_keys(job),
+        label_column=job.training.label_column,
+        attribute_columns=job.attribute_comparisons,
+    )
+    _add_capped_blocks(connection, job, prepared)
+    return prepared
+
+
 def _extra_keys(job: LinkJob) -> list[str]:
     keys: list[str] = []
     for rule in job.blocking_rules:
@@ -449,17 +471,7 @@ def _run(
     )
     try:
         step("checking and loading the datasets")
-        prepared = prepare_inputs(
-            connection,
-            sources,
-            match_keys=match_keys,
-            comparisons=job.effective_comparisons(match_keys),
-            required_comparisons=job.required_comparisons,
-            extra_columns=_extra_keys(job),
-            label_column=job.training.label_column,
-            attribute_columns=job.attribute_comparisons,
-        )
-        _add_capped_blocks(connection, job, prepared)
+        prepared = load_job_inputs(connection, sources, job, match_keys)
         with open_backend(
             backend_name, connection=connection, workdir=workdir, spark_conf=spark_conf
         ) as backend:

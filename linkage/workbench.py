@@ -33,15 +33,14 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from linkage.backends import Backend
 from linkage.errors import LinkageError
-from linkage.inputs import DatasetSource, PreparedInputs, prepare_inputs
+from linkage.inputs import DatasetSource, PreparedInputs
 from linkage.job import LinkJob
 from linkage.run import (
     SENSITIVITY_FLOOR,
-    _add_capped_blocks,
     _check_job,
-    _extra_keys,
     _make_linker,
     _select_sources,
+    load_job_inputs,
 )
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 from trelink.sql import quote_literal
@@ -204,17 +203,7 @@ def open_linker(
         config={"temp_directory": str(workdir / "duckdb_spill"), "memory_limit": memory_limit},
     )
     try:
-        prepared = prepare_inputs(
-            connection,
-            selected,
-            match_keys=match_keys,
-            comparisons=job.effective_comparisons(match_keys),
-            required_comparisons=job.required_comparisons,
-            extra_columns=_extra_keys(job),
-            label_column=job.training.label_column,
-            attribute_columns=job.attribute_comparisons,
-        )
-        _add_capped_blocks(connection, job, prepared)
+        prepared = load_job_inputs(connection, selected, job, match_keys)
         backend = Backend(
             name="duckdb", dialect="duckdb", db_api=DuckDBAPI(connection), connection=connection
         )
