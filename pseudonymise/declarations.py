@@ -32,21 +32,20 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
 from trelink.specs.identifier_types import CHECK_DIGIT_COLUMNS, OwnerType
+from trelink.specs.loader import FrozenModel
 
 __all__ = ["DeclaredTable", "IdentifierDeclaration", "declared_table", "parse_declarations"]
 
 DeclaredType = OwnerType | Literal["record_id"]
 
 
-class IdentifierDeclaration(BaseModel):
+class IdentifierDeclaration(FrozenModel):
     """What one column of the owner's file holds."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: DeclaredType
     # date_of_birth, other_date_of_birth: strftime formats tried in order (None: the
@@ -98,8 +97,7 @@ def parse_declarations(
 ) -> dict[str, IdentifierDeclaration]:
     """Validate the ``identifiers`` section (column: type or {type, options})."""
     return {
-        column: IdentifierDeclaration.model_validate(value)
-        for column, value in identifiers.items()
+        column: IdentifierDeclaration.model_validate(value) for column, value in identifiers.items()
     }
 
 
@@ -265,4 +263,3 @@ def _date_lists(
                 counts[column] += 1
         rows.append(dates or None)
     return pa.array(rows, pa.list_(pa.date32()))
-
