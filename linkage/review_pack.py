@@ -38,10 +38,16 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from linkage.backends import Backend
 from linkage.errors import ClericalReviewError
-from pseudonymise.review import EVIDENCE_KIND, LABELS_KIND, REQUEST_KIND
 from trelink.atomic import atomic_directory, atomic_file
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
-from trelink.trust.sealed import SealedFileError, open_sealed, seal
+from trelink.trust.sealed import (
+    EVIDENCE_KIND,
+    LABELS_KIND,
+    REQUEST_KIND,
+    SealedFileError,
+    open_sealed,
+    seal,
+)
 
 __all__ = [
     "CANDIDATES_FILE",

@@ -42,14 +42,18 @@ from pseudonymise.errors import PackageError
 from trelink.atomic import atomic_directory
 from trelink.spreadsheet import escape_cell
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
-from trelink.trust.sealed import header_claims, open_sealed, seal
+from trelink.trust.sealed import (
+    EVIDENCE_KIND,
+    LABELS_KIND,
+    PART_KIND,
+    REQUEST_KIND,
+    header_claims,
+    open_sealed,
+    seal,
+)
 
 __all__ = [
     "DECISIONS",
-    "EVIDENCE_KIND",
-    "LABELS_KIND",
-    "PART_KIND",
-    "REQUEST_KIND",
     "OpenedReview",
     "ReidentifiedPart",
     "ReviewError",
@@ -65,10 +69,6 @@ class ReviewError(PackageError):
     a lookup of another dataset) or are malformed (a bad decision sheet)."""
 
 
-REQUEST_KIND = "review-request"
-EVIDENCE_KIND = "review-evidence"
-PART_KIND = "review-part"
-LABELS_KIND = "review-labels"
 DECISIONS = ("match", "non-match", "unsure")
 DEFAULT_FIELDS: tuple[str, ...] = (*IDENTIFIER_COLUMNS, "sex")
 _SIDES = {"l": "left", "r": "right"}

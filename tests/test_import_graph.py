@@ -60,6 +60,24 @@ def test_shared_modules_import_no_role() -> None:
     assert {name: found for name, found in upward.items() if found} == {}
 
 
+def test_roles_share_machinery_through_trelink_not_through_each_other() -> None:
+    """A role imports another only where data flows that way: the export checks re-run
+    the disclosure rules on the outputs (tre_export -> sdc). Keys, packages, sealed
+    files and SQL quoting come from ``trelink``."""
+    allowed = {("tre_export", "sdc")}
+    modules = _modules()
+    crossing = sorted(
+        (name, found)
+        for name, path in modules.items()
+        if name.split(".")[0] in ROLES
+        for found in _imports(path, modules, at_load=False)
+        if found.split(".")[0] in ROLES
+        and found.split(".")[0] != name.split(".")[0]
+        and (name.split(".")[0], found.split(".")[0]) not in allowed
+    )
+    assert crossing == []
+
+
 def test_the_trust_layer_imports_only_the_trust_layer_and_trelink_basics() -> None:
     modules = _modules()
     allowed = {"trelink.errors", "trelink.atomic"}

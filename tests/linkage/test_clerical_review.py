@@ -27,9 +27,6 @@ from linkage.review_pack import ReviewPack, export_review_pack, import_labels
 from linkage.run import LinkResult, link_datasets
 from pseudonymise import pseudonymise_table, write_pseudonymised
 from pseudonymise.review import (
-    LABELS_KIND,
-    PART_KIND,
-    REQUEST_KIND,
     ReviewError,
     open_review,
     reidentify_request,
@@ -39,7 +36,14 @@ from trelink.cli import app
 from trelink.spreadsheet import formula_cells
 from trelink.synth import write_benchmark_extracts
 from trelink.trust import keys
-from trelink.trust.sealed import SealedFileError, open_sealed, seal
+from trelink.trust.sealed import (
+    LABELS_KIND,
+    PART_KIND,
+    REQUEST_KIND,
+    SealedFileError,
+    open_sealed,
+    seal,
+)
 
 pytestmark = pytest.mark.slow  # two linkage runs of 300 + 300 records: ~20 s on 2 cores
 

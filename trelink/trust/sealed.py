@@ -46,6 +46,10 @@ from trelink.trust.hpke import KEMS, frame, hpke_suite, recipient_problem
 from trelink.trust.keys import RecipientPrivateKey, RecipientPublicKey, key_id
 
 __all__ = [
+    "EVIDENCE_KIND",
+    "LABELS_KIND",
+    "PART_KIND",
+    "REQUEST_KIND",
     "SEALED_FORMAT",
     "SealedFileError",
     "SealedMessage",
@@ -55,6 +59,13 @@ __all__ = [
 ]
 
 SEALED_FORMAT = "trelink-sealed/v1"
+# The kinds of sealed file the clerical review round trip sends: the TRE's request to an
+# owner and its evidence for the reviewer, an owner's re-identified part, the
+# reviewer's signed labels. Both sides name them, so they live here.
+REQUEST_KIND = "review-request"
+EVIDENCE_KIND = "review-evidence"
+PART_KIND = "review-part"
+LABELS_KIND = "review-labels"
 MAGIC = b"TRELINKS"
 _SIGNATURE_CONTEXT = SEALED_FORMAT.encode() + b"\0"
 _HPKE_INFO = SEALED_FORMAT.encode() + b"/payload\0"
