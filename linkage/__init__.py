@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from linkage.errors import (
         ImportPackageError,
         InputTableError,
+        JobParameterError,
         JobSpecError,
         KeyMismatchError,
         LinkageError,
@@ -41,6 +42,7 @@ __all__ = [
     "ImportPackageError",
     "ImportedDataset",
     "InputTableError",
+    "JobParameterError",
     "JobSpecError",
     "KeyMismatchError",
     "LinkJob",
@@ -71,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "ImportPackageError": "linkage.errors",
     "ImportedDataset": "linkage.importer",
     "InputTableError": "linkage.errors",
+    "JobParameterError": "linkage.errors",
     "JobSpecError": "linkage.errors",
     "KeyMismatchError": "linkage.errors",
     "TrainingError": "linkage.errors",
