@@ -187,7 +187,8 @@ def test_ictg_urn_column_and_its_old_spelling(
 @pytest.mark.skipif(not TRELINK.exists(), reason="needs the installed trelink script")
 def test_shell_completion_completes_commands() -> None:
     shown = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="trelink")
-    assert shown.exit_code == 0 and "_TRELINK_COMPLETE=complete_bash" in shown.stdout
+    assert shown.exit_code == 0, (shown.output, shown.exception)
+    assert "_TRELINK_COMPLETE=complete_bash" in shown.stdout
     environment = {
         **os.environ,
         "_TRELINK_COMPLETE": "complete_bash",
