@@ -23,7 +23,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from trelink.specs.identifier_types import CANONICAL_COLUMNS, IdentityRole
+from trelink.specs.identifier_types import (
+    CANONICAL_COLUMNS,
+    IdentityRole,
+    OwnerType,
+    canonical_of,
+)
 from trelink.specs.loader import FrozenModel, SpecModel, load_spec, spec_path
 
 __all__ = [
@@ -31,6 +36,7 @@ __all__ = [
     "ColumnSpec",
     "ColumnType",
     "CoverageSpec",
+    "DatasetIdentifier",
     "DatasetSpec",
     "PeriodSpec",
     "Role",
@@ -84,18 +90,82 @@ def label_key(label: str) -> str:
     return re.sub(r"[\s._]+", " ", label).strip().casefold()
 
 
+class DatasetIdentifier(FrozenModel):
+    """An identifier column's type, as the registry of identifier types names it
+    (``trelink.specs.identifier_types``; the pseudonymise spec's ``identifiers:``
+    section uses the same names): ``given_name``, ``date_of_birth``, ``postcode``, or
+    ``{type: identifier, check: nhs_number}`` ..."""
+
+    type: OwnerType
+    # postcode: uk (checked UK format) or other / free (any country, kept as written).
+    country: Literal["uk", "other", "free"] = "uk"
+    # identifier: validate a check digit and fill that canonical column.
+    check: Literal["none", "nhs_number", "upn", "pnc_id"] = "none"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        return {"type": value} if isinstance(value, str) else value
+
+    @property
+    def canonical(self) -> str:
+        return canonical_of(self.type, country=self.country, check=self.check)
+
+
+# The column type an identifier type is prepared as, where it is not text.
+_IDENTIFIER_TYPES: dict[str, ColumnType] = {
+    "date_of_birth": "date",
+    "other_date_of_birth": "date_list",
+    "aliases": "alias_list",
+    "sex": "category",
+}
+
+
 class ColumnSpec(FrozenModel):
-    """One canonical column of a prepared table."""
+    """One canonical column of a prepared table.
+
+    An identity column says which identifier it is either by ``identifier:`` (an owner
+    type of the registry, as in the pseudonymise spec: the column's name, role and type
+    follow from it) or, as older specs do, by ``role:`` (the canonical column itself).
+    """
 
     name: str = Field(pattern=_SNAKE)
     type: ColumnType = "string"
     role: Role = "attribute"
+    identifier: DatasetIdentifier | None = None
     required: bool = False
     description: str = ""
     # code -> spellings seen in raw files; the code itself always matches.
     categories: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # raw values meaning "not recorded"; they become null without counting as unknown.
     missing_values: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_identifier(cls, value: object) -> object:
+        if not isinstance(value, dict) or value.get("identifier") is None:
+            return value
+        declared = value["identifier"]
+        kind = declared.get("type") if isinstance(declared, dict) else declared
+        if kind in ("full_name", "category"):
+            raise ValueError(
+                f"identifier {kind}: a dataset spec prepares one column per canonical "
+                "identifier; declare a full name in the pseudonymise spec's `identifiers:` "
+                "(it splits it), and a category as an attribute column"
+            )
+        if not isinstance(kind, str):
+            return value  # the field's own validation names the problem
+        identifier = DatasetIdentifier.model_validate(declared)
+        canonical = identifier.canonical
+        role = value.get("role", canonical)
+        if role != canonical:
+            raise ValueError(
+                f"identifier {kind} fills {canonical}, but the column says role {role}"
+            )
+        filled = {"name": canonical, "role": canonical, **value}
+        if kind in _IDENTIFIER_TYPES:
+            filled.setdefault("type", _IDENTIFIER_TYPES[kind])
+        return filled
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:

@@ -48,6 +48,7 @@ __all__ = [
     "CanonicalColumn",
     "IdentityRole",
     "OwnerType",
+    "canonical_of",
 ]
 
 OwnerType = Literal[
@@ -141,3 +142,25 @@ IdentityRole = Literal[
     "identifier",
 ]
 IDENTITY_ROLES: tuple[str, ...] = IdentityRole.__args__  # type: ignore[attr-defined]
+
+
+# Owner types whose canonical column has another name (the rest fill their namesake).
+_OWNER_CANONICAL: dict[str, str] = {
+    "given_name": "forename",
+    "family_name": "surname",
+    "full_name": "forename",
+    "date_of_birth": "dob",
+    "other_date_of_birth": "dob_alt",
+    "address_line": "address",
+}
+
+
+def canonical_of(owner_type: str, *, country: str = "uk", check: str = "none") -> str:
+    """The canonical column an owner type fills: ``postcode`` by ``country`` (``uk``
+    or another), ``identifier`` by its ``check`` (a check-digit type fills its own
+    column). A full name fills three columns; this names the first, ``forename``."""
+    if owner_type == "postcode":
+        return "postcode" if country == "uk" else "postal_code"
+    if owner_type == "identifier":
+        return CHECK_DIGIT_COLUMNS.get(check, "identifier")
+    return _OWNER_CANONICAL.get(owner_type, owner_type)
