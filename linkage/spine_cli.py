@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+
+from trelink.console import result_console
 
 if TYPE_CHECKING:
     from linkage.inputs import DatasetSource
@@ -82,7 +83,7 @@ def spine(
         csv=csv,
         overwrite=overwrite,
     )
-    console = Console(soft_wrap=True, highlight=False)
+    console = result_console()
     console.print(
         f"wrote {written.path}: {written.persons:,} persons ({written.records:,} records), "
         f"columns {', '.join(written.columns)}"

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from trelink.console import result_console
 
 __all__ = ["register"]
 
-_console = Console(highlight=False, soft_wrap=True)
+_console = result_console()
 
 
 def review_reidentify_command(
