@@ -181,7 +181,8 @@ def _agreement_sql(base: str, kind: str) -> str:
         return (
             f"CASE WHEN {left} IS NULL THEN NULL ELSE 'list of ' || len({left}) END "
             f"AS \"{base}_l\", CASE WHEN {right} IS NULL THEN NULL ELSE 'list of ' || "
-            f"len({right}) || ', ' || coalesce(len(list_intersect({left}, {right})), 0) "
+            f"len({right}) || ', ' || coalesce(len(list_filter({left}, "
+            f"lambda token: list_contains({right}, token))), 0) "
             f"|| ' shared' END AS \"{base}_r\""
         )
     return (
@@ -198,9 +199,13 @@ def _masked_predictions(connection: duckdb.DuckDBPyConnection, predictions: str)
     replaced = {f"{base}_{side}" for base in bases for side in "lr"}
     kept = [f'"{name}"' for name in columns if name not in replaced]
     masked = [_agreement_sql(base, columns[f"{base}_l"]) for base in bases]
+    # A view: the dashboard counts comparison patterns over every scored pair but shows
+    # a few examples of each, so only those rows are ever masked (a masked table was a
+    # copy of all the predictions, minutes at 1M x 1M).
     connection.execute(
-        "CREATE OR REPLACE TABLE diagnostics_predictions AS SELECT "
-        + ", ".join(kept + masked)
+        "CREATE OR REPLACE VIEW diagnostics_predictions AS SELECT "
+        # Splink picks each pattern's examples by the table's rowid
+        + ", ".join([*kept, *masked, "rowid AS rowid"])
         + f" FROM {predictions}"
     )
     return "diagnostics_predictions"
@@ -319,6 +324,18 @@ def _as_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str] = ()) -> p
     return pa.Table.from_pylist([dict(row) for row in rows])
 
 
+def _drop_work(connection: duckdb.DuckDBPyConnection, names: Sequence[str]) -> None:
+    kinds = dict(
+        connection.execute(
+            "SELECT table_name, table_type FROM information_schema.tables"
+        ).fetchall()
+    )
+    for name in names:
+        if name in kinds:
+            kind = "VIEW" if kinds[name] == "VIEW" else "TABLE"
+            connection.execute(f"DROP {kind} {name}")
+
+
 def write_dashboards(
     directory: Path,
     *,
@@ -340,8 +357,7 @@ def write_dashboards(
     directory.mkdir(parents=True, exist_ok=True)
     db_api = linker._db_api
     work_tables = ("diagnostics_predictions", "diagnostics_nodes", "diagnostics_edges")
-    for name in work_tables:
-        connection.execute(f"DROP TABLE IF EXISTS {name}")
+    _drop_work(connection, work_tables)
     masked = _masked_predictions(connection, predictions.physical_name)
     viewer_input = db_api.table_to_splink_dataframe("__splink__df_predict", masked)
     linker.visualisations.comparison_viewer_dashboard(
@@ -364,6 +380,5 @@ def write_dashboards(
     for name in written:
         page = directory / name
         page.write_text(_WEB_FONT.sub("", page.read_text(encoding="utf-8")), encoding="utf-8")
-    for name in work_tables:  # the masked copy is as long as the predictions
-        connection.execute(f"DROP TABLE IF EXISTS {name}")
+    _drop_work(connection, work_tables)
     return written

@@ -140,10 +140,13 @@ def subgroup_indicators(
         f"CREATE OR REPLACE TEMP TABLE indicator_pairs AS SELECT row_number() OVER () AS pair, "
         f"* FROM ({candidate_pairs_sql()})"
     )
-    touching = (
-        "SELECT DISTINCT p.pair, g.dataset, g.subgroup, g.value FROM {pairs} p "
-        "JOIN indicator_groups g ON (g.dataset = p.dataset_l AND g.record_pid = p.record_pid_l) "
-        "OR (g.dataset = p.dataset_r AND g.record_pid = p.record_pid_r)"
+    # Two equi-joins and a UNION, not one join on "left OR right": a join condition
+    # with OR cannot be hashed, and at 1M x 1M it compared every pair with every record.
+    touching = " UNION ".join(
+        "SELECT p.pair, g.dataset, g.subgroup, g.value FROM {pairs} p "
+        f"JOIN indicator_groups g ON g.dataset = p.dataset_{side} "
+        f"AND g.record_pid = p.record_pid_{side}"
+        for side in "lr"
     )
     # Expected figures per group, from the candidate pairs touching its records.
     expected = {
