@@ -103,8 +103,13 @@ def informative_comparisons(
     needed = min(2, len(datasets))
     informative: list[str] = []
     for comparison in comparisons:
-        key = comparison.null_when_missing[0]
-        filled = sum(1 for dataset in datasets if filled_share(dataset, key) >= MIN_FILLED)
+        # A comparison has a value where any of its keys has one (the name where either
+        # name is recorded): its fill is at least that of its best-filled key.
+        filled = sum(
+            1
+            for dataset in datasets
+            if max(filled_share(dataset, key) for key in comparison.null_when_missing) >= MIN_FILLED
+        )
         if filled >= needed:
             informative.append(comparison.name)
     return informative

@@ -539,7 +539,11 @@ def _plan_training(
     """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens."""
     tables = prepared.tables
     shares: dict[str, dict[str, float]] = {}
-    keys = [comparison.null_when_missing[0] for comparison in prepared.comparisons]
+    keys = list(
+        dict.fromkeys(
+            key for comparison in prepared.comparisons for key in comparison.null_when_missing
+        )
+    )
     for dataset, table in tables.items():
         counts = ", ".join(f"avg(CASE WHEN {key} IS NULL THEN 0 ELSE 1 END)" for key in keys)
         (row,) = connection.execute(f"SELECT {counts} FROM {table}").fetchall()

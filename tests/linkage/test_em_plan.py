@@ -94,7 +94,10 @@ def test_two_comparisons_train_one_each_and_say_so() -> None:
 
 def test_an_identifier_one_source_carries_is_not_informative() -> None:
     comparisons = _comparisons("name", "dob", "nhs_number")
-    shares = {"a": {"fn_sn": 1.0, "dob": 1.0, "nhs_number": 0.9}, "b": {"fn_sn": 1.0, "dob": 0.9}}
+    shares = {
+        "a": {"fn": 1.0, "sn": 1.0, "dob": 1.0, "nhs_number": 0.9},
+        "b": {"fn": 0.0, "sn": 1.0, "dob": 0.9},  # a name is compared where either is there
+    }
     found = informative_comparisons(
         comparisons, lambda dataset, key: shares[dataset].get(key, 0.0), ["a", "b"]
     )

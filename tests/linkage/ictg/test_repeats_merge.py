@@ -99,11 +99,11 @@ def _tables(connection: duckdb.DuckDBPyConnection, match_keys: MatchKeySpec) -> 
     columns = ", ".join(
         f"CAST(NULL AS {'BIGINT[]' if match_keys.key(name).list else 'BIGINT'}) AS {name}"
         for name in match_keys.token_columns
-        if name not in ("fn_sn", "dob")
+        if name not in ("fn_sn", "fn", "dob")
     )
     connection.execute(
         f"CREATE TABLE identity AS SELECT record_pid, CAST(fn_sn AS BIGINT) AS fn_sn, "
-        f"CAST(dob AS BIGINT) AS dob, {columns} FROM "
+        f"CAST(fn_sn AS BIGINT) AS fn, CAST(dob AS BIGINT) AS dob, {columns} FROM "
         "(VALUES ('U', 1, 10), ('U', 2, 10), ('V', 3, 30)) t(record_pid, fn_sn, dob)"
     )
     connection.execute(
