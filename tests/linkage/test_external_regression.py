@@ -4,8 +4,9 @@ Each runs the path a new data owner and researcher would: the records as a CSV, 
 pseudonymise spec that declares each column's identifier type, `trelink pseudonymise`,
 then `trelink link` on the token folder in quick mode; the pairs are scored against the
 truth. The floors sit a little under what the shipped defaults reach (FEBRL1 F1 0.999,
-fake_1000 0.647 with bench/bench_linkage_external.py), so a change that loses links on
-other people's data fails here.
+fake_1000 0.809 here, 0.810 with bench/bench_linkage_external.py, where cleartext Splink
+at its own example settings reaches 0.766), so a change that loses links on other
+people's data fails here.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def test_fake_1000_links_on_declared_fields(tmp_path: Path) -> None:
     records = records.replace("", None)
     person = records.set_index("unique_id")["cluster"]
     run = _link(tmp_path, records.drop(columns=["cluster"]), FAKE_SPEC)
-    assert _f1(run, tmp_path / "tokens", person) >= 0.62
+    assert _f1(run, tmp_path / "tokens", person) >= 0.78
 
 
 def test_too_few_records_for_em_get_a_clear_refusal(tmp_path: Path) -> None:
