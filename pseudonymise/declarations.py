@@ -36,7 +36,7 @@ from pydantic import model_validator
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
-from trelink.specs.identifier_types import CHECK_DIGIT_COLUMNS, OwnerType
+from trelink.specs.identifier_types import OwnerType, canonical_of
 from trelink.specs.loader import FrozenModel
 
 __all__ = ["DeclaredTable", "IdentifierDeclaration", "declared_table", "parse_declarations"]
@@ -70,18 +70,7 @@ class IdentifierDeclaration(FrozenModel):
     @property
     def canonical(self) -> str:
         """The canonical column this declaration fills (full names fill three)."""
-        if self.type == "postcode":
-            return "postcode" if self.country == "uk" else "postal_code"
-        if self.type == "identifier":
-            return CHECK_DIGIT_COLUMNS.get(self.check, "identifier")
-        return {
-            "given_name": "forename",
-            "family_name": "surname",
-            "full_name": "forename",
-            "date_of_birth": "dob",
-            "other_date_of_birth": "dob_alt",
-            "address_line": "address",
-        }.get(self.type, self.type)
+        return canonical_of(self.type, country=self.country, check=self.check)
 
 
 class DeclaredTable:
