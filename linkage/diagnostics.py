@@ -324,16 +324,11 @@ def _as_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str] = ()) -> p
     return pa.Table.from_pylist([dict(row) for row in rows])
 
 
-def _drop_work(connection: duckdb.DuckDBPyConnection, names: Sequence[str]) -> None:
-    kinds = dict(
-        connection.execute(
-            "SELECT table_name, table_type FROM information_schema.tables"
-        ).fetchall()
-    )
-    for name in names:
-        if name in kinds:
-            kind = "VIEW" if kinds[name] == "VIEW" else "TABLE"
-            connection.execute(f"DROP {kind} {name}")
+def _drop_work(connection: duckdb.DuckDBPyConnection) -> None:
+    """Drop the dashboards' work relations: the masked view and the studio's tables."""
+    connection.execute("DROP VIEW IF EXISTS diagnostics_predictions")
+    connection.execute("DROP TABLE IF EXISTS diagnostics_nodes")
+    connection.execute("DROP TABLE IF EXISTS diagnostics_edges")
 
 
 def write_dashboards(
@@ -356,8 +351,7 @@ def write_dashboards(
         return []
     directory.mkdir(parents=True, exist_ok=True)
     db_api = linker._db_api
-    work_tables = ("diagnostics_predictions", "diagnostics_nodes", "diagnostics_edges")
-    _drop_work(connection, work_tables)
+    _drop_work(connection)
     masked = _masked_predictions(connection, predictions.physical_name)
     viewer_input = db_api.table_to_splink_dataframe("__splink__df_predict", masked)
     linker.visualisations.comparison_viewer_dashboard(
@@ -380,5 +374,5 @@ def write_dashboards(
     for name in written:
         page = directory / name
         page.write_text(_WEB_FONT.sub("", page.read_text(encoding="utf-8")), encoding="utf-8")
-    _drop_work(connection, work_tables)
+    _drop_work(connection)
     return written
