@@ -147,12 +147,14 @@ class ColumnSpec(FrozenModel):
             return value
         declared = value["identifier"]
         kind = declared.get("type") if isinstance(declared, dict) else declared
-        if kind in ("full_name", "category"):
+        if kind == "full_name":
             raise ValueError(
-                f"identifier {kind}: a dataset spec prepares one column per canonical "
+                "identifier full_name: a dataset spec prepares one column per canonical "
                 "identifier; declare a full name in the pseudonymise spec's `identifiers:` "
-                "(it splits it), and a category as an attribute column"
+                "(it splits it)"
             )
+        if kind == "category":
+            raise ValueError("identifier category: declare a category as an attribute column")
         if not isinstance(kind, str):
             return value  # the field's own validation names the problem
         identifier = DatasetIdentifier.model_validate(declared)
