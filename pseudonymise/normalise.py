@@ -36,6 +36,11 @@ Identifiers: NHS numbers are 10 digits whose last is the modulus-11 check digit;
 temporary UPNs (last character a letter) are accepted; PNC ids are ``YY/NNNNNNNL``
 (two-digit year, serial of up to 7 digits, modulus-23 check letter). Invalid values
 are treated as missing and counted, never guessed.
+
+Placeholders: an email address, telephone number, NHS number or free identifier that the
+registry of identifier types calls a stand-in (``is_placeholder`` in
+``trelink.specs.identifier_types``: ``unknown@unknown.com``, ``0000000000``) is missing,
+as an invalid value is, so that records without one do not agree on it.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from anyascii import anyascii
+
+from trelink.specs.identifier_types import is_placeholder
 
 __all__ = [
     "NORMALISATION_VERSION",
@@ -217,7 +224,7 @@ def normalise_nhs_numbers(values: Sequence[str | None]) -> list[str | None]:
     valid = (check != 10) & (check == digits[:, 9])
     results: list[str | None] = [None] * len(values)
     for position, number, ok in zip(candidates.tolist(), digits_text, valid.tolist(), strict=True):
-        if ok:
+        if ok and not is_placeholder("nhs_number", number):
             results[position] = number
     return results
 
@@ -314,30 +321,32 @@ def normalise_identifier(value: str | None) -> str | None:
     if value is None:
         return None
     text = _NOT_ALNUM.sub("", _ascii_upper(value))
-    return text if len(text) >= 2 else None
+    return text if len(text) >= 2 and not is_placeholder("identifier", text) else None
 
 
 def normalise_email(value: str | None) -> str | None:
     """An email address in lower case without spaces; ``None`` unless it has one ``@``
-    with text on both sides."""
+    with text on both sides, and for a placeholder (``unknown@unknown.com``)."""
     if value is None:
         return None
     text = "".join(anyascii(unicodedata.normalize("NFKC", value)).lower().split())
     local, at, domain = text.partition("@")
     if not at or not local or not domain or "@" in domain:
         return None
-    return text
+    return None if is_placeholder("email", text) else text
 
 
 def normalise_phone(value: str | None) -> str | None:
     """The last nine digits of a telephone number (drops country code and trunk 0:
-    ``+44 7700 900123`` and ``07700900123`` agree); ``None`` under six digits."""
+    ``+44 7700 900123`` and ``07700900123`` agree); ``None`` under six digits and for a
+    placeholder (``0000000000``, ``07000000000``, ``0123456789``)."""
     if value is None:
         return None
     digits = re.sub(r"[^0-9]", "", value)
     if len(digits) < _MIN_PHONE_DIGITS:
         return None
-    return digits[-_PHONE_DIGITS:]
+    kept = digits[-_PHONE_DIGITS:]
+    return None if is_placeholder("phone", kept) else kept
 
 
 def format_date(value: dt.date) -> str:

@@ -182,7 +182,9 @@ def pseudonymise_command(
         )
     for column, count in tables.manifest["invalid_values"].items():
         if column not in canonical.invalid:  # those read as null are described above
-            _console.print(f"{column}: {count:,} invalid value(s) treated as missing")
+            _console.print(
+                f"{column}: {count:,} invalid or placeholder value(s) treated as missing"
+            )
     _print_risk(tables.risk)
 
 

@@ -183,3 +183,39 @@ def test_dropped_and_owner_keyed_columns_match_like_headers() -> None:
     assert "Case Notes" not in tables.attributes.column_names
     assert tables.manifest["dropped_columns"] == ["Case Notes"]
     assert tables.attributes.column("Person Ref").to_pylist() != ["P1", "P2"]
+
+
+def test_placeholder_contacts_make_no_tokens_and_are_counted(tmp_path: Path) -> None:
+    """Two people who both gave `unknown@unknown.com` and `0000000000` must not agree on
+    email or phone: the stand-ins are missing and counted per column."""
+    extract = tmp_path / "contacts.csv"
+    extract.write_text(
+        "id,first,last,born,mail,tel\n"
+        "1,Anna,Smith,2001-04-23,unknown@unknown.com,0000000000\n"
+        "2,Ben,Jones,1999-01-02,Unknown@Unknown.com,07000 000000\n"
+        "3,Cara,Lee,1998-05-06,cara@lee.org,07700 900123\n"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nidentifiers: {id: record_id, first: given_name, last: family_name, "
+        "born: date_of_birth, mail: email, tel: phone}\n"
+    )
+    keys.generate_secret(tmp_path / "link.key")
+    keys.generate_secret(tmp_path / "owner.key")
+    result = CliRunner().invoke(
+        app,
+        [
+            "pseudonymise", "--in", str(extract), "--spec", str(spec),
+            "--linkage-key", str(tmp_path / "link.key"),
+            "--owner-key", str(tmp_path / "owner.key"), "--out", str(tmp_path / "out"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    identity = pq.read_table(tmp_path / "out" / "identity.parquet")
+    for column in ("email", "email_local", "phone"):
+        assert identity.column(column).to_pylist()[:2] == [None, None], column
+        assert identity.column(column).to_pylist()[2] is not None, column
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["invalid_values"]["email"] == 2
+    assert manifest["invalid_values"]["phone"] == 2
+    assert "phone: 2 invalid or placeholder value(s)" in result.output

@@ -31,6 +31,17 @@ owner type                 canonical column     notes
 ``phone``                  ``phone``
 ``category``               (the column itself)  a released attribute
 =========================  ===================  ============================================
+
+Most types are single-valued: a file declares at most one column of each (two dates of
+birth would leave one silently unused). ``REPEATABLE_OWNER_TYPES`` may be declared on
+several columns, whose values are combined (address lines and middle names joined in
+spec order, aliases and other dates listed together); each category is its own column.
+
+Placeholders: values a system writes where it has none (``unknown@unknown.com``,
+``0000000000``, ``n/a``) would otherwise agree with each other across records of
+different people. ``is_placeholder`` says which normalised values of a column are such
+stand-ins; normalisation treats them as missing and counts them, whichever path
+(``prepare`` or a declared CSV) the values came by.
 """
 
 from __future__ import annotations
@@ -45,10 +56,13 @@ __all__ = [
     "IDENTITY_ROLES",
     "LIST_COLUMNS",
     "OWNER_TYPES",
+    "REPEATABLE_OWNER_TYPES",
     "CanonicalColumn",
     "IdentityRole",
     "OwnerType",
     "canonical_of",
+    "filled_columns",
+    "is_placeholder",
 ]
 
 OwnerType = Literal[
@@ -69,6 +83,10 @@ OwnerType = Literal[
     "category",
 ]
 OWNER_TYPES: tuple[str, ...] = OwnerType.__args__  # type: ignore[attr-defined]
+# Owner types a file may declare on several columns (see the module docstring).
+REPEATABLE_OWNER_TYPES: frozenset[str] = frozenset(
+    {"middle_name", "aliases", "other_date_of_birth", "address_line", "category"}
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,8 @@ class CanonicalColumn:
     changeable: bool = False
     # Column of dates or lists rather than text.
     kind: Literal["text", "date", "date_list", "alias_list"] = "text"
+    # Which stand-in values ``is_placeholder`` recognises in it.
+    placeholders: Literal["none", "repeated", "phone", "email"] = "none"
 
 
 CANONICAL_COLUMNS: dict[str, CanonicalColumn] = {
@@ -97,12 +117,15 @@ CANONICAL_COLUMNS: dict[str, CanonicalColumn] = {
         CanonicalColumn("postal_code", "postcode of another country or free form", True),
         CanonicalColumn("address", "address lines, joined", changeable=True),
         CanonicalColumn("locality", "town, suburb or city", changeable=True),
-        CanonicalColumn("email", "email address", changeable=True),
-        CanonicalColumn("phone", "telephone number", changeable=True),
-        CanonicalColumn("nhs_number", "NHS number (modulus-11 check digit)"),
+        CanonicalColumn("email", "email address", changeable=True, placeholders="email"),
+        CanonicalColumn("phone", "telephone number", changeable=True, placeholders="phone"),
+        # 0000000000 and every other repeated digit pass the modulus-11 check.
+        CanonicalColumn(
+            "nhs_number", "NHS number (modulus-11 check digit)", placeholders="repeated"
+        ),
         CanonicalColumn("upn", "unique pupil number (check letter)"),
         CanonicalColumn("pnc_id", "Police National Computer id (check letter)"),
-        CanonicalColumn("identifier", "any other person identifier"),
+        CanonicalColumn("identifier", "any other person identifier", placeholders="repeated"),
     )
 }
 CHANGEABLE_COLUMNS: frozenset[str] = frozenset(
@@ -164,3 +187,74 @@ def canonical_of(owner_type: str, *, country: str = "uk", check: str = "none") -
     if owner_type == "identifier":
         return CHECK_DIGIT_COLUMNS.get(check, "identifier")
     return _OWNER_CANONICAL.get(owner_type, owner_type)
+
+
+def filled_columns(owner_type: str, *, country: str = "uk", check: str = "none") -> tuple[str, ...]:
+    """Every column an owner type fills: a full name fills three, a category none (it
+    stays an attribute under its own name), any other type ``canonical_of``'s one."""
+    if owner_type == "full_name":
+        return ("forename", "middle_name", "surname")
+    if owner_type == "category":
+        return ()
+    return (canonical_of(owner_type, country=country, check=check),)
+
+
+# Mailboxes and host names written where no address is known (compared lower case, with
+# dots, dashes and underscores removed): unknown@unknown.com, no.email@nhs.net, x@none.
+_EMAIL_PLACEHOLDER_HOSTS = frozenset(
+    {"unknown", "notknown", "noemail", "nomail", "none", "nil", "null", "na", "nk",
+     "test", "dummy", "example", "invalid", "fake"}
+)  # fmt: skip
+_EMAIL_PLACEHOLDER_MAILBOXES = _EMAIL_PLACEHOLDER_HOSTS | frozenset(
+    {"noaddress", "notapplicable", "notprovided", "notgiven", "declined", "refused",
+     "noreply", "donotreply", "email", "xxx"}
+)  # fmt: skip
+# Domains that cannot hold a real mailbox (RFC 2606 and 6761 reserved names).
+_EMAIL_PLACEHOLDER_DOMAINS = frozenset({"example", "test", "invalid", "localhost"})
+# Digit runs written as a number by people who have none (after the last nine digits
+# are kept, as the phone normalisation does).
+_PHONE_RUNS = frozenset({"123456789", "234567890", "987654321", "876543210", "012345678"})
+# Shorter runs of one character can be real (an identifier 11, a mailbox j@).
+_SHORTEST_REPEAT = 3
+
+
+def _repeated(value: str) -> bool:
+    return len(value) >= _SHORTEST_REPEAT and len(set(value)) == 1
+
+
+def _alphanumeric(text: str) -> str:
+    return "".join(character for character in text if character.isalnum())
+
+
+def _email_placeholder(value: str) -> bool:
+    mailbox, _, domain = value.lower().partition("@")
+    squeezed = _alphanumeric(mailbox)
+    labels = [label for label in domain.split(".") if label]
+    if not squeezed or not labels:
+        return True
+    if squeezed in _EMAIL_PLACEHOLDER_MAILBOXES or _repeated(squeezed):
+        return True
+    return (
+        _alphanumeric(labels[0]) in _EMAIL_PLACEHOLDER_HOSTS
+        or labels[-1] in _EMAIL_PLACEHOLDER_DOMAINS
+        or (len(labels) > 1 and labels[-2] in _EMAIL_PLACEHOLDER_DOMAINS)
+    )
+
+
+def is_placeholder(column: str, value: str) -> bool:
+    """Whether ``value``, already normalised for canonical ``column``, is a stand-in a
+    system writes where it has no value (see the module docstring), not a real one.
+
+    A telephone number or identifier of one character repeated three times or more
+    (``000000000``, ``999999``, ``XXXXXX``), a telephone number that counts up or down
+    (``123456789``), an email address whose mailbox or domain says it has none
+    (``unknown@unknown.com``, ``noemail@nhs.net``, ``a@example.org``, ``xxx@x.com``).
+    """
+    rule = CANONICAL_COLUMNS[column].placeholders if column in CANONICAL_COLUMNS else "none"
+    if rule == "repeated":
+        return _repeated(value)
+    if rule == "phone":
+        return _repeated(value) or value in _PHONE_RUNS
+    if rule == "email":
+        return _email_placeholder(value)
+    return False
