@@ -8,8 +8,9 @@ per subgroup and coverage-aware rates (``linkage.indicators``), expected quality
 across thresholds with a recommendation (``linkage.threshold``), and
 precision/recall/F1 where truth exists. Splink's comparison viewer and cluster studio
 go beside it, in ``diagnostics/``, with token values masked.
-The chart libraries (vega, vega-lite, vega-embed) are embedded once from the copies
-Splink ships, so nothing is fetched from a CDN. The report shows tokens' effects
+The report's own charts are made with Altair (``linkage.report_charts``). The chart
+libraries (vega, vega-lite, vega-embed) are embedded once from the copies Splink
+ships, so nothing is fetched from a CDN. The report shows tokens' effects
 only: waterfalls are drawn with ``remove_sensitive_data=True``, so no token or value
 of any record appears.
 """
@@ -25,7 +26,7 @@ from typing import Any
 import duckdb
 import jinja2
 from splink import Linker
-from splink.internals.html_utils import CHART_LIBRARIES, load_chart_libraries
+from splink.internals.html_utils import load_chart_libraries
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from linkage.backends import Backend
@@ -46,6 +47,7 @@ from linkage.indicators import (
 )
 from linkage.inputs import PreparedInputs
 from linkage.job import LinkJob
+from linkage.report_charts import bar_chart, quality_curve_chart
 from linkage.threshold import (
     ExpectedQuality,
     candidate_pairs_sql,
@@ -56,11 +58,6 @@ from trelink.atomic import atomic_file
 from trelink.sql import column_types
 
 __all__ = ["ReportInputs", "subgroup_link_rates", "write_report"]
-
-# The report's own charts declare the Vega-Lite version the report embeds (Splink's
-# copy), so a spec never asks for features the embedded library lacks. Altair would
-# write Vega-Lite 6 specs, which this library cannot draw offline.
-VEGA_LITE_SCHEMA = f"https://vega.github.io/schema/vega-lite/v{CHART_LIBRARIES['vega-lite']}.json"
 
 _TEMPLATE = Path(__file__).with_name("report.html.j2")
 
@@ -79,39 +76,6 @@ class ReportInputs:
     # Comparisons of fields people change (``em_plan.changeable_comparisons``), for the
     # model's warnings.
     changeable: frozenset[str] = frozenset()
-
-
-def _bar_chart(
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    title: str,
-    category: str,
-    measure: str,
-    colour: str | None = None,
-    percent: bool = True,
-) -> dict[str, Any]:
-    """A small Vega-Lite bar chart, for the version the report embeds (``VEGA_LITE_SCHEMA``)."""
-    encoding: dict[str, Any] = {
-        "y": {"field": category, "type": "nominal", "sort": None, "title": None},
-        "x": {
-            "field": measure,
-            "type": "quantitative",
-            "title": measure.replace("_", " "),
-            **({"axis": {"format": ".0%"}, "scale": {"domain": [0, 1]}} if percent else {}),
-        },
-        "tooltip": [{"field": key, "type": "nominal"} for key in rows[0]] if rows else [],
-    }
-    if colour is not None:
-        encoding["color"] = {"field": colour, "type": "nominal"}
-        encoding["yOffset"] = {"field": colour}
-    return {
-        "$schema": VEGA_LITE_SCHEMA,
-        "title": title,
-        "width": 420,
-        "data": {"values": [dict(row) for row in rows]},
-        "mark": "bar",
-        "encoding": encoding,
-    }
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -255,36 +219,12 @@ def _curve_chart(
     rules = [{"threshold": threshold, "which": "run's threshold"}]
     if recommended is not None:
         rules.append({"threshold": recommended.threshold, "which": "recommended"})
-    colour = {"field": "measure", "type": "nominal", "title": None}
-    x_axis = {"field": "threshold", "type": "quantitative", "scale": {"domain": [0, 1]}}
-    # Not from zero: the differences that matter lie between about 0.8 and 1.
-    y_axis = {"field": "value", "type": "quantitative", "scale": {"zero": False}}
-    return {
-        "$schema": VEGA_LITE_SCHEMA,
-        "title": "Expected quality by threshold (from the model's probabilities)",
-        "width": 520,
-        "height": 300,
-        "layer": [
-            {
-                "data": {"values": values},
-                "mark": "line",
-                "encoding": {"x": x_axis, "y": y_axis, "color": colour},
-            },
-            {
-                "data": {"values": measured},
-                "mark": {"type": "point", "filled": True},
-                "encoding": {"x": x_axis, "y": y_axis, "color": colour},
-            },
-            {
-                "data": {"values": rules},
-                "mark": {"type": "rule", "strokeDash": [4, 3]},
-                "encoding": {
-                    "x": {"field": "threshold", "type": "quantitative"},
-                    "tooltip": [{"field": "which"}, {"field": "threshold"}],
-                },
-            },
-        ],
-    }
+    return quality_curve_chart(
+        values,
+        measured,
+        rules,
+        title="Expected quality by threshold (from the model's probabilities)",
+    )
 
 
 def _diagnostics(inputs: ReportInputs, charts: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -372,7 +312,7 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
     charts = _splink_charts(inputs)
     diagnostics = _diagnostics(inputs, charts)
     companion = _companion_pages(path, inputs)
-    charts["dataset_rates"] = _bar_chart(
+    charts["dataset_rates"] = bar_chart(
         dataset_rates,
         title="Records linked to another dataset",
         category="dataset",
@@ -380,7 +320,7 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
     )
     for group in dict.fromkeys(row["subgroup"] for row in subgroup_rates):
         rows = [row for row in subgroup_rates if row["subgroup"] == group]
-        charts[f"subgroup_{group}"] = _bar_chart(
+        charts[f"subgroup_{group}"] = bar_chart(
             rows,
             title=f"Linked to another dataset, by {group.replace('_', ' ')}",
             category="value",
@@ -389,7 +329,7 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
         )
     if metrics is not None:
         for group in dict.fromkeys(item.subgroup for item in metrics.by_group):
-            charts[f"recall_{group}"] = _bar_chart(
+            charts[f"recall_{group}"] = bar_chart(
                 [
                     {"value": item.value, "recall": item.counts.recall}
                     for item in metrics.by_group

@@ -172,7 +172,9 @@ def test_report_is_offline_and_free_of_tokens(
     linked: LinkResult, tokenised_pair: TokenisedPair
 ) -> None:
     html = (linked.out_dir / "report.html").read_text(encoding="utf-8")
-    assert "cdn.jsdelivr" not in html.split("<script>const specs")[-1]
+    # Every script is inline: no src attribute, so nothing is fetched.
+    assert re.findall(r"<script\b[^>]*>", html) == ["<script>"] * 4
+    assert "cdn.jsdelivr" not in html.split("const specs")[-1]
     assert "vegaEmbed" in html and "Linkage rates by subgroup" in html
     assert "Quality against the synthetic truth" in html
     pairs = pq.read_table(linked.out_dir / "pairs.parquet")
@@ -182,6 +184,16 @@ def test_report_is_offline_and_free_of_tokens(
     for column in identity.columns:
         for token in column.drop_null().to_pylist()[:200]:
             assert str(token) not in html
+
+
+def test_every_report_chart_is_for_the_embedded_vega_lite(linked: LinkResult) -> None:
+    html = (linked.out_dir / "report.html").read_text(encoding="utf-8")
+    specs = json.loads(html.split("const specs = ", 1)[1].split(";\n", 1)[0])
+    (embedded,) = set(re.findall(r'var n="(\d+)\.\d+\.\d+"', html))
+    assert {"match_weights", "dataset_rates", "expected_quality"} <= set(specs)
+    for name, spec in specs.items():
+        (major,) = re.findall(r"/vega-lite/v(\d+)\.", spec["$schema"])
+        assert major == embedded, name
 
 
 def test_saved_model_reproduces_the_pairs(
