@@ -36,10 +36,17 @@ from pydantic import model_validator
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
 from pseudonymise.errors import InputError
+from pseudonymise.normalise import title_free_words
 from trelink.specs.identifier_types import OwnerType, canonical_of
 from trelink.specs.loader import FrozenModel
 
-__all__ = ["DeclaredTable", "IdentifierDeclaration", "declared_table", "parse_declarations"]
+__all__ = [
+    "DeclaredTable",
+    "IdentifierDeclaration",
+    "declared_table",
+    "parse_declarations",
+    "split_full_name",
+]
 
 DeclaredType = OwnerType | Literal["record_id"]
 
@@ -154,19 +161,40 @@ def _joined(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(joined, ""), None, joined)
 
 
+NameParts = tuple[str | None, str | None, str | None]
+
+
+def split_full_name(value: str | None, order: str = "given_first") -> NameParts:
+    """A whole name as (given name, middle names, family name).
+
+    Titles and suffixes go first (``Dr John Smith Jr`` is John Smith). A comma says
+    where the family name ends, whatever ``order`` says: ``Smith, John Paul`` and
+    ``van der Berg, Anna``. Otherwise the first word is the given name and the last the
+    family name (``order: family_first``: the first word is the family name).
+    """
+    if not value:
+        return None, None, None
+    if "," in value:
+        family_part, _, given_part = value.partition(",")
+        family_words = title_free_words(family_part)
+        given_words = title_free_words(given_part.replace(",", " "))
+        if family_words and given_words:
+            return given_words[0], " ".join(given_words[1:]) or None, " ".join(family_words)
+    words = title_free_words(value.replace(",", " "))
+    if order == "family_first":
+        words = words[1:] + words[:1]
+    if not words:
+        return None, None, None
+    return words[0], " ".join(words[1:-1]) or None, words[-1] if len(words) > 1 else None
+
+
 def _split_names(
     values: pa.ChunkedArray, order: str
 ) -> tuple[list[str | None], list[str | None], list[str | None]]:
-    given: list[str | None] = []
-    middle: list[str | None] = []
-    family: list[str | None] = []
-    for value in _text(values).to_pylist():
-        words = value.replace(",", " ").split() if value else []
-        if order == "family_first":
-            words = words[1:] + words[:1]
-        given.append(words[0] if words else None)
-        middle.append(" ".join(words[1:-1]) or None)
-        family.append(words[-1] if len(words) > 1 else None)
+    parts = [split_full_name(value, order) for value in _text(values).to_pylist()]
+    given, middle, family = (
+        (list(column) for column in zip(*parts, strict=True)) if parts else ([], [], [])
+    )
     return given, middle, family
 
 

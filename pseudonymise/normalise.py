@@ -77,6 +77,7 @@ __all__ = [
     "normalise_upn",
     "normalise_words",
     "pnc_check_letter",
+    "title_free_words",
     "upn_check_letter",
 ]
 
@@ -87,6 +88,9 @@ _TITLES = frozenset(
     | {"LORD"}
 )
 _SUFFIXES = frozenset({"JR", "JNR", "SR", "SNR"})
+# Generation numbers end a whole name (John Smith III); in a surname field alone they
+# are left to the surname, as before.
+_GENERATIONS = frozenset({"II", "III", "IV"})
 _PARTICLES = frozenset({"ABD", "ABDUL", "ABDEL", "ABU", "AL", "EL", "GEBRE", "WOLDE", "HAILE"})
 _PLACEHOLDERS = frozenset(
     # "N/A" is a placeholder, but NA alone is a name (Vietnamese, Korean), so it stays.
@@ -114,6 +118,25 @@ def normalise_words(value: str | None) -> list[str]:
     if " ".join(words) in _PLACEHOLDERS or "".join(words) in _PLACEHOLDERS:
         return []
     return _join_particles(words)
+
+
+def title_free_words(text: str) -> list[str]:
+    """The words of a whole name as written, without leading titles (``Dr``, ``Mrs.``)
+    and trailing suffixes (``Jr``, ``III``), keeping at least one word.
+
+    A full name is split into forename and surname by position, so the titles must go
+    first: ``Dr John Smith`` is John Smith, not forename Dr.
+    """
+    words = text.split()
+
+    def key(word: str) -> str:
+        return _NOT_LETTER.sub("", anyascii(unicodedata.normalize("NFKC", word)).upper())
+
+    while len(words) > 1 and key(words[0]) in _TITLES:
+        words = words[1:]
+    while len(words) > 1 and key(words[-1]) in _SUFFIXES | _GENERATIONS:
+        words = words[:-1]
+    return words
 
 
 def _respell(word: str) -> str:

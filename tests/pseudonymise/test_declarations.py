@@ -219,3 +219,30 @@ def test_placeholder_contacts_make_no_tokens_and_are_counted(tmp_path: Path) -> 
     assert manifest["invalid_values"]["email"] == 2
     assert manifest["invalid_values"]["phone"] == 2
     assert "phone: 2 invalid or placeholder value(s)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("written", "order", "parts"),
+    [
+        ("Dr John Smith", "given_first", ("John", None, "Smith")),
+        ("Mrs. Mary Ann Jones III", "given_first", ("Mary", "Ann", "Jones")),
+        ("Bob Brown Jr", "given_first", ("Bob", None, "Brown")),
+        ("MR JOHN PAUL SMITH JNR.", "given_first", ("JOHN", "PAUL", "SMITH")),
+        ("Smith, John", "given_first", ("John", None, "Smith")),
+        ("SMITH, Dr John Paul", "given_first", ("John", "Paul", "SMITH")),
+        ("van der Berg, Anna", "given_first", ("Anna", None, "van der Berg")),
+        ("Smith Jr, John", "family_first", ("John", None, "Smith")),
+        ("Dr NGUYEN Van An", "family_first", ("Van", "An", "NGUYEN")),
+        ("Lord", "given_first", ("Lord", None, None)),
+        ("Sir Lord", "given_first", ("Lord", None, None)),
+        (",", "given_first", (None, None, None)),
+    ],
+)
+def test_full_names_lose_titles_and_suffixes_before_they_are_split(
+    written: str, order: str, parts: tuple[str | None, str | None, str | None]
+) -> None:
+    """'Dr John Smith' has forename John, not Dr; a comma ends the family name."""
+    declared = parse_declarations({"name": {"type": "full_name", "order": order}})
+    built = declared_table(pa.table({"name": [written]}), declared, source="x.csv").table
+    found = tuple(built.column(name)[0].as_py() for name in ("forename", "middle_name", "surname"))
+    assert found == parts
