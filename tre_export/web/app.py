@@ -90,6 +90,7 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+_DECISIONS = {"approve": Decision.APPROVE, "reject": Decision.REJECT}
 
 
 class _Sessions:
@@ -142,6 +143,21 @@ async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     _check_token(request, form)
     return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _typed_decision(output: str, form: dict[str, str]) -> dict[str, str]:
+    """What a checker typed with a decision, to put back in the form after a refusal."""
+    return {
+        "output": output,
+        "reason": form.get("reason", ""),
+        "override": form.get("override", ""),
+    }
+
+
+def _done(request: Request, request_id: str, notice: str) -> Response:
+    """Back to the request's page (303), which shows ``notice`` once."""
+    request.session["notice"] = notice
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
 def create_app(
@@ -312,13 +328,24 @@ def create_app(
             kept=kept or {},
         )
 
+    def _refused(
+        request: Request,
+        request_id: str,
+        error: ExportError,
+        *,
+        kept: dict[str, str] | None = None,
+    ) -> Response:
+        """The request's page again (403) with the refusal in its own words and what the
+        person typed put back in the form, so a refusal costs nothing."""
+        return _request_view(
+            request, request_id, error=_in_page_words(error), status_code=403, kept=kept
+        )
+
     async def review(request: Request) -> Response:
         web = signed_in(request)
         request_id = str(request.path_params["request_id"])
         form = await _form(request)
-        decision = {"approve": Decision.APPROVE, "reject": Decision.REJECT}.get(
-            form.get("decision", "")
-        )
+        decision = _DECISIONS.get(form.get("decision", ""))
         output = form.get("output", "")
         if form.get("decision") == "return":
             return _return(request, request_id, output, form)
@@ -337,19 +364,12 @@ def create_app(
                 override=form.get("override", "").strip() or None,
             )
         except ExportError as error:
-            # What the checker typed is put back in the form, so a refusal costs nothing.
-            kept = {
-                "output": output,
-                "reason": form.get("reason", ""),
-                "override": form.get("override", ""),
-            }
-            return _request_view(
-                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
-            )
-        request.session["notice"] = (
-            f"{output}: your decision is recorded; the output is now {status.value}"
+            return _refused(request, request_id, error, kept=_typed_decision(output, form))
+        return _done(
+            request,
+            request_id,
+            f"{output}: your decision is recorded; the output is now {status.value}",
         )
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     def _return(request: Request, request_id: str, output: str, form: dict[str, str]) -> Response:
         web = signed_in(request)
@@ -363,14 +383,15 @@ def create_app(
             )
         except ExportError as error:
             kept = {"output": output, "reason": form.get("reason", ""), "override": ""}
-            return _request_view(
-                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
-            )
-        request.session["notice"] = (
-            f"{output}: returned to the researcher with your comment; it comes back as a new "
-            "version with fresh reviews"
+            return _refused(request, request_id, error, kept=kept)
+        return _done(
+            request,
+            request_id,
+            (
+                f"{output}: returned to the researcher with your comment; it comes back as a new "
+                "version with fresh reviews"
+            ),
         )
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     async def consensus(request: Request) -> Response:
         """A conflicting checker signs their part of a consensus decision."""
@@ -378,9 +399,7 @@ def create_app(
         request_id = str(request.path_params["request_id"])
         form = await _form(request)
         output = form.get("output", "")
-        decision = {"approve": Decision.APPROVE, "reject": Decision.REJECT}.get(
-            form.get("decision", "")
-        )
+        decision = _DECISIONS.get(form.get("decision", ""))
         try:
             if decision is None:
                 raise ExportError("choose approve or reject")
@@ -394,21 +413,15 @@ def create_app(
                 override=form.get("override", "").strip() or None,
             )
         except ExportError as error:
-            kept = {
-                "output": output,
-                "reason": form.get("reason", ""),
-                "override": form.get("override", ""),
-            }
-            return _request_view(
-                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
-            )
+            return _refused(request, request_id, error, kept=_typed_decision(output, form))
         waiting = (
             "; it settles the conflict once the other checkers sign the same decision"
             if status is OutputStatus.CONFLICT
             else f"; the conflict is settled and the output is now {status.value}"
         )
-        request.session["notice"] = f"{output}: your part of the consensus is recorded{waiting}"
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+        return _done(
+            request, request_id, f"{output}: your part of the consensus is recorded{waiting}"
+        )
 
     async def comment(request: Request) -> Response:
         """A checker's question, or the researcher's answer, on an output or the request:
@@ -427,11 +440,8 @@ def create_app(
             )
         except ExportError as error:
             kept = {"comment_on": output or "", "comment": form.get("comment", "")}
-            return _request_view(
-                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
-            )
-        request.session["notice"] = f"{output or request_id}: your comment is recorded"
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+            return _refused(request, request_id, error, kept=kept)
+        return _done(request, request_id, f"{output or request_id}: your comment is recorded")
 
     async def return_request(request: Request) -> Response:
         """A checker returns the whole request: every output waits for a new version."""
@@ -448,14 +458,15 @@ def create_app(
             )
         except ExportError as error:
             kept = {"comment_on": "", "return_comment": form.get("comment", "")}
-            return _request_view(
-                request, request_id, error=_in_page_words(error), status_code=403, kept=kept
-            )
-        request.session["notice"] = (
-            f"{request_id} returned to the researcher with your comment; each output comes "
-            "back as a new version with fresh reviews"
+            return _refused(request, request_id, error, kept=kept)
+        return _done(
+            request,
+            request_id,
+            (
+                f"{request_id} returned to the researcher with your comment; each output comes "
+                "back as a new version with fresh reviews"
+            ),
         )
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     async def open_request(request: Request) -> Response:
         """A researcher opens a request from the queue page."""
@@ -468,8 +479,7 @@ def create_app(
             request_id = new_request(area, researcher=web.signer, title=title)
         except ExportError as error:
             return _queue_view(request, error=_in_page_words(error), status_code=403)
-        request.session["notice"] = f"opened {request_id}; add its outputs, then submit it"
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+        return _done(request, request_id, f"opened {request_id}; add its outputs, then submit it")
 
     async def add(request: Request) -> Response:
         """A researcher uploads an output (and a table's decision record) to a draft."""
@@ -507,11 +517,8 @@ def create_app(
                         description=description,
                     )
             except ExportError as error:
-                return _request_view(
-                    request, request_id, error=_in_page_words(error), status_code=403
-                )
-        request.session["notice"] = f"added {name} to {request_id}"
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+                return _refused(request, request_id, error)
+        return _done(request, request_id, f"added {name} to {request_id}")
 
     async def submit(request: Request) -> Response:
         web = signed_in(request)
@@ -520,13 +527,16 @@ def create_app(
         try:
             checks = submit_request(area, researcher=web.signer, request_id=request_id)
         except ExportError as error:
-            return _request_view(request, request_id, error=_in_page_words(error), status_code=403)
+            return _refused(request, request_id, error)
         failed = sum(check.outcome is CheckOutcome.FAIL for check in checks.outputs.values())
-        request.session["notice"] = (
-            f"submitted {request_id}: the checks ran; {failed} output(s) failed them, "
-            "and the checkers will see why"
+        return _done(
+            request,
+            request_id,
+            (
+                f"submitted {request_id}: the checks ran; {failed} output(s) failed them, "
+                "and the checkers will see why"
+            ),
         )
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     async def resubmit(request: Request) -> Response:
         """A researcher's new version of a returned output, uploaded with their answer."""
@@ -553,11 +563,8 @@ def create_app(
                     )
             except ExportError as error:
                 kept = {"output": output, "answer": answer}
-                return _request_view(
-                    request, request_id, error=_in_page_words(error), status_code=403, kept=kept
-                )
-        request.session["notice"] = f"{output}: new version submitted; the checks ran again"
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+                return _refused(request, request_id, error, kept=kept)
+        return _done(request, request_id, f"{output}: new version submitted; the checks ran again")
 
     async def release(request: Request) -> Response:
         web = signed_in(request)
@@ -574,12 +581,15 @@ def create_app(
                 area, checker=web.signer, request_id=request_id, outbox=outbox_root / request_id
             )
         except ExportError as error:
-            return _request_view(request, request_id, error=_in_page_words(error), status_code=403)
-        request.session["notice"] = (
-            f"released {len(summary.released)} output(s) to {summary.outbox}"
-            + (f"; withheld {', '.join(summary.withheld)}" if summary.withheld else "")
+            return _refused(request, request_id, error)
+        return _done(
+            request,
+            request_id,
+            (
+                f"released {len(summary.released)} output(s) to {summary.outbox}"
+                + (f"; withheld {', '.join(summary.withheld)}" if summary.withheld else "")
+            ),
         )
-        return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
     async def output_file(request: Request) -> Response:
         request_id = str(request.path_params["request_id"])
