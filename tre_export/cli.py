@@ -8,6 +8,7 @@ command line identifies nobody.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from rich.table import Table
 
 # Typer needs the enums themselves for the --role and --kind choices; the model module is
 # plain enums and dataclasses. Everything else is imported when a command runs.
-from tre_export.model import CheckOutcome, Decision, OutputKind, RequestStatus, Role
+from tre_export.model import CheckOutcome, Decision, OutputKind, OutputStatus, RequestStatus, Role
 from trelink.console import print_json, result_console
 from trelink.exit_codes import check_failed
 from trelink.options import JSON_HELP
@@ -47,6 +48,7 @@ _KEY = typer.Option(
     ..., "--key", help="Your Ed25519 private key (made by `trelink keys signer`).", dir_okay=False
 )
 _REQUEST = typer.Option(..., "--request", help="Request id, e.g. R0001.")
+_OUTPUT = typer.Option(..., "--output", help="The output's file name.")
 _REASONS_SHOWN = 4
 
 
@@ -78,6 +80,38 @@ _VIEWER_KEY = typer.Option(
 def _viewer(state: ProjectState, key: Path | None) -> Enrolment | None:
     """Who is looking (None without --key): decides what blind reviews let them see."""
     return state.active_person(_signer(key).actor_key_id) if key is not None else None
+
+
+def _decision(*, approve: bool, reject: bool) -> Decision:
+    """The decision ``--approve`` or ``--reject`` gives (``ExportError`` unless just one)."""
+    from tre_export.errors import ExportError
+
+    if approve == reject:
+        raise ExportError("give exactly one of --approve or --reject")
+    return Decision.APPROVE if approve else Decision.REJECT
+
+
+def _sign(
+    area: ExportArea,
+    key: Path,
+    decide: Callable[..., OutputStatus],
+    request_id: str,
+    output: str,
+    decision: Decision,
+    reason: str,
+    override: str | None,
+) -> OutputStatus:
+    """Record the decision of the checker whose key is ``key`` with ``decide``
+    (``review_output`` or ``agree_consensus``); the output's status after it."""
+    return decide(
+        area,
+        checker=_signer(key),
+        request_id=request_id,
+        output=output,
+        decision=decision,
+        reason=reason,
+        override=override,
+    )
 
 
 def _signer(key: Path) -> Signer:
@@ -232,7 +266,7 @@ def review_command(
     directory: Path = _DIR,
     request: str = _REQUEST,
     key: Path = _KEY,
-    output: str = typer.Option(..., "--output", help="The output's file name."),
+    output: str = _OUTPUT,
     approve: bool = typer.Option(False, "--approve", help="Approve the output."),
     reject: bool = typer.Option(False, "--reject", help="Reject the output."),
     reason: str = typer.Option(..., "--reason", help="Why; recorded in the signed log."),
@@ -244,19 +278,11 @@ def review_command(
     ),
 ) -> None:
     """Approve or reject one output (checkers only); signed and logged."""
-    from tre_export.errors import ExportError
     from tre_export.review import review_output
 
-    if approve == reject:
-        raise ExportError("give exactly one of --approve or --reject")
-    status = review_output(
-        _area(directory),
-        checker=_signer(key),
-        request_id=request,
-        output=output,
-        decision=Decision.APPROVE if approve else Decision.REJECT,
-        reason=reason,
-        override=override,
+    decision = _decision(approve=approve, reject=reject)
+    status = _sign(
+        _area(directory), key, review_output, request, output, decision, reason, override
     )
     _console().print(f"recorded; {request}/{output} is now {status.value}")
 
@@ -322,7 +348,7 @@ def consensus_command(
     directory: Path = _DIR,
     request: str = _REQUEST,
     key: Path = _KEY,
-    output: str = typer.Option(..., "--output", help="The output's file name."),
+    output: str = _OUTPUT,
     approve: bool = typer.Option(False, "--approve", help="Agree to approve the output."),
     reject: bool = typer.Option(False, "--reject", help="Agree to reject the output."),
     reason: str = typer.Option(..., "--reason", help="What you agreed; recorded in the log."),
@@ -334,19 +360,11 @@ def consensus_command(
 
     Only checkers who reviewed it may; it settles the conflict once every checker who
     disagreed has signed the same decision. A third checker settles it with `review`."""
-    from tre_export.errors import ExportError
     from tre_export.review import agree_consensus
 
-    if approve == reject:
-        raise ExportError("give exactly one of --approve or --reject")
-    status = agree_consensus(
-        _area(directory),
-        checker=_signer(key),
-        request_id=request,
-        output=output,
-        decision=Decision.APPROVE if approve else Decision.REJECT,
-        reason=reason,
-        override=override,
+    decision = _decision(approve=approve, reject=reject)
+    status = _sign(
+        _area(directory), key, agree_consensus, request, output, decision, reason, override
     )
     waiting = " (waiting for the other checkers' agreement)" if status.value == "conflict" else ""
     _console().print(f"recorded; {request}/{output} is now {status.value}{waiting}", markup=False)

@@ -58,15 +58,7 @@ def return_output(
     request goes back: every output not already returned waits for a new version."""
     if not comment.strip():
         raise ReviewError("say what the researcher should change; the comment goes into the log")
-    action: dict[str, Any] = {
-        "type": ActionType.RETURN.value,
-        "request": request_id,
-        "comment": comment,
-    }
-    if output is not None:
-        action["output"] = output
-    with transaction(area) as work:
-        work.append(checker, action)
+    _append_remark(area, checker, ActionType.RETURN, request_id, output, comment)
 
 
 def add_comment(
@@ -76,15 +68,23 @@ def add_comment(
     request), signed and logged; it makes no new version and changes no decision."""
     if not comment.strip():
         raise ReviewError("write the comment; it goes into the signed log")
-    action: dict[str, Any] = {
-        "type": ActionType.COMMENT.value,
-        "request": request_id,
-        "comment": comment,
-    }
+    _append_remark(area, author, ActionType.COMMENT, request_id, output, comment)
+
+
+def _append_remark(
+    area: ExportArea,
+    signer: Signer,
+    kind: ActionType,
+    request_id: str,
+    output: str | None,
+    comment: str,
+) -> None:
+    """Sign and log a return or comment on ``output`` (on the whole request if None)."""
+    action: dict[str, Any] = {"type": kind.value, "request": request_id, "comment": comment}
     if output is not None:
         action["output"] = output
     with transaction(area) as work:
-        work.append(author, action)
+        work.append(signer, action)
 
 
 def agree_consensus(
