@@ -27,28 +27,46 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
-from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
+from pseudonymise.dates import (
+    DEFAULT_DATE_FORMATS,
+    UnparseableDate,
+    date_format_problem,
+    date_parser,
+)
 from pseudonymise.errors import InputError
 from pseudonymise.normalise import title_free_words
-from trelink.specs.identifier_types import OwnerType, canonical_of
+from trelink.specs.identifier_types import (
+    REPEATABLE_OWNER_TYPES,
+    OwnerType,
+    canonical_of,
+    filled_columns,
+)
 from trelink.specs.loader import FrozenModel
 
 __all__ = [
     "DeclaredTable",
     "IdentifierDeclaration",
+    "declaration_clashes",
     "declared_table",
     "parse_declarations",
     "split_full_name",
 ]
 
 DeclaredType = OwnerType | Literal["record_id"]
+# The types each option applies to: given to another type, it would silently do nothing.
+_OPTION_TYPES: dict[str, frozenset[str]] = {
+    "format": frozenset({"date_of_birth", "other_date_of_birth"}),
+    "country": frozenset({"postcode"}),
+    "check": frozenset({"identifier"}),
+    "order": frozenset({"full_name"}),
+}
 
 
 class IdentifierDeclaration(FrozenModel):
@@ -74,10 +92,38 @@ class IdentifierDeclaration(FrozenModel):
             return {**value, "format": (value["format"],)}
         return value
 
+    @field_validator("format")
+    @classmethod
+    def _usable_formats(cls, formats: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # Refused on loading: a format without a day, say, would null every date.
+        if formats is not None:
+            if not formats:
+                raise ValueError("give at least one strftime format")
+            problems = [problem for problem in map(date_format_problem, formats) if problem]
+            if problems:
+                raise ValueError("; ".join(problems))
+        return formats
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> IdentifierDeclaration:
+        misplaced = [
+            f"`{option}` applies to {' and '.join(sorted(types))} only, not {self.type}"
+            for option, types in _OPTION_TYPES.items()
+            if option in self.model_fields_set and self.type not in types
+        ]
+        if misplaced:
+            raise ValueError("; ".join(misplaced))
+        return self
+
     @property
     def canonical(self) -> str:
         """The canonical column this declaration fills (full names fill three)."""
         return canonical_of(self.type, country=self.country, check=self.check)
+
+    @property
+    def filled(self) -> tuple[str, ...]:
+        """Every canonical column this declaration fills (none for a category)."""
+        return filled_columns(self.type, country=self.country, check=self.check)
 
 
 class DeclaredTable:
@@ -99,6 +145,46 @@ def parse_declarations(
 
 def _key(label: str) -> str:
     return " ".join(label.split()).casefold()
+
+
+def declaration_clashes(
+    identifiers: Mapping[str, IdentifierDeclaration], mapped: Iterable[str] = ()
+) -> list[str]:
+    """Why ``identifiers`` cannot all be used: a column declared twice (names compared
+    trimmed and case-folded), or two columns filling one single-valued canonical column
+    (two dates of birth, a full name beside a given name). ``mapped`` are canonical
+    columns the spec's ``columns:`` mapping already fills."""
+    problems: list[str] = []
+    spelled: dict[str, str] = {}
+    for column in identifiers:
+        earlier = spelled.setdefault(_key(column), column)
+        if earlier != column:
+            problems.append(
+                f"identifiers: {earlier!r} and {column!r} name one column (compared trimmed "
+                "and case-folded); declare it once"
+            )
+    claims: dict[str, list[str]] = {target: [f"columns.{target}"] for target in mapped}
+    types: dict[str, set[str]] = {target: {"columns"} for target in mapped}
+    for column, declaration in identifiers.items():
+        for target in declaration.filled:
+            claims.setdefault(target, []).append(f"identifiers.{column} ({declaration.type})")
+            types.setdefault(target, set()).add(declaration.type)
+    for target, claimants in claims.items():
+        repeatable = len(types[target]) == 1 and types[target] <= REPEATABLE_OWNER_TYPES
+        if len(claimants) > 1 and not repeatable:
+            problems.append(
+                f"{' and '.join(claimants)} would {'both' if len(claimants) == 2 else 'all'} "
+                f"fill {target!r}, which holds one value per record, so only the last would "
+                f"be used; declare one of them{_CLASH_HINTS.get(target, '')}"
+            )
+    return problems
+
+
+_CLASH_HINTS = {
+    "dob": " (declare another date of birth as other_date_of_birth)",
+    "forename": " (declare other names as aliases)",
+    "surname": " (declare other names as aliases)",
+}
 
 
 _WHOLE_FLOAT_TEXT = r"^([0-9]+)\.0+$"
@@ -222,14 +308,21 @@ def declared_table(
             f"file's header ({table.num_columns} columns) does not have; check the header "
             "row and the spellings (compared trimmed and case-folded)"
         )
+    clashes = declaration_clashes(identifiers)
+    if clashes:
+        raise InputError(f"{source}: {'; '.join(clashes)}")
     counts: Counter[str] = Counter()
     built: dict[str, pa.Array | pa.ChunkedArray] = {}
-    address_lines: list[pa.ChunkedArray] = []
+    # Repeatable types: address lines and middle names joined in spec order, the
+    # items of alias and other-date columns listed together.
+    word_parts: dict[str, list[pa.ChunkedArray]] = {}
+    list_parts: dict[str, list[list[object] | None]] = {}
+    alias_parts: list[list[str | None]] = []
     for column, declaration in identifiers.items():
         values = table.column(found[column])
         target = declaration.canonical
-        if declaration.type == "address_line":
-            address_lines.append(values)
+        if declaration.type in ("address_line", "middle_name"):
+            word_parts.setdefault(target, []).append(values)
         elif declaration.type == "full_name":
             given, middle, family = _split_names(values, declaration.order)
             built["forename"] = pa.array(given, pa.string())
@@ -239,18 +332,30 @@ def declared_table(
             built[target] = _dates(values, declaration.format or date_formats, counts, column)
         elif declaration.type == "other_date_of_birth":
             formats = declaration.format or date_formats
-            built[target] = _date_lists(values, formats, counts, column)
+            dates = _date_lists(values, formats, counts, column).to_pylist()
+            earlier = list_parts.setdefault(target, [None] * table.num_rows)
+            list_parts[target] = [
+                [*(before or []), *(now or [])] or None
+                for before, now in zip(earlier, dates, strict=True)
+            ]
+        elif declaration.type == "aliases":
+            alias_parts.append(_text(values, name=column, source=source).to_pylist())
         elif declaration.type == "category":
             continue  # an attribute: the column stays as it is
         else:
-            if target in built:
-                raise InputError(
-                    f"{source}: columns declared as {declaration.type} fill {target!r} twice; "
-                    "declare one column of that type"
-                )
             built[target] = _text(values, name=column, source=source)
-    if address_lines:
-        built["address"] = _joined(address_lines)
+    for target, parts in word_parts.items():
+        built[target] = _joined(parts)
+    for target, rows in list_parts.items():
+        built[target] = pa.array(rows, pa.list_(pa.date32()))
+    if alias_parts:
+        built["aliases"] = pa.array(
+            [
+                ";".join(part for part in row if part) or None
+                for row in zip(*alias_parts, strict=True)
+            ],
+            pa.string(),
+        )
     consumed = {
         found[column]
         for column, declaration in identifiers.items()

@@ -36,7 +36,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pseudonymise.bloom import BloomSettings
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, date_format_problem
-from pseudonymise.declarations import IdentifierDeclaration
+from pseudonymise.declarations import IdentifierDeclaration, declaration_clashes
 from trelink.specs.loader import FrozenModel, SpecModel, load_spec
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
@@ -118,6 +118,7 @@ class PseudonymiseSpec(SpecModel):
             for problem in map(date_format_problem, self.date_formats)
             if problem is not None
         ]
+        problems.extend(declaration_clashes(self.identifiers, mapped=self.columns))
         for column, codes in self.values.items():
             if column in _NO_VALUE_MAPPING:
                 problems.append(f"values.{column}: identifiers cannot be recoded")

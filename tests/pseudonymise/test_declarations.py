@@ -81,8 +81,40 @@ def test_a_declared_column_missing_from_the_file_is_named() -> None:
 
 def test_two_columns_cannot_fill_one_canonical_column() -> None:
     declared = parse_declarations({"e-mail": "email", "tel": "email"})
-    with pytest.raises(InputError, match="fill 'email' twice"):
+    with pytest.raises(InputError, match=r"e-mail \(email\) and .*tel \(email\) would both fill"):
         declared_table(RAW, declared, source="raw.csv")
+
+
+def test_repeatable_types_from_several_columns_are_combined() -> None:
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "middle 1": ["Maria", None],
+            "middle 2": ["Ewa", "Jan"],
+            "alias 1": ["Ann|Smith", None],
+            "alias 2": ["Anka|Kowal", None],
+            "other dob 1": ["2001-04-23", None],
+            "other dob 2": ["2001-04-24", "1999-01-01"],
+        }
+    )
+    declared = parse_declarations(
+        {
+            "id": "record_id",
+            "middle 1": "middle_name",
+            "middle 2": "middle_name",
+            "alias 1": "aliases",
+            "alias 2": "aliases",
+            "other dob 1": "other_date_of_birth",
+            "other dob 2": "other_date_of_birth",
+        }
+    )
+    built = declared_table(table, declared, source="x.csv").table
+    assert built.column("middle_name").to_pylist() == ["Maria Ewa", "Jan"]
+    assert built.column("aliases").to_pylist() == ["Ann|Smith;Anka|Kowal", None]
+    assert built.column("dob_alt").to_pylist() == [
+        [dt.date(2001, 4, 23), dt.date(2001, 4, 24)],
+        [dt.date(1999, 1, 1)],
+    ]
 
 
 def test_pseudonymise_a_csv_by_its_declarations(tmp_path: Path) -> None:
