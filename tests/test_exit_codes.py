@@ -9,22 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-from trelink.cli import main
+from tests.entry_point import run_trelink
 from trelink.exit_codes import ExitCode
-
-
-def _status(monkeypatch: pytest.MonkeyPatch, *arguments: str | Path) -> int:
-    monkeypatch.setattr(sys, "argv", ["trelink", *map(str, arguments)])
-    try:
-        main()
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return 0
 
 
 def _table(folder: Path, first_cell: int) -> Path:
@@ -48,12 +38,12 @@ def test_each_status_means_one_thing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     safe, unsafe = _table(tmp_path, 15), _table(tmp_path, 2)
-    assert _status(monkeypatch, "sdc", "check", safe) == ExitCode.OK
-    assert _status(monkeypatch, "sdc", "check", "--no-such-option", safe) == ExitCode.USAGE
+    assert run_trelink(monkeypatch, "sdc", "check", safe) == ExitCode.OK
+    assert run_trelink(monkeypatch, "sdc", "check", "--no-such-option", safe) == ExitCode.USAGE
     assert "No such option" in capsys.readouterr().err
-    assert _status(monkeypatch, "sdc", "check", tmp_path / "missing.csv") == ExitCode.REFUSED
+    assert run_trelink(monkeypatch, "sdc", "check", tmp_path / "missing.csv") == ExitCode.REFUSED
     assert "missing.csv: file not found" in capsys.readouterr().err
-    assert _status(monkeypatch, "sdc", "check", unsafe) == ExitCode.CHECK_FAILED
+    assert run_trelink(monkeypatch, "sdc", "check", unsafe) == ExitCode.CHECK_FAILED
     assert "NOT safe" in capsys.readouterr().out
 
 
@@ -67,7 +57,7 @@ def test_sdc_check_json(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     unsafe = _table(tmp_path, 2)
-    assert _status(monkeypatch, "sdc", "check", unsafe, "--json") == ExitCode.CHECK_FAILED
+    assert run_trelink(monkeypatch, "sdc", "check", unsafe, "--json") == ExitCode.CHECK_FAILED
     captured = capsys.readouterr()
     document = json.loads(captured.out)  # stdout holds the document alone
     assert document["table"] == str(unsafe) and document["kind"] == "table"

@@ -10,19 +10,13 @@ import pytest
 
 from pseudonymise.errors import PrepareError
 from pseudonymise.prepare import arrow_schema, prepare_source, write_prepared
+from tests.specs.toy_spec import TOY_IDENTITY_TABLE
 from trelink.specs.dataset import dataset_spec_path, load_dataset_spec
 from trelink.synth.generate import generate
 
-SOURCES = ["nrm", "ictg", "education", "health", "justice"]
-TOY_SPEC = """\
-version: 1
-dataset: toy
-tables:
-  - name: referral
-    kind: identity
-    unique_record_id: true
-    columns:
-      - {name: record_id, role: record_id, required: true}
+TOY_SPEC = (
+    TOY_IDENTITY_TABLE
+    + """\
       - {name: forename, role: forename}
       - {name: dob, role: dob, type: date}
       - name: site
@@ -39,6 +33,7 @@ tables:
           dob: [DOB]
           site: [Site]
 """
+)
 
 
 @pytest.fixture(scope="module")

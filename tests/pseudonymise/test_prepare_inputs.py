@@ -20,17 +20,12 @@ from rich.console import Console
 
 from pseudonymise.errors import PrepareError
 from pseudonymise.prepare import prepare_source
+from tests.specs.toy_spec import TOY_IDENTITY_TABLE
 from trelink.specs.dataset import load_dataset_spec
 
-SPEC = """\
-version: 1
-dataset: toy
-tables:
-  - name: referral
-    kind: identity
-    unique_record_id: true
-    columns:
-      - {name: record_id, role: record_id, required: true}
+SPEC = (
+    TOY_IDENTITY_TABLE
+    + """\
       - {name: forename, role: forename}
       - {name: dob, role: dob, type: date}
       - {name: postcode, role: postcode}
@@ -46,6 +41,7 @@ tables:
           postcode: [Postcode]
           nhs_number: [NHS number]
 """
+)
 HEADER = "URN,First name,DOB,Postcode,NHS number"
 ROWS = ["A1,Amira,20060102,B1 1AA,9434765919", "A2,Tesfay,20070304,LS6 2QT,"]
 GOOD = "\n".join([HEADER, *ROWS]) + "\n"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -29,7 +28,7 @@ from sdc.errors import SuppressionError, TableInputError
 from sdc.refinement import common_refinement
 from sdc.structure import CellKey
 from sdc.tablefile import write_table
-from trelink.cli import main
+from tests.entry_point import run_trelink as run
 
 POLICY = load_policy()
 PROTECTION = POLICY.count_protection
@@ -119,15 +118,6 @@ def scenario_microdata() -> pd.DataFrame:
             ),
         }
     )
-
-
-def run(monkeypatch: pytest.MonkeyPatch, *arguments: str | Path) -> int:
-    monkeypatch.setattr(sys, "argv", ["trelink", *map(str, arguments)])
-    try:
-        main()
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return 0
 
 
 SCENARIO = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sdc.tablefile import read_table_file
-from trelink.cli import main
+from tests.entry_point import run_trelink as run
 from trelink.spreadsheet import escape_cell, formula_cells, needs_escape, unescape_cell
 
 FORMULA = '=HYPERLINK("http://x","y")'
-
-
-def run(monkeypatch: pytest.MonkeyPatch, *arguments: str | Path) -> int:
-    monkeypatch.setattr(sys, "argv", ["trelink", *map(str, arguments)])
-    try:
-        main()
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return 0
 
 
 @pytest.mark.parametrize(

@@ -4,20 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.specs.toy_spec import TOY_IDENTITY_TABLE
 from trelink.specs import SpecError
 from trelink.specs.dataset import dataset_spec_path, label_key, load_dataset_spec
 
 SOURCES = ["nrm", "ictg", "education", "health", "justice"]
 
-GOOD = """\
-version: 1
-dataset: toy
-tables:
-  - name: referral
-    kind: identity
-    unique_record_id: true
-    columns:
-      - {name: record_id, role: record_id, required: true}
+GOOD = (
+    TOY_IDENTITY_TABLE
+    + """\
       - {name: dob, role: dob, type: date}
       - name: sex
         role: sex
@@ -37,6 +32,7 @@ tables:
           sex: [Gender]
           site: [Site]
 """
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
