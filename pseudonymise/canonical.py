@@ -41,7 +41,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,6 +48,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
+from pseudonymise.declarations import IdentifierDeclaration, declared_table, whole_number_text
 from pseudonymise.errors import InputError
 from pseudonymise.textfile import (
     FIELD_LIMIT,
@@ -58,9 +58,6 @@ from pseudonymise.textfile import (
     other_separator,
 )
 from trelink.specs.identifier_types import IDENTITY_ROLES
-
-if TYPE_CHECKING:
-    from pseudonymise.declarations import IdentifierDeclaration
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
@@ -515,11 +512,10 @@ def read_canonical(
         columns or {},
         parquet=source.suffix.lower() in _PARQUET_SUFFIXES,
     )
-    table = _plain_types(table.rename_columns(names), str(source))
+    early = _Problems(places)
+    table = _plain_types(table.rename_columns(names), str(source), early)
     declared: tuple[ReadProblem, ...] = ()
     if identifiers:
-        from pseudonymise.declarations import declared_table
-
         built = declared_table(table, identifiers, source=str(source), date_formats=date_formats)
         table = built.table
         declared = tuple(
@@ -534,7 +530,7 @@ def read_canonical(
         places=places,
         date_formats=date_formats,
         values=values or {},
-        earlier=declared,
+        earlier=(*early.found, *declared),
     )
 
 
@@ -561,12 +557,13 @@ def _dob_type_ok(data_type: pa.DataType) -> bool:
     )
 
 
-def _plain_types(table: pa.Table, source: str) -> pa.Table:
+def _plain_types(table: pa.Table, source: str, problems: _Problems) -> pa.Table:
     """Dictionary columns decoded; identifier columns of a type they cannot hold refused.
 
     Text identifiers may arrive as numbers (an NHS number in an integer column): they
-    become text. A list or struct where a name or date belongs is a different file,
-    not a bad value, so it is refused with the column and the type found.
+    become text by ``whole_number_text`` (NaN is missing; a fraction is nulled and
+    counted in ``problems``). A list or struct where a name or date belongs is a
+    different file, not a bad value, so it is refused with the column and the type found.
     """
     for position, field in enumerate(table.schema):
         column = table.column(position)
@@ -575,6 +572,8 @@ def _plain_types(table: pa.Table, source: str) -> pa.Table:
         name, data_type = field.name, column.type
         if name == "dob":
             allowed, wanted = _dob_type_ok(data_type), "dates, text or whole numbers"
+            if pa.types.is_floating(data_type):  # NaN is how pandas writes a missing date
+                column = pc.if_else(pc.is_nan(column), pa.scalar(None, data_type), column)
         elif name == "dob_alt":
             allowed = _dob_type_ok(data_type) or (
                 pa.types.is_list(data_type) and _dob_type_ok(data_type.value_type)
@@ -586,7 +585,8 @@ def _plain_types(table: pa.Table, source: str) -> pa.Table:
         elif name in _CANONICAL_NAMES:
             allowed, wanted = _is_text_or_number(data_type), "text"
             if allowed and not pa.types.is_string(data_type):
-                column = pc.cast(column, pa.string())
+                column, bad = whole_number_text(column)
+                problems.note(name, "not a whole number (an identifier is no fraction)", bad)
         else:
             allowed, wanted = True, ""
         if not allowed:
@@ -611,7 +611,7 @@ def _harmonised(
 ) -> CanonicalTable:
     problems = _Problems(places)
     problems.found.extend(earlier)
-    table = _plain_types(table, source)
+    table = _plain_types(table, source, problems)
     table = _without_nul(table, problems)
     table = _dates(table, date_formats, problems)
     table = _date_lists(table, date_formats, problems)

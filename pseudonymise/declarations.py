@@ -26,8 +26,10 @@ declared pass through unchanged (attributes, or canonical columns already named 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Literal
 
 import pyarrow as pa
@@ -57,6 +59,7 @@ __all__ = [
     "declared_table",
     "parse_declarations",
     "split_full_name",
+    "whole_number_text",
 ]
 
 DeclaredType = OwnerType | Literal["record_id"]
@@ -190,11 +193,56 @@ _CLASH_HINTS = {
 _WHOLE_FLOAT_TEXT = r"^([0-9]+)\.0+$"
 
 
-def _text(column: pa.ChunkedArray, *, name: str = "", source: str = "") -> pa.ChunkedArray:
+def _whole_text(value: object) -> str | None:
+    """The text of a whole number; None for a fraction or an infinity (ValueError)."""
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError
+        return str(int(value))
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            raise ValueError
+        return str(int(value))
+    return None if value is None else str(value)
+
+
+def whole_number_text(column: pa.ChunkedArray | pa.Array) -> tuple[pa.ChunkedArray, list[int]]:
+    """A numeric column as the text of its whole numbers, and the rows that held none.
+
+    A spreadsheet or pandas stores an id as a float: ``9434765919.0`` is the NHS number
+    9434765919, and NaN is how pandas writes a missing value (null, not the text
+    ``nan``, which would give every record without one the same token). A fraction
+    (``1234.5``) or an infinity is no identifier: it becomes null and its row is
+    returned, so the caller counts it with the column's invalid values.
+    """
+    kind = column.type
+    if pa.types.is_floating(kind):
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
+    if not (pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+        return pa.chunked_array([pc.cast(column, pa.string())]), []
+    texts: list[str | None] = []
+    bad: list[int] = []
+    for row, value in enumerate(column.to_pylist()):
+        try:
+            texts.append(_whole_text(value))
+        except ValueError:
+            texts.append(None)
+            bad.append(row)
+    return pa.chunked_array([pa.array(texts, pa.string())]), bad
+
+
+def _text(
+    column: pa.ChunkedArray,
+    *,
+    name: str = "",
+    source: str = "",
+    counts: Counter[str] | None = None,
+) -> pa.ChunkedArray:
     """Any column as text with blanks as null (an integer id, a YYYYMMDD number).
 
-    Whole floats lose their ``.0`` (a spreadsheet's ``9434765919.0`` is the NHS number
-    9434765919), as do numbers written that way as text; NaN and infinities are null.
+    Numbers are read by ``whole_number_text`` (fractions and infinities are null and
+    counted in ``counts`` under ``name``); text written as a whole float
+    (``9434765919.0``) loses its ``.0`` too.
     """
     kind = column.type
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
@@ -202,21 +250,16 @@ def _text(column: pa.ChunkedArray, *, name: str = "", source: str = "") -> pa.Ch
             f"{source}: column {name!r} holds lists or records, not one value per row; "
             "declare a column of text, numbers or dates"
         )
-    if pa.types.is_floating(kind):
-        finite = pc.and_kleene(pc.is_finite(column), pc.equal(column, pc.floor(column)))
-        texts = [
-            str(int(value)) if ok and value is not None else None
-            for value, ok in zip(column.to_pylist(), finite.to_pylist(), strict=True)
-        ]
-        column = pa.chunked_array([pa.array(texts, pa.string())])
-    elif not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
-        column = pc.cast(column, pa.string())
+    if not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
+        column, bad = whole_number_text(column)
+        if bad and counts is not None:
+            counts[name] += len(bad)
     trimmed = pc.utf8_trim_whitespace(column)
     trimmed = pc.replace_substring_regex(trimmed, _WHOLE_FLOAT_TEXT, r"\1")
     return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
 
 
-def _date_or_none(parse: Callable[[object], dt.date], value: str) -> dt.date | None:
+def _date_or_none(parse: Callable[[object], dt.date], value: object) -> dt.date | None:
     try:
         return parse(value)
     except UnparseableDate:
@@ -228,20 +271,22 @@ def _dates(
 ) -> pa.Array:
     if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
         return pc.cast(values, pa.date32())
-    text = _text(values)
     parse = date_parser(formats)
-    parsed = {
-        value: _date_or_none(parse, value)
-        for value in pc.unique(text).to_pylist()
-        if value is not None
-    }
-    rows = text.to_pylist()
+    if pa.types.is_floating(values.type) or pa.types.is_decimal(values.type):
+        # The parser reads numbers itself: YYYYMMDD, or an Excel serial with a time of day.
+        rows: list[object] = [
+            None if value is None or value != value else value  # NaN: missing
+            for value in values.to_pylist()
+        ]
+    else:
+        rows = _text(values).to_pylist()
+    parsed = {value: _date_or_none(parse, value) for value in set(rows) if value is not None}
     counts[column] += sum(1 for value in rows if value is not None and parsed[value] is None)
     return pa.array([parsed[value] if value is not None else None for value in rows], pa.date32())
 
 
-def _joined(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
-    texts = [pc.fill_null(_text(column), "") for column in columns]
+def _joined(columns: list[tuple[str, pa.ChunkedArray]], counts: Counter[str]) -> pa.ChunkedArray:
+    texts = [pc.fill_null(_text(column, name=name, counts=counts), "") for name, column in columns]
     joined = pc.binary_join_element_wise(*texts, " ")
     joined = pc.utf8_trim_whitespace(pc.replace_substring_regex(joined, r"\s+", " "))
     return pc.if_else(pc.equal(joined, ""), None, joined)
@@ -275,9 +320,10 @@ def split_full_name(value: str | None, order: str = "given_first") -> NameParts:
 
 
 def _split_names(
-    values: pa.ChunkedArray, order: str
+    values: pa.ChunkedArray, order: str, counts: Counter[str], column: str
 ) -> tuple[list[str | None], list[str | None], list[str | None]]:
-    parts = [split_full_name(value, order) for value in _text(values).to_pylist()]
+    texts = _text(values, name=column, counts=counts).to_pylist()
+    parts = [split_full_name(value, order) for value in texts]
     given, middle, family = (
         (list(column) for column in zip(*parts, strict=True)) if parts else ([], [], [])
     )
@@ -315,16 +361,16 @@ def declared_table(
     built: dict[str, pa.Array | pa.ChunkedArray] = {}
     # Repeatable types: address lines and middle names joined in spec order, the
     # items of alias and other-date columns listed together.
-    word_parts: dict[str, list[pa.ChunkedArray]] = {}
+    word_parts: dict[str, list[tuple[str, pa.ChunkedArray]]] = {}
     list_parts: dict[str, list[list[object] | None]] = {}
     alias_parts: list[list[str | None]] = []
     for column, declaration in identifiers.items():
         values = table.column(found[column])
         target = declaration.canonical
         if declaration.type in ("address_line", "middle_name"):
-            word_parts.setdefault(target, []).append(values)
+            word_parts.setdefault(target, []).append((column, values))
         elif declaration.type == "full_name":
-            given, middle, family = _split_names(values, declaration.order)
+            given, middle, family = _split_names(values, declaration.order, counts, column)
             built["forename"] = pa.array(given, pa.string())
             built["middle_name"] = pa.array(middle, pa.string())
             built["surname"] = pa.array(family, pa.string())
@@ -339,13 +385,14 @@ def declared_table(
                 for before, now in zip(earlier, dates, strict=True)
             ]
         elif declaration.type == "aliases":
-            alias_parts.append(_text(values, name=column, source=source).to_pylist())
+            texts = _text(values, name=column, source=source, counts=counts)
+            alias_parts.append(texts.to_pylist())
         elif declaration.type == "category":
             continue  # an attribute: the column stays as it is
         else:
-            built[target] = _text(values, name=column, source=source)
+            built[target] = _text(values, name=column, source=source, counts=counts)
     for target, parts in word_parts.items():
-        built[target] = _joined(parts)
+        built[target] = _joined(parts, counts)
     for target, rows in list_parts.items():
         built[target] = pa.array(rows, pa.list_(pa.date32()))
     if alias_parts:
@@ -372,7 +419,7 @@ def _date_lists(
 ) -> pa.Array:
     parse = date_parser(formats)
     rows: list[list[dt.date] | None] = []
-    for value in _text(values).to_pylist():
+    for value in _text(values, name=column, counts=counts).to_pylist():
         if value is None:
             rows.append(None)
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -278,3 +279,56 @@ def test_full_names_lose_titles_and_suffixes_before_they_are_split(
     built = declared_table(pa.table({"name": [written]}), declared, source="x.csv").table
     found = tuple(built.column(name)[0].as_py() for name in ("forename", "middle_name", "surname"))
     assert found == parts
+
+
+def test_fractions_in_numeric_identifier_columns_are_counted() -> None:
+    """1234.5 is no identifier: nulled as before, and now counted for the report."""
+    table = pa.table(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "member": [1234.5, 1234.0, float("nan"), float("inf"), None],
+            "tel": pa.array([Decimal("7700900123.00"), Decimal("77.5"), None, None, None]),
+            "born": [20010423.0, 20010423.5, float("nan"), None, 19990101.0],
+        }
+    )
+    declared = parse_declarations(
+        {"id": "record_id", "member": "identifier", "tel": "phone", "born": "date_of_birth"}
+    )
+    built = declared_table(table, declared, source="x.parquet", date_formats=("%Y%m%d",))
+    assert built.table.column("identifier").to_pylist() == [None, "1234", None, None, None]
+    assert built.table.column("phone").to_pylist() == ["7700900123", None, None, None, None]
+    assert built.table.column("dob").to_pylist() == [
+        dt.date(2001, 4, 23), None, None, None, dt.date(1999, 1, 1)
+    ]  # fmt: skip
+    # NaN is how pandas writes a missing value: missing, not invalid.
+    assert built.invalid == {"member": 2, "tel": 1, "born": 1}
+
+
+def test_a_float_identifier_column_read_without_declarations(tmp_path: Path) -> None:
+    """A canonical Parquet whose `identifier` is float: NaN was the text 'nan', one token
+    shared by every record without an id, and 1234.5 the id 12345."""
+    from pseudonymise.canonical import read_canonical
+
+    source = tmp_path / "canonical.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "record_id": [1.0, 2.0, 3.0],
+                "forename": ["Ann", "Ben", "Cat"],
+                "surname": ["Lee", "Kay", "Day"],
+                "dob": [20010423.0, float("nan"), 19990101.0],
+                "identifier": [1234.5, float("nan"), 4066625.0],
+                "nhs_number": [9434765919.0, float("nan"), float("nan")],
+            }
+        ),
+        source,
+    )
+    canonical = read_canonical(source, date_formats=("%Y%m%d",))
+    table = canonical.table
+    assert table.column("record_id").to_pylist() == ["1", "2", "3"]
+    assert table.column("identifier").to_pylist() == [None, None, "4066625"]
+    assert table.column("nhs_number").to_pylist() == ["9434765919", None, None]
+    assert table.column("dob").to_pylist() == [dt.date(2001, 4, 23), None, dt.date(1999, 1, 1)]
+    assert canonical.invalid == {"identifier": 1}
+    problem = next(found for found in canonical.problems if found.column == "identifier")
+    assert problem.first_at == "row 1"
