@@ -61,6 +61,7 @@ __all__ = [
     "LogVerification",
     "ProjectState",
     "Transaction",
+    "next_line",
     "read_state",
     "transaction",
     "verify_area",
@@ -787,6 +788,20 @@ def read_state(area: ExportArea) -> ProjectState:
     return verification.state
 
 
+def next_line(state: ProjectState, signer: Signer, action: dict[str, Any]) -> bytes:
+    """``action`` signed by ``signer`` as the log's next line after ``state``'s last
+    entry (checked against nothing: ``Transaction.append`` checks it)."""
+    return make_line(
+        seq=state.last_seq + 1,
+        prev=state.last_digest,
+        actor=signer.actor_key_id,
+        signer=signer.signer_key_id,
+        channel=signer.channel,
+        action=action,
+        sign=signer.sign,
+    )
+
+
 class Transaction:
     """The verified state under the exclusive lock, and the one way to extend the log."""
 
@@ -796,18 +811,9 @@ class Transaction:
 
     def append(self, signer: Signer, action: dict[str, Any]) -> LogEntry:
         """Sign ``action``, check it against the rules, and append it; or raise."""
-        state = self.state
-        line = make_line(
-            seq=state.last_seq + 1,
-            prev=state.last_digest,
-            actor=signer.actor_key_id,
-            signer=signer.signer_key_id,
-            channel=signer.channel,
-            action=action,
-            sign=signer.sign,
-        )
+        line = next_line(self.state, signer, action)
         entry = parse_line(line)
-        state.apply(entry)
+        self.state.apply(entry)
         append_line(self.area.log_path, self.area.head_path, line, seq=entry.seq)
         return entry
 

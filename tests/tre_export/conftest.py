@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tre_export.area import ExportArea
+from tre_export.checks import RequestChecks
 from tre_export.enrolment import enrol, init_area
-from tre_export.model import Role
+from tre_export.model import OutputKind, Role
 from tre_export.signing import Signer, cli_signer
 from tre_export.web.accounts import PasswordCost, set_password
 from trelink.trust.keys import generate_signer_keypair, private_key_path, public_key_path
@@ -104,22 +106,22 @@ PASSWORD = "correct horse battery staple"
 CHEAP = PasswordCost(time_cost=1, memory_kib=8 * 1024, parallelism=1)
 
 
-@pytest.fixture()
-def web_area(area: ExportArea, team: Team, tmp_path: Path) -> ExportArea:
-    """The area with R0001 submitted (a safe table, an unsafe table, a figure) and web
-    passwords set for two checkers and a researcher."""
+def submit_outputs(
+    area: ExportArea,
+    team: Team,
+    folder: Path,
+    outputs: Sequence[tuple[str, str | bytes, OutputKind]],
+    *,
+    title: str,
+) -> tuple[str, RequestChecks]:
+    """The team's researcher opens a request, adds each (file name, content, kind)
+    written under ``folder``, and submits it: the request's id and its checks."""
     from tests.tre_export import tables
-    from tre_export.model import OutputKind
     from tre_export.request import add_output, new_request, submit_request
 
     researcher = team.researcher.signer
-    request_id = new_request(area, researcher=researcher, title="NRM referrals by region")
-    folder = tmp_path / "work"
-    for name, content, kind in [
-        ("by_sex_age.csv", tables.SAFE_BY_SEX_AGE, OutputKind.TABLE),
-        ("raw.csv", tables.UNSAFE_RAW, OutputKind.TABLE),
-        ("trend.png", tables.PNG, OutputKind.FIGURE),
-    ]:
+    request_id = new_request(area, researcher=researcher, title=title)
+    for name, content, kind in outputs:
         add_output(
             area,
             researcher=researcher,
@@ -128,7 +130,22 @@ def web_area(area: ExportArea, team: Team, tmp_path: Path) -> ExportArea:
             kind=kind,
             description=f"the {kind.value}",
         )
-    submit_request(area, researcher=researcher, request_id=request_id)
+    return request_id, submit_request(area, researcher=researcher, request_id=request_id)
+
+
+@pytest.fixture()
+def web_area(area: ExportArea, team: Team, tmp_path: Path) -> ExportArea:
+    """The area with R0001 submitted (a safe table, an unsafe table, a figure) and web
+    passwords set for two checkers and a researcher."""
+    from tests.tre_export import tables
+    from tre_export.model import OutputKind
+
+    outputs = [
+        ("by_sex_age.csv", tables.SAFE_BY_SEX_AGE, OutputKind.TABLE),
+        ("raw.csv", tables.UNSAFE_RAW, OutputKind.TABLE),
+        ("trend.png", tables.PNG, OutputKind.FIGURE),
+    ]
+    submit_outputs(area, team, tmp_path / "work", outputs, title="NRM referrals by region")
     for person in (team.checker1, team.checker2, team.researcher):
         set_password(area, owner=person.signer, password=PASSWORD, cost=CHEAP)
     return area

@@ -15,7 +15,7 @@ from tre_export.audit_log import make_line
 from tre_export.errors import AuditLogError
 from tre_export.model import Channel, OutputKind
 from tre_export.request import add_output, new_request
-from tre_export.state import read_state, verify_area
+from tre_export.state import next_line, read_state, verify_area
 
 
 def _lines(area: ExportArea) -> list[bytes]:
@@ -122,15 +122,8 @@ def test_entry_breaking_the_rules_is_detected_even_when_validly_signed(
 
     state = read_state(area)
     signer = team.researcher.signer
-    line = make_line(
-        seq=state.last_seq + 1,
-        prev=state.last_digest,
-        actor=signer.actor_key_id,
-        signer=signer.signer_key_id,
-        channel=Channel.CLI,
-        action={"type": "enrol", "name": "Sock", "role": "checker", "public_key": "AAAA"},
-        sign=signer.sign,
-    )
+    action = {"type": "enrol", "name": "Sock", "role": "checker", "public_key": "AAAA"}
+    line = next_line(state, signer, action)
     append_line(area.log_path, area.head_path, line, seq=state.last_seq + 1)
     _assert_detected(area, "may not enrol people")
 

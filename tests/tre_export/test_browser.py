@@ -94,17 +94,7 @@ def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-
-        def sign_in(name: str) -> None:
-            page.goto(f"{server}/login")
-            page.fill("#name", name)
-            page.fill("#password", PASSWORD)
-            page.click("#sign-in")
-            expect(page.locator("#who")).to_have_text(name)
+        page, sign_in = _browser_page(playwright, server, land_on="/")
 
         def approve(name: str) -> None:
             section = page.locator(f'section[data-output="{name}"]')
@@ -154,7 +144,6 @@ def test_checkers_approve_in_the_browser_and_a_researcher_cannot(
         )
         assert response.status == 403
         assert "may not review outputs" in response.text()
-        browser.close()
 
     state = read_state(web_area)
     request = state.request("R0001")
@@ -216,19 +205,8 @@ def test_return_and_resubmit_round_trip_in_the_browser(
         encoding="utf-8",
     )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page, sign_in = _browser_page(playwright, server)
         raw = page.locator('section[data-output="raw.csv"]')
-
-        def sign_in(name: str) -> None:
-            page.goto(f"{server}/login")
-            page.fill("#name", name)
-            page.fill("#password", PASSWORD)
-            page.click("#sign-in")
-            expect(page.locator("#who")).to_have_text(name)
-            page.goto(f"{server}/requests/R0001")
 
         sign_in("Carl")
         raw.locator("textarea[name=reason]").fill("North F is 3: merge the regions")
@@ -261,7 +239,6 @@ def test_return_and_resubmit_round_trip_in_the_browser(
         expect(raw.locator("[data-role=output-status]")).to_have_text("approved")
         expect(raw.locator("[data-role=remark]")).to_have_count(2)
         page.screenshot(path=str(tmp_path / "request-resubmitted.png"), full_page=True)
-        browser.close()
     request = read_state(web_area).request("R0001")
     assert request.version("raw.csv") == 2
 
@@ -293,7 +270,9 @@ def test_the_release_page_opens_offline_in_the_browser(
         browser.close()
 
 
-def _browser_page(playwright: Any, server: str) -> tuple[Any, Callable[[str], None]]:
+def _browser_page(
+    playwright: Any, server: str, *, land_on: str = "/requests/R0001"
+) -> tuple[Any, Callable[[str], None]]:
     """A Chromium page and a sign-in helper that opens R0001 as ``name``."""
     from playwright.sync_api import expect
 
@@ -310,7 +289,7 @@ def _browser_page(playwright: Any, server: str) -> tuple[Any, Callable[[str], No
         page.fill("#password", PASSWORD)
         page.click("#sign-in")
         expect(page.locator("#who")).to_have_text(name)
-        page.goto(f"{server}/requests/R0001")
+        page.goto(f"{server}{land_on}")
 
     return page, sign_in
 

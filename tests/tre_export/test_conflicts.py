@@ -18,9 +18,9 @@ from tests.tre_export.conftest import Team, run_cli
 from tests.tre_export.test_web import TestClient, _client, _csrf, _sign_in
 from tests.tre_export.test_web_words import _more_requests
 from tre_export.area import ExportArea
-from tre_export.audit_log import append_line, make_line
-from tre_export.model import Channel, OutputStatus
-from tre_export.state import read_state, verify_area
+from tre_export.audit_log import append_line
+from tre_export.model import OutputStatus
+from tre_export.state import next_line, read_state, verify_area
 
 
 def _export(*args: str | Path) -> tuple[int, str]:
@@ -134,15 +134,7 @@ def test_a_change_of_mind_written_into_the_log_by_hand_is_caught(
         "override": None,
         "sha256": state.request("R0001").outputs["by_sex_age.csv"].sha256,
     }
-    line = make_line(
-        seq=state.last_seq + 1,
-        prev=state.last_digest,
-        actor=dana.actor_key_id,
-        signer=dana.signer_key_id,
-        channel=Channel.CLI,
-        action=action,
-        sign=dana.sign,
-    )
+    line = next_line(state, dana, action)
     append_line(area.log_path, area.head_path, line, seq=state.last_seq + 1)
     verification = verify_area(area)
     assert any("may not simply change their decision" in p for p in verification.problems)

@@ -9,40 +9,23 @@ from pathlib import Path
 import pytest
 
 from tests.tre_export import tables
-from tests.tre_export.conftest import Team
+from tests.tre_export.conftest import Team, submit_outputs
 from tre_export.area import ExportArea
-from tre_export.checks import RequestChecks, parses_as_table
+from tre_export.checks import parses_as_table
 from tre_export.enrolment import init_area
 from tre_export.errors import AreaError, ReleaseError, RequestError
 from tre_export.model import CheckOutcome, Decision, OutputKind
 from tre_export.release import release_request
-from tre_export.request import add_output, new_request, submit_request
+from tre_export.request import add_output, new_request
 from tre_export.review import review_output
 
 FORMULA_LABEL = '"=HYPERLINK(""http://x"",""y"")"'
 
 
-def _submit(
-    area: ExportArea, team: Team, folder: Path, outputs: list[tuple[str, str, OutputKind]]
-) -> tuple[str, RequestChecks]:
-    researcher = team.researcher.signer
-    request_id = new_request(area, researcher=researcher, title="hostile outputs")
-    for name, content, kind in outputs:
-        add_output(
-            area,
-            researcher=researcher,
-            request_id=request_id,
-            source=tables.write(folder, name, content),
-            kind=kind,
-            description="an output",
-        )
-    return request_id, submit_request(area, researcher=researcher, request_id=request_id)
-
-
 def test_a_table_added_as_text_is_checked_as_a_table(
     area: ExportArea, team: Team, tmp_path: Path
 ) -> None:
-    _, checks = _submit(
+    _, checks = submit_outputs(
         area,
         team,
         tmp_path / "work",
@@ -50,6 +33,7 @@ def test_a_table_added_as_text_is_checked_as_a_table(
             ("counts.txt", tables.UNSAFE_RAW, OutputKind.TEXT),
             ("note.txt", "We found 3 groups, and 12 people in all.\n", OutputKind.TEXT),
         ],
+        title="hostile outputs",
     )
     hidden = checks.outputs["counts.txt"]
     assert hidden.outcome is CheckOutcome.FAIL
@@ -76,7 +60,7 @@ def test_formula_cells_fail_the_checks_and_are_never_released(
     area: ExportArea, team: Team, tmp_path: Path
 ) -> None:
     hostile = tables.SAFE_BY_SEX_AGE.replace("North", FORMULA_LABEL)
-    request_id, checks = _submit(
+    request_id, checks = submit_outputs(
         area,
         team,
         tmp_path / "work",
@@ -84,6 +68,7 @@ def test_formula_cells_fail_the_checks_and_are_never_released(
             ("by_sex_age.csv", hostile, OutputKind.TABLE),
             ("links.csv", "name,url\n@cmd,x\n", OutputKind.TEXT),
         ],
+        title="hostile outputs",
     )
     for name in ("by_sex_age.csv", "links.csv"):
         check = checks.outputs[name]

@@ -10,11 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tre_export.audit_log import make_line, parse_line
+from tre_export.audit_log import parse_line
 from tre_export.errors import ReviewError
 from tre_export.model import Channel, Decision, OutputStatus
 from tre_export.signing import Signer, public_key_raw
-from tre_export.state import ProjectState
+from tre_export.state import ProjectState, next_line
 
 _KEYS = [ed25519.Ed25519PrivateKey.generate() for _ in range(5)]  # admin, researcher, 3 checkers
 
@@ -26,17 +26,7 @@ def _signer(key: ed25519.Ed25519PrivateKey) -> Signer:
 
 
 def _apply(state: ProjectState, key: ed25519.Ed25519PrivateKey, action: dict[str, object]) -> None:
-    signer = _signer(key)
-    line = make_line(
-        seq=state.last_seq + 1,
-        prev=state.last_digest,
-        actor=signer.actor_key_id,
-        signer=signer.signer_key_id,
-        channel=Channel.CLI,
-        action=action,
-        sign=signer.sign,
-    )
-    state.apply(parse_line(line))
+    state.apply(parse_line(next_line(state, _signer(key), action)))
 
 
 def _submitted_state() -> ProjectState:
