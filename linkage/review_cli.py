@@ -54,6 +54,13 @@ def review_pack_command(
     no_held_back: Annotated[
         bool, typer.Option("--no-held-back", help="Leave the held-back pairs out.")
     ] = False,
+    training_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of --max-pairs drawn from the pairs away from the threshold, so "
+            "the labels can also estimate the model (0: review only)."
+        ),
+    ] = 0.25,
     datasets: Annotated[
         str | None,
         typer.Option(
@@ -78,14 +85,21 @@ def review_pack_command(
         band=band,
         max_pairs=max_pairs,
         held_back=not no_held_back,
+        training_share=training_share,
         datasets=[name.strip() for name in datasets.split(",") if name.strip()]
         if datasets
         else None,
     )
     _console.print(
         f"wrote review pack {pack.pack_id} to {out}: {pack.pairs:,} pairs "
-        f"({pack.held_back:,} held back, {pack.near_threshold:,} near the threshold)"
+        f"({pack.held_back:,} held back, {pack.near_threshold:,} near the threshold, "
+        f"{pack.sampled:,} sampled away from it)"
     )
+    if not pack.probability_sample:
+        _console.print(
+            "  not a sample of every kind of pair: its labels will fix decisions but not "
+            "estimate the model (tre/pack.json says why)"
+        )
     for dataset, path in pack.requests.items():
         _console.print(f"  send to the owner of {dataset}: {path}")
     _console.print(f"  send to the reviewer: {pack.evidence}")
@@ -115,6 +129,10 @@ def review_import_command(
         f"non-match label(s) for pack {imported.pack_id}; use `trelink link --labels "
         f"{imported.out}`"
     )
+    if imported.why_not_training is not None:
+        _console.print(
+            f"  they will fix decisions but not estimate the model: {imported.why_not_training}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -51,6 +51,8 @@ from trelink.trust.sealed import (
 
 __all__ = [
     "CANDIDATES_FILE",
+    "DEFAULT_TRAINING_SHARE",
+    "INCLUSION",
     "LABEL_KINDS",
     "REVIEW_BAND_BITS",
     "ImportedLabels",
@@ -65,12 +67,62 @@ CANDIDATES_FILE = "review_candidates.parquet"
 # odds either side) are near enough to it to be worth a person's look.
 REVIEW_BAND_BITS = 3.0
 LABEL_KINDS = ("match", "non-match")
+# Pairs outside the review band are sampled for training (labels that estimate m need a
+# probability sample of every kind of pair): below the band, above it, and far above
+# it (clear links, where most matches are). Each stratum keeps about this many
+# candidates, drawn at a rate recorded with each pair.
+TRAINING_STRATA = ("below", "above", "far above")
+FAR_ABOVE_BITS = 10.0
+TRAINING_CANDIDATES = 2000
+# The strata a review pack draws first; pairs near the threshold but outside a pack's
+# --band form a stratum of their own.
+REVIEW_STRATA = ("held back", "near threshold")
+OUTSIDE_BAND = "near threshold, outside the band"
+DEFAULT_TRAINING_SHARE = 0.25
+# The labels file's column of each label's probability of having been drawn and decided.
+INCLUSION = "inclusion_probability"
 _PAIR_COLUMNS = ("dataset_l", "record_pid_l", "dataset_r", "record_pid_r")
 
 
 def threshold_weight(threshold: float) -> float:
     """The match weight (log2 Bayes factor of the posterior odds) of a probability."""
     return math.log2(threshold / (1 - threshold))
+
+
+def _draw_sql(dialect: str) -> str:
+    """A pseudo-random draw in [0, 1) fixed by the pair's record pids: the same pairs
+    are sampled every time the run is repeated, independently of their scores."""
+    hashed = "hash('trelink review sample', record_pid_l, record_pid_r)"
+    if dialect == "spark":
+        return f"pmod({hashed}, 1000003) / 1000003.0"
+    return f"({hashed} % 1000003) / 1000003.0"
+
+
+def _stratum_sql(bits: str) -> str:
+    """The training stratum of a pair outside the review band, by ``bits`` from the
+    threshold (``TRAINING_STRATA``)."""
+    return (
+        f"CASE WHEN {bits} < -{REVIEW_BAND_BITS!r} THEN '{TRAINING_STRATA[0]}' "
+        f"WHEN {bits} <= {FAR_ABOVE_BITS!r} THEN '{TRAINING_STRATA[1]}' "
+        f"ELSE '{TRAINING_STRATA[2]}' END"
+    )
+
+
+def _candidate_rates(connection: Any, weight: float) -> dict[str, float]:
+    """Each training stratum's sampling rate: at most ``TRAINING_CANDIDATES`` expected
+    candidates, from its number of scored pairs (the work table ``scored_pairs``, held
+    back pairs already moved out)."""
+    bits = f"match_weight - {weight!r}"
+    counts = dict(
+        connection.execute(
+            f"SELECT {_stratum_sql(bits)} AS stratum, count(*) FROM scored_pairs "
+            f"WHERE abs({bits}) > {REVIEW_BAND_BITS!r} GROUP BY ALL"
+        ).fetchall()
+    )
+    return {
+        stratum: min(1.0, TRAINING_CANDIDATES / counts[stratum]) if counts.get(stratum) else 1.0
+        for stratum in TRAINING_STRATA
+    }
 
 
 def write_review_candidates(
@@ -83,23 +135,34 @@ def write_review_candidates(
     threshold: float,
     staging: Path,
 ) -> int:
-    """Write ``review_candidates.parquet``: held-back and near-threshold pairs with their
-    comparison levels; return how many.
+    """Write ``review_candidates.parquet``: held-back and near-threshold pairs, and a
+    sample of every other stratum of scored pairs, with their comparison levels, each
+    pair's ``stratum`` and the rate it was sampled at (``candidate_rate``); return how
+    many.
 
     ``pair_select`` selects the pair columns from Splink's predictions and
-    ``held_back_sql`` is the run's ``... AS held_back`` column; the work table
-    ``held_back`` (pairs actually held back) must exist.
+    ``held_back_sql`` is the run's ``... AS held_back`` column; the work tables
+    ``held_back`` (pairs actually held back) and ``scored_pairs`` must exist.
     """
     weight = threshold_weight(threshold)
+    connection = backend.connection
+    rates = _candidate_rates(connection, weight)
     rule = held_back_sql.removesuffix(" AS held_back")
     names = sorted({name for name, _label in gammas})
     gamma_columns = ", ".join(f"gamma_{name}" for name in names)
-    band = f"abs(match_weight - {weight!r}) <= {REVIEW_BAND_BITS!r}"
+    bits = f"match_weight - {weight!r}"
+    band = f"abs({bits}) <= {REVIEW_BAND_BITS!r}"
+    rate = (
+        f"CASE {_stratum_sql(bits)} "
+        + " ".join(f"WHEN '{stratum}' THEN {value!r}" for stratum, value in rates.items())
+        + " END"
+    )
+    draw = _draw_sql(backend.dialect)
     backend.to_work(
         predictions,
         "review_scored",
-        select=f"{pair_select}, {gamma_columns}",
-        where=f"{band} OR ({rule}) IS NOT NULL",
+        select=f"{pair_select}, {gamma_columns}, {draw} AS sample_draw",
+        where=f"{band} OR ({rule}) IS NOT NULL OR {draw} < {rate}",
     )
     levels = []
     for name in names:
@@ -110,18 +173,32 @@ def write_review_candidates(
         )
         levels.append(f"CASE s.gamma_{name} {cases} END AS level_{name}")
     join = " AND ".join(f"h.{column} = s.{column}" for column in _PAIR_COLUMNS)
-    connection = backend.connection
+    scored_bits = bits.replace("match_weight", "s.match_weight")
     connection.execute(
         "CREATE OR REPLACE TABLE review_candidates AS SELECT "
         + ", ".join(f"s.{column}" for column in _PAIR_COLUMNS)
         + ", s.match_weight, s.match_probability, "
-        f"s.match_weight - {weight!r} AS bits_from_threshold, "
+        f"{scored_bits} AS bits_from_threshold, "
         f"CASE WHEN h.rule IS NOT NULL THEN 'held back: ' || h.rule "
-        f"WHEN {band.replace('match_weight', 's.match_weight')} THEN 'near threshold' END "
-        f"AS reason, {', '.join(levels)} FROM review_scored s "
+        f"WHEN {band.replace('match_weight', 's.match_weight')} THEN 'near threshold' "
+        f"WHEN {scored_bits} < 0 THEN 'sample: below the threshold' "
+        "ELSE 'sample: above the threshold' END AS reason, "
+        f"CASE WHEN h.rule IS NOT NULL THEN 'held back' "
+        f"WHEN {band.replace('match_weight', 's.match_weight')} THEN 'near threshold' "
+        f"ELSE {_stratum_sql(scored_bits)} END AS stratum, "
+        f"CASE WHEN h.rule IS NOT NULL OR {band.replace('match_weight', 's.match_weight')} "
+        f"THEN 1.0 ELSE {rate.replace('match_weight', 's.match_weight')} END "
+        f"AS candidate_rate, s.sample_draw, {', '.join(levels)} FROM review_scored s "
         f"LEFT JOIN held_back h ON {join}"
     )
-    connection.execute("DELETE FROM review_candidates WHERE reason IS NULL")
+    # A pair that fits a hold-back rule the run did not apply is an ordinary pair of
+    # its stratum: it stays only if drawn.
+    connection.execute(
+        "DELETE FROM review_candidates WHERE stratum IN "
+        f"({', '.join(repr(stratum) for stratum in TRAINING_STRATA)}) "
+        "AND sample_draw >= candidate_rate"
+    )
+    connection.execute("ALTER TABLE review_candidates DROP COLUMN sample_draw")
     connection.execute("DROP TABLE review_scored")
     connection.execute(
         "COPY (SELECT * FROM review_candidates ORDER BY "
@@ -141,6 +218,8 @@ class ReviewPack:
     pairs: int
     held_back: int
     near_threshold: int
+    sampled: int  # pairs drawn from the other strata (for training)
+    probability_sample: bool  # every stratum drawn from: the labels can train the model
     requests: dict[str, Path]  # dataset -> sealed request for its owner
     evidence: Path  # sealed evidence for the reviewer
     record: Path  # the TRE's own pair-id -> record pids table (never sent)
@@ -156,26 +235,114 @@ def _candidates(link_dir: Path) -> pa.Table:
     return pq.read_table(path)
 
 
+@dataclass(frozen=True)
+class _Design:
+    """How a pack drew its pairs: per stratum, the candidates it drew from, the rate
+    the run sampled them at and how many it drew."""
+
+    strata: dict[str, dict[str, float]]  # stratum -> candidates, rate, drawn
+    why_not: str | None  # why the pack is not a probability sample of all pairs
+
+    def inclusion_probability(self, stratum: str, labelled: int) -> float:
+        """A pair's probability of being in the labels, when ``labelled`` pairs of its
+        stratum were drawn and labelled (pairs left undecided taken as missing at
+        random within their stratum)."""
+        counts = self.strata[stratum]
+        return counts["rate"] * labelled / counts["candidates"]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "probability_sample": self.why_not is None,
+            "why_not": self.why_not,
+            "strata": self.strata,
+        }
+
+
+def _stratum(row: dict[str, Any], band: float) -> str:
+    stratum = str(
+        row.get("stratum")
+        or ("held back" if row["reason"].startswith("held back") else "near threshold")
+    )
+    if stratum == "near threshold" and abs(row["bits_from_threshold"]) > band:
+        return OUTSIDE_BAND
+    return stratum
+
+
+def _fill(budget: int, sizes: Mapping[str, int]) -> dict[str, int]:
+    """Share ``budget`` draws equally among strata of ``sizes`` candidates, a stratum
+    never drawing more than it has (what one cannot use goes to the others)."""
+    draws = dict.fromkeys(sizes, 0)
+    open_strata = [name for name, size in sizes.items() if size]
+    while budget > 0 and open_strata:
+        share = max(1, budget // len(open_strata))
+        for name in list(open_strata):
+            take = min(share, sizes[name] - draws[name], budget)
+            draws[name] += take
+            budget -= take
+            if draws[name] == sizes[name]:
+                open_strata.remove(name)
+            if budget == 0:
+                break
+    return draws
+
+
 def _choose(
     candidates: pa.Table,
     *,
     band: float,
     max_pairs: int,
     held_back: bool,
+    training_share: float,
     datasets: Sequence[str] | None,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], _Design]:
+    """Draw the pack: held-back then near-threshold pairs up to ``1 - training_share``
+    of ``max_pairs``, the rest shared equally among the other strata; a simple random
+    sample within each stratum, so each pair's inclusion probability is known."""
     rows = candidates.to_pylist()
     if datasets is not None:
         rows = [row for row in rows if {row["dataset_l"], row["dataset_r"]} <= set(datasets)]
-    chosen_held = [row for row in rows if held_back and row["reason"].startswith("held back")]
-    near = [
+    by_stratum: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        row["stratum"] = _stratum(row, band)
+        by_stratum.setdefault(row["stratum"], []).append(row)
+    sizes = {name: len(found) for name, found in by_stratum.items()}
+    draws: dict[str, int] = {}
+    budget = max_pairs if training_share == 0 else round(max_pairs * (1 - training_share))
+    for name in ("held back", "near threshold"):
+        if name == "held back" and not held_back:
+            continue
+        draws[name] = min(sizes.get(name, 0), budget)
+        budget -= draws[name]
+    if training_share > 0:
+        others = {name: size for name, size in sizes.items() if name not in REVIEW_STRATA}
+        draws.update(_fill(max_pairs - sum(draws.values()), others))
+    chooser = random.SystemRandom()
+    chosen = [
         row
-        for row in rows
-        if row["reason"] == "near threshold" and abs(row["bits_from_threshold"]) <= band
+        for name, found in sorted(by_stratum.items())
+        for row in chooser.sample(found, draws.get(name, 0))
     ]
-    chosen_held.sort(key=lambda row: -row["match_probability"])
-    near.sort(key=lambda row: abs(row["bits_from_threshold"]))
-    return (chosen_held + near)[:max_pairs]
+    strata = {
+        name: {
+            "candidates": sizes[name],
+            "rate": float(by_stratum[name][0].get("candidate_rate") or 1.0),
+            "drawn": draws.get(name, 0),
+        }
+        for name in sorted(sizes)
+    }
+    why_not = None
+    if "candidate_rate" not in candidates.column_names:
+        why_not = (
+            "the link run sampled no pairs outside the review band (it predates training "
+            "from labels: link again)"
+        )
+    elif training_share == 0:
+        why_not = "--training-share 0 drew no pairs outside the review band"
+    else:
+        skipped = [name for name, counts in strata.items() if not counts["drawn"]]
+        if skipped:
+            why_not = f"no pair drawn from stratum/strata {skipped}"
+    return chosen, _Design(strata, why_not)
 
 
 def _json(data: object) -> bytes:
@@ -192,24 +359,31 @@ def export_review_pack(
     band: float = 2.0,
     max_pairs: int = 1000,
     held_back: bool = True,
+    training_share: float = DEFAULT_TRAINING_SHARE,
     datasets: Sequence[str] | None = None,
 ) -> ReviewPack:
     """Write a review pack for the candidates of the run in ``link_dir`` into ``out``.
 
-    ``datasets`` keeps only pairs both of whose records are in those datasets (a pack
-    for the owners one review agreement covers)."""
+    ``training_share`` of ``max_pairs`` (at least: what the held-back and near-threshold
+    pairs leave goes there too) is drawn from the other strata, so that the labels are
+    a probability sample of all scored pairs and can estimate the model (``0``: review
+    only). ``datasets`` keeps only pairs both of whose records are in those datasets (a
+    pack for the owners one review agreement covers)."""
     if not 0 < band <= REVIEW_BAND_BITS:
         raise ClericalReviewError(
             f"--band must be in (0, {REVIEW_BAND_BITS}] bits of match weight, got {band}"
         )
     if max_pairs < 1:
         raise ClericalReviewError(f"--max-pairs must be at least 1, got {max_pairs}")
+    if not 0 <= training_share < 1:
+        raise ClericalReviewError(f"--training-share must be in [0, 1), got {training_share}")
     source, target = Path(link_dir), Path(out)
-    chosen = _choose(
+    chosen, design = _choose(
         _candidates(source),
         band=band,
         max_pairs=max_pairs,
         held_back=held_back,
+        training_share=training_share,
         datasets=datasets,
     )
     if not chosen:
@@ -283,6 +457,7 @@ def export_review_pack(
                     **{column: row[column] for column in _PAIR_COLUMNS},
                     "match_probability": row["match_probability"],
                     "reason": row["reason"],
+                    "stratum": row["stratum"],
                 }
                 for row in sorted(chosen, key=lambda row: row["pair_id"])
             ]
@@ -299,14 +474,18 @@ def export_review_pack(
             "tre_signer_key_id": key_id(signing_key),
             "reviewer_key_id": reviewer.key_id,
             "owner_key_ids": {dataset: owners[dataset].key_id for dataset in datasets},
+            "design": design.record(),
         }
         (staging / "tre" / "pack.json").write_text(json.dumps(pack_record, indent=2) + "\n")
-    held = sum(1 for row in chosen if row["reason"].startswith("held back"))
+    held = sum(1 for row in chosen if row["stratum"] == "held back")
+    near = sum(1 for row in chosen if row["stratum"] == "near threshold")
     return ReviewPack(
         pack_id=pack_id,
         pairs=len(chosen),
         held_back=held,
-        near_threshold=len(chosen) - held,
+        near_threshold=near,
+        sampled=len(chosen) - held - near,
+        probability_sample=design.why_not is None,
         requests=requests,
         evidence=target / "send" / "evidence-reviewer.trs",
         record=target / "tre" / "pairs.parquet",
@@ -321,6 +500,7 @@ class ImportedLabels:
     matches: int
     non_matches: int
     out: Path
+    why_not_training: str | None  # why the labels carry no inclusion probabilities
 
 
 def _pack_record(pack_dir: Path) -> tuple[dict[str, Any], pa.Table]:
@@ -389,14 +569,47 @@ def import_labels(
                 "pair_id": pair_id,
                 **{column: pair[column] for column in _PAIR_COLUMNS},
                 "label": kind,
+                "stratum": pair.get("stratum"),
             }
         )
+    why_not = _add_inclusion_probabilities(rows, record.get("design"))
     schema = pa.schema(
         [("pack_id", pa.string()), ("pair_id", pa.string())]
         + [(column, pa.string()) for column in _PAIR_COLUMNS]
-        + [("label", pa.string())]
+        + [("label", pa.string()), ("stratum", pa.string()), (INCLUSION, pa.float64())]
     )
     with atomic_file(target) as temporary:
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary)
     matches = sum(1 for row in rows if row["label"] == "match")
-    return ImportedLabels(record["pack_id"], matches, len(rows) - matches, target)
+    return ImportedLabels(record["pack_id"], matches, len(rows) - matches, target, why_not)
+
+
+def _add_inclusion_probabilities(
+    rows: list[dict[str, Any]], design: dict[str, Any] | None
+) -> str | None:
+    """Give each label its inclusion probability (column ``INCLUSION``) when the pack
+    was a probability sample and some pair of every stratum it drew from was labelled;
+    else leave it null and return why."""
+    if design is None:
+        why_not: str | None = "the pack predates sampling for training"
+    else:
+        why_not = design.get("why_not")
+    labelled: dict[str, int] = {}
+    for row in rows:
+        labelled[row["stratum"]] = labelled.get(row["stratum"], 0) + 1
+    if why_not is None and design is not None:
+        strata = design["strata"]
+        undecided = [
+            name for name, counts in strata.items() if counts["drawn"] and name not in labelled
+        ]
+        if undecided:
+            why_not = f"no pair of stratum/strata {sorted(undecided)} was decided"
+        else:
+            sample = _Design(strata, None)
+            for row in rows:
+                row[INCLUSION] = sample.inclusion_probability(
+                    row["stratum"], labelled[row["stratum"]]
+                )
+    for row in rows:
+        row.setdefault(INCLUSION, None)
+    return why_not

@@ -25,7 +25,12 @@ from splink import Linker
 
 from linkage.backends import Backend, BackendName, check_spark_conf, column_names, open_backend
 from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
-from linkage.clerical import apply_clerical_labels, clerical_conflicts
+from linkage.clerical import (
+    apply_clerical_labels,
+    estimate_from_labels,
+    hold_back_cut_links,
+    record_pairs,
+)
 from linkage.clusters import build_spine
 from linkage.em_plan import (
     EmPlan,
@@ -615,6 +620,16 @@ def _link(
             step=step,
         )
         prepared = replace(prepared, notes=prepared.notes + plan.notes + notes)
+    if clerical_labels:
+        step("estimating the model from the clerical labels")
+        label_notes = estimate_from_labels(
+            linker,
+            backend,
+            clerical_labels,
+            datasets=list(prepared.tables),
+            record_pairs=record_pairs(prepared.record_counts, job.link_type),
+        )
+        prepared = replace(prepared, notes=prepared.notes + label_notes)
     linker.misc.save_model_to_json(str(staging / "model.json"), overwrite=True)
     step("scoring candidate pairs")
     predictions = linker.inference.predict(
@@ -661,10 +676,13 @@ def _link(
         tables=prepared.tables,
         threshold=job.cluster_threshold,
         repeats_dataset=job.repeats_dataset,
+        cannot_link="clerical_non_matches" if clerical_labels else None,
+        must_link="clerical_matches" if clerical_labels else None,
     )
-    conflicts = clerical_conflicts(connection) if clerical_labels else None
-    if conflicts is not None:
-        prepared = replace(prepared, notes=(*prepared.notes, conflicts))
+    cut = hold_back_cut_links(connection, spine, held_back_file=staging / "held_back.parquet")
+    if cut is not None:
+        held_back += spine.cut_links
+        prepared = replace(prepared, notes=(*prepared.notes, cut))
     connection.execute(
         "CREATE OR REPLACE TABLE pairs AS SELECT * FROM scored_pairs "
         f"WHERE match_probability >= {job.threshold} "

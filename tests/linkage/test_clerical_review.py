@@ -12,6 +12,7 @@ import csv
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,6 +241,27 @@ def _pairs(path: Path) -> set[tuple[str, str, str, str]]:
     return found
 
 
+def _joined_by_match_labels(
+    labels: list[dict[str, str]],
+) -> Callable[[str, str], tuple[str, str]]:
+    """The representative record of each record's group under the match labels alone."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(dataset: str, record: str) -> tuple[str, str]:
+        node = (dataset, record)
+        while parent.get(node, node) != node:
+            node = parent[node]
+        return node
+
+    for row in labels:
+        if row["label"] == "match":
+            left = find(row["dataset_l"], row["record_pid_l"])
+            right = find(row["dataset_r"], row["record_pid_r"])
+            if left != right:
+                parent[left] = right
+    return find
+
+
 def test_the_relink_fixes_the_labelled_decisions(trip: RoundTrip) -> None:
     labels = pq.read_table(trip.labels).to_pylist()
     assert len(labels) >= 10
@@ -261,9 +283,36 @@ def test_the_relink_fixes_the_labelled_decisions(trip: RoundTrip) -> None:
             assert clusters[pair[0], pair[1]] == clusters[pair[2], pair[3]]
         else:
             assert pair not in links and pair not in held
+            # a non-match label splits a person other links would have joined, unless
+            # the match labels themselves join the two records
+            joined = _joined_by_match_labels(labels)
+            assert (clusters[pair[0], pair[1]] == clusters[pair[2], pair[3]]) == (
+                joined(pair[0], pair[1]) == joined(pair[2], pair[3])
+            )
         if row["pair_id"] in trip.forced:  # the model decided otherwise the first time
             assert (pair in first_links) == (row["label"] == "non-match")
     assert any(note.startswith("clerical labels:") for note in trip.second.notes)
+
+
+def test_the_labels_carry_their_inclusion_probabilities_and_train_the_model(
+    trip: RoundTrip,
+) -> None:
+    design = json.loads((trip.root / "pack" / "tre" / "pack.json").read_text())["design"]
+    assert design["probability_sample"] is True
+    labels = pq.read_table(trip.labels).to_pylist()
+    labelled: dict[str, int] = {}
+    for row in labels:
+        labelled[row["stratum"]] = labelled.get(row["stratum"], 0) + 1
+    assert set(labelled) == {name for name, counts in design["strata"].items() if counts["drawn"]}
+    for row in labels:  # rate x labelled / candidates: one undecided pair lowers its stratum's
+        counts = design["strata"][row["stratum"]]
+        expected = counts["rate"] * labelled[row["stratum"]] / counts["candidates"]
+        assert row["inclusion_probability"] == pytest.approx(expected)
+    trained = [note for note in trip.second.notes if "as training data: m of" in note]
+    assert trained, trip.second.notes
+    model = json.loads((trip.second.out_dir / "model.json").read_text())
+    first = json.loads((trip.first.out_dir / "model.json").read_text())
+    assert model["comparisons"] != first["comparisons"]  # the labels moved some m
 
 
 def test_each_owner_receives_only_its_own_pseudonymous_ids(trip: RoundTrip) -> None:

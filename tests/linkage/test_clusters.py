@@ -56,3 +56,114 @@ def test_lower_threshold_joins_more_and_no_repeats_without_the_dataset() -> None
     )
     assert spine.persons == 3
     assert spine.repeat_persons is None and spine.repeats_dataset is None
+
+
+def _triangle() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE input_a (record_pid VARCHAR)")
+    connection.execute("INSERT INTO input_a VALUES ('A'), ('B'), ('C'), ('D'), ('E')")
+    connection.execute(
+        "CREATE TABLE scored_pairs (dataset_l VARCHAR, record_pid_l VARCHAR, "
+        "dataset_r VARCHAR, record_pid_r VARCHAR, match_weight DOUBLE, match_probability DOUBLE)"
+    )
+    connection.execute(
+        "INSERT INTO scored_pairs VALUES ('a', 'A', 'a', 'B', 9, 0.99), "
+        "('a', 'B', 'a', 'C', 4, 0.85), ('a', 'D', 'a', 'E', 9, 0.99)"
+    )
+    connection.execute(
+        "CREATE TABLE cannot (dataset_l VARCHAR, record_pid_l VARCHAR, dataset_r VARCHAR, "
+        "record_pid_r VARCHAR)"
+    )
+    return connection
+
+
+def _persons(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = connection.execute("SELECT record_pid, person_id FROM clusters").fetchall()
+    return {pid: person for pid, person in rows}
+
+
+def test_a_non_match_label_splits_a_person_at_its_weakest_link() -> None:
+    connection = _triangle()
+    connection.execute("INSERT INTO cannot VALUES ('a', 'C', 'a', 'A')")  # either orientation
+    spine = build_spine(
+        connection,
+        tables={"a": "input_a"},
+        threshold=0.8,
+        repeats_dataset=None,
+        cannot_link="cannot",
+    )
+    person = _persons(connection)
+    assert person["A"] == person["B"] != person["C"]
+    assert person["D"] == person["E"]  # a person without a label is left alone
+    assert spine.persons == 3 and spine.separated_pairs == 1 and spine.cut_links == 1
+    assert connection.execute(
+        "SELECT record_pid_l, record_pid_r, match_probability FROM spine_cut_links"
+    ).fetchall() == [("B", "C", 0.85)]
+
+
+def test_the_strongest_links_stay_when_a_chain_is_cut() -> None:
+    connection = _triangle()
+    # A-B 0.99, B-C 0.85, C-E 0.95, D-E 0.99: a chain; A and D labelled different people
+    connection.execute("INSERT INTO scored_pairs VALUES ('a', 'C', 'a', 'E', 6, 0.95)")
+    connection.execute("INSERT INTO cannot VALUES ('a', 'A', 'a', 'D')")
+    spine = build_spine(
+        connection,
+        tables={"a": "input_a"},
+        threshold=0.8,
+        repeats_dataset=None,
+        cannot_link="cannot",
+    )
+    person = _persons(connection)
+    assert person["A"] == person["B"] and person["C"] == person["D"] == person["E"]
+    assert person["A"] != person["D"]
+    assert (spine.persons, spine.cut_links) == (2, 1)
+    assert connection.execute(
+        "SELECT record_pid_l, record_pid_r FROM spine_cut_links"
+    ).fetchall() == [("B", "C")]
+
+
+def test_a_non_match_already_apart_cuts_nothing() -> None:
+    connection = _triangle()
+    connection.execute("INSERT INTO cannot VALUES ('a', 'A', 'a', 'E')")
+    spine = build_spine(
+        connection,
+        tables={"a": "input_a"},
+        threshold=0.8,
+        repeats_dataset=None,
+        cannot_link="cannot",
+    )
+    assert (spine.persons, spine.separated_pairs, spine.cut_links) == (2, 0, 0)
+    person = _persons(connection)
+    assert person["A"] == person["B"] == person["C"]
+
+
+def test_a_match_label_is_never_cut_and_contradicting_labels_are_counted() -> None:
+    connection = _triangle()
+    connection.execute("INSERT INTO cannot VALUES ('a', 'A', 'a', 'C')")
+    # the reviewer called B-C a match (probability 1) but A-C a non-match: A-B is cut
+    connection.execute("UPDATE scored_pairs SET match_probability = 1.0 WHERE record_pid_r = 'C'")
+    connection.execute("CREATE TABLE must AS SELECT * FROM scored_pairs WHERE record_pid_r = 'C'")
+    spine = build_spine(
+        connection,
+        tables={"a": "input_a"},
+        threshold=0.8,
+        repeats_dataset=None,
+        cannot_link="cannot",
+        must_link="must",
+    )
+    person = _persons(connection)
+    assert person["B"] == person["C"] != person["A"]
+    assert (spine.cut_links, spine.contradicted_pairs) == (1, 0)
+    # with A-B labelled match too, the labels join A and C: nothing is cut, it is counted
+    connection.execute("INSERT INTO must SELECT * FROM scored_pairs WHERE record_pid_r = 'B'")
+    spine = build_spine(
+        connection,
+        tables={"a": "input_a"},
+        threshold=0.8,
+        repeats_dataset=None,
+        cannot_link="cannot",
+        must_link="must",
+    )
+    person = _persons(connection)
+    assert person["A"] == person["B"] == person["C"]
+    assert (spine.separated_pairs, spine.cut_links, spine.contradicted_pairs) == (0, 0, 1)
