@@ -233,6 +233,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("out/bench/external"))
     parser.add_argument("--list", action="store_true", help="list the datasets and exit")
     arguments = parser.parse_args()
+    from linkage.errors import JobParameterError
+    from linkage.job import LinkJob
+
+    try:  # pairs count as links at --threshold, so it is checked as a job's threshold is
+        LinkJob(threshold=arguments.threshold)
+    except JobParameterError as error:
+        parser.error(f"--threshold: {error.problem}")
     if arguments.list:
         for name in EXTERNAL_DATASETS:
             print(name)

@@ -36,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cleartext_reference import cleartext_hold_back_sql, link_cleartext_extracts
 from linkage_bench_data import BenchData, bench_data
 
+from linkage.errors import JobParameterError
 from linkage.evaluate import LinkageMetrics, QualityCounts, evaluate_against_truth
 from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
 from linkage.subgroups import nationality_group_sql
-from trelink.specs.match_keys import load_match_key_spec
 
 SUBGROUPS = ("nationality_group", "nationality")
 
@@ -234,9 +234,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("out/bench/linkage"))
     parser.add_argument("--missed", action="store_true", help="analyse the missed pairs")
     arguments = parser.parse_args()
-    job = LinkJob(link_type="link_only").resolved(load_match_key_spec())
+    job = LinkJob(link_type="link_only")
     if arguments.threshold is not None:
-        job = job.with_changes(threshold=arguments.threshold)
+        try:
+            job = job.with_changes(threshold=arguments.threshold)
+        except JobParameterError as error:
+            parser.error(f"--threshold: {error.problem}")
     print(
         f"linkage quality, {arguments.records:,} x {arguments.records:,} records, "
         f"threshold {job.threshold}"

@@ -49,9 +49,8 @@ from linkage.blocking import capped_blocks_sql, prediction_blocking_rules
 from linkage.inputs import folder_source
 from linkage.job import LinkJob
 from linkage.run import link_datasets
-from trelink.specs.match_keys import load_match_key_spec
 
-JOB = LinkJob(link_type="link_only").resolved(load_match_key_spec())
+JOB = LinkJob(link_type="link_only")
 
 
 def _peak_gib() -> float:
@@ -123,7 +122,7 @@ def _comparisons(data_root: Path, records: int) -> dict[str, int]:
         connection.execute(
             f"CREATE TABLE tokens_{side} AS SELECT * FROM read_parquet('{folder}/identity.parquet')"
         )
-    available = set(load_match_key_spec().token_columns)
+    available = set(JOB.match_keys.token_columns)
     statements = capped_blocks_sql(
         JOB.blocking_rules, tables=["tokens_left", "tokens_right"], available=available
     )

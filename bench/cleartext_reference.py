@@ -254,7 +254,7 @@ def cleartext_linker(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=training.u_max_pairs, seed=training.seed
     )
-    for keys in training.em_blocks or ():
+    for keys in job.em_blocks:
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*_cleartext_block(keys)), max_pairs=training.em_max_pairs
         )

@@ -102,8 +102,6 @@ def _summary_json(result: LinkResult) -> dict[str, object]:
 
 
 def _parse_threshold(text: str | None) -> float | Literal["auto"] | None:
-    from linkage.errors import LinkageError
-
     if text is None:
         return None
     if text == "auto":
@@ -111,8 +109,9 @@ def _parse_threshold(text: str | None) -> float | Literal["auto"] | None:
     try:
         return float(text)
     except ValueError:
-        raise LinkageError(
-            f"--threshold must be a match probability in (0, 1) or auto, not {text!r}"
+        raise typer.BadParameter(
+            f"must be a match probability in (0, 1) or auto, not {text!r}",
+            param_hint="--threshold",
         ) from None
 
 
@@ -122,15 +121,16 @@ _FLAGS = {"threshold": "--threshold", "link_type": "--link-type"}
 
 @contextlib.contextmanager
 def _named_by_flag() -> Iterator[None]:
-    """Report a job parameter the command line set by its flag, not its job name."""
-    from linkage.errors import JobParameterError, LinkageError
+    """Report a job parameter the command line set as a usage error naming its flag
+    (exit 2), not by its name in the job; other job problems stay refusals (exit 3)."""
+    from linkage.errors import JobParameterError
 
     try:
         yield
     except JobParameterError as error:
         if error.parameter not in _FLAGS:
             raise
-        raise LinkageError(f"{_FLAGS[error.parameter]}: {error.problem}") from None
+        raise typer.BadParameter(error.problem, param_hint=_FLAGS[error.parameter]) from None
 
 
 def link(
@@ -207,10 +207,20 @@ def link(
     if backend not in ("duckdb", "spark"):
         raise LinkageError(f"--backend must be duckdb or spark, not {backend!r}")
     chosen: BackendName = "spark" if backend == "spark" else "duckdb"
-    job = load_link_job(job_path) if job_path is not None else LinkJob()
-    if link_type is not None:
-        with _named_by_flag():
+    chosen_threshold = _parse_threshold(threshold)
+    # The job is checked against the match-key spec the datasets were pseudonymised with.
+    spec = load_match_key_spec(match_keys)
+    job = (
+        load_link_job(job_path, match_keys=spec)
+        if job_path is not None
+        else LinkJob(match_keys=spec)
+    )
+    # The flags' values are checked before the datasets are opened.
+    with _named_by_flag():
+        if link_type is not None:
             job = job.with_changes(link_type=link_type)
+        if isinstance(chosen_threshold, float):
+            job = job.with_changes(threshold=chosen_threshold)
     sources: list[DatasetSource]
     if db is not None:
         if folders:
@@ -225,20 +235,18 @@ def link(
         if link_type is None and job_path is None and len(sources) == 1:
             # One folder can only mean "find the repeat records in it".
             job = job.with_changes(link_type="dedupe_only")
-    with _named_by_flag():
-        result = link_datasets(
-            sources,
-            out_dir=out,
-            job=job,
-            match_keys=load_match_key_spec(match_keys),
-            backend=chosen,
-            threshold=_parse_threshold(threshold),
-            model_path=model,
-            truth_path=truth,
-            overwrite=overwrite,
-            spark_conf=parse_spark_conf(spark_conf),
-            clerical_labels=labels,
-        )
+    result = link_datasets(
+        sources,
+        out_dir=out,
+        job=job,
+        backend=chosen,
+        threshold="auto" if chosen_threshold == "auto" else None,
+        model_path=model,
+        truth_path=truth,
+        overwrite=overwrite,
+        spark_conf=parse_spark_conf(spark_conf),
+        clerical_labels=labels,
+    )
     _print_summary(result, result_console(to_stderr=as_json))
     if as_json:
         print_json(_summary_json(result))

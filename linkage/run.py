@@ -51,7 +51,7 @@ from linkage.threshold import ExpectedQuality, auto_threshold, run_expectation
 from linkage.training import train_model
 from trelink.atomic import atomic_directory
 from trelink.console import progress as step_display
-from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.specs.match_keys import MatchKeySpec
 from trelink.sql import column_types, quote_literal
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ class LinkResult:
     step_seconds: dict[str, float]  # wall time of each step, e.g. "scoring candidate pairs"
     # What the run linked, so the linker can be rebuilt in a notebook (``open_linker``).
     sources: tuple[DatasetSource, ...] = field(default=(), repr=False)
-    job: LinkJob | None = field(default=None, repr=False)  # resolved: blocking rules filled in
-    match_keys: MatchKeySpec | None = field(default=None, repr=False)
+    job: LinkJob | None = field(default=None, repr=False)  # with its match-key spec
     # What the model expects at the threshold, and the threshold it recommends
     # (``linkage.threshold``); None when no pair was scored.
     expected: ExpectedQuality | None = None
@@ -119,7 +118,6 @@ class LinkResult:
             self.out_dir,
             self.sources,
             job=self.job,
-            match_keys=self.match_keys,
             memory_limit=memory_limit,
         )
 
@@ -136,10 +134,15 @@ def _select_sources(sources: Sequence[DatasetSource], job: LinkJob) -> list[Data
     return [by_name[name] for name in job.datasets]
 
 
-def _check_job(job: LinkJob, match_keys: MatchKeySpec, sources: Sequence[DatasetSource]) -> None:
-    problems = job.key_problems(match_keys)
-    if problems:
-        raise JobSpecError(f"linkage job {job.name!r}: " + "; ".join(problems))
+def _job_or_default(job: LinkJob | None, match_keys: MatchKeySpec | None) -> LinkJob:
+    """``job`` (default ``LinkJob()``), checked against ``match_keys`` when they are given."""
+    if job is None:
+        return LinkJob() if match_keys is None else LinkJob(match_keys=match_keys)
+    return job if match_keys is None else job.with_changes(match_keys=match_keys)
+
+
+def _check_job(job: LinkJob, sources: Sequence[DatasetSource]) -> None:
+    """What a job asks of the datasets given to the run (the job checked itself)."""
     if job.link_type == "dedupe_only" and len(sources) != 1:
         raise JobSpecError(
             f"link_type dedupe_only takes one dataset, got {len(sources)}; "
@@ -182,15 +185,14 @@ def load_job_inputs(
     connection: duckdb.DuckDBPyConnection,
     sources: Sequence[DatasetSource],
     job: LinkJob,
-    match_keys: MatchKeySpec,
 ) -> PreparedInputs:
     """Check ``sources`` and load the work tables ``job`` needs into ``connection``,
     capped blocking columns included (what a run and a linker session both start from)."""
     prepared = prepare_inputs(
         connection,
         sources,
-        match_keys=match_keys,
-        comparisons=job.effective_comparisons(match_keys),
+        match_keys=job.match_keys,
+        comparisons=job.effective_comparisons,
         required_comparisons=job.required_comparisons,
         extra_columns=_extra_keys(job),
         label_column=job.training.label_column,
@@ -204,7 +206,7 @@ def _extra_keys(job: LinkJob) -> list[str]:
     keys: list[str] = []
     for rule in job.blocking_rules:
         keys.extend(rule.keys)
-    for block in (*(job.training.em_blocks or ()), *job.training.prior_rules):
+    for block in (*job.em_blocks, *job.training.prior_rules):
         keys.extend(block)
     return keys
 
@@ -397,14 +399,16 @@ def link_datasets(
     (``LinkResult.open_linker``); see docs/python-api.md. ``spark_conf`` overrides
     trelink's Spark settings (``--backend spark`` only). ``clerical_labels`` are
     files from ``trelink review-import``: their pairs' decisions are fixed whatever the
-    model says (``linkage.clerical``).
+    model says (``linkage.clerical``). ``match_keys``, the spec the datasets were
+    pseudonymised with, replaces the job's (``LinkJob.match_keys``, by default the
+    shipped one) and the job is checked against it.
     """
     started = time.perf_counter()
     if spark_conf:
         if backend != "spark":
             raise LinkageError("--spark-conf applies to --backend spark only")
         check_spark_conf(spark_conf)  # a bad setting fails before any work
-    job = job if job is not None else LinkJob()
+    job = _job_or_default(job, match_keys)
     automatic = threshold == "auto"  # the threshold of highest expected F1
     if isinstance(threshold, str) and not automatic:
         raise JobParameterError(
@@ -412,10 +416,8 @@ def link_datasets(
         )
     if isinstance(threshold, float | int) and not automatic:
         job = job.with_changes(threshold=threshold)
-    match_keys = match_keys if match_keys is not None else load_match_key_spec()
     selected = _select_sources(sources, job)
-    _check_job(job, match_keys, selected)
-    job = job.resolved(match_keys)
+    _check_job(job, selected)
     out_dir = Path(out_dir)
     model_file = None if model_path is None else Path(model_path)
     truth_file = None if truth_path is None else Path(truth_path)
@@ -430,7 +432,6 @@ def link_datasets(
         result = _run(
             selected,
             job=job,
-            match_keys=match_keys,
             backend_name=backend,
             model_path=model_file,
             truth_path=truth_file,
@@ -449,7 +450,6 @@ def link_datasets(
         step_seconds=timings,
         sources=tuple(selected),
         job=job,
-        match_keys=match_keys,
         **result,
     )
 
@@ -458,7 +458,6 @@ def _run(
     sources: Sequence[DatasetSource],
     *,
     job: LinkJob,
-    match_keys: MatchKeySpec,
     backend_name: BackendName,
     model_path: Path | None,
     truth_path: Path | None,
@@ -476,7 +475,7 @@ def _run(
     )
     try:
         step("checking and loading the datasets")
-        prepared = load_job_inputs(connection, sources, job, match_keys)
+        prepared = load_job_inputs(connection, sources, job)
         with open_backend(
             backend_name, connection=connection, workdir=workdir, spark_conf=spark_conf
         ) as backend:
@@ -484,7 +483,6 @@ def _run(
                 prepared,
                 backend,
                 job,
-                match_keys,
                 model_path,
                 truth_path,
                 staging,
@@ -539,7 +537,6 @@ def _plan_training(
     connection: duckdb.DuckDBPyConnection,
     prepared: PreparedInputs,
     job: LinkJob,
-    match_keys: MatchKeySpec,
 ) -> EmPlan:
     """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens."""
     tables = prepared.tables
@@ -580,12 +577,12 @@ def _plan_training(
         )
 
     informative = informative_comparisons(prepared.comparisons, filled_shares(shares), list(tables))
-    candidates = candidate_blocks(job.training.em_blocks or (), prepared.comparisons)
+    candidates = candidate_blocks(job.em_blocks, prepared.comparisons)
     plan = plan_sessions(
         candidates,
         comparisons=prepared.comparisons,
         informative=informative,
-        changeable=changeable_comparisons(prepared.comparisons, match_keys),
+        changeable=changeable_comparisons(prepared.comparisons, job.match_keys),
         available=prepared.available,
         pair_count=pair_count,
         filled=filled,
@@ -597,7 +594,6 @@ def _link(
     prepared: PreparedInputs,
     backend: Backend,
     job: LinkJob,
-    match_keys: MatchKeySpec,
     model_path: Path | None,
     truth_path: Path | None,
     staging: Path,
@@ -608,13 +604,13 @@ def _link(
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
     if not trained:
-        plan = _plan_training(connection, prepared, job, match_keys)
+        plan = _plan_training(connection, prepared, job)
         notes = train_model(
             linker,
             job.training,
             available=prepared.available,
             sessions=plan.sessions,
-            changeable=changeable_comparisons(prepared.comparisons, match_keys),
+            changeable=changeable_comparisons(prepared.comparisons, job.match_keys),
             informative=plan.informative,
             filled_share=_pair_filled_share(connection, prepared, job.link_type),
             step=step,
@@ -716,7 +712,7 @@ def _link(
             job=job,
             spine=spine,
             metrics=metrics,
-            changeable=changeable_comparisons(prepared.comparisons, match_keys),
+            changeable=changeable_comparisons(prepared.comparisons, job.match_keys),
         ),
     )
     expected, recommended = run_expectation(connection, job.threshold)

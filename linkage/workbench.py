@@ -38,11 +38,12 @@ from linkage.job import LinkJob
 from linkage.run import (
     SENSITIVITY_FLOOR,
     _check_job,
+    _job_or_default,
     _make_linker,
     _select_sources,
     load_job_inputs,
 )
-from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
+from trelink.specs.match_keys import MatchKeySpec
 from trelink.sql import quote_literal
 
 if TYPE_CHECKING:
@@ -185,25 +186,24 @@ def open_linker(
     """Rebuild the Splink linker of the run written to ``out_dir`` (its ``model.json``).
 
     ``sources``, ``job`` and ``match_keys`` must be those the run was given (a
-    ``LinkResult`` remembers them: use ``LinkResult.open_linker``). The inputs are
+    ``LinkResult`` remembers the sources and the job, which holds its match-key spec:
+    use ``LinkResult.open_linker``). The inputs are
     checked and loaded again on a new DuckDB connection; the model is not retrained.
     """
     folder = Path(out_dir)
     model = folder / "model.json"
     if not model.is_file():
         raise LinkageError(f"{folder}: no model.json; give the output folder of `trelink link`")
-    job = job if job is not None else LinkJob()
-    match_keys = match_keys if match_keys is not None else load_match_key_spec()
+    job = _job_or_default(job, match_keys)
     selected = _select_sources(sources, job)
-    _check_job(job, match_keys, selected)
-    job = job.resolved(match_keys)
+    _check_job(job, selected)
     workdir = Path(tempfile.mkdtemp(prefix=".linker-session-", dir=folder.parent))
     connection = duckdb.connect(
         ":memory:",
         config={"temp_directory": str(workdir / "duckdb_spill"), "memory_limit": memory_limit},
     )
     try:
-        prepared = load_job_inputs(connection, selected, job, match_keys)
+        prepared = load_job_inputs(connection, selected, job)
         backend = Backend(
             name="duckdb", dialect="duckdb", db_api=DuckDBAPI(connection), connection=connection
         )

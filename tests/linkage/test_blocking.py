@@ -16,6 +16,7 @@ from linkage.blocking import (
     key_block_rules,
     prediction_blocking_rules,
 )
+from linkage.errors import JobParameterError
 from linkage.job import BlockingRuleSpec, LinkJob
 from trelink.specs.match_keys import CrossTerm, EqualTerm, load_match_key_spec
 
@@ -44,7 +45,7 @@ def test_rules_on_missing_keys_are_dropped() -> None:
 def test_default_rules_cover_swapped_names_and_typos_and_use_known_keys() -> None:
     spec = load_match_key_spec()
     known = set(spec.token_columns)
-    rules = LinkJob().resolved(spec).blocking_rules
+    rules = LinkJob().blocking_rules
     assert rules == spec.blocking  # the match-key spec's rules unless the job overrides
     sql = [text for rule in rules for text in blocking_rule_sql(rule)]
     # swapped order with a typo in one name: the other name across sides and the dob
@@ -116,13 +117,18 @@ def test_capped_columns_mark_small_blocks_only(
 def test_job_blocking_overrides_the_spec_and_a_missing_list_is_named() -> None:
     spec = load_match_key_spec()
     own = (BlockingRuleSpec(all=(EqualTerm(equal="dob"),)),)
-    assert LinkJob(blocking=own).resolved(spec).blocking_rules == own
-    bare = spec.model_copy(update={"blocking": (), "em_blocks": ()})
-    problems = "; ".join(LinkJob().key_problems(bare))
-    assert "blocking: neither the job nor the match-key spec" in problems
-    assert "training.em_blocks: neither the job nor the match-key spec" in problems
-    with pytest.raises(ValueError, match="no blocking rules"):
-        LinkJob().resolved(bare)
+    assert LinkJob(blocking=own).blocking_rules == own
+    bare = type(spec).model_validate(spec.model_dump() | {"blocking": (), "em_blocks": ()})
+    with pytest.raises(JobParameterError) as caught:
+        LinkJob(match_keys=bare)
+    assert caught.value.parameter == "blocking"
+    assert str(caught.value) == (
+        "blocking: neither the job nor the match-key spec gives any rule; "
+        "training.em_blocks: neither the job nor the match-key spec gives any"
+    )
+    # A job that gives its own needs none from the spec.
+    job = LinkJob(match_keys=bare, blocking=own, training={"em_blocks": [["dob"]]})
+    assert job.blocking_rules == own and job.em_blocks == (("dob",),)
 
 
 def test_capped_rules_keep_larger_blocks_while_their_pairs_fit_the_budget() -> None:

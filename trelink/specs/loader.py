@@ -13,6 +13,7 @@ Versioning: a model declares ``SPEC_VERSION`` (the newest) and may override
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -88,8 +89,17 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
-def load_spec(path: str | os.PathLike[str], model: type[SpecT]) -> SpecT:
-    """Read ``path`` and validate it as ``model``; raise ``SpecError`` listing all problems."""
+def load_spec(
+    path: str | os.PathLike[str],
+    model: type[SpecT],
+    *,
+    context: Mapping[str, Any] | None = None,
+) -> SpecT:
+    """Read ``path`` and validate it as ``model``; raise ``SpecError`` listing all problems.
+
+    ``context`` reaches the model's validators (pydantic's validation context): what a
+    file is checked against beyond itself, e.g. the match-key spec of a linkage job.
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -106,10 +116,16 @@ def load_spec(path: str | os.PathLike[str], model: type[SpecT]) -> SpecT:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise SpecError(source, [f"{where}{problem}"]) from None
-    return validate_spec(data, model, source=source)
+    return validate_spec(data, model, source=source, context=context)
 
 
-def validate_spec(data: object, model: type[SpecT], *, source: str) -> SpecT:
+def validate_spec(
+    data: object,
+    model: type[SpecT],
+    *,
+    source: str,
+    context: Mapping[str, Any] | None = None,
+) -> SpecT:
     """Validate already-parsed data (used by ``load_spec`` and by tests)."""
     if not isinstance(data, dict):
         raise SpecError(source, ["the file must hold a mapping of keys at the top level"])
@@ -124,7 +140,7 @@ def validate_spec(data: object, model: type[SpecT], *, source: str) -> SpecT:
         except ValueError as error:
             raise SpecError(source, [f"version: {error}"]) from None
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=None if context is None else dict(context))
     except ValidationError as error:
         problems = [f"{_location(item['loc'])}: {item['msg']}" for item in error.errors()]
         raise SpecError(source, problems) from None
