@@ -1,7 +1,7 @@
-"""The built wheel carries the YAML contracts in ``specs/``.
+"""The built wheel carries the YAML contracts in ``specs/`` and works once installed.
 
 The YAML stays at the repository's top level; setup.py copies it into the package as
-``trelink/specs/shipped/`` at build time.
+``trelink/specs/shipped/`` at build time, and ``trelink.specs.loader`` reads it there.
 The build runs in a copy of the sources under tmp_path, so nothing is written into the
 checkout; pip sets up the build requirements of pyproject.toml (setuptools, wheel) as
 for any build, from its cache or the package index.
@@ -61,3 +61,67 @@ def test_the_wheel_carries_every_yaml_contract(wheel: Path) -> None:
     # Nothing lands beside the packages in site-packages.
     tops = {name.split("/", 1)[0] for name in names if not name.startswith("trelink-")}
     assert tops == set(_PACKAGES)
+
+
+def test_a_checkout_reads_the_top_level_specs() -> None:
+    from trelink.specs import SPECS_DIR
+
+    assert SPECS_DIR == _ROOT / "specs"
+
+
+@pytest.mark.slow  # a virtual environment and an install
+def test_the_installed_wheel_runs_and_reads_its_contracts(wheel: Path, tmp_path: Path) -> None:
+    """Installed without the checkout: ``trelink --help`` and ``trelink demo --help`` run,
+    and the shipped dataset spec and SDC policy load from inside the package."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    (site,) = venv.glob("lib/python*/site-packages")
+    # trelink's dependencies come from this environment's site-packages, read as a plain
+    # path (its .pth files, among them the checkout's editable install, are not run).
+    (site / "trelink_dependencies.pth").write_text(
+        "\n".join(path for path in sys.path if path.endswith("site-packages")) + "\n",
+        encoding="utf-8",
+    )
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    for arguments in (["--help"], ["demo", "--help"]):
+        ran = subprocess.run(
+            [str(venv / "bin" / "trelink"), *arguments],
+            capture_output=True,
+            text=True,
+            cwd=away,
+            timeout=300,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert "Usage" in ran.stdout
+    probe = (
+        "from trelink.specs import SPECS_DIR\n"
+        "from trelink.specs.dataset import dataset_spec_path, load_dataset_spec\n"
+        "from sdc.policy import DEFAULT_POLICY, load_policy\n"
+        "load_dataset_spec(dataset_spec_path('nrm'))\n"
+        "load_policy(DEFAULT_POLICY)\n"
+        "print(SPECS_DIR)\n"
+    )
+    loaded = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, cwd=away, timeout=300
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert Path(loaded.stdout.strip()).is_relative_to(site / "trelink" / "specs" / "shipped")

@@ -33,8 +33,10 @@ __all__ = [
 ]
 
 # The YAML contracts live in the repository's top-level ``specs/`` folder (beside the
-# role packages), apart from the Python that reads them.
-SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
+# role packages), apart from the Python that reads them. A wheel carries a copy inside
+# this package, ``shipped/`` (setup.py copies it at build time), used when present.
+_SHIPPED = Path(__file__).resolve().parent / "shipped"
+SPECS_DIR = _SHIPPED if _SHIPPED.is_dir() else Path(__file__).resolve().parents[2] / "specs"
 
 
 class SpecError(TrelinkError):
