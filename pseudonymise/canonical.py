@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +48,12 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, UnparseableDate, date_parser
-from pseudonymise.declarations import IdentifierDeclaration, declared_table, whole_number_text
+from pseudonymise.declarations import (
+    IdentifierDeclaration,
+    column_key,
+    declared_table,
+    whole_number_text,
+)
 from pseudonymise.errors import InputError
 from pseudonymise.textfile import (
     FIELD_LIMIT,
@@ -63,6 +68,7 @@ __all__ = [
     "IDENTIFIER_COLUMNS",
     "REQUIRED_IDENTITY_COLUMNS",
     "CanonicalTable",
+    "ColumnNames",
     "ReadProblem",
     "check_canonical",
     "duplicate_record_ids",
@@ -121,11 +127,14 @@ class CanonicalTable:
         source: str,
         encoding: str | None,
         problems: tuple[ReadProblem, ...] = (),
+        names: ColumnNames | None = None,
     ) -> None:
         self.table = table
         self.source = source
         self.encoding = encoding
         self.problems = problems
+        # How the spec's column names find this table's columns.
+        self.names = names if names is not None else ColumnNames(table.column_names)
 
     @property
     def is_events(self) -> bool:
@@ -282,12 +291,59 @@ def _read_source(source: Path) -> tuple[pa.Table, str | None, _Places]:
     return _read_csv(source, data)
 
 
-def _key(name: str) -> str:
-    return name.strip().casefold()
+_key = column_key
+
+
+class ColumnNames:
+    """Which column of a canonical table a name in the pseudonymise spec refers to.
+
+    A spec may name a column as the file's header writes it (``Gender``, ``Date of
+    Birth``) or by the canonical name it became (``sex``, ``dob``); both are compared
+    trimmed and case-folded, as headers are (``column_key``).
+    """
+
+    def __init__(self, columns: Iterable[str], earlier: Mapping[str, str] | None = None) -> None:
+        self._by_key = {_key(name): target for name, target in (earlier or {}).items()}
+        self._by_key.update({_key(name): name for name in columns})
+
+    def find(self, reference: str) -> str | None:
+        """The table's column ``reference`` names, or None."""
+        return self._by_key.get(_key(reference))
+
+    def resolve(
+        self, key: str, references: Iterable[str], *, required: bool, problems: list[str]
+    ) -> list[str]:
+        """The columns ``references`` name (the spec's ``key``), each once; a missing
+        one is added to ``problems`` when ``required``."""
+        found: list[str] = []
+        for reference in references:
+            name = self.find(reference)
+            if name is None and required:
+                problems.append(f"{key}: {reference!r}")
+            elif name is not None and name not in found:
+                found.append(name)
+        return found
+
+
+def unknown_columns_error(
+    spec_source: str | None, data_source: str, problems: list[str]
+) -> InputError:
+    """The error for spec keys that name columns ``data_source`` does not have (never
+    listing the header, which in a file without one is its first record)."""
+    return InputError(
+        f"{spec_source or 'the pseudonymise spec'}: {'; '.join(problems)}: no such column in "
+        f"{data_source} (names are compared trimmed and case-folded, as the file's header or "
+        "as the canonical column it became); correct the spelling or remove the entry"
+    )
 
 
 def _canonical_names(
-    source: Path, names: list[str], columns: Mapping[str, str], *, parquet: bool
+    source: Path,
+    names: list[str],
+    columns: Mapping[str, str],
+    *,
+    parquet: bool,
+    spec_source: str | None = None,
 ) -> list[str]:
     """The names after the mapping; duplicates and unknown mapped columns refused."""
     where = "" if parquet else "line 1: "
@@ -306,14 +362,19 @@ def _canonical_names(
                 f"{source}: {where}columns {earlier + 1} and {position + 1} {same}; rename "
                 "or remove one"
             )
-    missing = sorted(original for original in columns.values() if _key(original) not in first)
+    missing = [
+        f"columns.{canonical}: {original!r}"
+        for canonical, original in columns.items()
+        if _key(original) not in first
+    ]
     if missing:
-        raise InputError(
-            f"{source}: the column mapping (`columns:` in --spec) names columns not in the "
-            f"file: {missing}"
-        )
-    renamed = {_key(original): canonical for canonical, original in columns.items()}
+        raise unknown_columns_error(spec_source, str(source), missing)
     canonical_keys = {_key(name): name for name in _CANONICAL_NAMES}
+    # `columns: {DOB: birth_date}` names the canonical dob as a header would.
+    renamed = {
+        _key(original): canonical_keys.get(_key(canonical), canonical)
+        for canonical, original in columns.items()
+    }
     result = [
         renamed.get(_key(name), canonical_keys.get(_key(name), name.strip())) for name in names
     ]
@@ -450,8 +511,6 @@ def _recoded(
     source: str,
 ) -> pa.Table:
     for name, codes in values.items():
-        if name not in table.column_names:
-            continue
         if not _is_scalar(table.schema.field(name).type):
             raise InputError(
                 f"{source}: column {name!r} is recoded by `values:` but holds "
@@ -497,25 +556,38 @@ def read_canonical(
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
     values: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
     identifiers: Mapping[str, IdentifierDeclaration] | None = None,
+    spec_source: str | None = None,
 ) -> CanonicalTable:
     """Read a CSV or Parquet canonical extract and check it (see the module docstring).
 
     ``columns`` maps canonical names to the names used in the file; ``date_formats``,
     ``values`` and ``identifiers`` are the pseudonymise spec's keys of those names (the
     declared identifier types build the canonical columns: ``pseudonymise.declarations``).
+    Every column these name is found as a header is (``ColumnNames``); one the file
+    does not have is refused naming ``spec_source`` (the spec file) and the key.
     """
     source = Path(path)
     table, encoding, places = _read_source(source)
+    original = table.column_names
     names = _canonical_names(
         source,
-        table.column_names,
+        original,
         columns or {},
         parquet=source.suffix.lower() in _PARQUET_SUFFIXES,
+        spec_source=spec_source,
     )
     early = _Problems(places)
     table = _plain_types(table.rename_columns(names), str(source), early)
     declared: tuple[ReadProblem, ...] = ()
+    earlier = dict(zip(original, names, strict=True))
     if identifiers:
+        missing = [
+            f"identifiers.{column}"
+            for column in identifiers
+            if _key(column) not in {_key(name) for name in names}
+        ]
+        if missing:
+            raise unknown_columns_error(spec_source, str(source), missing)
         built = declared_table(table, identifiers, source=str(source), date_formats=date_formats)
         table = built.table
         declared = tuple(
@@ -523,15 +595,50 @@ def read_canonical(
             for column, count in built.invalid.items()
             if count
         )
+        earlier.update(
+            {
+                column: declaration.filled[0]
+                for column, declaration in identifiers.items()
+                if declaration.filled
+            }
+        )
+    column_names = ColumnNames(table.column_names, earlier)
     return _harmonised(
         table,
         source=str(source),
         encoding=encoding,
         places=places,
         date_formats=date_formats,
-        values=values or {},
+        values=_resolved_values(values or {}, column_names, spec_source, str(source)),
         earlier=(*early.found, *declared),
+        names=column_names,
     )
+
+
+def _resolved_values(
+    values: Mapping[str, Mapping[str, tuple[str, ...]]],
+    names: ColumnNames,
+    spec_source: str | None,
+    source: str,
+) -> dict[str, Mapping[str, tuple[str, ...]]]:
+    """``values`` keyed by the table's own column names; unknown columns refused, and
+    identifier columns (named by a header declared as one) too."""
+    problems: list[str] = []
+    resolved: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    for reference, codes in values.items():
+        name = names.find(reference)
+        if name is None:
+            problems.append(f"values.{reference}")
+        elif name in IDENTIFIER_COLUMNS or name == "record_id":
+            raise InputError(
+                f"{spec_source or 'the pseudonymise spec'}: values.{reference}: the column "
+                f"is the identifier {name!r}; identifiers cannot be recoded"
+            )
+        else:
+            resolved[name] = codes
+    if problems:
+        raise unknown_columns_error(spec_source, source, problems)
+    return resolved
 
 
 def _is_scalar(data_type: pa.DataType) -> bool:
@@ -608,6 +715,7 @@ def _harmonised(
     date_formats: tuple[str, ...],
     values: Mapping[str, Mapping[str, tuple[str, ...]]],
     earlier: tuple[ReadProblem, ...] = (),
+    names: ColumnNames | None = None,
 ) -> CanonicalTable:
     problems = _Problems(places)
     problems.found.extend(earlier)
@@ -617,7 +725,10 @@ def _harmonised(
     table = _date_lists(table, date_formats, problems)
     table = _aliases(table)
     table = _recoded(table, values, problems, source)
-    return _checked(table, source=source, encoding=encoding, places=places, problems=problems)
+    checked = _checked(table, source=source, encoding=encoding, places=places, problems=problems)
+    if names is not None:
+        checked.names = names
+    return checked
 
 
 def check_canonical(

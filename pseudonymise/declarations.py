@@ -55,6 +55,7 @@ from trelink.specs.loader import FrozenModel
 __all__ = [
     "DeclaredTable",
     "IdentifierDeclaration",
+    "column_key",
     "declaration_clashes",
     "declared_table",
     "parse_declarations",
@@ -146,7 +147,9 @@ def parse_declarations(
     }
 
 
-def _key(label: str) -> str:
+def column_key(label: str) -> str:
+    """How a header and every column a spec names are compared: spaces trimmed and
+    runs of them made one, case folded (``" Date  Of Birth "`` is ``date of birth``)."""
     return " ".join(label.split()).casefold()
 
 
@@ -160,7 +163,7 @@ def declaration_clashes(
     problems: list[str] = []
     spelled: dict[str, str] = {}
     for column in identifiers:
-        earlier = spelled.setdefault(_key(column), column)
+        earlier = spelled.setdefault(column_key(column), column)
         if earlier != column:
             problems.append(
                 f"identifiers: {earlier!r} and {column!r} name one column (compared trimmed "
@@ -338,11 +341,11 @@ def declared_table(
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
 ) -> DeclaredTable:
     """The canonical table for ``table`` under ``identifiers`` (see the module docstring)."""
-    by_key = {_key(name): name for name in table.column_names}
+    by_key = {column_key(name): name for name in table.column_names}
     problems: list[str] = []
     found: dict[str, str] = {}
     for column in identifiers:
-        name = by_key.get(_key(column))
+        name = by_key.get(column_key(column))
         if name is None:
             problems.append(repr(column))
         else:

@@ -152,6 +152,7 @@ def pseudonymise_command(
             identifiers=settings.identifiers,
             date_formats=settings.date_formats,
             values=settings.values,
+            spec_source=None if spec is None else str(spec),
         )
         tables = pseudonymise_table(
             canonical,
@@ -160,6 +161,7 @@ def pseudonymise_command(
             spec=match_key_spec,
             options=settings,
             progress=lambda step: status.update(f"pseudonymising: {step}"),
+            spec_source=None if spec is None else str(spec),
         )
         status.update("writing")
         write_pseudonymised(tables, out)

@@ -36,7 +36,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pseudonymise.bloom import BloomSettings
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, date_format_problem
-from pseudonymise.declarations import IdentifierDeclaration, declaration_clashes
+from pseudonymise.declarations import IdentifierDeclaration, column_key, declaration_clashes
 from trelink.specs.loader import FrozenModel, SpecModel, load_spec
 from trelink.specs.match_keys import MatchKeySpec, load_match_key_spec
 
@@ -90,7 +90,10 @@ class PseudonymiseSpec(SpecModel):
     identifiers: dict[str, IdentifierDeclaration] = Field(default_factory=dict)
     # strftime formats (or excel_serial) for every date column, tried in this order
     date_formats: tuple[str, ...] = Field(default=DEFAULT_DATE_FORMATS, min_length=1)
-    # column -> code -> spellings (compared trimmed and case-folded); other values: null
+    # column -> code -> spellings (compared trimmed and case-folded); other values: null.
+    # Every column named here and in drop, owner_ids and quasi_identifiers is found as
+    # a header is (trimmed, case-folded; by the file's name or the canonical one), and
+    # one the file lacks is refused when the file is read.
     values: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
 
     @field_validator("values", mode="before")
@@ -120,9 +123,10 @@ class PseudonymiseSpec(SpecModel):
         ]
         problems.extend(declaration_clashes(self.identifiers, mapped=self.columns))
         for column, codes in self.values.items():
-            if column in _NO_VALUE_MAPPING:
+            # Compared as headers are: `values: {SEX: ...}` recodes the column sex.
+            if column_key(column) in _NO_VALUE_MAPPING:
                 problems.append(f"values.{column}: identifiers cannot be recoded")
-            if column == "sex" and not set(codes) <= {"F", "M"}:
+            if column_key(column) == "sex" and not set(codes) <= {"F", "M"}:
                 problems.append(
                     "values.sex: the codes are F and M (the canonical sex codes); list "
                     "other spellings under them, and values listed nowhere become null"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,7 @@ from pseudonymise.canonical import (
     CanonicalTable,
     check_canonical,
     duplicate_record_ids,
+    unknown_columns_error,
 )
 from pseudonymise.encoded import Encoded, EncodedLists, encode
 from pseudonymise.errors import InputError
@@ -116,10 +117,42 @@ def _token_array(part: Encoded | EncodedLists, distinct: npt.NDArray[np.int64]) 
     )
 
 
-def _named(wanted: Sequence[str], columns: Sequence[str]) -> list[str]:
-    """The ``columns`` that ``wanted`` names, compared trimmed and case-folded."""
-    keys = {" ".join(name.split()).casefold() for name in wanted}
-    return [name for name in columns if " ".join(name.split()).casefold() in keys]
+def _spec_columns(
+    canonical: CanonicalTable, settings: PseudonymiseSpec, spec_source: str | None
+) -> tuple[list[str], list[str], list[str]]:
+    """The dropped, owner-keyed and quasi-identifier columns the spec names, as the
+    table calls them. A name the table lacks is refused where the spec gave it (a typo
+    in `drop` would ship the column), not where a default names a usual column."""
+    names, given = canonical.names, settings.model_fields_set
+    problems: list[str] = []
+    dropped = names.resolve("drop", settings.drop, required=True, problems=problems)
+    attributes = [
+        name
+        for name in canonical.table.column_names
+        if name not in _NON_ATTRIBUTES and name not in dropped
+    ]
+    owner_ids = names.resolve(
+        "owner_ids", settings.owner_ids, required="owner_ids" in given, problems=problems
+    )
+    quasi_wanted = settings.quasi_identifiers
+    explicit = quasi_wanted is not None
+    quasi = names.resolve(
+        "quasi_identifiers",
+        DEFAULT_QUASI_IDENTIFIERS if quasi_wanted is None else quasi_wanted,
+        required=explicit,
+        problems=problems,
+    )
+    if problems:
+        raise unknown_columns_error(spec_source, canonical.source, problems)
+    released = [name for name in quasi if name in attributes]
+    if explicit and len(released) < len(quasi):
+        withheld = [name for name in quasi if name not in attributes]
+        raise InputError(
+            f"{spec_source or 'the pseudonymise spec'}: quasi_identifiers: {withheld} are "
+            "not released attributes (identifiers or dropped columns); list only columns "
+            "that travel in attributes.parquet"
+        )
+    return dropped, [name for name in owner_ids if name in attributes], released
 
 
 def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
@@ -235,10 +268,14 @@ def pseudonymise_table(
     options: PseudonymiseSpec | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    spec_source: str | None = None,
 ) -> PseudonymisedTables:
     """Tokenise one canonical table (see the module docstring for the outputs).
 
     ``workers`` processes share the hashing of large tables (default: one per CPU).
+    The columns ``options`` names (``drop``, ``owner_ids``, ``quasi_identifiers``) are
+    found as headers are; one the table does not have is refused, naming
+    ``spec_source`` (the spec file) and the key.
     """
     match_key_spec = spec if spec is not None else load_match_key_spec()
     settings = options if options is not None else PseudonymiseSpec(version=1)
@@ -250,12 +287,10 @@ def pseudonymise_table(
         )
     table = canonical.table
     report = progress or (lambda _step: None)
-    # Names in the spec match the file's as headers do: trimmed and case-folded.
-    dropped = _named(settings.drop, table.column_names)
+    dropped, owner_id_columns, quasi_identifiers = _spec_columns(canonical, settings, spec_source)
     kept = [
         name for name in table.column_names if name not in _NON_ATTRIBUTES and name not in dropped
     ]
-    owner_id_columns = _named(settings.owner_ids, kept)
     report("record pids")
     hashed, derived = _hash_everything(
         canonical,
@@ -278,7 +313,7 @@ def pseudonymise_table(
     risk = assess_risk(
         derived.keys,
         attributes,
-        quasi_identifiers=settings.quasi_identifiers or DEFAULT_QUASI_IDENTIFIERS,
+        quasi_identifiers=tuple(quasi_identifiers),
         limits=settings.risk,
     )
     manifest: dict[str, Any] = {

@@ -399,7 +399,9 @@ def test_parquet_of_any_column_type_is_read_or_refused_by_name(
     source = tmp_path / "typed.parquet"
     pq.write_table(pa.table(columns), source)
     try:
-        canonical = read_canonical(source, values={"sex": {"F": ("f",)}})
+        # `values:` naming a column the file lacks is refused: recode sex where it is.
+        recode = {"sex": {"F": ("f",)}} if column == "sex" else None
+        canonical = read_canonical(source, values=recode)
     except InputError as error:
         assert f"column {column!r} must hold" in str(error) or "record id" in str(error)
         return

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner, Result
 
 from pseudonymise.spec import load_pseudonymise_spec
+from trelink.cli import app
 from trelink.specs.loader import SpecError
+from trelink.trust import keys
 
 
 def _load(tmp_path: Path, text: str) -> None:
@@ -87,3 +92,112 @@ def test_repeatable_types_may_be_declared_on_several_columns(tmp_path: Path) -> 
         "  uk: postcode\n  abroad: {type: postcode, country: other}\n"
         "  nhs: {type: identifier, check: nhs_number}\n  member: identifier\n",
     )
+
+
+# --------------------------------------------------------------- columns the spec names
+
+_EXTRACT = (
+    "Case Ref,Given,Family,Born,Gender,Ethnic Group,Case Notes,Person Ref\n"
+    "1,Anna,Smith,2001-04-23,female,White,lives with aunt,P1\n"
+    "2,Ben,Jones,1999-01-02, MALE ,Asian,none,P2\n"
+    "3,Cara,Lee,1998-05-06,F,white,,P3\n"
+)
+_DECLARED = (
+    "identifiers: {case ref: record_id, given: given_name, family: family_name, "
+    "born: date_of_birth, gender: sex}\n"
+)
+
+
+def _pseudonymise(tmp_path: Path, spec_text: str) -> tuple[Result, Path]:
+    extract = tmp_path / "extract.csv"
+    extract.write_text(_EXTRACT)
+    spec = tmp_path / "owner.yaml"
+    spec.write_text("version: 1\n" + spec_text)
+    keys.generate_secret(tmp_path / "link.key")
+    keys.generate_secret(tmp_path / "owner.key")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "pseudonymise", "--in", str(extract), "--spec", str(spec),
+            "--linkage-key", str(tmp_path / "link.key"),
+            "--owner-key", str(tmp_path / "owner.key"), "--out", str(out),
+        ],
+    )  # fmt: skip
+    return result, out
+
+
+def test_every_column_the_spec_names_matches_as_headers_do(tmp_path: Path) -> None:
+    """`values: {SEX: ...}`, `quasi_identifiers: [ethnic  group]`: before, names that
+    differed from the header in case or spaces were silently ignored (sex not recoded,
+    no k-anonymity on it, a dropped column shipped)."""
+    result, out = _pseudonymise(
+        tmp_path,
+        _DECLARED
+        + "values:\n  SEX: {F: [female], M: [male]}\n"
+        + "  ' ethnic  group ': {W: [white], A: [asian]}\n"
+        + "drop: [CASE NOTES]\nowner_ids: [person ref]\n"
+        + "quasi_identifiers: [Gender, ETHNIC GROUP]\n",
+    )
+    assert result.exit_code == 0, result.output
+    attributes = pq.read_table(out / "attributes.parquet")
+    assert attributes.column("sex").to_pylist() == ["F", "M", "F"]
+    assert attributes.column("Ethnic Group").to_pylist() == ["W", "A", "W"]
+    assert "Case Notes" not in attributes.column_names
+    assert attributes.column("Person Ref").to_pylist()[0] != "P1"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["risk"]["k_anonymity"]["quasi_identifiers"] == ["sex", "Ethnic Group"]
+
+
+def test_a_mapped_canonical_name_matches_whatever_its_case(tmp_path: Path) -> None:
+    result, out = _pseudonymise(
+        tmp_path,
+        "columns: {RECORD_ID: case ref, Forename: given, SURNAME: family, DOB: born}\n",
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"fn", "sn", "dob"} <= set(manifest["token_columns"])
+
+
+@pytest.mark.parametrize(
+    ("spec_text", "named"),
+    [
+        ("values: {gendr: {F: [female]}}\n", ["values.gendr"]),
+        ("drop: [case notez]\n", ["drop: 'case notez'"]),
+        ("owner_ids: [person number]\n", ["owner_ids: 'person number'"]),
+        ("quasi_identifiers: [ethnicity]\n", ["quasi_identifiers: 'ethnicity'"]),
+        ("drop: [notes]\nquasi_identifiers: [site]\n", ["drop: 'notes'", "quasi_identifiers"]),
+    ],
+)
+def test_a_column_the_file_lacks_is_refused_naming_the_spec_file_and_key(
+    tmp_path: Path, spec_text: str, named: list[str]
+) -> None:
+    result, out = _pseudonymise(tmp_path, _DECLARED + spec_text)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output and result.exception is not None
+    message = str(result.exception)
+    assert "owner.yaml" in message and "extract.csv" in message
+    for key in named:
+        assert key in message
+    assert not out.exists()
+
+
+def test_a_declared_column_the_file_lacks_names_the_spec_and_key(tmp_path: Path) -> None:
+    result, _ = _pseudonymise(tmp_path, _DECLARED.replace("gender: sex", "gendre: sex"))
+    assert result.exit_code != 0
+    assert "owner.yaml: identifiers.gendre: no such column in" in str(result.exception)
+    assert "Anna" not in str(result.exception)
+
+
+def test_values_for_a_column_declared_as_an_identifier_are_refused(tmp_path: Path) -> None:
+    result, _ = _pseudonymise(tmp_path, _DECLARED + "values: {Born: {X: [y]}}\n")
+    assert result.exit_code != 0
+    assert "values.Born: the column is the identifier 'dob'" in str(result.exception)
+
+
+def test_quasi_identifiers_must_be_released_attributes(tmp_path: Path) -> None:
+    result, _ = _pseudonymise(
+        tmp_path, _DECLARED + "drop: [case notes]\nquasi_identifiers: [Case Notes, born]\n"
+    )
+    assert result.exit_code != 0
+    assert "quasi_identifiers: ['Case Notes', 'dob'] are not released" in str(result.exception)
