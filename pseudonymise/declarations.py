@@ -1,18 +1,15 @@
 """Bring your own dataset: build the canonical identity columns from declared types.
 
 A data owner's pseudonymise spec may say, for each column of the file, which identifier
-type it holds (``specs/identifier_types.py`` lists them)::
+type it holds (``trelink/specs/identifier_types.py`` lists them)::
 
     identifiers:
-      rec_id: record_id
-      given_name: given_name
-      surname: family_name
-      date_of_birth: {type: date_of_birth, format: "%Y%m%d"}
-      street_number: address_line
-      address_1: address_line
-      suburb: locality
-      postcode: {type: postcode, country: other}
-      soc_sec_id: identifier
+      id: record_id
+      name: full_name
+      born: {type: date_of_birth, format: "%d/%m/%Y"}
+      house: address_line
+      street: address_line
+      postcode: {type: postcode, country: uk}
       email: email
 
 ``declared_table`` turns such a file into the canonical table ``pseudonymise`` reads:
