@@ -14,24 +14,11 @@ from typing import Annotated
 import typer
 
 from trelink.console import result_console
+from trelink.options import comma_separated, dataset_key_paths
 
 __all__ = ["register"]
 
 _console = result_console()
-
-
-def _owner_keys(values: list[str]) -> dict[str, Path]:
-    from linkage.errors import ClericalReviewError
-
-    owners: dict[str, Path] = {}
-    for value in values:
-        dataset, separator, path = value.partition("=")
-        if not separator or not dataset or not path:
-            raise ClericalReviewError(
-                f"--owner {value!r}: write DATASET=PUBLIC_KEY, e.g. nrm=homeoffice.public.pem"
-            )
-        owners[dataset] = Path(path)
-    return owners
 
 
 def review_pack_command(
@@ -69,13 +56,12 @@ def review_pack_command(
     ] = None,
 ) -> None:
     """Seal the pairs to review: a request per data owner and evidence for the reviewer."""
+    from linkage.errors import ClericalReviewError
     from linkage.review_pack import export_review_pack
     from trelink.trust import keys
 
-    owners = {
-        dataset: keys.load_recipient_public_key(path)
-        for dataset, path in _owner_keys(owner).items()
-    }
+    paths = dataset_key_paths(owner, refuse=ClericalReviewError)
+    owners = {dataset: keys.load_recipient_public_key(path) for dataset, path in paths.items()}
     pack = export_review_pack(
         link_dir,
         out=out,
@@ -86,9 +72,7 @@ def review_pack_command(
         max_pairs=max_pairs,
         held_back=not no_held_back,
         training_share=training_share,
-        datasets=[name.strip() for name in datasets.split(",") if name.strip()]
-        if datasets
-        else None,
+        datasets=comma_separated(datasets),
     )
     _console.print(
         f"wrote review pack {pack.pack_id} to {out}: {pack.pairs:,} pairs "

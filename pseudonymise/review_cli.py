@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from trelink.console import result_console
+from trelink.options import comma_separated, dataset_key_paths
 
 __all__ = ["register"]
 
@@ -48,7 +49,7 @@ def review_reidentify_command(
         reviewer=keys.load_recipient_public_key(reviewer),
         signing_key=keys.load_signing_private_key(signing_key),
         out=out,
-        fields=[name.strip() for name in fields.split(",") if name.strip()] if fields else None,
+        fields=comma_separated(fields),
         id_column=id_column,
     )
     _console.print(
@@ -74,12 +75,8 @@ def review_sheet_command(
     from pseudonymise.review import ReviewError, open_review
     from trelink.trust import keys
 
-    owners = {}
-    for value in owner:
-        dataset, separator, path = value.partition("=")
-        if not separator or not dataset or not path:
-            raise ReviewError(f"--owner {value!r}: write DATASET=PUBLIC_KEY")
-        owners[dataset] = keys.load_signing_public_key(path)
+    paths = dataset_key_paths(owner, refuse=ReviewError)
+    owners = {dataset: keys.load_signing_public_key(path) for dataset, path in paths.items()}
     opened = open_review(
         evidence,
         parts,

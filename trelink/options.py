@@ -10,12 +10,22 @@ so that existing scripts keep running while they are updated.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-__all__ = ["JSON_HELP", "OVERWRITE_HELP", "deprecated_alias", "prefer"]
+from trelink.errors import TrelinkError
+
+__all__ = [
+    "JSON_HELP",
+    "OVERWRITE_HELP",
+    "comma_separated",
+    "dataset_key_paths",
+    "deprecated_alias",
+    "prefer",
+]
 
 OVERWRITE_HELP = "Replace an existing output (only once the new one is complete)."
 JSON_HELP = "Print the result as one JSON document on stdout (messages go to stderr)."
@@ -53,3 +63,29 @@ def prefer(new: _Value, old: _Value | None, *, unset: _Value) -> _Value:
     if old is None or old is False:
         return new
     return old if new == unset else new
+
+
+def comma_separated(text: str | None) -> list[str] | None:
+    """The names in a comma-separated option (``"nrm, npd"``: nrm and npd); None when
+    the option was not given."""
+    if not text:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def dataset_key_paths(
+    values: Sequence[str], *, refuse: type[TrelinkError], option: str = "--owner"
+) -> dict[str, Path]:
+    """Repeated ``--owner DATASET=PUBLIC_KEY`` values: the key file of each dataset.
+
+    A value not so written is refused with ``refuse``, the command's own error.
+    """
+    paths: dict[str, Path] = {}
+    for value in values:
+        dataset, separator, path = value.partition("=")
+        if not separator or not dataset or not path:
+            raise refuse(
+                f"{option} {value!r}: write DATASET=PUBLIC_KEY, e.g. nrm=homeoffice.public.pem"
+            )
+        paths[dataset] = Path(path)
+    return paths
