@@ -281,3 +281,36 @@ def test_febrl_four_digit_postcodes_are_flagged_not_ok(tmp_path: Path) -> None:
     assert columns["postcode"].invalid == columns["postcode"].present == 5_000
     assert not columns["dob"].mostly_invalid
     assert prepared.tables["person"].column("dob").null_count < 250  # YYYYMMDD read
+
+
+@pytest.mark.parametrize("other", ["nrm.parquet", "nrm.CSV"])
+def test_one_extract_saved_twice_is_refused_naming_both_files(tmp_path: Path, other: str) -> None:
+    """NRM.csv beside nrm.parquet: both matched the period and every record was read
+    twice (merged silently where record ids may repeat)."""
+    spec, raw = _setup(tmp_path, "*")
+    (raw / "NRM.csv").write_text(GOOD)
+    if other.endswith(".parquet"):
+        rows = [line.split(",") for line in GOOD.splitlines()]
+        pq.write_table(
+            pa.table(dict(zip(rows[0], zip(*rows[1:], strict=True), strict=True))), raw / other
+        )
+    else:
+        (raw / other).write_text(GOOD)
+    if not (raw / "NRM.csv").exists() or len(list(raw.iterdir())) < 2:
+        pytest.skip("the file system folds case: the two names are one file")
+    with pytest.raises(PrepareError) as caught:
+        _prepare(spec, raw)
+    assert "NRM.csv" in str(caught.value) and other in str(caught.value)
+    assert "saved twice" in str(caught.value)
+
+
+def test_files_of_one_name_in_different_folders_are_both_read(tmp_path: Path) -> None:
+    """ICTG's DW/ and RPC/ folders hold files of the same name: that is no duplicate."""
+    spec, raw = _setup(tmp_path, "*/*.csv")
+    for folder, urn in (("a", "A"), ("b", "B")):
+        (raw / folder).mkdir()
+        (raw / folder / "nrm.csv").write_text(
+            GOOD.replace("A1", f"{urn}1").replace("A2", f"{urn}2")
+        )
+    table, _ = _prepare(spec, raw)
+    assert table.column("record_id").to_pylist() == ["A1", "A2", "B1", "B2"]
