@@ -43,11 +43,10 @@ from pseudonymise.errors import InputError
 from pseudonymise.normalise import title_free_words
 from trelink.specs.identifier_types import (
     REPEATABLE_OWNER_TYPES,
+    IdentifierTypeSpec,
     OwnerType,
-    canonical_of,
     filled_columns,
 )
-from trelink.specs.loader import FrozenModel
 
 __all__ = [
     "DeclaredTable",
@@ -70,25 +69,20 @@ _OPTION_TYPES: dict[str, frozenset[str]] = {
 }
 
 
-class IdentifierDeclaration(FrozenModel):
-    """What one column of the owner's file holds."""
+class IdentifierDeclaration(IdentifierTypeSpec):
+    """What one column of the owner's file holds (``country`` and ``check`` as in
+    ``IdentifierTypeSpec``)."""
 
     type: DeclaredType
     # date_of_birth, other_date_of_birth: strftime formats tried in order (None: the
     # spec's `date_formats`).
     format: tuple[str, ...] | None = None
-    # postcode: uk (checked UK format) or other / free (any country, kept as written).
-    country: Literal["uk", "other", "free"] = "uk"
-    # identifier: validate a check digit and fill that canonical column.
-    check: Literal["none", "nhs_number", "upn", "pnc_id"] = "none"
     # full_name: which word comes first.
     order: Literal["given_first", "family_first"] = "given_first"
 
     @model_validator(mode="before")
     @classmethod
-    def _from_text(cls, value: object) -> object:
-        if isinstance(value, str):
-            return {"type": value}
+    def _one_format(cls, value: object) -> object:
         if isinstance(value, dict) and isinstance(value.get("format"), str):
             return {**value, "format": (value["format"],)}
         return value
@@ -115,11 +109,6 @@ class IdentifierDeclaration(FrozenModel):
         if misplaced:
             raise ValueError("; ".join(misplaced))
         return self
-
-    @property
-    def canonical(self) -> str:
-        """The canonical column this declaration fills (full names fill three)."""
-        return canonical_of(self.type, country=self.country, check=self.check)
 
     @property
     def filled(self) -> tuple[str, ...]:

@@ -25,9 +25,9 @@ from pydantic import Field, model_validator
 
 from trelink.specs.identifier_types import (
     CANONICAL_COLUMNS,
+    IdentifierTypeSpec,
     IdentityRole,
     OwnerType,
-    canonical_of,
 )
 from trelink.specs.loader import FrozenModel, SpecModel, load_spec, spec_path
 
@@ -90,26 +90,13 @@ def label_key(label: str) -> str:
     return re.sub(r"[\s._]+", " ", label).strip().casefold()
 
 
-class DatasetIdentifier(FrozenModel):
+class DatasetIdentifier(IdentifierTypeSpec):
     """An identifier column's type, as the registry of identifier types names it
     (``trelink.specs.identifier_types``; the pseudonymise spec's ``identifiers:``
     section uses the same names): ``given_name``, ``date_of_birth``, ``postcode``, or
     ``{type: identifier, check: nhs_number}`` ..."""
 
     type: OwnerType
-    # postcode: uk (checked UK format) or other / free (any country, kept as written).
-    country: Literal["uk", "other", "free"] = "uk"
-    # identifier: validate a check digit and fill that canonical column.
-    check: Literal["none", "nhs_number", "upn", "pnc_id"] = "none"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: object) -> object:
-        return {"type": value} if isinstance(value, str) else value
-
-    @property
-    def canonical(self) -> str:
-        return canonical_of(self.type, country=self.country, check=self.check)
 
 
 # The column type an identifier type is prepared as, where it is not text.

@@ -49,6 +49,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import model_validator
+
+from trelink.specs.loader import FrozenModel
+
 __all__ = [
     "CANONICAL_COLUMNS",
     "CHANGEABLE_COLUMNS",
@@ -58,6 +62,7 @@ __all__ = [
     "OWNER_TYPES",
     "REPEATABLE_OWNER_TYPES",
     "CanonicalColumn",
+    "IdentifierTypeSpec",
     "IdentityRole",
     "OwnerType",
     "canonical_of",
@@ -258,3 +263,28 @@ def is_placeholder(column: str, value: str) -> bool:
     if rule == "email":
         return _email_placeholder(value)
     return False
+
+
+class IdentifierTypeSpec(FrozenModel):
+    """An identifier type as a spec names it: ``given_name``, or a mapping with options
+    (``{type: postcode, country: other}``, ``{type: identifier, check: upn}``) that
+    choose its canonical column. The dataset spec's ``identifier:``
+    (``trelink.specs.dataset.DatasetIdentifier``) and the pseudonymise spec's
+    ``identifiers:`` (``pseudonymise.declarations.IdentifierDeclaration``) extend it,
+    each naming the types it takes."""
+
+    type: str
+    # postcode: uk (checked UK format) or other / free (any country, kept as written).
+    country: Literal["uk", "other", "free"] = "uk"
+    # identifier: validate a check digit and fill that canonical column.
+    check: Literal["none", "nhs_number", "upn", "pnc_id"] = "none"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        return {"type": value} if isinstance(value, str) else value
+
+    @property
+    def canonical(self) -> str:
+        """The canonical column this type fills (a full name fills three: ``filled``)."""
+        return canonical_of(self.type, country=self.country, check=self.check)
