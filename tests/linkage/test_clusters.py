@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from linkage.clusters import build_spine
+from linkage.clusters import Spine, build_spine
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
@@ -82,16 +82,25 @@ def _persons(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {pid: person for pid, person in rows}
 
 
-def test_a_non_match_label_splits_a_person_at_its_weakest_link() -> None:
-    connection = _triangle()
-    connection.execute("INSERT INTO cannot VALUES ('a', 'C', 'a', 'A')")  # either orientation
-    spine = build_spine(
+def _labelled_spine(
+    connection: duckdb.DuckDBPyConnection, *, must_link: str | None = None
+) -> Spine:
+    """The spine of ``_triangle``'s pairs at 0.8 with its ``cannot`` labels (and
+    ``must_link``'s, if given)."""
+    return build_spine(
         connection,
         tables={"a": "input_a"},
         threshold=0.8,
         repeats_dataset=None,
         cannot_link="cannot",
+        must_link=must_link,
     )
+
+
+def test_a_non_match_label_splits_a_person_at_its_weakest_link() -> None:
+    connection = _triangle()
+    connection.execute("INSERT INTO cannot VALUES ('a', 'C', 'a', 'A')")  # either orientation
+    spine = _labelled_spine(connection)
     person = _persons(connection)
     assert person["A"] == person["B"] != person["C"]
     assert person["D"] == person["E"]  # a person without a label is left alone
@@ -106,13 +115,7 @@ def test_the_strongest_links_stay_when_a_chain_is_cut() -> None:
     # A-B 0.99, B-C 0.85, C-E 0.95, D-E 0.99: a chain; A and D labelled different people
     connection.execute("INSERT INTO scored_pairs VALUES ('a', 'C', 'a', 'E', 6, 0.95)")
     connection.execute("INSERT INTO cannot VALUES ('a', 'A', 'a', 'D')")
-    spine = build_spine(
-        connection,
-        tables={"a": "input_a"},
-        threshold=0.8,
-        repeats_dataset=None,
-        cannot_link="cannot",
-    )
+    spine = _labelled_spine(connection)
     person = _persons(connection)
     assert person["A"] == person["B"] and person["C"] == person["D"] == person["E"]
     assert person["A"] != person["D"]
@@ -125,13 +128,7 @@ def test_the_strongest_links_stay_when_a_chain_is_cut() -> None:
 def test_a_non_match_already_apart_cuts_nothing() -> None:
     connection = _triangle()
     connection.execute("INSERT INTO cannot VALUES ('a', 'A', 'a', 'E')")
-    spine = build_spine(
-        connection,
-        tables={"a": "input_a"},
-        threshold=0.8,
-        repeats_dataset=None,
-        cannot_link="cannot",
-    )
+    spine = _labelled_spine(connection)
     assert (spine.persons, spine.separated_pairs, spine.cut_links) == (2, 0, 0)
     person = _persons(connection)
     assert person["A"] == person["B"] == person["C"]
@@ -143,27 +140,13 @@ def test_a_match_label_is_never_cut_and_contradicting_labels_are_counted() -> No
     # the reviewer called B-C a match (probability 1) but A-C a non-match: A-B is cut
     connection.execute("UPDATE scored_pairs SET match_probability = 1.0 WHERE record_pid_r = 'C'")
     connection.execute("CREATE TABLE must AS SELECT * FROM scored_pairs WHERE record_pid_r = 'C'")
-    spine = build_spine(
-        connection,
-        tables={"a": "input_a"},
-        threshold=0.8,
-        repeats_dataset=None,
-        cannot_link="cannot",
-        must_link="must",
-    )
+    spine = _labelled_spine(connection, must_link="must")
     person = _persons(connection)
     assert person["B"] == person["C"] != person["A"]
     assert (spine.cut_links, spine.contradicted_pairs) == (1, 0)
     # with A-B labelled match too, the labels join A and C: nothing is cut, it is counted
     connection.execute("INSERT INTO must SELECT * FROM scored_pairs WHERE record_pid_r = 'B'")
-    spine = build_spine(
-        connection,
-        tables={"a": "input_a"},
-        threshold=0.8,
-        repeats_dataset=None,
-        cannot_link="cannot",
-        must_link="must",
-    )
+    spine = _labelled_spine(connection, must_link="must")
     person = _persons(connection)
     assert person["A"] == person["B"] == person["C"]
     assert (spine.separated_pairs, spine.cut_links, spine.contradicted_pairs) == (0, 0, 1)
