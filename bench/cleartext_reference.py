@@ -176,14 +176,14 @@ _PREDICTION_COLUMNS = {"fn": "forename", "sn": "surname"}
 
 
 def _cleartext_rule(rule: BlockingRuleSpec) -> BlockingRuleSpec:
-    return rule.model_copy(
-        update={
-            "all": tuple(
-                EqualTerm(equal=_PREDICTION_COLUMNS.get(term.equal, term.equal))
-                for term in rule.all
-                if isinstance(term, EqualTerm)
-            )
-        }
+    # Built anew, not model_copy(update=...), so the rule is validated as any other.
+    return BlockingRuleSpec(
+        all=tuple(
+            EqualTerm(equal=_PREDICTION_COLUMNS.get(term.equal, term.equal))
+            for term in rule.all
+            if isinstance(term, EqualTerm)
+        ),
+        max_block_size=rule.max_block_size,
     )
 
 
