@@ -61,6 +61,7 @@ from pseudonymise.textfile import (
     UnreadableText,
     decode_text,
     other_separator,
+    visible_label,
 )
 from trelink.specs.identifier_types import IDENTITY_ROLES
 
@@ -139,6 +140,17 @@ class CanonicalTable:
     @property
     def is_events(self) -> bool:
         return not any(column in self.table.column_names for column in IDENTIFIER_COLUMNS)
+
+    @property
+    def empty_identifiers(self) -> list[str]:
+        """Identifier columns with no value in any row: no record can link on them, which
+        is almost always the wrong column declared or an export that lost it."""
+        table = self.table
+        return [
+            name
+            for name in IDENTIFIER_COLUMNS
+            if name in table.column_names and table.column(name).null_count == table.num_rows
+        ]
 
     @property
     def invalid(self) -> dict[str, int]:
@@ -263,9 +275,9 @@ def _read_csv(source: Path, data: bytes) -> tuple[pa.Table, str, _Places]:
 
 def _header_names(labels: list[str]) -> list[str]:
     # A spreadsheet export often ends its header with empty cells: name, don't refuse.
-    # NUL characters, which some tools cannot hold in a name, are dropped here too.
+    # NUL, byte-order marks and zero-width characters are dropped (``visible_label``).
     return [
-        label.replace("\x00", "").strip() or f"column_{position + 1}"
+        visible_label(label).strip() or f"column_{position + 1}"
         for position, label in enumerate(labels)
     ]
 

@@ -182,6 +182,12 @@ def pseudonymise_command(
             f"[yellow]{escape(canonical.source)}:[/] "
             f"{escape(problem.describe(canonical.table.num_rows))}"
         )
+    for column in canonical.empty_identifiers:
+        _console.print(
+            f"[yellow]warning:[/] {escape(canonical.source)}: identifier column {column!r} is "
+            "empty in every row (or every value was invalid), so no record can link on it; "
+            "check the file and the column the spec names for it"
+        )
     for column, count in tables.manifest["invalid_values"].items():
         if column not in canonical.invalid:  # those read as null are described above
             _console.print(

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pseudonymise.errors import PrepareError
-from pseudonymise.textfile import CsvText, UnreadableText, decode_text
+from pseudonymise.textfile import CsvText, UnreadableText, decode_text, visible_label
 
 __all__ = ["RAW_SUFFIXES", "Cell", "CsvBroken", "cell_text", "is_blank", "read_raw_file"]
 
@@ -170,8 +170,8 @@ def read_raw_file(path: Path, encoding: str) -> tuple[list[Cell], Iterator[list[
         header, rows, used = _read_xlsx(path)
     else:
         header, rows, used = _read_xls(path)
-    # NUL characters in a label would keep it from matching its synonyms.
-    header = [label.replace("\x00", "") if isinstance(label, str) else label for label in header]
+    # NUL, BOM and zero-width characters in a label would keep it from matching its synonyms.
+    header = [visible_label(label) if isinstance(label, str) else label for label in header]
     if all(is_blank(label) for label in header):
         raise PrepareError(f"{path}: the file is empty (its first row has no headers)")
     return header, rows, used

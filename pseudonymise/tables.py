@@ -343,6 +343,7 @@ def pseudonymise_table(
         "owner_keyed_columns": owner_id_columns,
         "bloom": None if settings.bloom is None else settings.bloom.model_dump(),
         "dropped_columns": dropped,
+        "empty_identifier_columns": canonical.empty_identifiers,
         "invalid_values": {
             column: canonical.invalid.get(column, 0) + derived.invalid.get(column, 0)
             for column in {**canonical.invalid, **derived.invalid}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ __all__ = [
     "UnreadableText",
     "decode_text",
     "other_separator",
+    "visible_label",
 ]
 
 # The csv module's own limit; left at its default so no process-wide setting changes.
@@ -216,3 +218,14 @@ class CsvText:
         """Every record after the header, in order."""
         while (record := self._next()) is not None:
             yield record
+
+
+# NUL, byte-order marks and zero-width characters: invisible, yet they keep a header
+# from matching its name (a CSV read without its BOM stripped and saved as Parquet
+# names its first column "\ufeffRec ID").
+_INVISIBLE = re.compile("[\x00\ufeff\u200b\u200c\u200d\u2060]")
+
+
+def visible_label(label: str) -> str:
+    """A header label without the invisible characters that would stop it matching."""
+    return _INVISIBLE.sub("", label)

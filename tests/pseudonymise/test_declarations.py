@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from pseudonymise.declarations import declared_table, parse_declarations
 from pseudonymise.errors import InputError
@@ -332,3 +332,58 @@ def test_a_float_identifier_column_read_without_declarations(tmp_path: Path) -> 
     assert canonical.invalid == {"identifier": 1}
     problem = next(found for found in canonical.problems if found.column == "identifier")
     assert problem.first_at == "row 1"
+
+
+def _run_pseudonymise(tmp_path: Path, extract: Path, spec_text: str) -> Result:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\n" + spec_text)
+    keys.generate_secret(tmp_path / "link.key")
+    keys.generate_secret(tmp_path / "owner.key")
+    return CliRunner().invoke(
+        app,
+        [
+            "pseudonymise", "--in", str(extract), "--spec", str(spec),
+            "--linkage-key", str(tmp_path / "link.key"),
+            "--owner-key", str(tmp_path / "owner.key"), "--out", str(tmp_path / "out"),
+        ],
+    )  # fmt: skip
+
+
+_DECLARED_PEOPLE = (
+    "identifiers: {rec id: record_id, first: given_name, last: family_name, "
+    "born: date_of_birth, mail: email}\n"
+)
+
+
+def test_a_byte_order_mark_kept_in_a_parquet_header_still_matches(tmp_path: Path) -> None:
+    """A CSV read without its BOM stripped and saved as Parquet names its first column
+    '\\ufeffRec ID' (and zero-width spaces hide in copied headers): refused before."""
+    extract = tmp_path / "people.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "\ufeffRec ID": ["1", "2"],
+                "First\u200b": ["Ann", "Bob"],
+                "Last": ["Lee", "Kay"],
+                "Born": ["2000-01-02", "2001-03-04"],
+                "Mail": ["ann@lee.org", None],
+            }
+        ),
+        extract,
+    )
+    result = _run_pseudonymise(tmp_path, extract, _DECLARED_PEOPLE)
+    assert result.exit_code == 0, result.output
+    identity = pq.read_table(tmp_path / "out" / "identity.parquet")
+    assert identity.column("fn").null_count == 0
+
+
+def test_an_identifier_column_empty_in_every_row_is_warned_of(tmp_path: Path) -> None:
+    """Every date of birth blank: written as before, but said on screen and in the
+    manifest, where before nothing told the owner no record could link on it."""
+    extract = tmp_path / "people.csv"
+    extract.write_text("Rec ID,First,Last,Born,Mail\n1,Ann,Lee,,ann@lee.org\n2,Bob,Kay,,\n")
+    result = _run_pseudonymise(tmp_path, extract, _DECLARED_PEOPLE)
+    assert result.exit_code == 0, result.output
+    assert "identifier column 'dob' is empty in every row" in " ".join(result.output.split())
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["empty_identifier_columns"] == ["dob"]

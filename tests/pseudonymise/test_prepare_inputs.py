@@ -314,3 +314,13 @@ def test_files_of_one_name_in_different_folders_are_both_read(tmp_path: Path) ->
         )
     table, _ = _prepare(spec, raw)
     assert table.column("record_id").to_pylist() == ["A1", "A2", "B1", "B2"]
+
+
+def test_a_byte_order_mark_in_a_raw_parquet_header_still_matches(tmp_path: Path) -> None:
+    spec, raw = _setup(tmp_path, "*.parquet")
+    rows = [line.split(",") for line in GOOD.splitlines()]
+    columns = dict(zip(rows[0], zip(*rows[1:], strict=True), strict=True))
+    columns = {("\ufeff" + name if name == "URN" else name): list(v) for name, v in columns.items()}
+    pq.write_table(pa.table(columns), raw / "a.parquet")
+    table, _ = _prepare(spec, raw)
+    assert table.column("record_id").to_pylist() == ["A1", "A2"]
