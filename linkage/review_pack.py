@@ -90,12 +90,18 @@ def threshold_weight(threshold: float) -> float:
 
 
 def _draw_sql(dialect: str) -> str:
-    """A pseudo-random draw in [0, 1) fixed by the pair's record pids: the same pairs
-    are sampled every time the run is repeated, independently of their scores."""
-    hashed = "hash('trelink review sample', record_pid_l, record_pid_r)"
+    """A pseudo-random draw in [0, 1) fixed by the pair's record pids: the same pairs are
+    sampled every time the run is repeated, on either backend, whatever their scores
+    (the first 32 bits of an MD5 of the pair, which DuckDB and Spark compute alike)."""
+    digest = (
+        "substr(md5(concat_ws('|', 'trelink review sample', CAST(record_pid_l AS STRING), "
+        "CAST(record_pid_r AS STRING))), 1, 8)"
+    )
     if dialect == "spark":
-        return f"pmod({hashed}, 1000003) / 1000003.0"
-    return f"({hashed} % 1000003) / 1000003.0"
+        number = f"CAST(conv({digest}, 16, 10) AS BIGINT)"
+    else:
+        number = f"CAST('0x' || {digest} AS BIGINT)"
+    return f"(CAST({number} AS DOUBLE) / 4294967296)"
 
 
 def _stratum_sql(bits: str) -> str:
