@@ -13,9 +13,11 @@ owner type                 canonical column     notes
 ``given_name``             ``forename``         first word kept; middle words dropped
 ``middle_name``            ``middle_name``
 ``family_name``            ``surname``
-``full_name``              ``forename``,        split on spaces: first word the forename,
-                           ``surname``,         last word the surname, words between the
-                           ``middle_name``      middle name (``order: family_first`` reverses)
+``full_name``              ``forename``,        titles and suffixes dropped, then split on
+                           ``surname``,         spaces: first word the forename, last word
+                           ``middle_name``      the surname, words between the middle name
+                                                (``order: family_first`` reverses; a comma
+                                                ends the surname: ``Smith, John``)
 ``aliases``                ``aliases``          ``forename|surname`` pairs separated by ``;``
 ``date_of_birth``          ``dob``              ``format``: any strftime format
 ``other_date_of_birth``    ``dob_alt``          dates separated by ``;``
