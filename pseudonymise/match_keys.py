@@ -27,7 +27,8 @@ Derivations and what they mean:
                           ``nicknames`` package's English list (Bill, William): the
                           forename and every formal name it shortens, each + surname;
                           none for other forenames
-``dob``                   ``YYYY-MM-DD``
+``dob``                   ``YYYY-MM-DD``; a placeholder (1900-01-01) or a date after
+                          today is missing and counted as invalid
 ``dob_day_month_swapped`` the date with day and month exchanged, when that is a
                           different valid date (day ≤ 12 and day ≠ month)
 ``dob_alternatives``      other recorded dates of birth, excluding ``dob``
@@ -56,6 +57,7 @@ from nicknames import NickNamer
 
 from pseudonymise import normalise
 from pseudonymise.encoded import SEPARATOR, Encoded, EncodedLists, Pair, encode, encode_lists
+from trelink.specs.identifier_types import is_placeholder
 from trelink.specs.match_keys import MatchKey, MatchKeySpec
 
 __all__ = ["DerivedKeys", "derive_match_keys", "derive_parts", "implemented_derivations"]
@@ -144,6 +146,15 @@ def _tail(name: str) -> str | None:
     return None
 
 
+def _birth_date(date_text: str) -> str | None:
+    """A date of birth as it enters match keys; None for a system's stand-in
+    (``is_placeholder``: 1900-01-01, 9999-12-31) and for a date after today, which no
+    one was born on (a two-digit year read as 2065 where 1965 was meant)."""
+    if is_placeholder("dob", date_text) or date_text > dt.date.today().isoformat():
+        return None
+    return date_text
+
+
 def _swapped(date_text: str) -> str | None:
     year, month, day = date_text[:4], date_text[5:7], date_text[8:10]
     if int(day) > 12 or day == month:
@@ -210,7 +221,7 @@ class _Deriver:
             "forename_formal_surname": lambda: (
                 self._pair("forename", "surname").joined().map_lists(_formal_with_surname)
             ),
-            "dob": lambda: self._column("dob"),
+            "dob": lambda: self._normalised("dob", _each(_birth_date)),
             "dob_day_month_swapped": lambda: self.scalar("dob").map(_swapped)[0],
             "dob_alternatives": self._dob_alternatives,
             "dob_year": lambda: self.scalar("dob").map(lambda text: text[:4])[0],
@@ -290,12 +301,17 @@ class _Deriver:
             return EncodedLists.missing(self._rows)
         dob = self.scalar("dob")
         rows: list[list[str] | None] = []
+        lost = 0
         for index, dates in enumerate(self._list_rows("dob_alt")):
             own = dob.values[dob.codes[index]] if dob.codes[index] >= 0 else None
             texts = [
                 normalise.format_date(item) for item in dates or [] if isinstance(item, dt.date)
             ]
-            rows.append([text for text in texts if text != own])
+            births = [text for text in texts if _birth_date(text) is not None]
+            lost += len(texts) - len(births)
+            rows.append([text for text in births if text != own])
+        if lost:
+            self.invalid["dob_alt"] = self.invalid.get("dob_alt", 0) + lost
         return encode_lists(rows)
 
     def _pair(self, first: str, second: str) -> Pair:

@@ -41,7 +41,7 @@ def test_every_derivation_yields_lists_exactly_when_the_spec_says_so() -> None:
             "address": ["1 High Street", None],
             "locality": ["Birmingham", None],
             "postal_code": ["75001", None],
-            "email": ["a.b@example.org", None],
+            "email": ["a.b@mail.org", None],
             "phone": ["0121 496 0000", None],
             "identifier": ["AB-1234", None],
         }
@@ -50,3 +50,33 @@ def test_every_derivation_yields_lists_exactly_when_the_spec_says_so() -> None:
     kinds = {name: isinstance(part, EncodedLists) for name, part in parts.items()}
     assert {name for name, is_list in kinds.items() if is_list} == LIST_DERIVATIONS
     assert all(isinstance(part, Encoded | EncodedLists) for part in parts.values())
+
+
+def test_placeholder_and_future_dates_of_birth_are_missing_and_counted() -> None:
+    """1900-01-01 (a system's unknown date) agreed across everyone given it; 2065 is a
+    two-digit year read a century late. Neither enters a match key; both are counted."""
+    from pseudonymise.match_keys import derive_match_keys
+
+    table = pa.table(
+        {
+            "record_id": ["a", "b", "c", "d"],
+            "forename": ["Ann", "Ben", "Cat", "Dan"],
+            "surname": ["Lee", "Kay", "Day", "Orr"],
+            "dob": pa.array(
+                [dt.date(1900, 1, 1), dt.date(2065, 2, 1), dt.date(2001, 4, 23), None],
+                pa.date32(),
+            ),
+            "dob_alt": pa.array(
+                [[dt.date(1899, 12, 30), dt.date(1990, 5, 6)], None, None, None],
+                pa.list_(pa.date32()),
+            ),
+        }
+    )
+    derived = derive_match_keys(table, load_match_key_spec())
+    dob = derived.keys["dob"]
+    assert isinstance(dob, Encoded)
+    assert (dob.codes < 0).tolist() == [True, True, False, True]
+    assert derived.invalid == {"dob": 2, "dob_alt": 1}
+    alternatives = derive_parts(table, ["dob_alternatives"])["dob_alternatives"]
+    assert isinstance(alternatives, EncodedLists)
+    assert alternatives.lists[alternatives.codes[0]] == ["1990-05-06"]

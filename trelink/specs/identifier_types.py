@@ -40,10 +40,10 @@ several columns, whose values are combined (address lines and middle names joine
 spec order, aliases and other dates listed together); each category is its own column.
 
 Placeholders: values a system writes where it has none (``unknown@unknown.com``,
-``0000000000``, ``n/a``) would otherwise agree with each other across records of
-different people. ``is_placeholder`` says which normalised values of a column are such
-stand-ins; normalisation treats them as missing and counts them, whichever path
-(``prepare`` or a declared CSV) the values came by.
+``0000000000``, ``n/a``, a date of birth of ``1900-01-01``) would otherwise agree with
+each other across records of different people. ``is_placeholder`` says which normalised
+values of a column are such stand-ins; normalisation treats them as missing and counts
+them, whichever path (``prepare`` or a declared CSV) the values came by.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class CanonicalColumn:
     # Column of dates or lists rather than text.
     kind: Literal["text", "date", "date_list", "alias_list"] = "text"
     # Which stand-in values ``is_placeholder`` recognises in it.
-    placeholders: Literal["none", "repeated", "phone", "email"] = "none"
+    placeholders: Literal["none", "repeated", "phone", "email", "date"] = "none"
 
 
 CANONICAL_COLUMNS: dict[str, CanonicalColumn] = {
@@ -118,8 +118,10 @@ CANONICAL_COLUMNS: dict[str, CanonicalColumn] = {
         CanonicalColumn("middle_name", "middle names"),
         CanonicalColumn("surname", "family name", changeable=True),
         CanonicalColumn("aliases", "other names, forename|surname pairs", kind="alias_list"),
-        CanonicalColumn("dob", "date of birth", kind="date"),
-        CanonicalColumn("dob_alt", "other recorded dates of birth", kind="date_list"),
+        CanonicalColumn("dob", "date of birth", kind="date", placeholders="date"),
+        CanonicalColumn(
+            "dob_alt", "other recorded dates of birth", kind="date_list", placeholders="date"
+        ),
         CanonicalColumn("postcode", "UK postcode", changeable=True),
         CanonicalColumn("postal_code", "postcode of another country or free form", True),
         CanonicalColumn("address", "address lines, joined", changeable=True),
@@ -221,6 +223,11 @@ _EMAIL_PLACEHOLDER_DOMAINS = frozenset({"example", "test", "invalid", "localhost
 # Digit runs written as a number by people who have none (after the last nine digits
 # are kept, as the phone normalisation does).
 _PHONE_RUNS = frozenset({"123456789", "234567890", "987654321", "876543210", "012345678"})
+# Dates systems write for an unknown date of birth (ISO text): their day zero, the
+# first of 1900, the end of time.
+_DATE_PLACEHOLDERS = frozenset(
+    {"0001-01-01", "1800-01-01", "1899-12-30", "1899-12-31", "1900-01-01", "9999-12-31"}
+)
 # Shorter runs of one character can be real (an identifier 11, a mailbox j@).
 _SHORTEST_REPEAT = 3
 
@@ -255,7 +262,9 @@ def is_placeholder(column: str, value: str) -> bool:
     A telephone number or identifier of one character repeated three times or more
     (``000000000``, ``999999``, ``XXXXXX``), a telephone number that counts up or down
     (``123456789``), an email address whose mailbox or domain says it has none
-    (``unknown@unknown.com``, ``noemail@nhs.net``, ``a@example.org``, ``xxx@x.com``).
+    (``unknown@unknown.com``, ``noemail@nhs.net``, ``a@example.org``, ``xxx@x.com``), a
+    date of birth (``YYYY-MM-DD``) that is a system's stand-in (``1900-01-01``,
+    ``1899-12-30``, Excel's day zero, ``9999-12-31``).
     """
     rule = CANONICAL_COLUMNS[column].placeholders if column in CANONICAL_COLUMNS else "none"
     if rule == "repeated":
@@ -264,6 +273,8 @@ def is_placeholder(column: str, value: str) -> bool:
         return _repeated(value) or value in _PHONE_RUNS
     if rule == "email":
         return _email_placeholder(value)
+    if rule == "date":
+        return value in _DATE_PLACEHOLDERS
     return False
 
 
