@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -135,8 +136,9 @@ def parse_declarations(
 
 def column_key(label: str) -> str:
     """How a header and every column a spec names are compared: spaces trimmed and
-    runs of them made one, case folded (``" Date  Of Birth "`` is ``date of birth``)."""
-    return " ".join(label.split()).casefold()
+    runs of them made one, case folded (``" Date  Of Birth "`` is ``date of birth``),
+    and Unicode composed alike (a Mac writes ``é`` as ``e`` and an accent)."""
+    return " ".join(unicodedata.normalize("NFKC", label).split()).casefold()
 
 
 def declaration_clashes(

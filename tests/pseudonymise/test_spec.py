@@ -108,9 +108,11 @@ _DECLARED = (
 )
 
 
-def _pseudonymise(tmp_path: Path, spec_text: str) -> tuple[Result, Path]:
+def _pseudonymise(
+    tmp_path: Path, spec_text: str, extract_text: str = _EXTRACT
+) -> tuple[Result, Path]:
     extract = tmp_path / "extract.csv"
-    extract.write_text(_EXTRACT)
+    extract.write_text(extract_text)
     spec = tmp_path / "owner.yaml"
     spec.write_text("version: 1\n" + spec_text)
     keys.generate_secret(tmp_path / "link.key")
@@ -201,3 +203,14 @@ def test_quasi_identifiers_must_be_released_attributes(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "quasi_identifiers: ['Case Notes', 'dob'] are not released" in str(result.exception)
+
+
+def test_a_header_decomposed_as_a_mac_writes_it_matches_its_declaration(tmp_path: Path) -> None:
+    """'Prénom' in the file as 'Pre' + a combining accent: 'no such column' before."""
+    result, _ = _pseudonymise(
+        tmp_path,
+        "identifiers: {case ref: record_id, prénom: given_name, family: family_name, "
+        "born: date_of_birth}\n",
+        "Case Ref,Pre\u0301nom,Family,Born\n1,Anna,Smith,2001-04-23\n",
+    )
+    assert result.exit_code == 0, result.output

@@ -114,3 +114,8 @@ def test_label_key_ignores_case_spaces_and_dots() -> None:
     assert label_key(" Date of  Birth ") == label_key("date of birth")
     assert label_key("first_name") == label_key("First Name")
     assert label_key("D.O.B") != label_key("DOB")
+
+
+def test_label_key_composes_unicode_as_a_mac_decomposes_it() -> None:
+    """'Prénom' saved on a Mac is 'Pre' + a combining accent + 'nom': the same header."""
+    assert label_key("Pre\u0301nom") == label_key("Prénom")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -84,10 +85,11 @@ _SNAKE = r"^[a-z][a-z0-9_]*$"
 def label_key(label: str) -> str:
     """How raw header labels and category spellings are compared: case, spaces, dots ignored.
 
-    Real headers drift by case and stray spaces ('Date of Birth ', 'date of birth'); the
-    spec lists only variants that differ in letters.
+    Real headers drift by case and stray spaces ('Date of Birth ', 'date of birth'), and
+    by how Unicode is composed (a Mac writes 'é' as 'e' and an accent); the spec lists
+    only variants that differ in letters.
     """
-    return re.sub(r"[\s._]+", " ", label).strip().casefold()
+    return re.sub(r"[\s._]+", " ", unicodedata.normalize("NFKC", label)).strip().casefold()
 
 
 class DatasetIdentifier(IdentifierTypeSpec):
