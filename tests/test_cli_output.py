@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.entry_point import trelink_process
+
 
 def _trelink(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trelink", *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "TERM": "dumb"},  # no COLUMNS: Rich's piped default
-    )
+    # No COLUMNS: Rich's piped default.
+    return trelink_process(*arguments, env={"PATH": "/usr/bin:/bin", "TERM": "dumb"})
 
 
 @pytest.mark.slow  # three trelink processes

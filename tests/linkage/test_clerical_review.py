@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from pseudonymise.review import (
     reidentify_request,
     sign_decisions,
 )
+from tests.entry_point import trelink_process as _trelink
 from trelink.cli import app
 from trelink.spreadsheet import formula_cells
 from trelink.synth import write_benchmark_extracts
@@ -570,16 +569,6 @@ def test_a_bad_decision_is_refused_with_its_row_and_column(trip: RoundTrip, tmp_
             decisions=bad,
         )
     assert not (tmp_path / "labels.trs").exists()
-
-
-def _trelink(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
-    """The command as a user runs it (a new process: exit status and message)."""
-    return subprocess.run(
-        [sys.executable, "-m", "trelink", *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,17 +10,9 @@ import pytest
 from linkage.job import load_link_job
 from linkage.run import link_datasets
 from linkage.sources import database_sources
+from tests.entry_point import trelink_process as _trelink
 
 from .conftest import TokenisedPair, import_into_tre
-
-
-def _trelink(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trelink", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_quick_mode_links_folders(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:

@@ -9,8 +9,6 @@ undated records ranked first, rows counted instead of true values) would miss.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +19,7 @@ from linkage.errors import InputTableError
 from linkage.inputs import folder_source
 from linkage.person_spec import PersonTableSpec, load_person_table_spec, with_options
 from linkage.person_table import write_person_table
+from tests.entry_point import trelink_process as _trelink
 from trelink.specs.loader import SpecError, spec_path, validate_spec
 
 D = dt.date
@@ -237,12 +236,6 @@ def test_shipped_person_table_specs_load() -> None:
 def test_spec_validates_without_a_file() -> None:
     spec = validate_spec({"version": 1, "datasets": {"nrm": {}}}, PersonTableSpec, source="x")
     assert spec.columns() == []
-
-
-def _trelink(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trelink", *arguments], capture_output=True, text=True, check=False
-    )
 
 
 @pytest.mark.slow  # two `trelink` processes
