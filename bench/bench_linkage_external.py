@@ -52,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from external_data import EXTERNAL_DATASETS, FieldDeclarations, LabelledDataset, load_external
-from external_runners import RunResult, SpecFormat, owner_columns, run_isolated
+from external_runners import LinkerRun, RunResult, SpecFormat, owner_columns, run_isolated
 from generator_scenarios import FIELD_SETS, SCENARIOS, Scenario, scenario_dataset
 
 FIELD_CHOICES = ("usable", *FIELD_SETS)
@@ -102,14 +102,15 @@ def _run_case(
     results = []
     for linker in arguments.linkers:
         started = time.perf_counter()
-        result = run_isolated(
-            linker,
-            dataset,
-            columns,
+        run = LinkerRun(
+            linker=linker,
+            dataset=dataset,
+            columns=columns,
             spec_format=arguments.spec_format,
             threshold=arguments.threshold,
             work_root=work_root,
         )
+        result = run_isolated(run)
         outcome = result.error or (
             f"P {result.precision:.3f} R {result.recall:.3f} F1 {result.f1:.3f} "
             f"blocking recall {result.blocking_recall:.3f}"

@@ -44,6 +44,7 @@ from external_reference import reference_columns, reference_model
 __all__ = [
     "SCORE_FLOOR",
     "LinkerName",
+    "LinkerRun",
     "RunResult",
     "SpecFormat",
     "owner_columns",
@@ -335,36 +336,36 @@ def _failure(linker: str, error: BaseException) -> str:
     return (text[:400] + " ...") if len(text) > 400 else text + where
 
 
-def run_linker(
-    linker: LinkerName,
-    dataset: LabelledDataset,
-    columns: tuple[str, ...],
-    *,
-    spec_format: SpecFormat,
-    threshold: float,
-    work_root: Path,
-) -> RunResult:
+@dataclass(frozen=True)
+class LinkerRun:
+    """One linker on one dataset: the columns both linkers read, how the owner declares
+    them, the benchmark's threshold, and the folder for work files."""
+
+    linker: LinkerName
+    dataset: LabelledDataset
+    columns: tuple[str, ...]
+    spec_format: SpecFormat
+    threshold: float
+    work_root: Path
+
+
+def run_linker(run: LinkerRun) -> RunResult:
     """Run one linker on one dataset in this process (a CI test can call it directly).
 
     An exception becomes the result's one-line ``error``; ``peak_mib`` is left at 0.
     """
     try:
-        if linker == "trelink":
-            with tempfile.TemporaryDirectory(prefix="trelink-", dir=work_root) as work:
-                return _trelink(dataset, columns, spec_format, threshold, Path(work))
-        return _cleartext(dataset, columns, threshold)
+        if run.linker == "trelink":
+            with tempfile.TemporaryDirectory(prefix="trelink-", dir=run.work_root) as work:
+                return _trelink(
+                    run.dataset, run.columns, run.spec_format, run.threshold, Path(work)
+                )
+        return _cleartext(run.dataset, run.columns, run.threshold)
     except Exception as error:  # one dataset's failure must not end the suite
-        return RunResult(linker=linker, error=_failure(linker, error))
+        return RunResult(linker=run.linker, error=_failure(run.linker, error))
 
 
-def _child(
-    linker: LinkerName,
-    dataset: LabelledDataset,
-    columns: tuple[str, ...],
-    spec_format: SpecFormat,
-    threshold: float,
-    work_root: str,
-) -> RunResult:
+def _child(run: LinkerRun) -> RunResult:
     # Progress bars (DuckDB's, Splink's) and warnings from a child would garble the
     # parent's output; failures come back in the result instead.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -372,32 +373,14 @@ def _child(
     os.dup2(devnull, 2)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    result = run_linker(
-        linker,
-        dataset,
-        columns,
-        spec_format=spec_format,
-        threshold=threshold,
-        work_root=Path(work_root),
-    )
-    return replace(result, peak_mib=_peak_mib())
+    return replace(run_linker(run), peak_mib=_peak_mib())
 
 
-def run_isolated(
-    linker: LinkerName,
-    dataset: LabelledDataset,
-    columns: tuple[str, ...],
-    *,
-    spec_format: SpecFormat,
-    threshold: float,
-    work_root: Path,
-) -> RunResult:
+def run_isolated(run: LinkerRun) -> RunResult:
     """Run one linker on one dataset in a fresh spawned process."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        future = pool.submit(
-            _child, linker, dataset, columns, spec_format, threshold, str(work_root)
-        )
+        future = pool.submit(_child, run)
         try:
             return future.result()
         except BrokenProcessPool:
-            return RunResult(linker=linker, error="the process died (out of memory?)")
+            return RunResult(linker=run.linker, error="the process died (out of memory?)")
