@@ -28,7 +28,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,18 +61,17 @@ __all__ = [
 ]
 
 DeclaredType = OwnerType | Literal["record_id"]
-# The types each option applies to: given to another type, it would silently do nothing.
-_OPTION_TYPES: dict[str, frozenset[str]] = {
-    "format": frozenset({"date_of_birth", "other_date_of_birth"}),
-    "country": frozenset({"postcode"}),
-    "check": frozenset({"identifier"}),
-    "order": frozenset({"full_name"}),
-}
 
 
 class IdentifierDeclaration(IdentifierTypeSpec):
     """What one column of the owner's file holds (``country`` and ``check`` as in
     ``IdentifierTypeSpec``)."""
+
+    OPTION_TYPES: ClassVar[dict[str, frozenset[str]]] = {
+        **IdentifierTypeSpec.OPTION_TYPES,
+        "format": frozenset({"date_of_birth", "other_date_of_birth"}),
+        "order": frozenset({"full_name"}),
+    }
 
     type: DeclaredType
     # date_of_birth, other_date_of_birth: strftime formats tried in order (None: the
@@ -99,17 +98,6 @@ class IdentifierDeclaration(IdentifierTypeSpec):
             if problems:
                 raise ValueError("; ".join(problems))
         return formats
-
-    @model_validator(mode="after")
-    def _options_fit_the_type(self) -> IdentifierDeclaration:
-        misplaced = [
-            f"`{option}` applies to {' and '.join(sorted(types))} only, not {self.type}"
-            for option, types in _OPTION_TYPES.items()
-            if option in self.model_fields_set and self.type not in types
-        ]
-        if misplaced:
-            raise ValueError("; ".join(misplaced))
-        return self
 
     @property
     def filled(self) -> tuple[str, ...]:

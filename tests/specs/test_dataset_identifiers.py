@@ -62,6 +62,9 @@ def test_an_identifier_type_gives_the_column_its_name_role_and_type(
         ({"name": "fname", "identifier": "given_name"}, "must be named forename"),
         ({"identifier": "shoe_size"}, "given_name"),
         ({"identifier": {"type": "identifier", "check": "passport"}}, "nhs_number"),
+        # An option for another type did nothing before.
+        ({"identifier": {"type": "postcode", "check": "nhs_number"}}, "`check` applies to"),
+        ({"identifier": {"type": "given_name", "country": "other"}}, "`country` applies to"),
     ],
 )
 def test_a_wrong_identifier_declaration_is_named(declared: dict[str, object], message: str) -> None:

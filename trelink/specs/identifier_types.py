@@ -49,7 +49,7 @@ them, whichever path (``prepare`` or a declared CSV) the values came by.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal, Self
 
 from pydantic import model_validator
 
@@ -292,10 +292,28 @@ class IdentifierTypeSpec(FrozenModel):
     # identifier: validate a check digit and fill that canonical column.
     check: Literal["none", "nhs_number", "upn", "pnc_id"] = "none"
 
+    # The types each option applies to: given to another type, it would silently do
+    # nothing, so it is refused (a subclass adds its own options).
+    OPTION_TYPES: ClassVar[dict[str, frozenset[str]]] = {
+        "country": frozenset({"postcode"}),
+        "check": frozenset({"identifier"}),
+    }
+
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, value: object) -> object:
         return {"type": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> Self:
+        misplaced = [
+            f"`{option}` applies to {' and '.join(sorted(types))} only, not {self.type}"
+            for option, types in self.OPTION_TYPES.items()
+            if option in self.model_fields_set and self.type not in types
+        ]
+        if misplaced:
+            raise ValueError("; ".join(misplaced))
+        return self
 
     @property
     def canonical(self) -> str:
