@@ -637,10 +637,16 @@ def _resolved_values(
     identifier columns (named by a header declared as one) too."""
     problems: list[str] = []
     resolved: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    by: dict[str, str] = {}
     for reference, codes in values.items():
         name = names.find(reference)
         if name is None:
             problems.append(f"values.{reference}")
+        elif name in by:
+            raise InputError(
+                f"{spec_source or 'the pseudonymise spec'}: values.{by[name]} and "
+                f"values.{reference} both recode the column {name!r}; give its codes once"
+            )
         elif name in IDENTIFIER_COLUMNS or name == "record_id":
             raise InputError(
                 f"{spec_source or 'the pseudonymise spec'}: values.{reference}: the column "
@@ -648,6 +654,7 @@ def _resolved_values(
             )
         else:
             resolved[name] = codes
+            by[name] = reference
     if problems:
         raise unknown_columns_error(spec_source, source, problems)
     return resolved

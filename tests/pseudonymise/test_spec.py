@@ -214,3 +214,12 @@ def test_a_header_decomposed_as_a_mac_writes_it_matches_its_declaration(tmp_path
         "Case Ref,Pre\u0301nom,Family,Born\n1,Anna,Smith,2001-04-23\n",
     )
     assert result.exit_code == 0, result.output
+
+
+def test_two_values_entries_for_one_column_are_refused(tmp_path: Path) -> None:
+    """`sex:` and `Gender:` both name the column declared sex: one silently won before."""
+    result, _ = _pseudonymise(
+        tmp_path, _DECLARED + "values:\n  sex: {F: [female]}\n  Gender: {M: [male]}\n"
+    )
+    assert result.exit_code != 0
+    assert "values.sex and values.Gender both recode the column 'sex'" in str(result.exception)
