@@ -3,11 +3,14 @@
 The round trip (``docs/clerical-reviewer.md``; the owner's and reviewer's steps are in
 ``pseudonymise.review``):
 
-1. ``trelink link`` writes ``review_candidates.parquet``: the pairs it held back and the
-   pairs whose match weight lies within ``REVIEW_BAND_BITS`` of the threshold's, with
-   each comparison's level (labels, never token values).
-2. ``export_review_pack`` (``trelink review-pack``) picks pairs from it, gives them
-   pack-local ids in a random order and writes, under ``OUT/send/``, one sealed request
+1. ``trelink link`` writes ``review_candidates.parquet``: the pairs it held back, the
+   pairs whose match weight lies within ``REVIEW_BAND_BITS`` of the threshold's, and a
+   sample of each other stratum of scored pairs (``TRAINING_STRATA``) with the rate it
+   was drawn at, with each comparison's level (labels, never token values).
+2. ``export_review_pack`` (``trelink review-pack``) draws pairs from it by strata, a
+   simple random sample within each, so every pair's inclusion probability is known
+   (``tre/pack.json`` records the design), gives them pack-local ids in a random order
+   and writes, under ``OUT/send/``, one sealed request
    per dataset for its owner (pair id, side and that dataset's record pids only) and one
    sealed evidence file for the reviewer (pair ids, datasets, probability, weight,
    reason and levels; no record pids). The TRE keeps ``OUT/tre/`` (pair id → both
@@ -15,7 +18,8 @@ The round trip (``docs/clerical-reviewer.md``; the owner's and reviewer's steps 
 3. ``import_labels`` (``trelink review-import``) verifies the reviewer's signed labels,
    checks they answer this pack (its id and the evidence the reviewer saw) and name
    only its pairs, and writes ``clerical_labels.parquet`` for ``trelink link --labels``
-   (``linkage.clerical``).
+   (``linkage.clerical``), with each label's stratum and inclusion probability when the
+   pack was a probability sample of every stratum.
 """
 
 from __future__ import annotations
@@ -300,6 +304,7 @@ def _choose(
     held_back: bool,
     training_share: float,
     datasets: Sequence[str] | None,
+    seed: int | None,
 ) -> tuple[list[dict[str, Any]], _Design]:
     """Draw the pack: held-back then near-threshold pairs up to ``1 - training_share``
     of ``max_pairs``, the rest shared equally among the other strata; a simple random
@@ -322,7 +327,7 @@ def _choose(
     if training_share > 0:
         others = {name: size for name, size in sizes.items() if name not in REVIEW_STRATA}
         draws.update(_fill(max_pairs - sum(draws.values()), others))
-    chooser = random.SystemRandom()
+    chooser = random.SystemRandom() if seed is None else random.Random(seed)
     chosen = [
         row
         for name, found in sorted(by_stratum.items())
@@ -367,6 +372,7 @@ def export_review_pack(
     held_back: bool = True,
     training_share: float = DEFAULT_TRAINING_SHARE,
     datasets: Sequence[str] | None = None,
+    seed: int | None = None,
 ) -> ReviewPack:
     """Write a review pack for the candidates of the run in ``link_dir`` into ``out``.
 
@@ -374,7 +380,8 @@ def export_review_pack(
     pairs leave goes there too) is drawn from the other strata, so that the labels are
     a probability sample of all scored pairs and can estimate the model (``0``: review
     only). ``datasets`` keeps only pairs both of whose records are in those datasets (a
-    pack for the owners one review agreement covers)."""
+    pack for the owners one review agreement covers). ``seed`` makes the choice of pairs
+    repeatable (a benchmark's); pair ids are numbered in a random order whatever it is."""
     if not 0 < band <= REVIEW_BAND_BITS:
         raise ClericalReviewError(
             f"--band must be in (0, {REVIEW_BAND_BITS}] bits of match weight, got {band}"
@@ -391,6 +398,7 @@ def export_review_pack(
         held_back=held_back,
         training_share=training_share,
         datasets=datasets,
+        seed=seed,
     )
     if not chosen:
         among = f" among datasets {sorted(datasets)}" if datasets is not None else ""

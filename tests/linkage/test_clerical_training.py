@@ -145,3 +145,15 @@ def test_the_prior_counts_pairs_as_splink_does() -> None:
     assert record_pairs({"a": 10, "b": 20}, "link_only") == 200
     assert record_pairs({"a": 10, "b": 20}, "link_and_dedupe") == 30 * 29 // 2
     assert record_pairs({"a": 10}, "dedupe_only") == 45
+
+
+def test_a_seed_repeats_the_choice_of_pairs_but_not_their_ids(tmp_path: Path) -> None:
+    link_dir = _candidates(tmp_path / "link")
+    chosen = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        _pack(tmp_path / run, link_dir, max_pairs=60, seed=3)
+        rows = pq.read_table(tmp_path / run / "pack" / "tre" / "pairs.parquet").to_pylist()
+        chosen.append(rows)
+    assert {row["record_pid_l"] for row in chosen[0]} == {row["record_pid_l"] for row in chosen[1]}
+    assert len(chosen[0]) == 60
