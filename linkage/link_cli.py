@@ -183,7 +183,9 @@ def link(
         "--labels",
         help=(
             "Clerical labels from `trelink review-import` (repeatable): a labelled match "
-            "is linked and a labelled non-match never is, whatever the model says."
+            "is linked and a labelled non-match never is, whatever the model says, nor "
+            "shares a person with its pair; labels of a pack sampled from every stratum "
+            "(review-pack --training-share above 0) also re-estimate m and the prior."
         ),
         show_default=False,
     ),
