@@ -5,7 +5,8 @@ UTF-32 (see ``pseudonymise.textfile``), with any line ending. In CSV, ``dob_alt`
 dates separated by ``;`` and ``aliases`` holds ``forename|surname`` pairs separated by
 ``;``. Headers are compared trimmed and case-folded: ``" DOB "`` is ``dob``. A column
 mapping (``columns:`` in the pseudonymise spec) renames source columns to canonical
-ones first, matched the same way.
+ones first, matched the same way, and so is every other column the spec names
+(``ColumnNames``): one the file lacks is refused naming the spec file and key.
 
 Values that do not fit their column become null and are counted per column, never a
 reason to refuse the file:
@@ -14,6 +15,8 @@ reason to refuse the file:
   ``YYYY-MM-DD`` then ``DD/MM/YYYY``), as text, whole numbers (``20010423``) or dates;
 * a column named in the spec's ``values`` keeps only the codes it lists (each spelling
   compared trimmed and case-folded), so ``Female``, ``f`` and ``2`` can all become ``F``;
+* an identifier held as a number (a float or decimal Parquet column) is read as the
+  whole number it holds; a fraction is nulled and counted, NaN is missing;
 * NUL characters are removed from text and the values counted.
 
 ``CanonicalTable.problems`` lists each count with the first place it occurs.

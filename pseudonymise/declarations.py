@@ -13,11 +13,14 @@ type it holds (``trelink/specs/identifier_types.py`` lists them)::
       email: email
 
 ``declared_table`` turns such a file into the canonical table ``pseudonymise`` reads:
-headers are matched after trimming and case-folding, address lines are joined in spec
-order, a full name is split into forename, middle name and surname, dates are parsed
-with the declared format, and a value that does not parse (a date that is not one) is
-*nulled and counted* by column, never a reason to refuse the file. Columns not
-declared pass through unchanged (attributes, or canonical columns already named so).
+headers are matched after trimming and case-folding (``column_key``), address lines
+and middle names are joined in spec order, a full name loses its titles and suffixes
+and is split into forename, middle name and surname (``split_full_name``), dates are
+parsed with the declared format, and a value that does not parse (a date that is not
+one, a fraction where an identifier belongs) is *nulled and counted* by column, never a
+reason to refuse the file. Columns not declared pass through unchanged (attributes, or
+canonical columns already named so). A spec that declares two columns for one
+single-valued type is refused before any file is read (``declaration_clashes``).
 """
 
 from __future__ import annotations
