@@ -306,8 +306,9 @@ def _choose(
     datasets: Sequence[str] | None,
     seed: int | None,
 ) -> tuple[list[dict[str, Any]], _Design]:
-    """Draw the pack: held-back then near-threshold pairs up to ``1 - training_share``
-    of ``max_pairs``, the rest shared equally among the other strata; a simple random
+    """Draw the pack: held-back and near-threshold pairs up to ``1 - training_share`` of
+    ``max_pairs``, shared equally between them (one with fewer pairs leaves the rest to
+    the other), then the rest shared equally among the other strata; a simple random
     sample within each stratum, so each pair's inclusion probability is known."""
     rows = candidates.to_pylist()
     if datasets is not None:
@@ -319,11 +320,12 @@ def _choose(
     sizes = {name: len(found) for name, found in by_stratum.items()}
     draws: dict[str, int] = {}
     budget = max_pairs if training_share == 0 else round(max_pairs * (1 - training_share))
-    for name in ("held back", "near threshold"):
-        if name == "held back" and not held_back:
-            continue
-        draws[name] = min(sizes.get(name, 0), budget)
-        budget -= draws[name]
+    review = {
+        name: sizes.get(name, 0)
+        for name in REVIEW_STRATA
+        if held_back or name != "held back"
+    }
+    draws.update(_fill(budget, review))
     if training_share > 0:
         others = {name: size for name, size in sizes.items() if name not in REVIEW_STRATA}
         draws.update(_fill(max_pairs - sum(draws.values()), others))

@@ -17,11 +17,11 @@ from linkage.review_pack import CANDIDATES_FILE, export_review_pack
 from trelink.trust import keys
 
 
-def _candidates(folder: Path, *, sampled: bool = True) -> Path:
+def _candidates(folder: Path, *, sampled: bool = True, held_back: int = 10) -> Path:
     """A run's candidates: 10 held back, 40 near the threshold, and samples of 300
     below, 200 above and 500 far above it (sampled at rates 0.5, 1 and 0.1)."""
     rows = []
-    strata = [("held back", 10, 1.0, 5.0), ("near threshold", 40, 1.0, 0.5)]
+    strata = [("held back", held_back, 1.0, 5.0), ("near threshold", 40, 1.0, 0.5)]
     if sampled:
         strata += [
             ("below", 300, 0.5, -8.0),
@@ -96,6 +96,15 @@ def test_the_pack_draws_every_stratum_with_a_known_probability(tmp_path: Path) -
         "above",
         "far above",
     }
+
+
+def test_many_held_back_pairs_leave_room_for_the_near_threshold_ones(tmp_path: Path) -> None:
+    # 200 held-back pairs would fill the 75 pairs of the review share alone
+    design = _pack(tmp_path, _candidates(tmp_path / "link", held_back=200), max_pairs=100)
+    assert design["probability_sample"] is True
+    strata = design["strata"]
+    assert isinstance(strata, dict)
+    assert strata["held back"]["drawn"] == 38 and strata["near threshold"]["drawn"] == 37
 
 
 @pytest.mark.parametrize(
