@@ -47,6 +47,7 @@ from linkage.job import HoldBackRule, LinkJob
 from linkage.model import apply_trained_parameters, build_settings, level_gammas, read_model
 from linkage.report import ReportInputs, write_report
 from linkage.review_pack import write_review_candidates
+from linkage.term_frequencies import register_pair_excluded_term_frequencies
 from linkage.threshold import ExpectedQuality, auto_threshold, run_expectation
 from linkage.training import train_model
 from trelink.atomic import atomic_directory
@@ -373,6 +374,8 @@ def _make_linker(
         backend.register(table, dataset=dataset) for dataset, table in prepared.tables.items()
     ]
     linker = Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.ERROR)
+    if trained:
+        register_pair_excluded_term_frequencies(linker, backend, prepared.tables)
     return linker, trained
 
 
@@ -626,6 +629,9 @@ def _link(
             record_pairs=record_pairs(prepared.record_counts, job.link_type),
         )
         prepared = replace(prepared, notes=prepared.notes + label_notes)
+    if not trained:
+        # After u is estimated: the frequency floors read it.
+        register_pair_excluded_term_frequencies(linker, backend, prepared.tables)
     linker.misc.save_model_to_json(str(staging / "model.json"), overwrite=True)
     step("scoring candidate pairs")
     predictions = linker.inference.predict(

@@ -67,11 +67,13 @@ class ExpectedQuality:
     expected_f1: float
 
 
-def candidate_pairs_sql(*, with_held_back: bool = True) -> str:
+def candidate_pairs_sql(*, with_held_back: bool = True, held_as_links: bool = False) -> str:
     """Every scored pair of the run's work tables, with a ``held`` flag.
 
     ``scored_pairs`` lost the held-back pairs (``held_back``), which still count among
-    the candidates: they are pairs the model scored, only not linked.
+    the candidates: they are pairs the model scored, only not linked. With
+    ``held_as_links`` they are flagged as linkable, as scoring left them (what
+    ``--threshold auto`` sees before the hold-back rules run).
     """
     scored = (
         "SELECT dataset_l, record_pid_l, dataset_r, record_pid_r, match_probability, "
@@ -81,7 +83,7 @@ def candidate_pairs_sql(*, with_held_back: bool = True) -> str:
         return scored
     return (
         f"{scored} UNION ALL SELECT dataset_l, record_pid_l, dataset_r, record_pid_r, "
-        "match_probability, true AS held FROM held_back"
+        f"match_probability, {'false' if held_as_links else 'true'} AS held FROM held_back"
     )
 
 
@@ -165,12 +167,13 @@ def run_expectation(
 ) -> tuple[ExpectedQuality, ExpectedQuality | None]:
     """A finished run's expected quality at ``threshold`` and the recommended point
     (``None`` when no pair was scored), over its work tables ``scored_pairs`` and
-    ``held_back``."""
-    pairs_sql = candidate_pairs_sql()
-    at_threshold = expected_quality(connection, pairs_sql, threshold)
+    ``held_back``. The recommended point is the one ``--threshold auto`` links at: it
+    counts the held-back pairs as scoring left them, since which pairs a rule holds back
+    depends on the threshold chosen."""
+    at_threshold = expected_quality(connection, candidate_pairs_sql(), threshold)
     try:
         recommended: ExpectedQuality | None = recommend_threshold(
-            expected_quality_curve(connection, pairs_sql)
+            expected_quality_curve(connection, candidate_pairs_sql(held_as_links=True))
         )
     except LinkageError:
         recommended = None
