@@ -291,8 +291,9 @@ def estimate_from_labels(
     move the model little, many replace it. A comparison with fewer than
     ``MIN_LABELLED_MATCHES`` effective matches keeps the model's m. The prior becomes
     the weighted number of labelled matches over ``record_pairs`` (all pairs the run
-    could compare), when there are that many. ``record_pairs`` counts pairs across
-    datasets (and within them when deduplicating).
+    could compare), when there are that many and the labelled pairs cover every one of
+    ``datasets`` (a pack made for some datasets counts only their matches).
+    ``record_pairs`` counts pairs across datasets (and within them when deduplicating).
     """
     connection = backend.connection
     _load(connection, paths)
@@ -368,7 +369,20 @@ def estimate_from_labels(
         )
     weighted = sum(row[1] for row in matches)
     _shares, effective_all = weighted_shares([(row[1], 0) for row in matches])
-    if effective_all >= MIN_LABELLED_MATCHES and record_pairs > 0:
+    covered = {
+        dataset
+        for (left, right) in connection.execute(
+            f"SELECT DISTINCT dataset_l, dataset_r FROM clerical WHERE {INCLUSION} IS NOT NULL"
+        ).fetchall()
+        for dataset in (left, right)
+    }
+    if not set(datasets) <= covered:
+        notes.append(
+            f"clerical labels as training data: the prior is the model's; the labelled pairs "
+            f"cover datasets {sorted(covered)} only (a pack made with --datasets), so they "
+            "count matches among those datasets, not all this run's pairs"
+        )
+    elif effective_all >= MIN_LABELLED_MATCHES and record_pairs > 0:
         before = linker._settings_obj._probability_two_random_records_match
         after = min(0.5, weighted / record_pairs)
         linker._settings_obj._probability_two_random_records_match = after

@@ -44,10 +44,15 @@ def review_pack_command(
     training_share: Annotated[
         float,
         typer.Option(
-            help="Share of --max-pairs drawn from the pairs away from the threshold, so "
-            "the labels can also estimate the model (0: review only)."
+            help="Share of --max-pairs drawn at random from the pairs away from the "
+            "threshold, so the labels can also re-estimate the model (e.g. 0.25; default "
+            "0: review only)."
         ),
-    ] = 0.25,
+    ] = 0.0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Repeat the choice of pairs (pair ids stay in a random order)."),
+    ] = None,
     datasets: Annotated[
         str | None,
         typer.Option(
@@ -72,6 +77,7 @@ def review_pack_command(
         max_pairs=max_pairs,
         held_back=not no_held_back,
         training_share=training_share,
+        seed=seed,
         datasets=comma_separated(datasets),
     )
     _console.print(
@@ -79,7 +85,7 @@ def review_pack_command(
         f"({pack.held_back:,} held back, {pack.near_threshold:,} near the threshold, "
         f"{pack.sampled:,} sampled away from it)"
     )
-    if not pack.probability_sample:
+    if training_share > 0 and not pack.probability_sample:
         _console.print(
             "  not a sample of every kind of pair: its labels will fix decisions but not "
             "estimate the model (tre/pack.json says why)"

@@ -82,7 +82,9 @@ TRAINING_CANDIDATES = 2000
 # --band form a stratum of their own.
 REVIEW_STRATA = ("held back", "near threshold")
 OUTSIDE_BAND = "near threshold, outside the band"
-DEFAULT_TRAINING_SHARE = 0.25
+# Training from labels is opt-in: measured on the demo (docs/tre-researcher.md), labels
+# as training data on a well-trained model did not beat them as fixed decisions.
+DEFAULT_TRAINING_SHARE = 0.0
 # The labels file's column of each label's probability of having been drawn and decided.
 INCLUSION = "inclusion_probability"
 _PAIR_COLUMNS = ("dataset_l", "record_pid_l", "dataset_r", "record_pid_r")
@@ -380,10 +382,11 @@ def export_review_pack(
 
     ``training_share`` of ``max_pairs`` (at least: what the held-back and near-threshold
     pairs leave goes there too) is drawn from the other strata, so that the labels are
-    a probability sample of all scored pairs and can estimate the model (``0``: review
-    only). ``datasets`` keeps only pairs both of whose records are in those datasets (a
-    pack for the owners one review agreement covers). ``seed`` makes the choice of pairs
-    repeatable (a benchmark's); pair ids are numbered in a random order whatever it is."""
+    a probability sample of all scored pairs and can estimate the model (``0``, the
+    default: review only). ``datasets`` keeps only pairs both of whose records are in
+    those datasets (a pack for the owners one review agreement covers). ``seed`` makes
+    the choice of pairs repeatable; pair ids are numbered in a random order whatever it
+    is."""
     if not 0 < band <= REVIEW_BAND_BITS:
         raise ClericalReviewError(
             f"--band must be in (0, {REVIEW_BAND_BITS}] bits of match weight, got {band}"

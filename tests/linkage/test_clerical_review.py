@@ -183,6 +183,7 @@ def trip(tmp_path_factory: pytest.TempPathFactory) -> RoundTrip:
         signing_key=parties["tre"].signer,
         band=3.0,
         max_pairs=80,
+        training_share=0.25,
     )
     parts = {
         dataset: _reidentify(root, parties, dataset, request, extracts[dataset], folders[dataset])

@@ -100,7 +100,9 @@ def test_the_pack_draws_every_stratum_with_a_known_probability(tmp_path: Path) -
 
 def test_many_held_back_pairs_leave_room_for_the_near_threshold_ones(tmp_path: Path) -> None:
     # 200 held-back pairs would fill the 75 pairs of the review share alone
-    design = _pack(tmp_path, _candidates(tmp_path / "link", held_back=200), max_pairs=100)
+    design = _pack(
+        tmp_path, _candidates(tmp_path / "link", held_back=200), max_pairs=100, training_share=0.25
+    )
     assert design["probability_sample"] is True
     strata = design["strata"]
     assert isinstance(strata, dict)
@@ -109,7 +111,10 @@ def test_many_held_back_pairs_leave_room_for_the_near_threshold_ones(tmp_path: P
 
 @pytest.mark.parametrize(
     ("options", "why"),
-    [({"training_share": 0.0}, "--training-share 0"), ({"held_back": False}, "held back")],
+    [
+        ({}, "--training-share 0"),  # the default: a review-only pack
+        ({"training_share": 0.25, "held_back": False}, "held back"),
+    ],
 )
 def test_a_pack_that_skips_a_stratum_is_not_a_probability_sample(
     tmp_path: Path, options: dict[str, object], why: str
@@ -161,7 +166,7 @@ def test_a_seed_repeats_the_choice_of_pairs_but_not_their_ids(tmp_path: Path) ->
     chosen = []
     for run in ("first", "second"):
         (tmp_path / run).mkdir()
-        _pack(tmp_path / run, link_dir, max_pairs=60, seed=3)
+        _pack(tmp_path / run, link_dir, max_pairs=60, seed=3, training_share=0.25)
         rows = pq.read_table(tmp_path / run / "pack" / "tre" / "pairs.parquet").to_pylist()
         chosen.append(rows)
     assert {row["record_pid_l"] for row in chosen[0]} == {row["record_pid_l"] for row in chosen[1]}
