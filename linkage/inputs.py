@@ -83,6 +83,23 @@ class DatasetSource:
     record_ids_repeat: bool = False
 
 
+def check_distinct_names(sources: Sequence[DatasetSource]) -> None:
+    """Refuse two sources of one dataset name (``x/nrm`` and ``y/nrm``, ``NRM`` and
+    ``nrm``), naming where each came from: one would silently stand for the other."""
+    origins: dict[str, list[str]] = {}
+    for source in sources:
+        origins.setdefault(source.name, []).append(source.origin)
+    repeated = {name: places for name, places in origins.items() if len(places) > 1}
+    if repeated:
+        detail = "; ".join(
+            f"{name!r} from {' and '.join(places)}" for name, places in sorted(repeated.items())
+        )
+        raise InputTableError(
+            f"datasets given more than once: {detail}. Each dataset needs its own name "
+            "(a folder's name is its dataset's: rename one folder)"
+        )
+
+
 @dataclass(frozen=True)
 class PreparedInputs:
     """The work tables a run links: one per dataset, same columns in each."""
@@ -398,10 +415,7 @@ def prepare_inputs(
     """
     if not sources:
         raise InputTableError("no datasets to link")
-    names = [source.name for source in sources]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise InputTableError(f"datasets given more than once: {repeated}")
+    check_distinct_names(sources)
     _check_key_ids(sources)
     attach_database(connection, sources)
     known = set(match_keys.token_columns)

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from linkage.errors import InputTableError, LinkageError
-from linkage.inputs import DatasetSource, attach_database
+from linkage.inputs import DatasetSource, attach_database, check_distinct_names
 from linkage.person_spec import AttributeRule, PersonTableSpec, fixed_columns
 from trelink.atomic import atomic_file
 from trelink.specs.loader import SpecError
@@ -233,10 +233,7 @@ def build_person_table(
     """
     spec = spec if spec is not None else PersonTableSpec()
     datasets = _load_clusters(connection, _clusters_path(clusters))
-    named = [source.name for source in sources]
-    repeated = sorted({name for name in named if named.count(name) > 1})
-    if repeated:
-        raise InputTableError(f"datasets given more than once: {repeated}")
+    check_distinct_names(sources)
     by_name = {source.name: source for source in sources if source.name in spec.datasets}
     attach_database(connection, list(by_name.values()))
     types = {

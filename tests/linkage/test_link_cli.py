@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -139,3 +140,17 @@ def test_data_too_sparse_for_em_are_refused_with_advice(
     assert "--model" in done.stderr and "training.label_column" in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_two_folders_of_one_dataset_name_are_refused_naming_both(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    # x/left and y/LEFT both become the dataset 'left': one would stand for the other.
+    first = shutil.copytree(tokenised_pair.left, tmp_path / "x" / "left")
+    second = shutil.copytree(tokenised_pair.left, tmp_path / "y" / "LEFT")
+    result = _trelink("link", str(first), str(second), "--out", str(tmp_path / "o"))
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert result.returncode == 3, said
+    assert "datasets given more than once: 'left'" in said
+    assert str(first) in said and str(second) in said
+    assert "Traceback" not in said and not (tmp_path / "o").exists()
