@@ -95,18 +95,17 @@ def threshold_weight(threshold: float) -> float:
     return math.log2(threshold / (1 - threshold))
 
 
-def _draw_sql(dialect: str) -> str:
+def _draw_sql() -> str:
     """A pseudo-random draw in [0, 1) fixed by the pair's record pids: the same pairs are
     sampled every time the run is repeated, on either backend, whatever their scores
-    (the first 32 bits of an MD5 of the pair, which DuckDB and Spark compute alike)."""
+    (the first 32 bits of an MD5 of the pair). It is DuckDB SQL on both backends:
+    ``Backend.to_work`` evaluates its select in the DuckDB work connection, over
+    Spark's predictions brought back as Arrow."""
     digest = (
         "substr(md5(concat_ws('|', 'trelink review sample', CAST(record_pid_l AS STRING), "
         "CAST(record_pid_r AS STRING))), 1, 8)"
     )
-    if dialect == "spark":
-        number = f"CAST(conv({digest}, 16, 10) AS BIGINT)"
-    else:
-        number = f"CAST('0x' || {digest} AS BIGINT)"
+    number = f"CAST('0x' || {digest} AS BIGINT)"
     return f"(CAST({number} AS DOUBLE) / 4294967296)"
 
 
@@ -169,7 +168,7 @@ def write_review_candidates(
         + " ".join(f"WHEN '{stratum}' THEN {value!r}" for stratum, value in rates.items())
         + " END"
     )
-    draw = _draw_sql(backend.dialect)
+    draw = _draw_sql()
     backend.to_work(
         predictions,
         "review_scored",
