@@ -88,9 +88,10 @@ _PER_PERSON = "report_per_person"
 
 
 def _per_person(connection: duckdb.DuckDBPyConnection) -> str:
-    """The work table of each person's spread: in more than one dataset, more than one
-    record. Made once per report (at 1M records each query that grouped the clusters
-    again cost about a second)."""
+    """Make the work table of each person's spread (in more than one dataset, more than
+    one record) from ``clusters``; return its name. ``write_report`` makes it once for
+    all its rates (at 1M records each query that grouped the clusters again cost about
+    a second)."""
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_PER_PERSON} AS SELECT person_id, "
         "max(dataset) <> min(dataset) AS elsewhere, count(*) > 1 AS linked "
@@ -99,14 +100,14 @@ def _per_person(connection: duckdb.DuckDBPyConnection) -> str:
     return _PER_PERSON
 
 
-def _dataset_rates(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def _dataset_rates(connection: duckdb.DuckDBPyConnection, per_person: str) -> list[dict[str, Any]]:
     """Per dataset: records, share linked to another dataset, share with any link."""
     return _rows(
         connection,
         "SELECT c.dataset, count(*) AS records, "
         "avg(CASE WHEN p.elsewhere THEN 1 ELSE 0 END) AS linked_elsewhere, "
         "avg(CASE WHEN p.linked THEN 1 ELSE 0 END) AS any_link "
-        f"FROM clusters c JOIN {_per_person(connection)} p USING (person_id) "
+        f"FROM clusters c JOIN {per_person} p USING (person_id) "
         "GROUP BY c.dataset ORDER BY 1",
     )
 
@@ -115,13 +116,16 @@ def subgroup_link_rates(
     connection: duckdb.DuckDBPyConnection,
     attributes: Mapping[str, str],
     subgroups: Sequence[str],
+    *,
+    per_person: str | None = None,
 ) -> list[dict[str, Any]]:
     """Share of each dataset's records linked to another dataset, by subgroup value.
 
-    Needs the work table ``clusters``. No truth is needed, so this runs on real data.
+    Needs the work table ``clusters``, and ``per_person`` (``_per_person``'s table) if
+    the caller has made it. No truth is needed, so this runs on real data.
     """
     rows: list[dict[str, Any]] = []
-    per_person = _per_person(connection)
+    per_person = per_person if per_person is not None else _per_person(connection)
     for dataset, table in attributes.items():
         columns = column_types(connection, table)
         for group in (name for name in subgroups if name in columns):
@@ -318,9 +322,10 @@ def write_report(path: Path, inputs: ReportInputs) -> None:
     """Render the report to ``path`` (atomically)."""
     connection = inputs.backend.connection
     metrics = inputs.metrics
-    dataset_rates = _dataset_rates(connection)
+    per_person = _per_person(connection)
+    dataset_rates = _dataset_rates(connection, per_person)
     subgroup_rates = subgroup_link_rates(
-        connection, inputs.prepared.attributes, inputs.job.subgroups
+        connection, inputs.prepared.attributes, inputs.job.subgroups, per_person=per_person
     )
     charts = _splink_charts(inputs)
     diagnostics = _diagnostics(inputs, charts)
