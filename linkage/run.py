@@ -540,8 +540,10 @@ def _plan_training(
     connection: duckdb.DuckDBPyConnection,
     prepared: PreparedInputs,
     job: LinkJob,
+    changeable: frozenset[str],
 ) -> EmPlan:
-    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens."""
+    """The EM sessions for these inputs (``linkage.em_plan``), from counts of tokens;
+    ``changeable`` are the comparisons of fields people change."""
     tables = prepared.tables
     shares: dict[str, dict[str, float]] = {}
     keys = list(
@@ -585,7 +587,7 @@ def _plan_training(
         candidates,
         comparisons=prepared.comparisons,
         informative=informative,
-        changeable=changeable_comparisons(prepared.comparisons, job.match_keys),
+        changeable=changeable,
         available=prepared.available,
         pair_count=pair_count,
         filled=filled,
@@ -606,14 +608,15 @@ def _link(
 ) -> dict[str, Any]:
     connection = backend.connection
     linker, trained = _make_linker(backend, prepared, job, model_path)
+    changeable = changeable_comparisons(prepared.comparisons, job.match_keys)
     if not trained:
-        plan = _plan_training(connection, prepared, job)
+        plan = _plan_training(connection, prepared, job, changeable)
         notes = train_model(
             linker,
             job.training,
             available=prepared.available,
             sessions=plan.sessions,
-            changeable=changeable_comparisons(prepared.comparisons, job.match_keys),
+            changeable=changeable,
             informative=plan.informative,
             filled_share=_pair_filled_share(connection, prepared, job.link_type),
             step=step,
@@ -718,7 +721,7 @@ def _link(
             job=job,
             spine=spine,
             metrics=metrics,
-            changeable=changeable_comparisons(prepared.comparisons, job.match_keys),
+            changeable=changeable,
         ),
     )
     expected, recommended = run_expectation(connection, job.threshold)
