@@ -19,7 +19,7 @@ from splink import DuckDBAPI
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from linkage.comparisons import Dialect
-from linkage.errors import LinkageError
+from linkage.errors import LinkageError, SparkSettingError
 
 __all__ = [
     "Backend",
@@ -104,22 +104,26 @@ def spark_settings(workdir: Path, overrides: Mapping[str, str] | None = None) ->
 
 
 def check_spark_conf(overrides: Mapping[str, str]) -> None:
-    """Refuse a setting that is not ``spark.KEY`` with a value (a LinkageError)."""
+    """Refuse a setting that is not ``spark.KEY`` with a value (a SparkSettingError)."""
     for key, value in overrides.items():
-        _check_setting(f"{key}={value}", key, value)
+        _check_setting(key, value)
 
 
-def _check_setting(item: str, key: str, value: str) -> None:
-    if not key.startswith("spark.") or len(key) == len("spark.") or not value:
-        raise LinkageError(f"--spark-conf wants spark.KEY=VALUE, got {item!r}")
+def _check_setting(key: str, value: str) -> None:
+    # The key is echoed, never the value: a setting may be a password.
+    if not key.startswith("spark.") or len(key) == len("spark."):
+        raise SparkSettingError(f"must be spark.KEY=VALUE; {key!r} is not a Spark key")
+    if not value:
+        raise SparkSettingError(f"must be spark.KEY=VALUE; {key!r} has no value")
 
 
 def parse_spark_conf(items: Sequence[str]) -> dict[str, str]:
-    """``["spark.driver.memory=8g", ...]`` as a dict; a malformed item is a LinkageError."""
+    """``["spark.driver.memory=8g", ...]`` as a dict; a malformed item is a
+    SparkSettingError."""
     parsed: dict[str, str] = {}
     for item in items:
         key, _, value = (part.strip() for part in item.partition("="))
-        _check_setting(item, key, value)
+        _check_setting(key, value)
         parsed[key] = value
     return parsed
 

@@ -10,6 +10,8 @@ Exception tree::
         │                            invalid (``parameter`` names it; the CLI names the flag)
         ├── InputTableError          an identity table is empty or lacks the tokens the job needs
         ├── KeyMismatchError         datasets were tokenised under different linkage keys
+        ├── SparkSettingError        a Spark setting is not ``spark.KEY=VALUE`` (``problem``
+        │                            says how; the CLI names ``--spark-conf``)
         └── ClericalReviewError      a review pack or clerical labels file is refused
 
 Messages name the file, dataset, column or key path at fault and say how to fix it.
@@ -28,6 +30,7 @@ __all__ = [
     "JobSpecError",
     "KeyMismatchError",
     "LinkageError",
+    "SparkSettingError",
 ]
 
 
@@ -70,3 +73,13 @@ class JobParameterError(JobSpecError):
         self.parameter = parameter
         self.problem = problem
         super().__init__(f"{parameter}: {problem}")
+
+
+class SparkSettingError(LinkageError):
+    """A Spark setting given to ``trelink link --spark-conf`` or ``spark_conf`` is not
+    ``spark.KEY=VALUE``. ``problem`` says how; the message echoes the key, never the
+    value (a setting may carry a password)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"--spark-conf {problem}")

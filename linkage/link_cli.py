@@ -115,6 +115,26 @@ def _parse_threshold(text: str | None) -> float | Literal["auto"] | None:
         ) from None
 
 
+def _parse_backend(text: str) -> BackendName:
+    if text not in ("duckdb", "spark"):
+        raise typer.BadParameter(f"must be duckdb or spark, not {text!r}", param_hint="--backend")
+    return "spark" if text == "spark" else "duckdb"
+
+
+def _parse_spark_conf(items: list[str], backend: BackendName) -> dict[str, str]:
+    """The ``--spark-conf`` settings; a malformed one, or any without ``--backend spark``,
+    is a usage error naming the flag (exit 2)."""
+    from linkage.backends import parse_spark_conf
+    from linkage.errors import SparkSettingError
+
+    if items and backend != "spark":
+        raise typer.BadParameter("applies to --backend spark only", param_hint="--spark-conf")
+    try:
+        return parse_spark_conf(items)
+    except SparkSettingError as error:
+        raise typer.BadParameter(error.problem, param_hint="--spark-conf") from None
+
+
 # The flag that sets each job parameter the command line can change.
 _FLAGS = {"threshold": "--threshold", "link_type": "--link-type"}
 
@@ -198,7 +218,6 @@ def link(
     "recommended_threshold", "metrics"}`` (``metrics``: precision, recall, F1 against
     ``--truth``, else null).
     """
-    from linkage.backends import parse_spark_conf
     from linkage.errors import LinkageError
     from linkage.inputs import folder_source
     from linkage.job import LinkJob, load_link_job
@@ -206,10 +225,10 @@ def link(
     from linkage.sources import database_sources
     from trelink.specs.match_keys import load_match_key_spec
 
-    if backend not in ("duckdb", "spark"):
-        raise LinkageError(f"--backend must be duckdb or spark, not {backend!r}")
-    chosen: BackendName = "spark" if backend == "spark" else "duckdb"
+    # The flags' values are checked before any file is read.
+    chosen = _parse_backend(backend)
     chosen_threshold = _parse_threshold(threshold)
+    spark_settings = _parse_spark_conf(spark_conf, chosen)
     # The job is checked against the match-key spec the datasets were pseudonymised with.
     spec = load_match_key_spec(match_keys)
     job = (
@@ -246,7 +265,7 @@ def link(
         model_path=model,
         truth_path=truth,
         overwrite=overwrite,
-        spark_conf=parse_spark_conf(spark_conf),
+        spark_conf=spark_settings,
         clerical_labels=labels,
     )
     _print_summary(result, result_console(to_stderr=as_json))

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -143,13 +144,15 @@ def test_a_mistyped_command_is_refused_with_a_suggestion() -> None:
 
 
 def test_an_error_inside_a_command_exits_3(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["trelink", "link", "--out", "o", "--backend", "x"])
+    folder = tmp_path / "not_pseudonymised"
+    folder.mkdir()
+    monkeypatch.setattr(sys, "argv", ["trelink", "link", str(folder), "--out", "o"])
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 3
-    assert "error: --backend must be duckdb or spark, not 'x'" in capsys.readouterr().err
+    assert "not_pseudonymised: no identity.parquet" in capsys.readouterr().err
 
 
 def test_demo_default_scale_matches_the_pipeline() -> None:

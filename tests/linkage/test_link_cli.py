@@ -38,30 +38,48 @@ def test_quick_mode_links_folders(tokenised_pair: TokenisedPair, tmp_path: Path)
         assert f"held back from the links (see held_back.parquet): {held:,} pairs" in done.stdout
 
 
+def _said(stderr: str) -> str:
+    """Stderr with Click's error box taken away, its lines joined."""
+    return " ".join(stderr.replace("│", " ").split())
+
+
 def test_bad_requests_exit_2_with_a_message(tokenised_pair: TokenisedPair, tmp_path: Path) -> None:
     no_db = _trelink("link", "--db", str(tmp_path / "missing.duckdb"), "--job",
                      "specs/linkage/spine.yaml", "--out", str(tmp_path / "o"))  # fmt: skip
     assert no_db.returncode == 3
     assert "no such TRE database" in no_db.stderr
-    backend = _trelink("link", str(tokenised_pair.left), str(tokenised_pair.right),
-                       "--out", str(tmp_path / "o"), "--backend", "hadoop")  # fmt: skip
-    assert backend.returncode == 3 and "duckdb or spark" in backend.stderr
+    folders = (str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(tmp_path / "o"))
     # A flag's bad value is a wrong command line (exit 2), named by its flag.
+    backend = _trelink("link", *folders, "--backend", "hadoop")
+    said = _said(backend.stderr)
+    assert backend.returncode == 2, said
+    assert "Invalid value for --backend: must be duckdb or spark, not 'hadoop'" in said
     kind = _trelink("link", str(tokenised_pair.left), "--out", str(tmp_path / "o"),
                     "--link-type", "merge")  # fmt: skip
     assert kind.returncode == 2 and "Invalid value for --link-type" in kind.stderr
-    threshold = _trelink("link", str(tokenised_pair.left), str(tokenised_pair.right),
-                         "--out", str(tmp_path / "o"), "--threshold", "best")  # fmt: skip
-    said = " ".join(threshold.stderr.replace("│", " ").split())
+    threshold = _trelink("link", *folders, "--threshold", "best")
+    said = _said(threshold.stderr)
     assert threshold.returncode == 2 and "--threshold: must be a match probability" in said
     assert "or auto, not 'best'" in said and "Traceback" not in said
-    folders = (str(tokenised_pair.left), str(tokenised_pair.right), "--out", str(tmp_path / "o"))
-    for setting in ("driver.memory=8g", "spark.driver.memory", "spark.driver.memory="):
+    for setting, problem in (
+        ("BAD", "'BAD' is not a Spark key"),
+        ("driver.memory=8g", "'driver.memory' is not a Spark key"),
+        ("spark.=8g", "'spark.' is not a Spark key"),
+        ("spark.driver.memory", "'spark.driver.memory' has no value"),
+        ("spark.driver.memory=", "'spark.driver.memory' has no value"),
+    ):
         spark = _trelink("link", *folders, "--backend", "spark", "--spark-conf", setting)
-        assert spark.returncode == 3, setting
-        assert f"--spark-conf wants spark.KEY=VALUE, got '{setting}'" in spark.stderr
+        said = _said(spark.stderr)
+        assert spark.returncode == 2, said
+        assert f"Invalid value for --spark-conf: must be spark.KEY=VALUE; {problem}" in said
+        assert "Traceback" not in said
+    # The value of a refused setting is not echoed: it may be a password.
+    secret = _trelink("link", *folders, "--backend", "spark", "--spark-conf",
+                      "hadoop.fs.s3a.secret.key=s3cr3t-value")  # fmt: skip
+    assert secret.returncode == 2 and "s3cr3t-value" not in secret.stderr
     duck = _trelink("link", *folders, "--spark-conf", "spark.driver.memory=8g")
-    assert duck.returncode == 3 and "--backend spark only" in duck.stderr
+    said = _said(duck.stderr)
+    assert duck.returncode == 2 and "--spark-conf: applies to --backend spark only" in said
     assert not (tmp_path / "o").exists()
 
 
