@@ -10,6 +10,9 @@ Exception tree::
         │                            invalid (``parameter`` names it; the CLI names the flag)
         ├── InputTableError          an identity table is empty or lacks the tokens the job needs
         ├── KeyMismatchError         datasets were tokenised under different linkage keys
+        ├── NormalisationMismatchError
+        │                            datasets were pseudonymised under different versions
+        │                            of the normalisation rules (``normalisation_version``)
         ├── SparkSettingError        a Spark setting is not ``spark.KEY=VALUE`` (``problem``
         │                            says how; the CLI names ``--spark-conf``)
         └── ClericalReviewError      a review pack or clerical labels file is refused
@@ -30,6 +33,7 @@ __all__ = [
     "JobSpecError",
     "KeyMismatchError",
     "LinkageError",
+    "NormalisationMismatchError",
     "SparkSettingError",
 ]
 
@@ -52,6 +56,11 @@ class InputTableError(LinkageError):
 
 class KeyMismatchError(LinkageError):
     """Two datasets carry different linkage key ids, so their tokens cannot agree."""
+
+
+class NormalisationMismatchError(LinkageError):
+    """Two datasets were pseudonymised under different normalisation versions, so one
+    identifier value can have a different token in each."""
 
 
 class TrainingError(LinkageError):

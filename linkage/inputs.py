@@ -1,9 +1,10 @@
 """The datasets a linkage run reads, checked and narrowed to the columns it needs.
 
 A ``DatasetSource`` says where one dataset's identity (tokens) and attributes are, as
-DuckDB relations, plus the linkage key id its tokens were made under. ``prepare_inputs``
-checks every source (not empty, ``record_pid`` present and unique, the tokens the
-job needs present with the right types, one linkage key id across all datasets) and
+DuckDB relations, plus the linkage key id its tokens were made under and the version of
+the normalisation rules they were made by. ``prepare_inputs`` checks every source (not
+empty, ``record_pid`` present and unique, the tokens the job needs present with the
+right types, one linkage key id and one normalisation version across all datasets) and
 copies only the needed columns into tables of a DuckDB work connection, so the wide
 token tables never travel further than necessary.
 
@@ -46,7 +47,7 @@ from typing import Any
 import duckdb
 
 from linkage.comparisons import comparison_columns
-from linkage.errors import InputTableError, KeyMismatchError
+from linkage.errors import InputTableError, KeyMismatchError, NormalisationMismatchError
 from linkage.subgroups import nationality_group_sql
 from trelink.specs.match_keys import ComparisonSpec, MatchKeySpec, MemberTerm
 from trelink.sql import column_types, quote_identifier, quote_literal
@@ -58,6 +59,7 @@ __all__ = [
     "attach_database",
     "declares_repeated_record_ids",
     "folder_source",
+    "manifest_normalisation_version",
     "merged_identity_sql",
     "prepare_inputs",
     "read_manifest_key_id",
@@ -81,6 +83,9 @@ class DatasetSource:
     # The owner's signed manifest says record ids repeat (ICTG URNs): rows sharing a
     # record_pid are merged into one linkage record (``declares_repeated_record_ids``).
     record_ids_repeat: bool = False
+    # The normalisation rules the tokens were made by (``manifest_normalisation_version``);
+    # None when no manifest says.
+    normalisation_version: int | None = None
 
 
 def check_distinct_names(sources: Sequence[DatasetSource]) -> None:
@@ -161,6 +166,15 @@ def declares_repeated_record_ids(manifest: Mapping[str, Any]) -> bool:
     )
 
 
+def manifest_normalisation_version(manifest: Mapping[str, Any]) -> int | None:
+    """The version of the normalisation rules (``pseudonymise.NORMALISATION_VERSION``)
+    that a pseudonymised extract's manifest (or a package manifest holding one as
+    ``extract``) records, or None when it records none."""
+    extract = manifest.get("extract", manifest)
+    version = extract.get("normalisation_version") if isinstance(extract, Mapping) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
 def _manifest_key_id(manifest: Mapping[str, Any]) -> str | None:
     key_ids = manifest.get("key_ids")
     if isinstance(key_ids, dict) and isinstance(key_ids.get("linkage"), str):
@@ -191,6 +205,9 @@ def folder_source(folder: str | os.PathLike[str]) -> DatasetSource:
         linkage_key_id=None if manifest is None else _manifest_key_id(manifest),
         origin=str(identity),
         record_ids_repeat=manifest is not None and declares_repeated_record_ids(manifest),
+        normalisation_version=None
+        if manifest is None
+        else manifest_normalisation_version(manifest),
     )
 
 
@@ -202,6 +219,26 @@ def _check_key_ids(sources: Sequence[DatasetSource]) -> None:
             "these datasets were tokenised under different linkage keys, so their tokens "
             f"cannot agree ({listing}); ask the key custodian which key is the project's "
             "and have the owners re-pseudonymise with it"
+        )
+
+
+def _check_normalisation_versions(sources: Sequence[DatasetSource]) -> None:
+    """Refuse datasets normalised by different versions of the rules: the same name,
+    date or number can then have different tokens (a placeholder email nulled in one
+    dataset and tokenised in the other), and links would be lost without a word. A
+    source whose manifest records no version is not compared."""
+    versions = {source.normalisation_version for source in sources} - {None}
+    if len(versions) > 1:
+        listing = ", ".join(
+            f"{source.name}={source.normalisation_version}"
+            for source in sources
+            if source.normalisation_version is not None
+        )
+        raise NormalisationMismatchError(
+            "these datasets were pseudonymised under different normalisation versions, so "
+            f"one identifier can have different tokens in each ({listing}); have the owners "
+            "of the datasets at the older versions re-pseudonymise them with the trelink "
+            "that made the newest"
         )
 
 
@@ -417,6 +454,7 @@ def prepare_inputs(
         raise InputTableError("no datasets to link")
     check_distinct_names(sources)
     _check_key_ids(sources)
+    _check_normalisation_versions(sources)
     attach_database(connection, sources)
     known = set(match_keys.token_columns)
     present_by_source: dict[str, set[str]] = {}

@@ -15,7 +15,12 @@ from pathlib import Path
 
 from linkage.errors import JobSpecError
 from linkage.importer import list_datasets
-from linkage.inputs import DATABASE_ALIAS, DatasetSource, declares_repeated_record_ids
+from linkage.inputs import (
+    DATABASE_ALIAS,
+    DatasetSource,
+    declares_repeated_record_ids,
+    manifest_normalisation_version,
+)
 
 __all__ = ["database_sources"]
 
@@ -62,6 +67,7 @@ def database_sources(
                 database=database,
                 # The registry keeps the manifest the owner signed.
                 record_ids_repeat=declares_repeated_record_ids(item.manifest),
+                normalisation_version=manifest_normalisation_version(item.manifest),
             )
         )
     return sources

@@ -4,7 +4,7 @@ Each function takes one raw value and returns its canonical form, or ``None`` wh
 value is missing or invalid. They are pure and idempotent (normalising a normalised
 value changes nothing), and callers apply them once per DISTINCT value, never per row.
 
-Names (``NORMALISATION_VERSION`` 1):
+Names:
 
 1. Unicode NFKC, then transliteration to ASCII with anyascii (Nguyễn → Nguyen,
    Đặng → Dang, Şahin → Sahin), then upper case.
@@ -41,6 +41,17 @@ Placeholders: an email address, telephone number, NHS number or free identifier 
 registry of identifier types calls a stand-in (``is_placeholder`` in
 ``trelink.specs.identifier_types``: ``unknown@unknown.com``, ``0000000000``) is missing,
 as an invalid value is, so that records without one do not agree on it.
+
+``NORMALISATION_VERSION`` is recorded in every pseudonymised extract's manifest, and
+``trelink link`` refuses datasets of different versions (``linkage.inputs``): a rule
+that changes what a value normalises to changes its tokens. Raise it with any such
+change.
+
+1. The rules up to December 2026.
+2. Stand-ins are missing (``is_placeholder``): emails, telephone numbers, NHS numbers
+   and free identifiers here, dates of birth in ``pseudonymise.match_keys``; declared
+   full names lose titles and suffixes before they are split
+   (``title_free_words``).
 """
 
 from __future__ import annotations
@@ -81,7 +92,7 @@ __all__ = [
     "upn_check_letter",
 ]
 
-NORMALISATION_VERSION = 1
+NORMALISATION_VERSION = 2
 
 _TITLES = frozenset(
     {"MR", "MRS", "MISS", "MS", "MX", "MASTER", "DR", "PROF", "REV", "SIR", "DAME", "LADY"}

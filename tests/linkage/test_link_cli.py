@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from linkage.job import load_link_job
 from linkage.run import link_datasets
 from linkage.sources import database_sources
+from pseudonymise import NORMALISATION_VERSION
 from tests.entry_point import trelink_process as _trelink
 
 from .conftest import TokenisedPair, import_into_tre
@@ -119,6 +121,27 @@ def test_production_mode_refuses_unknown_datasets(tre_database: Path, tmp_path: 
     )
     assert done.returncode == 3
     assert "'health'" in done.stderr and "left" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_production_mode_refuses_datasets_of_different_normalisation_versions(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    """The version travels in the signed package and is kept by import, so the TRE
+    refuses to link imported datasets pseudonymised under different versions."""
+    older = tmp_path / "older"
+    shutil.copytree(tokenised_pair.right, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    manifest["normalisation_version"] = NORMALISATION_VERSION - 1
+    (older / "manifest.json").write_text(json.dumps(manifest))
+    database = import_into_tre(tmp_path / "tre", {"left": tokenised_pair.left, "right": older})
+    job = tmp_path / "job.yaml"
+    job.write_text("version: 1\ndatasets: [left, right]\n")
+    done = _trelink("link", "--db", str(database), "--job", str(job), "--out", str(tmp_path / "o"))
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 3, said
+    assert "different normalisation versions" in said and "Traceback" not in said
+    assert f"left={NORMALISATION_VERSION}, right={NORMALISATION_VERSION - 1}" in said
     assert not (tmp_path / "o").exists()
 
 

@@ -11,10 +11,18 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.errors import InputTableError, JobSpecError, KeyMismatchError, LinkageError
-from linkage.inputs import folder_source
+from linkage.errors import (
+    InputTableError,
+    JobSpecError,
+    KeyMismatchError,
+    LinkageError,
+    NormalisationMismatchError,
+)
+from linkage.inputs import folder_source, prepare_inputs
 from linkage.job import LinkJob
 from linkage.run import LinkResult, _hold_back, link_datasets
+from pseudonymise import NORMALISATION_VERSION
+from trelink.specs.match_keys import load_match_key_spec
 
 from .conftest import TokenisedPair
 
@@ -220,6 +228,57 @@ def test_different_linkage_keys_are_refused(tokenised_pair: TokenisedPair, tmp_p
             show_progress=False,
         )
     assert not (tmp_path / "out").exists()
+
+
+def _with_normalisation_version(source: Path, target: Path, version: int | None) -> Path:
+    """A copy of the pseudonymised folder ``source`` whose manifest records ``version``
+    (None: records none, as a manifest from before versions would)."""
+    shutil.copytree(source, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["normalisation_version"] == NORMALISATION_VERSION
+    if version is None:
+        del manifest["normalisation_version"]
+    else:
+        manifest["normalisation_version"] = version
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def test_datasets_of_different_normalisation_versions_are_refused(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    """Version 1 tokenised placeholder emails and phones that version 2 leaves out: one
+    identifier can have two tokens, so such datasets must not be linked together."""
+    older = _with_normalisation_version(tokenised_pair.right, tmp_path / "older", 1)
+    with pytest.raises(
+        NormalisationMismatchError, match="different normalisation versions"
+    ) as raised:
+        link_datasets(
+            [folder_source(tokenised_pair.left), folder_source(older)],
+            out_dir=tmp_path / "out",
+            show_progress=False,
+        )
+    assert f"left={NORMALISATION_VERSION}, older=1" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dataset_whose_manifest_records_no_normalisation_version_is_not_compared(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    """A folder without a manifest (or with one from before versions) cannot be
+    checked; it is linked as before, not refused."""
+    unknown = _with_normalisation_version(tokenised_pair.right, tmp_path / "unknown", None)
+    sources = [folder_source(tokenised_pair.left), folder_source(unknown)]
+    assert [source.normalisation_version for source in sources] == [NORMALISATION_VERSION, None]
+    spec = load_match_key_spec()
+    prepared = prepare_inputs(
+        duckdb.connect(),
+        sources,
+        match_keys=spec,
+        comparisons=spec.comparisons,
+        required_comparisons=(),
+    )
+    assert prepared.record_counts == {"left": 1500, "unknown": 1500}
 
 
 def _rewrite_identity(source: Path, target: Path, sql: str) -> Path:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -171,3 +174,51 @@ def test_repeated_digit_nhs_numbers_and_identifiers_are_missing() -> None:
         assert normalise.normalise_identifier(placeholder) is None
     for real in ("11", "A1111111", "4066625"):
         assert normalise.normalise_identifier(real) == real
+
+
+# Values whose normalised form a rule change would alter: names with titles, particles,
+# abbreviations and placeholders, and the stand-ins and formats of every identifier.
+_VERSIONED_SAMPLE: tuple[tuple[str, str], ...] = (
+    ("normalise_forename", "Dr Anne-Marie"),
+    ("normalise_forename", "Baby of"),
+    ("normalise_forename", "Na"),
+    ("normalise_surname", "G/Medhin"),
+    ("normalise_surname", "Ghebre Medhin"),
+    ("normalise_surname", "O'Brien-Nguyễn Jr"),
+    ("normalise_surname", "N/A"),
+    ("normalise_surname", "Lord"),
+    ("title_free_words", "Mrs. Jane Smith III"),
+    ("normalise_postal_code", "sw1a 1aa"),
+    ("normalise_nhs_number", "943 476 5919"),
+    ("normalise_nhs_number", "0000000000"),
+    ("normalise_nhs_number", "4444444444"),
+    ("normalise_upn", "x801200100123"),
+    ("normalise_pnc_id", "1999/1234567b"),
+    ("normalise_identifier", "ab-123"),
+    ("normalise_identifier", "0000000000"),
+    ("normalise_identifier", "n/a"),
+    ("normalise_email", " Jane.Doe@NHS.net "),
+    ("normalise_email", "unknown@unknown.com"),
+    ("normalise_email", "a@example.org"),
+    ("normalise_phone", "+44 7700 900123"),
+    ("normalise_phone", "07000000000"),
+    ("normalise_phone", "0123456789"),
+    ("normalise_address", "12 St. Mary's Rd"),
+)
+# The digest of the sample's normalised forms under each NORMALISATION_VERSION.
+_DIGESTS = {2: "160548466e87364c"}
+
+
+def test_a_change_in_what_values_normalise_to_raises_the_version() -> None:
+    """Datasets of different versions are refused at linkage; a rule that changes a
+    value's normalised form (and so its tokens) without a new version would let them
+    link and silently disagree. If this fails: raise ``NORMALISATION_VERSION``, say what
+    changed in ``pseudonymise.normalise``'s docstring and record the new digest here."""
+    outputs = [
+        [function, value, getattr(normalise, function)(value)]
+        for function, value in _VERSIONED_SAMPLE
+    ]
+    digest = hashlib.sha256(json.dumps(outputs).encode()).hexdigest()[:16]
+    assert _DIGESTS.get(normalise.NORMALISATION_VERSION) == digest, (
+        f"normalisation version {normalise.NORMALISATION_VERSION}: digest {digest}"
+    )
