@@ -6,7 +6,8 @@ dates separated by ``;`` and ``aliases`` holds ``forename|surname`` pairs separa
 ``;``. Headers are compared trimmed and case-folded: ``" DOB "`` is ``dob``. A column
 mapping (``columns:`` in the pseudonymise spec) renames source columns to canonical
 ones first, matched the same way, and so is every other column the spec names
-(``ColumnNames``): one the file lacks is refused naming the spec file and key.
+(``ColumnNames``): the columns the file lacks, under whichever keys, are refused in one
+error naming the spec file and each key (``SpecProblems``).
 
 Values that do not fit their column become null and are counted per column, never a
 reason to refuse the file:
@@ -71,9 +72,13 @@ from trelink.specs.identifier_types import IDENTITY_ROLES
 __all__ = [
     "IDENTIFIER_COLUMNS",
     "REQUIRED_IDENTITY_COLUMNS",
+    "AttributeColumns",
+    "AttributeLists",
     "CanonicalTable",
     "ColumnNames",
     "ReadProblem",
+    "SpecProblems",
+    "attribute_columns",
     "check_canonical",
     "duplicate_record_ids",
     "read_canonical",
@@ -340,15 +345,94 @@ class ColumnNames:
         return found
 
 
-def unknown_columns_error(
-    spec_source: str | None, data_source: str, problems: list[str]
-) -> InputError:
-    """The error for spec keys that name columns ``data_source`` does not have (never
-    listing the header, which in a file without one is its first record)."""
-    return InputError(
-        f"{spec_source or 'the pseudonymise spec'}: {'; '.join(problems)}: no such column in "
-        f"{data_source} (names are compared trimmed and case-folded, as the file's header or "
-        "as the canonical column it became); correct the spelling or remove the entry"
+class SpecProblems:
+    """What the pseudonymise spec asks of a file that the file cannot give, gathered
+    over every key (``columns``, ``identifiers``, ``values``, ``drop``, ``owner_ids``,
+    ``quasi_identifiers``) so that one error lists them all."""
+
+    def __init__(self) -> None:
+        self.missing: list[str] = []  # "key: name" of columns the file does not have
+        self.other: list[str] = []  # whole sentences, each starting with its key
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.other)
+
+    def error(self, spec_source: str | None, data_source: str) -> InputError:
+        """One error listing every problem, naming the spec file and each key (never
+        the header, which in a file without one is its first record)."""
+        spec = spec_source or "the pseudonymise spec"
+        items = [f"{missing}: no such column in {data_source}" for missing in self.missing]
+        items.extend(self.other)
+        advice = (
+            "names are compared trimmed and case-folded, as the file's header or as the "
+            "canonical column it became; correct the spelling or remove the entry"
+        )
+        if len(items) == 1:
+            return InputError(f"{spec}: {items[0]}" + (f" ({advice})" if self.missing else ""))
+        listing = "\n".join(f"  - {item}" for item in items)
+        ending = f"\n{advice[0].upper()}{advice[1:]}." if self.missing else ""
+        return InputError(f"{spec}: {len(items)} problems:\n{listing}{ending}")
+
+
+# Columns that never travel in attributes.parquet: the record id and the identifiers.
+_NON_ATTRIBUTES = frozenset({"record_id", *IDENTIFIER_COLUMNS})
+
+
+@dataclass(frozen=True)
+class AttributeLists:
+    """The spec's lists of attribute columns as written: ``drop`` (never leaves the
+    owner), ``owner_ids`` (keyed under the owner's key) and ``quasi_identifiers`` (the
+    risk report's). A list named in ``given`` was written in the spec, so each column
+    it names must exist; a default names usual columns that a file may lack."""
+
+    drop: tuple[str, ...] = ()
+    owner_ids: tuple[str, ...] = ()
+    quasi_identifiers: tuple[str, ...] = ()
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class AttributeColumns:
+    """The columns ``AttributeLists`` name, as the table calls them."""
+
+    released: tuple[str, ...]  # every attribute that travels (not an identifier, not dropped)
+    dropped: tuple[str, ...]
+    owner_ids: tuple[str, ...]  # those released
+    quasi_identifiers: tuple[str, ...]  # those released
+
+
+def attribute_columns(
+    names: ColumnNames, columns: Iterable[str], lists: AttributeLists, problems: SpecProblems
+) -> AttributeColumns:
+    """The columns of a table (``columns``, found by ``names``) that ``lists`` name. A
+    name the table lacks is added to ``problems`` where the spec gave it (a typo in
+    ``drop`` would ship the column), not where a default names a usual column; so is a
+    quasi-identifier the spec gave that does not travel."""
+    dropped = names.resolve("drop", lists.drop, required=True, problems=problems.missing)
+    released = [name for name in columns if name not in _NON_ATTRIBUTES and name not in dropped]
+    owner_ids = names.resolve(
+        "owner_ids",
+        lists.owner_ids,
+        required="owner_ids" in lists.given,
+        problems=problems.missing,
+    )
+    quasi = names.resolve(
+        "quasi_identifiers",
+        lists.quasi_identifiers,
+        required="quasi_identifiers" in lists.given,
+        problems=problems.missing,
+    )
+    withheld = [name for name in quasi if name not in released]
+    if withheld and "quasi_identifiers" in lists.given:
+        problems.other.append(
+            f"quasi_identifiers: {withheld} are not released attributes (identifiers or "
+            "dropped columns); list only columns that travel in attributes.parquet"
+        )
+    return AttributeColumns(
+        released=tuple(released),
+        dropped=tuple(dropped),
+        owner_ids=tuple(name for name in owner_ids if name in released),
+        quasi_identifiers=tuple(name for name in quasi if name in released),
     )
 
 
@@ -358,9 +442,10 @@ def _canonical_names(
     columns: Mapping[str, str],
     *,
     parquet: bool,
-    spec_source: str | None = None,
+    problems: SpecProblems,
 ) -> list[str]:
-    """The names after the mapping; duplicates and unknown mapped columns refused."""
+    """The names after the mapping; duplicates refused, unknown mapped columns added to
+    ``problems``."""
     where = "" if parquet else "line 1: "
     first: dict[str, int] = {}
     for position, name in enumerate(names):
@@ -377,13 +462,11 @@ def _canonical_names(
                 f"{source}: {where}columns {earlier + 1} and {position + 1} {same}; rename "
                 "or remove one"
             )
-    missing = [
+    problems.missing.extend(
         f"columns.{canonical}: {original!r}"
         for canonical, original in columns.items()
         if _key(original) not in first
-    ]
-    if missing:
-        raise unknown_columns_error(spec_source, str(source), missing)
+    )
     canonical_keys = {_key(name): name for name in _CANONICAL_NAMES}
     # `columns: {DOB: birth_date}` names the canonical dob as a header would.
     renamed = {
@@ -571,39 +654,51 @@ def read_canonical(
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
     values: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
     identifiers: Mapping[str, IdentifierDeclaration] | None = None,
+    attribute_lists: AttributeLists | None = None,
     spec_source: str | None = None,
 ) -> CanonicalTable:
     """Read a CSV or Parquet canonical extract and check it (see the module docstring).
 
     ``columns`` maps canonical names to the names used in the file; ``date_formats``,
     ``values`` and ``identifiers`` are the pseudonymise spec's keys of those names (the
-    declared identifier types build the canonical columns: ``pseudonymise.declarations``).
-    Every column these name is found as a header is (``ColumnNames``); one the file
-    does not have is refused naming ``spec_source`` (the spec file) and the key.
+    declared identifier types build the canonical columns: ``pseudonymise.declarations``),
+    and ``attribute_lists`` its ``drop``, ``owner_ids`` and ``quasi_identifiers``
+    (``PseudonymiseSpec.attribute_lists``). Every column these name is found as a
+    header is (``ColumnNames``); the columns the file does not have, and the spec's
+    other demands it cannot meet, are refused in one error naming ``spec_source`` (the
+    spec file) and each key (``SpecProblems``).
     """
     source = Path(path)
     table, encoding, places = _read_source(source)
     original = table.column_names
+    problems = SpecProblems()
     names = _canonical_names(
         source,
         original,
         columns or {},
         parquet=source.suffix.lower() in _PARQUET_SUFFIXES,
-        spec_source=spec_source,
+        problems=problems,
     )
     early = _Problems(places)
     table = _plain_types(table.rename_columns(names), str(source), early)
     declared: tuple[ReadProblem, ...] = ()
     earlier = dict(zip(original, names, strict=True))
+    # Columns a declaration of a missing header would have made: named elsewhere in the
+    # spec, they are not reported again.
+    unmade: list[str] = []
     if identifiers:
-        missing = [
-            f"identifiers.{column}"
-            for column in identifiers
-            if _key(column) not in {_key(name) for name in names}
+        headers = {_key(name) for name in names}
+        present = {column: item for column, item in identifiers.items() if _key(column) in headers}
+        problems.missing.extend(
+            f"identifiers.{column}" for column in identifiers if column not in present
+        )
+        unmade = [
+            name
+            for column, declaration in identifiers.items()
+            if column not in present
+            for name in declaration.filled
         ]
-        if missing:
-            raise unknown_columns_error(spec_source, str(source), missing)
-        built = declared_table(table, identifiers, source=str(source), date_formats=date_formats)
+        built = declared_table(table, present, source=str(source), date_formats=date_formats)
         table = built.table
         declared = tuple(
             ReadProblem(column, "not valid for the declared type", count, None)
@@ -617,14 +712,19 @@ def read_canonical(
                 if declaration.filled
             }
         )
-    column_names = ColumnNames(table.column_names, earlier)
+    column_names = ColumnNames([*table.column_names, *unmade], earlier)
+    resolved_values = _resolved_values(values or {}, column_names, problems)
+    if attribute_lists is not None:
+        attribute_columns(column_names, table.column_names, attribute_lists, problems)
+    if problems:
+        raise problems.error(spec_source, str(source))
     return _harmonised(
         table,
         source=str(source),
         encoding=encoding,
         places=places,
         date_formats=date_formats,
-        values=_resolved_values(values or {}, column_names, spec_source, str(source)),
+        values=resolved_values,
         earlier=(*early.found, *declared),
         names=column_names,
     )
@@ -633,33 +733,30 @@ def read_canonical(
 def _resolved_values(
     values: Mapping[str, Mapping[str, tuple[str, ...]]],
     names: ColumnNames,
-    spec_source: str | None,
-    source: str,
+    problems: SpecProblems,
 ) -> dict[str, Mapping[str, tuple[str, ...]]]:
-    """``values`` keyed by the table's own column names; unknown columns refused, and
-    identifier columns (named by a header declared as one) too."""
-    problems: list[str] = []
+    """``values`` keyed by the table's own column names; unknown columns, identifier
+    columns (named by a header declared as one) and a column given twice are added to
+    ``problems``."""
     resolved: dict[str, Mapping[str, tuple[str, ...]]] = {}
     by: dict[str, str] = {}
     for reference, codes in values.items():
         name = names.find(reference)
         if name is None:
-            problems.append(f"values.{reference}")
+            problems.missing.append(f"values.{reference}")
         elif name in by:
-            raise InputError(
-                f"{spec_source or 'the pseudonymise spec'}: values.{by[name]} and "
-                f"values.{reference} both recode the column {name!r}; give its codes once"
+            problems.other.append(
+                f"values.{by[name]} and values.{reference} both recode the column {name!r}; "
+                "give its codes once"
             )
         elif name in IDENTIFIER_COLUMNS or name == "record_id":
-            raise InputError(
-                f"{spec_source or 'the pseudonymise spec'}: values.{reference}: the column "
-                f"is the identifier {name!r}; identifiers cannot be recoded"
+            problems.other.append(
+                f"values.{reference}: the column is the identifier {name!r}; identifiers "
+                "cannot be recoded"
             )
         else:
             resolved[name] = codes
             by[name] = reference
-    if problems:
-        raise unknown_columns_error(spec_source, source, problems)
     return resolved
 
 

@@ -152,6 +152,7 @@ def pseudonymise_command(
             identifiers=settings.identifiers,
             date_formats=settings.date_formats,
             values=settings.values,
+            attribute_lists=settings.attribute_lists(),
             spec_source=None if spec is None else str(spec),
         )
         tables = pseudonymise_table(

@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from pseudonymise.bloom import BloomSettings
+from pseudonymise.canonical import AttributeLists
 from pseudonymise.dates import DEFAULT_DATE_FORMATS, date_format_problem
 from pseudonymise.declarations import IdentifierDeclaration, column_key, declaration_clashes
 from trelink.specs.loader import FrozenModel, SpecModel, load_spec
@@ -143,6 +144,21 @@ class PseudonymiseSpec(SpecModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def attribute_lists(self) -> AttributeLists:
+        """``drop``, ``owner_ids`` and ``quasi_identifiers`` (defaults filled in), for
+        ``read_canonical`` and ``pseudonymise_table`` to find in the file."""
+        given = {"drop"} | ({"owner_ids"} & self.model_fields_set)
+        if self.quasi_identifiers is not None:
+            given.add("quasi_identifiers")
+        return AttributeLists(
+            drop=self.drop,
+            owner_ids=self.owner_ids,
+            quasi_identifiers=self.quasi_identifiers
+            if self.quasi_identifiers is not None
+            else DEFAULT_QUASI_IDENTIFIERS,
+            given=frozenset(given),
+        )
 
     def match_key_spec(self, *, relative_to: Path | None = None) -> MatchKeySpec:
         """The match-key spec this file names (paths relative to the spec file)."""

@@ -39,18 +39,19 @@ import pyarrow.parquet as pq
 
 from pseudonymise.bloom import BloomSettings, bloom_column
 from pseudonymise.canonical import (
-    IDENTIFIER_COLUMNS,
+    AttributeColumns,
     CanonicalTable,
+    SpecProblems,
+    attribute_columns,
     check_canonical,
     duplicate_record_ids,
-    unknown_columns_error,
 )
 from pseudonymise.encoded import Encoded, EncodedLists, encode
 from pseudonymise.errors import InputError
 from pseudonymise.match_keys import DerivedKeys, derive_match_keys, derive_parts
 from pseudonymise.normalise import NORMALISATION_VERSION
 from pseudonymise.risk import RiskReport, assess_risk
-from pseudonymise.spec import DEFAULT_QUASI_IDENTIFIERS, PseudonymiseSpec
+from pseudonymise.spec import PseudonymiseSpec
 from pseudonymise.tokens import (
     HmacBatch,
     HmacJob,
@@ -75,7 +76,6 @@ __all__ = [
 ]
 
 MANIFEST_FORMAT = "trelink-pseudonymised/v1"
-_NON_ATTRIBUTES = frozenset({"record_id", *IDENTIFIER_COLUMNS})
 Progress = Callable[[str], None]
 
 
@@ -119,40 +119,17 @@ def _token_array(part: Encoded | EncodedLists, distinct: npt.NDArray[np.int64]) 
 
 def _spec_columns(
     canonical: CanonicalTable, settings: PseudonymiseSpec, spec_source: str | None
-) -> tuple[list[str], list[str], list[str]]:
+) -> AttributeColumns:
     """The dropped, owner-keyed and quasi-identifier columns the spec names, as the
-    table calls them. A name the table lacks is refused where the spec gave it (a typo
-    in `drop` would ship the column), not where a default names a usual column."""
-    names, given = canonical.names, settings.model_fields_set
-    problems: list[str] = []
-    dropped = names.resolve("drop", settings.drop, required=True, problems=problems)
-    attributes = [
-        name
-        for name in canonical.table.column_names
-        if name not in _NON_ATTRIBUTES and name not in dropped
-    ]
-    owner_ids = names.resolve(
-        "owner_ids", settings.owner_ids, required="owner_ids" in given, problems=problems
-    )
-    quasi_wanted = settings.quasi_identifiers
-    explicit = quasi_wanted is not None
-    quasi = names.resolve(
-        "quasi_identifiers",
-        DEFAULT_QUASI_IDENTIFIERS if quasi_wanted is None else quasi_wanted,
-        required=explicit,
-        problems=problems,
+    table calls them; what the table cannot give is refused in one error
+    (``read_canonical`` given the same lists has refused it already)."""
+    problems = SpecProblems()
+    chosen = attribute_columns(
+        canonical.names, canonical.table.column_names, settings.attribute_lists(), problems
     )
     if problems:
-        raise unknown_columns_error(spec_source, canonical.source, problems)
-    released = [name for name in quasi if name in attributes]
-    if explicit and len(released) < len(quasi):
-        withheld = [name for name in quasi if name not in attributes]
-        raise InputError(
-            f"{spec_source or 'the pseudonymise spec'}: quasi_identifiers: {withheld} are "
-            "not released attributes (identifiers or dropped columns); list only columns "
-            "that travel in attributes.parquet"
-        )
-    return dropped, [name for name in owner_ids if name in attributes], released
+        raise problems.error(spec_source, canonical.source)
+    return chosen
 
 
 def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
@@ -287,10 +264,8 @@ def pseudonymise_table(
         )
     table = canonical.table
     report = progress or (lambda _step: None)
-    dropped, owner_id_columns, quasi_identifiers = _spec_columns(canonical, settings, spec_source)
-    kept = [
-        name for name in table.column_names if name not in _NON_ATTRIBUTES and name not in dropped
-    ]
+    chosen = _spec_columns(canonical, settings, spec_source)
+    kept, owner_id_columns = list(chosen.released), list(chosen.owner_ids)
     report("record pids")
     hashed, derived = _hash_everything(
         canonical,
@@ -313,7 +288,7 @@ def pseudonymise_table(
     risk = assess_risk(
         derived.keys,
         attributes,
-        quasi_identifiers=tuple(quasi_identifiers),
+        quasi_identifiers=chosen.quasi_identifiers,
         limits=settings.risk,
     )
     manifest: dict[str, Any] = {
@@ -342,7 +317,7 @@ def pseudonymise_table(
         "attribute_columns": kept,
         "owner_keyed_columns": owner_id_columns,
         "bloom": None if settings.bloom is None else settings.bloom.model_dump(),
-        "dropped_columns": dropped,
+        "dropped_columns": list(chosen.dropped),
         "empty_identifier_columns": canonical.empty_identifiers,
         "invalid_values": {
             column: canonical.invalid.get(column, 0) + derived.invalid.get(column, 0)

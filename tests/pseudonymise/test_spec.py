@@ -223,3 +223,36 @@ def test_two_values_entries_for_one_column_are_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "values.sex and values.Gender both recode the column 'sex'" in str(result.exception)
+
+
+def test_every_problem_of_the_spec_with_the_file_is_reported_at_once(tmp_path: Path) -> None:
+    """One problem under each key that names columns: before, the first key's problems
+    were reported alone and each fix revealed the next (columns, identifiers, values,
+    then drop, owner_ids and quasi_identifiers)."""
+    result, out = _pseudonymise(
+        tmp_path,
+        _DECLARED.replace("gender: sex", "gendre: sex")
+        + "columns: {nationality: nationalty}\n"
+        + "values: {ethnic grp: {W: [white]}, Born: {X: [y]}}\n"
+        + "drop: [case notez]\nowner_ids: [person number]\n"
+        + "quasi_identifiers: [site, born]\n",
+    )
+    assert result.exit_code != 0 and result.exception is not None
+    message = str(result.exception)
+    assert "Traceback" not in result.output
+    assert message.startswith(f"{tmp_path / 'owner.yaml'}: 8 problems:\n")
+    expected = [
+        "columns.nationality: 'nationalty': no such column in",
+        "identifiers.gendre: no such column in",
+        "values.ethnic grp: no such column in",
+        "drop: 'case notez': no such column in",
+        "owner_ids: 'person number': no such column in",
+        "quasi_identifiers: 'site': no such column in",
+        "values.Born: the column is the identifier 'dob'; identifiers cannot be recoded",
+        "quasi_identifiers: ['dob'] are not released attributes",
+    ]
+    listed = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert len(listed) == len(expected)
+    for line, problem in zip(listed, expected, strict=True):
+        assert line.startswith(f"  - {problem}"), (line, problem)
+    assert "Anna" not in message and not out.exists()
