@@ -8,7 +8,10 @@ each measurement runs in a fresh child process so its peak memory is its own:
 
 * tokens on DuckDB: ``trelink``'s default job as ``link_only``, from reading the
   pseudonymised folders to writing pairs, clusters, model and report; the time
-  includes training (prior, u, three EM sessions);
+  includes training: the prior, u, and the EM sessions ``linkage.em_plan`` chooses
+  from the data (candidates: the match-key spec's ``em_blocks``, then one block per
+  comparison; each taken while it trains a comparison not yet trained twice, up to
+  ``MAX_SESSIONS``; the run's report charts each session's estimates);
 * cleartext Splink on DuckDB on the normalised values of the same records, trained
   and blocked the same way (``cleartext_reference.py``);
 * tokens on Spark local mode at ``--spark-size`` (scoring with DuckDB's model).
