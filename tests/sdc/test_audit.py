@@ -132,7 +132,7 @@ def test_a_new_primary_cell_already_published_elsewhere_is_refused(
 
     # Under a lenient policy the table publishes small cells; a strict protection of
     # the same cells with it linked cannot hide what is already out.
-    lenient = policy.model_copy(update={"threshold": 2, "zeros_disclosive": False})
+    lenient = policy.with_changes(threshold=2, zeros_disclosive=False)
     released, _ = write_table(
         frequency_table(microdata, ["region"], ["age"], policy=lenient), tmp_path / "old.csv"
     )

@@ -79,9 +79,7 @@ def test_model_files_are_re_checked_under_any_policy(policy: Policy, tmp_path: P
     model = fit_model("ols", "months ~ C(worker)", outcomes(size=40), policy=policy)
     path = model.write(tmp_path / "m.model.json")
     assert check_model_file(path, policy=policy).safe
-    stricter = policy.model_copy(
-        update={"model": policy.model.model_copy(update={"min_residual_dof": 100})}
-    )
+    stricter = policy.with_changes(model=policy.model.with_changes(min_residual_dof=100))
     assert not check_model_file(path, policy=stricter).safe
     document = json.loads(path.read_text())
     assert document["residual_dof"] == 38

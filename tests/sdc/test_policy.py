@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from sdc import PolicyError, load_policy
 from sdc.policy import InformationLoss, RoundingMethod
@@ -69,3 +70,22 @@ def test_unknown_statistic_is_refused(tmp_path: Path) -> None:
 def test_missing_policy_file_is_a_policy_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="file not found"):
         load_policy(tmp_path / "absent.yaml")
+
+
+def test_a_changed_policy_is_validated_as_a_loaded_one_is() -> None:
+    """Tests and notebooks vary a policy with ``with_changes``: pydantic's
+    ``model_copy(update=...)`` would take a threshold of 0 or a rounding base of 1."""
+    policy = load_policy()
+    lenient = policy.with_changes(threshold=5, zeros_disclosive=False)
+    assert (lenient.threshold, lenient.zeros_disclosive) == (5, False)
+    assert lenient.dominance == policy.dominance and policy.threshold == 10
+    for changes, key in (
+        ({"threshold": 0}, "threshold"),
+        ({"rounding": {"base": 1}}, "rounding.base"),
+        ({"unsafe_statistics": {"statistics": ["average"]}}, "unknown"),
+        ({"thresold": 5}, "thresold"),
+    ):
+        with pytest.raises(ValidationError, match=key):
+            policy.with_changes(**changes)
+    with pytest.raises(ValidationError, match="min_residual_dof"):
+        policy.model.with_changes(min_residual_dof=0)

@@ -25,7 +25,7 @@ from sdc.table import ProtectedTable
 from sdc.tablefile import write_table
 
 POLICY = load_policy()
-LENIENT = POLICY.model_copy(update={"zeros_disclosive": False})
+LENIENT = POLICY.with_changes(zeros_disclosive=False)
 
 counts_matrix = st.integers(2, 4).flatmap(
     lambda rows: st.integers(2, 4).flatmap(

@@ -25,7 +25,7 @@ def one_row_grid(categories: int) -> TableGrid:
 
 
 def no_class_rule(policy: Policy) -> Policy:
-    return policy.model_copy(update={"class_disclosure": False})
+    return policy.with_changes(class_disclosure=False)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def no_class_rule(policy: Policy) -> Policy:
     ],
 )
 def test_threshold_and_zeros(count: int, zeros_disclosive: bool, expected: list[Rule]) -> None:
-    policy = no_class_rule(load_policy()).model_copy(update={"zeros_disclosive": zeros_disclosive})
+    policy = no_class_rule(load_policy()).with_changes(zeros_disclosive=zeros_disclosive)
     counts = np.array([float(count)])
     facts = CellFacts(counts=counts, values=counts)
     rules = primary_rules(facts, TableKind.FREQUENCY, policy, one_row_grid(1).constraints[:0])
@@ -106,7 +106,7 @@ def test_class_disclosure_ignores_spread_groups() -> None:
 def test_p_percent_alone_when_dominance_is_switched_off() -> None:
     # With (2, 90) and p = 10, p% implies dominance; without dominance p% stands alone:
     # x1 = 600, x2 = 280, rest 50: 50 / 600 = 8.3% < 10%.
-    policy = no_class_rule(load_policy()).model_copy(update={"dominance": None})
+    policy = no_class_rule(load_policy()).with_changes(dominance=None)
     facts = CellFacts(
         counts=np.array([12.0]),
         values=np.array([930.0]),

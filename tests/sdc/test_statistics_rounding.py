@@ -58,7 +58,7 @@ def test_controlled_rounding_keeps_the_table_additive() -> None:
 
 
 def test_protected_table_published_rounded(microdata: pd.DataFrame, policy: Policy) -> None:
-    rounding = policy.model_copy(update={"rounding": RoundingRules(base=5)})
+    rounding = policy.with_changes(rounding=RoundingRules(base=5))
     table = frequency_table(microdata, ["region"], ["age"], policy=rounding)
     shown = table.published[~table.hidden]
     assert (shown % 5 == 0).all()

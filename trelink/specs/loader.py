@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -55,6 +55,12 @@ class FrozenModel(BaseModel):
     keys refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def with_changes(self, **changes: Any) -> Self:
+        """This object with ``changes`` (``threshold=5``, ``rounding=RoundingRules(base=5)``),
+        validated as a new one is: a bad value raises ``ValidationError``, where
+        ``model_copy(update=...)`` would take it unchecked."""
+        return type(self).model_validate(self.model_dump() | changes)
 
 
 class SpecModel(FrozenModel):
