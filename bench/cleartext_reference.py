@@ -21,11 +21,11 @@ import splink.comparison_library as cl
 from metaphone import doublemetaphone
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from linkage.blocking import capped_block_column, capped_blocks_sql
+from linkage.blocking import blocking_rule_sql, capped_blocks_sql, capped_rule_sql
 from linkage.job import BlockingRuleSpec, LinkJob
 from linkage.model import level_gammas
 from pseudonymise.normalise import normalise_forename, normalise_postcodes, normalise_surname
-from trelink.specs.match_keys import EqualTerm
+from trelink.specs.match_keys import CrossTerm, EqualTerm
 
 __all__ = [
     "add_cleartext_capped_blocks",
@@ -177,18 +177,23 @@ _PREDICTION_COLUMNS = {"fn": "forename", "sn": "surname"}
 
 def _cleartext_rule(rule: BlockingRuleSpec) -> BlockingRuleSpec:
     # Built anew, not model_copy(update=...), so the rule is validated as any other.
+    def key(name: str) -> str:
+        return _PREDICTION_COLUMNS.get(name, name)
+
     return BlockingRuleSpec(
         all=tuple(
-            EqualTerm(equal=_PREDICTION_COLUMNS.get(term.equal, term.equal))
-            for term in rule.all
+            EqualTerm(equal=key(term.equal))
             if isinstance(term, EqualTerm)
+            else CrossTerm(cross=(key(term.cross[0]), key(term.cross[1])))
+            for term in rule.all
         ),
         max_block_size=rule.max_block_size,
     )
 
 
 def _usable(rule: BlockingRuleSpec) -> bool:
-    return all(isinstance(term, EqualTerm) for term in rule.all) and all(
+    cross = [term.cross for term in rule.all if isinstance(term, CrossTerm)]
+    return all(set(pair) <= set(_PREDICTION_COLUMNS) for pair in cross) and all(
         key not in ("upn", "pnc_id") for key in rule.keys
     )
 
@@ -196,7 +201,7 @@ def _usable(rule: BlockingRuleSpec) -> bool:
 def cleartext_blocking_rules(job: LinkJob, columns: Collection[str]) -> list[Any]:
     """The job's blocking rules on the cleartext columns of the same names.
 
-    A capped rule blocks on the column ``add_cleartext_capped_blocks`` writes. Rules on
+    A capped rule blocks on the columns ``add_cleartext_capped_blocks`` writes. Rules on
     keys the cleartext tables lack (the other identifier types) are skipped, as the
     token run skips rules on keys no dataset carries.
     """
@@ -205,14 +210,9 @@ def cleartext_blocking_rules(job: LinkJob, columns: Collection[str]) -> list[Any
         if not _usable(rule) or not set(_cleartext_rule(rule).keys) <= set(columns):
             continue
         if rule.max_block_size is not None:
-            column = capped_block_column(index)
-            rules.append(f"l.{column} = r.{column}")
+            rules.extend(capped_rule_sql(rule, index))
         else:
-            rules.append(block_on(*_cleartext_rule(rule).keys))
-    rules += [
-        "l.forename = r.surname AND l.dob = r.dob",
-        "l.surname = r.forename AND l.dob = r.dob",
-    ]
+            rules.extend(blocking_rule_sql(_cleartext_rule(rule)))
     return rules
 
 

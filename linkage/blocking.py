@@ -7,8 +7,11 @@ one ordering of each pair and a swap may sit on either side.
 
 A rule with ``max_block_size`` blocks on a work column of its own (``capped_block_<i>``
 for the rule at position ``i``): a hash of the rule's tokens where at most that many
-records share them, null elsewhere. The TRE computes it from token frequencies, which
-it already holds for term-frequency adjustments, so it learns nothing new.
+records share them, null elsewhere. A capped rule with a ``cross`` term ``[a, b]`` has
+two: one hashes ``a`` with the rule's other keys, one ``b`` (``capped_block_<i>_cross``),
+and its pairs are those where one side's first equals the other side's second. The
+TRE computes the columns from token frequencies, which it already holds for
+term-frequency adjustments, so it learns nothing new.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ __all__ = [
     "CAPPED_RULE_PAIRS",
     "blocking_rule_sql",
     "capped_block_column",
+    "capped_block_columns",
     "capped_block_sql",
     "capped_blocks_sql",
+    "capped_rule_sql",
     "key_block_rules",
     "prediction_blocking_rules",
     "usable",
@@ -49,6 +54,37 @@ def blocking_rule_sql(rule: BlockingRuleSpec) -> list[str]:
 def capped_block_column(index: int) -> str:
     """The work column that carries capped rule number ``index``."""
     return f"capped_block_{index}"
+
+
+def capped_block_columns(rule: BlockingRuleSpec, index: int) -> tuple[str, ...]:
+    """The work columns of capped rule number ``index``: one per side of its cross term
+    (``capped_block_<i>`` for the first key, ``capped_block_<i>_cross`` for the second),
+    one alone for a rule of equalities."""
+    column = capped_block_column(index)
+    return (column, f"{column}_cross") if len(_roles(rule)) == 2 else (column,)
+
+
+def capped_rule_sql(rule: BlockingRuleSpec, index: int) -> list[str]:
+    """The conditions of capped rule ``index``: both directions when it has a cross term."""
+    columns = capped_block_columns(rule, index)
+    if len(columns) == 1:
+        return [f"l.{columns[0]} = r.{columns[0]}"]
+    first, second = columns
+    return [f"l.{first} = r.{second}", f"l.{second} = r.{first}"]
+
+
+def _roles(rule: BlockingRuleSpec) -> list[tuple[str, ...]]:
+    """The keys one record contributes to a block, in term order: a cross term ``[a, b]``
+    is read as ``a`` by one side of a pair and as ``b`` by the other."""
+    roles: list[list[str]] = [[]]
+    for term in rule.all:
+        if isinstance(term, EqualTerm):
+            for keys in roles:
+                keys.append(term.equal)
+        else:  # the spec allows one cross term in a capped rule
+            first, second = term.cross
+            roles = [[*keys, first] for keys in roles] + [[*keys, second] for keys in roles]
+    return [tuple(keys) for keys in roles]
 
 
 # Pairs a capped rule may add beyond its ``max_block_size``: on small data a capped rule
@@ -105,10 +141,20 @@ def _capped_columns_sql(
     for position, (rule, column) in enumerate(capped):
         if rule.max_block_size is None:
             raise ValueError("capped_block_sql needs a rule with max_block_size")
-        keys = list(dict.fromkeys(rule.keys))
-        listed = ", ".join(keys)
-        present = " AND ".join(f"{key} IS NOT NULL" for key in keys)
-        union = " UNION ALL ".join(f"SELECT {listed} FROM {table}" for table in tables)
+        roles = _roles(rule)
+        # Block values by position (k0, k1, ...), so both sides of a cross term count
+        # into the same blocks: a block holds every record carrying its values in
+        # either role.
+        slots = [f"k{slot}" for slot in range(len(roles[0]))]
+        listed = ", ".join(slots)
+        present = " AND ".join(f"{slot} IS NOT NULL" for slot in slots)
+        projections = [
+            ", ".join(f"{key} AS {slot}" for key, slot in zip(keys, slots, strict=True))
+            for keys in roles
+        ]
+        union = " UNION ALL ".join(
+            f"SELECT {projection} FROM {table}" for table in tables for projection in projections
+        )
         sizes = f"{column}_sizes"
         statements += [
             f"CREATE OR REPLACE TEMP TABLE {sizes} AS SELECT {listed}, count(*) AS block_size "
@@ -119,14 +165,17 @@ def _capped_columns_sql(
             "OVER (ORDER BY block_size) AS pairs FROM (SELECT block_size, count(*) AS blocks "
             f"FROM {sizes} GROUP BY block_size)))",
         ]
-        alias = f"b{position}"
-        # The hash is shifted into the signed range: Spark has no unsigned 64-bit type.
-        value = f"CAST(hash({', '.join(f'{alias}.{key}' for key in keys)}) >> 1 AS BIGINT)"
-        selected.append(
-            f"CASE WHEN {alias}.{keys[0]} IS NULL THEN NULL ELSE {value} END AS {column}"
-        )
-        joined = " AND ".join(f"t.{key} = {alias}.{key}" for key in keys)
-        joins.append(f"LEFT JOIN {sizes} {alias} ON {joined}")
+        names = (column, f"{column}_cross")
+        for role, (keys, name) in enumerate(zip(roles, names, strict=False)):
+            alias = f"b{position}_{role}"
+            # The hash is shifted into the signed range: Spark has no unsigned 64-bit
+            # type. It reads the block's values, so both roles of a block hash alike.
+            value = f"CAST(hash({', '.join(f'{alias}.{slot}' for slot in slots)}) >> 1 AS BIGINT)"
+            selected.append(f"CASE WHEN {alias}.k0 IS NULL THEN NULL ELSE {value} END AS {name}")
+            joined = " AND ".join(
+                f"t.{key} = {alias}.{slot}" for key, slot in zip(keys, slots, strict=True)
+            )
+            joins.append(f"LEFT JOIN {sizes} {alias} ON {joined}")
     for table in tables:
         statements.append(
             f"CREATE OR REPLACE TABLE {table} AS SELECT t.*, {', '.join(selected)} "
@@ -150,8 +199,7 @@ def prediction_blocking_rules(
         if not usable(rule.keys, available):
             continue
         if rule.max_block_size is not None:
-            column = capped_block_column(index)
-            creators.append(CustomRule(f"l.{column} = r.{column}"))
+            creators.extend(CustomRule(sql) for sql in capped_rule_sql(rule, index))
         else:
             creators.extend(CustomRule(sql) for sql in blocking_rule_sql(rule))
     return creators

@@ -13,6 +13,7 @@ from linkage.blocking import (
     capped_block_column,
     capped_block_sql,
     capped_blocks_sql,
+    capped_rule_sql,
     key_block_rules,
     prediction_blocking_rules,
 )
@@ -48,8 +49,12 @@ def test_default_rules_cover_swapped_names_and_typos_and_use_known_keys() -> Non
     rules = LinkJob().blocking_rules
     assert rules == spec.blocking  # the match-key spec's rules unless the job overrides
     sql = [text for rule in rules for text in blocking_rule_sql(rule)]
-    # swapped order with a typo in one name: the other name across sides and the dob
-    assert "l.fn = r.sn AND l.dob = r.dob" in sql and "l.sn = r.fn AND l.dob = r.dob" in sql
+    # swapped order with a typo in one name: the other name across sides and the dob,
+    # capped (common names are common as forenames and surnames alike)
+    swapped = BlockingRuleSpec(
+        all=(CrossTerm(cross=("fn", "sn")), EqualTerm(equal="dob")), max_block_size=10
+    )
+    assert swapped in rules
     # a typo late in the surname is still found through the forename and the dob
     assert "l.fn_sn_pre4 = r.fn_sn_pre4 AND l.dob = r.dob" in sql
     for rule in rules:
@@ -69,9 +74,12 @@ def test_capped_rules_block_on_their_own_column() -> None:
     ]
 
 
-def test_a_cap_applies_to_equalities_only() -> None:
-    with pytest.raises(ValidationError, match="equal"):
-        BlockingRuleSpec(all=(CrossTerm(cross=("fn", "sn")),), max_block_size=5)
+def test_a_cap_takes_one_cross_term_at_most() -> None:
+    with pytest.raises(ValidationError, match="at most one `cross` term"):
+        BlockingRuleSpec(
+            all=(CrossTerm(cross=("fn", "sn")), CrossTerm(cross=("fn_sn", "sn_fn"))),
+            max_block_size=5,
+        )
     with pytest.raises(ValidationError):
         _capped("fn", size=1)
 
@@ -184,3 +192,66 @@ def test_all_capped_columns_in_one_pass_equal_one_rule_at_a_time() -> None:
         ).fetchall()
     assert columns["together"] == columns["alone"]
     assert any(value is not None for row in columns["together"] for value in row[1:])
+
+
+def _pairs(connection: duckdb.DuckDBPyConnection, conditions: list[str]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for condition in conditions:
+        rows = connection.execute(
+            f"SELECT l.record_pid, r.record_pid FROM a l JOIN b r ON {condition}"
+        ).fetchall()
+        found |= {(str(left), str(right)) for left, right in rows}
+    return found
+
+
+def test_a_capped_cross_rule_finds_the_uncapped_pairs_of_its_small_blocks() -> None:
+    """Names swapped: one side's forename is the other's surname. A block is a (name,
+    dob) value and holds every record carrying it as forename or as surname; the capped
+    rule finds exactly the uncapped rule's pairs whose block is small enough."""
+    draw = random.Random(3)
+    rows: dict[str, list[tuple[str, int, int | None, int]]] = {}
+    for table in ("a", "b"):
+        rows[table] = [
+            (f"{table}{index}", draw.randint(1, 12), draw.choice([draw.randint(1, 12), None]), 1)
+            for index in range(60)
+        ]
+    uncapped = BlockingRuleSpec(all=(CrossTerm(cross=("fn", "sn")), EqualTerm(equal="dob")))
+    capped = BlockingRuleSpec(all=uncapped.all, max_block_size=12)
+    assert capped_rule_sql(capped, 0) == [
+        "l.capped_block_0 = r.capped_block_0_cross",
+        "l.capped_block_0_cross = r.capped_block_0",
+    ]
+    found = {}
+    for budget in (10**9, 0):
+        connection = duckdb.connect()
+        for table, records in rows.items():
+            connection.execute(
+                f"CREATE TABLE {table} (record_pid VARCHAR, fn BIGINT, sn BIGINT, dob BIGINT)"
+            )
+            connection.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", records)
+        everything = _pairs(connection, blocking_rule_sql(uncapped))
+        column = capped_block_column(0)
+        for statement in capped_block_sql(
+            capped, tables=["a", "b"], column=column, pair_budget=budget
+        ):
+            connection.execute(statement)
+        found[budget] = _pairs(connection, capped_rule_sql(capped, 0))
+    # A budget that holds every block: the uncapped rule's pairs.
+    assert found[10**9] == everything
+    # No budget: only blocks of at most 12 records, counted in both roles, both tables.
+    sizes: dict[int, int] = {}
+    for records in rows.values():
+        for _, forename, surname, _ in records:
+            for name in (forename, surname):
+                if name is not None:
+                    sizes[name] = sizes.get(name, 0) + 1
+    by_id = {record[0]: record for records in rows.values() for record in records}
+    small = set()
+    for left, right in everything:
+        _, left_fn, left_sn, _ = by_id[left]
+        _, right_fn, right_sn, _ = by_id[right]
+        shared = ({left_fn} & {right_sn}) | ({left_sn} & {right_fn})
+        if any(sizes[name] <= 12 for name in shared if name is not None):
+            small.add((left, right))
+    assert found[0] == small
+    assert small and small != everything  # the case tests something

@@ -211,18 +211,20 @@ class BlockingRuleSpec(FrozenModel):
     ``max_block_size`` skips the blocks (records sharing the rule's values, over all
     datasets) larger than that: a common value pairs mostly different people, and its
     pairs grow with the square of the data, while a rare one is worth comparing even
-    with nothing else in common. Capped rules take ``equal`` terms only.
+    with nothing else in common. A capped rule takes at most one ``cross`` term (its
+    blocks count the records holding a value on either side of it).
     """
 
     all: tuple[EqualTerm | CrossTerm, ...] = Field(min_length=1)
     max_block_size: int | None = Field(default=None, ge=2)
 
     @model_validator(mode="after")
-    def _capped_rules_are_equalities(self) -> BlockingRuleSpec:
-        if self.max_block_size is not None and any(
-            isinstance(term, CrossTerm) for term in self.all
+    def _capped_rules_cross_at_most_once(self) -> BlockingRuleSpec:
+        if (
+            self.max_block_size is not None
+            and sum(isinstance(term, CrossTerm) for term in self.all) > 1
         ):
-            raise ValueError("max_block_size applies to rules of `equal` terms only")
+            raise ValueError("max_block_size applies to rules with at most one `cross` term")
         return self
 
     @property
