@@ -126,12 +126,12 @@ def test_capped_blocking_rules_load_from_yaml_and_bad_caps_are_named(tmp_path: P
     path = tmp_path / "job.yaml"
     path.write_text(
         "version: 1\nblocking:\n  - {all: [{equal: name_set}], max_block_size: 20}\n"
-        "  - {all: [{cross: [fn, sn]}], max_block_size: 20}\n"
+        "  - {all: [{cross: [fn, sn]}, {cross: [fn_sn, sn_fn]}], max_block_size: 20}\n"
         "attribute_comparisons: [sex]\n"
     )
     with pytest.raises(SpecError) as caught:
         load_link_job(path)
-    assert "blocking[1]" in str(caught.value) and "equal" in str(caught.value)
+    assert "blocking[1]" in str(caught.value) and "one `cross` term" in str(caught.value)
     path.write_text(
         "version: 1\nblocking:\n  - {all: [{equal: name_set}], max_block_size: 20}\n"
         "attribute_comparisons: [sex]\n"
