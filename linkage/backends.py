@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +48,15 @@ class Backend:
     db_api: Any
     connection: duckdb.DuckDBPyConnection
     spark: Any = None
+    # Makes another database API over the same connection or Spark session.
+    new_api: Callable[[], Any] | None = None
+
+    def sibling(self) -> Backend:
+        """The same backend with a database API of its own, for a second linker over
+        the same work tables (Splink refuses a dataset name registered twice in one)."""
+        if self.new_api is None:
+            raise LinkageError("this backend cannot make another database API")
+        return replace(self, db_api=self.new_api())
 
     def register(self, table: str, *, dataset: str) -> SplinkDataFrame:
         """Register the work table ``table`` with Splink as dataset ``dataset``."""
@@ -160,7 +169,11 @@ def open_backend(
     """
     if name == "duckdb":
         yield Backend(
-            name="duckdb", dialect="duckdb", db_api=DuckDBAPI(connection), connection=connection
+            name="duckdb",
+            dialect="duckdb",
+            db_api=DuckDBAPI(connection),
+            connection=connection,
+            new_api=lambda: DuckDBAPI(connection),
         )
         return
     from splink.backends.spark import SparkAPI
@@ -168,14 +181,22 @@ def open_backend(
     # py4j logs every gateway call at INFO; keep the researcher's terminal readable.
     logging.getLogger("py4j").setLevel(logging.ERROR)
     session = _spark_session(workdir, spark_conf)
-    try:
-        db_api = SparkAPI(  # type: ignore[no-untyped-call]
+
+    def spark_api() -> Any:
+        return SparkAPI(  # type: ignore[no-untyped-call]
             spark_session=session,
             break_lineage_method="parquet",
             num_partitions_on_repartition=4,
         )
+
+    try:
         yield Backend(
-            name="spark", dialect="spark", db_api=db_api, connection=connection, spark=session
+            name="spark",
+            dialect="spark",
+            db_api=spark_api(),
+            connection=connection,
+            spark=session,
+            new_api=spark_api,
         )
     finally:
         session.stop()

@@ -76,6 +76,10 @@ class ReportInputs:
     # Comparisons of fields people change (``em_plan.changeable_comparisons``), for the
     # model's warnings.
     changeable: frozenset[str] = frozenset()
+    # The linker the unlinkables chart scores records with and how many records it holds
+    # when that is a random sample (a large run: every record scored against itself cost
+    # as much as scoring two million pairs); None: ``linker`` itself, every record.
+    unlinkables: tuple[Linker, int] | None = None
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -255,7 +259,8 @@ def _diagnostics(inputs: ReportInputs, charts: dict[str, dict[str, Any]]) -> dic
     )
     limit = axis_limit(levels)
     charts["match_weights"] = clip_match_weights_chart(charts["match_weights"], limit)
-    charts["unlinkables"] = inputs.linker.evaluation.unlinkables_chart().chart_dict
+    scorer, sampled = inputs.unlinkables or (inputs.linker, None)
+    charts["unlinkables"] = scorer.evaluation.unlinkables_chart().chart_dict
     pairs_sql = candidate_pairs_sql()
     curve = expected_quality_curve(connection, pairs_sql)
     try:
@@ -268,6 +273,7 @@ def _diagnostics(inputs: ReportInputs, charts: dict[str, dict[str, Any]]) -> dic
     )
     band = uncertain_band(job.threshold)
     return {
+        "unlinkables_sample": sampled,
         "levels": levels,
         "weight_warnings": [warning for row in levels for warning in row.warnings],
         "axis_limit": limit,

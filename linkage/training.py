@@ -104,7 +104,9 @@ def train_model(
         (block,) = key_block_rules([session.keys], available=available)
         try:
             result = linker.training.estimate_parameters_using_expectation_maximisation(
-                block, max_pairs=training.em_max_pairs
+                block,
+                max_pairs=training.em_max_pairs,
+                estimate_without_term_frequencies=not training.em_term_frequencies,
             )
         except (EMTrainingException, ValueError) as error:
             # Splink refuses a block with no pairs (EMTrainingException); with a handful

@@ -6,11 +6,13 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+import linkage.run as run_module
 from linkage.errors import (
     InputTableError,
     JobSpecError,
@@ -204,10 +206,35 @@ def test_every_report_chart_is_for_the_embedded_vega_lite(linked: LinkResult) ->
         assert major == embedded, name
 
 
+def _report_charts(result: LinkResult) -> tuple[str, dict[str, Any]]:
+    html = (result.out_dir / "report.html").read_text(encoding="utf-8")
+    return html, json.loads(html.split("const specs = ", 1)[1].split(";\n", 1)[0])
+
+
 def test_saved_model_reproduces_the_pairs(
-    linked: LinkResult, tokenised_pair: TokenisedPair, tmp_path: Path
+    linked: LinkResult,
+    tokenised_pair: TokenisedPair,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A large run's unlinkables chart scores a random sample of records against
+    # themselves: shrink "large" so this run draws one.
+    monkeypatch.setattr(run_module, "UNLINKABLES_SAMPLE", 1000)
     again = _link(tokenised_pair, tmp_path / "again", model_path=linked.out_dir / "model.json")
+    full_html, full_charts = _report_charts(linked)
+    sample_html, sample_charts = _report_charts(again)
+    assert "random sample" not in full_html and "random sample of 1,000" in sample_html
+    full = {row["match_weight"]: row for row in full_charts["unlinkables"]["data"]["values"]}
+    drawn = sample_charts["unlinkables"]["data"]["values"]
+    # Each sampled record scores against itself as it does in the whole run (the same
+    # model, term frequencies counted in every record): no weight the full chart lacks.
+    # (The chart keeps the largest weight per rounded probability, so weights whose
+    # probability rounds to 1 share one row: those are left out.)
+    below = [row for row in drawn if row["match_probability"] < 0.999]
+    assert {row["match_weight"] for row in below} <= set(full)
+    assert below  # the data hold records that cannot reach certainty
+    for row in below:  # and the shares below each weight agree within sampling error
+        assert row["cum_prop"] == pytest.approx(full[row["match_weight"]]["cum_prop"], abs=0.06)
     first = pq.read_table(linked.out_dir / "pairs.parquet").to_pylist()
     second = pq.read_table(again.out_dir / "pairs.parquet").to_pylist()
     assert [row["record_pid_l"] for row in first] == [row["record_pid_l"] for row in second]
