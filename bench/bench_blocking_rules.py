@@ -1,14 +1,15 @@
 """Benchmark: what each default blocking rule costs and finds, on generator data.
 
     .venv/bin/python bench/bench_blocking_rules.py [--records 1000000] [--seed 1]
-        [--data out/bench/linkage] [--uncapped]
+        [--data out/bench/linkage] [--uncapped | --uncap N [N ...]]
 
 Loads the cached tokenised extracts of ``bench_linkage_quality.py`` (generated once
 per size and seed) as a run does, capped block columns included, and prints per rule
 of the default job: its candidate pairs, the true pairs among them, the pairs no other
 rule finds, and the true pairs no other rule finds (what dropping the rule would cost
 in blocking recall). Then all rules together: candidate pairs and blocking recall.
-``--uncapped`` drops every ``max_block_size`` first, to see what the caps save.
+``--uncapped`` drops every ``max_block_size`` first, to see what the caps save;
+``--uncap N ...`` only those of the rules at positions N (0-based, as listed).
 
 Run from the repository root. A rule is one line even when a ``cross`` term makes it
 two joins; the rule's pairs are those of either direction.
@@ -49,14 +50,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=Path("out/bench/linkage"))
     parser.add_argument("--uncapped", action="store_true")
+    parser.add_argument("--uncap", type=int, nargs="+", default=[], metavar="N")
     options = parser.parse_args()
     started = time.perf_counter()
     data = bench_data(options.data, records=options.records, seed=options.seed)
     job = LinkJob(link_type="link_only")
-    if options.uncapped:
+    if options.uncapped or options.uncap:
+        uncap = set(range(len(job.blocking_rules))) if options.uncapped else set(options.uncap)
         job = job.with_changes(
             blocking=[
-                BlockingRuleSpec(all=rule.all, max_block_size=None) for rule in job.blocking_rules
+                BlockingRuleSpec(all=rule.all) if index in uncap else rule
+                for index, rule in enumerate(job.blocking_rules)
             ]
         )
     connection = duckdb.connect(config={"memory_limit": "14GB"})
@@ -94,10 +98,13 @@ def main() -> None:
         f"blocking rules, {options.records:,} x {options.records:,} generator records "
         f"(seed {options.seed}), {true_total:,} true pairs"
         + (", caps removed" if options.uncapped else "")
+        + (f", caps removed from rules {options.uncap}" if options.uncap else "")
     )
     print()
-    print("| rule | pairs | true pairs | pairs only it finds | true pairs only it finds |")
-    print("|---|---|---|---|---|")
+    print(
+        "| position | rule | pairs | true pairs | pairs only it finds | true pairs only it finds |"
+    )
+    print("|---|---|---|---|---|---|")
     for index, rule in rules:
         pairs, true, alone, alone_true = connection.execute(
             f"SELECT count(*), count(*) FILTER (WHERE true_pair), "
@@ -105,12 +112,14 @@ def main() -> None:
             f"count(*) FILTER (WHERE rules = [{index}] AND true_pair) "
             f"FROM pairs WHERE list_contains(rules, {index})"
         ).fetchall()[0]
-        print(f"| {_describe(rule)} | {pairs:,} | {true:,} | {alone:,} | {alone_true:,} |")
+        print(
+            f"| {index} | {_describe(rule)} | {pairs:,} | {true:,} | {alone:,} | {alone_true:,} |"
+        )
     candidates, reached = connection.execute(
         "SELECT count(*), count(*) FILTER (WHERE true_pair) FROM pairs"
     ).fetchall()[0]
     print(
-        f"| **all rules** | {candidates:,} | {reached:,} "
+        f"| | **all rules** | {candidates:,} | {reached:,} "
         f"(blocking recall {reached / true_total:.4f}) | | |"
     )
     print(f"\n{time.perf_counter() - started:.0f} s")
