@@ -66,8 +66,10 @@ class TrainingSpec(FrozenModel):
     em_max_pairs: float = Field(default=1e6, gt=0)
     # Whether EM's iterations read the term-frequency adjustments. Without them each
     # iteration runs over the session's distinct agreement patterns instead of every
-    # pair (Splink's estimate_without_term_frequencies); measured in docs/tre-researcher.md.
-    em_term_frequencies: bool = True
+    # pair (Splink's estimate_without_term_frequencies). None: with them while a session
+    # samples at most linkage.training.EM_TERM_FREQUENCY_PAIRS pairs, without beyond
+    # (measured in docs/tre-researcher.md).
+    em_term_frequencies: bool | None = None
     prior_rules: tuple[tuple[str, ...], ...] = Field(default=DEFAULT_PRIOR_RULES, min_length=1)
     prior_recall: float = Field(default=0.8, gt=0, le=1)
     # A clerical sample: a column (in every identity table) holding a cluster label.

@@ -519,3 +519,35 @@ def test_a_threshold_that_is_neither_a_probability_nor_auto_is_refused(
     with pytest.raises(LinkageError, match="or auto"):
         _link(tokenised_pair, tmp_path / "out", threshold="best")
     assert not (tmp_path / "out").exists()
+
+
+def test_em_reads_term_frequencies_only_while_its_samples_are_small(
+    tokenised_pair: TokenisedPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Term frequencies in EM's iterations cost a pass over every sampled pair per
+    iteration; past EM_TERM_FREQUENCY_PAIRS a session iterates over agreement patterns.
+    A job can fix either way."""
+    from splink.internals.linker_components.training import LinkerTraining
+
+    import linkage.training as training_module
+
+    original = LinkerTraining.estimate_parameters_using_expectation_maximisation
+    without: list[bool] = []
+
+    def recording(self: LinkerTraining, *args: Any, **kwargs: Any) -> Any:
+        without.append(bool(kwargs.get("estimate_without_term_frequencies")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(
+        LinkerTraining, "estimate_parameters_using_expectation_maximisation", recording
+    )
+    _link(tokenised_pair, tmp_path / "small")
+    assert without and not any(without)  # 1,500 records a side: every session is small
+    without.clear()
+    monkeypatch.setattr(training_module, "EM_TERM_FREQUENCY_PAIRS", 10)
+    _link(tokenised_pair, tmp_path / "large")
+    assert without and all(without)
+    without.clear()
+    job = LinkJob(training={"em_term_frequencies": True})
+    _link(tokenised_pair, tmp_path / "fixed", job=job)
+    assert without and not any(without)
