@@ -50,20 +50,27 @@ class Backend:
     spark: Any = None
     # Makes another database API over the same connection or Spark session.
     new_api: Callable[[], Any] | None = None
+    # Appended to the names tables are registered under (a sibling's, below).
+    table_suffix: str = ""
 
-    def sibling(self) -> Backend:
+    def sibling(self, suffix: str) -> Backend:
         """The same backend with a database API of its own, for a second linker over
-        the same work tables (Splink refuses a dataset name registered twice in one)."""
+        the same datasets: it registers its tables under names ending in ``suffix``
+        (Spark keeps one namespace of views per session) but as the same datasets."""
         if self.new_api is None:
             raise LinkageError("this backend cannot make another database API")
-        return replace(self, db_api=self.new_api())
+        return replace(self, db_api=self.new_api(), table_suffix=suffix)
 
     def register(self, table: str, *, dataset: str) -> SplinkDataFrame:
         """Register the work table ``table`` with Splink as dataset ``dataset``."""
         source: Any = table
         if self.spark is not None:
             source = self.spark.createDataFrame(self.connection.table(table).to_arrow_table())
-        registered: SplinkDataFrame = self.db_api.register(source, dataset_display_name=dataset)
+        registered: SplinkDataFrame = self.db_api.register(
+            source,
+            dataset_display_name=dataset,
+            table_name=dataset + self.table_suffix if self.table_suffix else None,
+        )
         return registered
 
     def to_work(

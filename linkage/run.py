@@ -418,7 +418,7 @@ def _unlinkables_linker(
         sampled[dataset] = name
         drawn += min(rows, counts[dataset])
     linker, _trained = _make_linker(
-        backend.sibling(),
+        backend.sibling("_unlinkables_sample"),
         replace(prepared, tables=sampled),
         job,
         model_file,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import linkage.run as run_module
 from linkage.backends import spark_settings
 from linkage.errors import LinkageError
 from linkage.inputs import folder_source
@@ -20,9 +21,12 @@ pytest.importorskip("pyspark")
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_scores_the_same_pairs_as_duckdb(
-    tokenised_pair: TokenisedPair, tmp_path: Path
+    tokenised_pair: TokenisedPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sources = [folder_source(tokenised_pair.left), folder_source(tokenised_pair.right)]
+    # Both runs draw the report's unlinkables sample (a second linker in the same
+    # session: on Spark its tables need names of their own).
+    monkeypatch.setattr(run_module, "UNLINKABLES_SAMPLE", 1000)
     # Train once on DuckDB; Spark reuses the model, rebuilt in Spark SQL from the spec.
     duck = link_datasets(sources, out_dir=tmp_path / "duckdb", show_progress=False)
     spark = link_datasets(
@@ -61,6 +65,7 @@ def test_spark_scores_the_same_pairs_as_duckdb(
     assert spark_candidates == duck_candidates
     assert duck_candidates
     assert (spark.out_dir / "report.html").stat().st_size > 100_000
+    assert "random sample of 1,000" in (spark.out_dir / "report.html").read_text("utf-8")
 
 
 def test_spark_settings_take_overrides_last(tmp_path: Path) -> None:
