@@ -34,9 +34,9 @@ DEGENERATE_M = 1e-3
 
 # EM reads term-frequency adjustments in its iterations (each then runs over every
 # sampled pair) while a session samples at most this many pairs; beyond, it runs over
-# the distinct agreement patterns. On the generator's 2,000-record scenarios the
-# adjustments were worth up to 0.005 of F1; at 100k and 1M x 1M nothing, while at 1M
-# they cost 21 s of 44 (docs/tre-researcher.md).
+# the distinct agreement patterns. At 100k and 1M x 1M they changed nothing while at
+# 1M they cost 21 s of 44; on small data they cost little, so it keeps them, as before
+# (docs/tre-researcher.md).
 EM_TERM_FREQUENCY_PAIRS = 250_000
 
 
