@@ -1,0 +1,158 @@
+"""Benchmark: how far trelink's trained model is from the best its comparisons allow.
+
+    .venv/bin/python bench/bench_training_ceiling.py [--datasets gen_translit_none ...]
+        [--records 2000] [--seed 1] [--cache out/bench/external]
+
+For each dataset of the external suite (``bench_linkage_external.py --list``), trelink
+runs twice at its defaults on the same tokens' datasets, each with fresh keys:
+
+* **EM**: the default run, trained as every run is (prior, u, the planned EM sessions);
+* **labels**: the same run with m taken from the truth instead: after training, every
+  m estimate is replaced by the share of true pairs at each level (Splink's
+  ``estimate_m_from_pairwise_labels`` on every true pair), the prior by the true share
+  of matching pairs, and u corrected for those matches as training corrects it.
+
+The labels run is what training aims at: the same comparisons, blocking and threshold,
+with the parameters the truth gives. When the EM run is close to it, a gap to cleartext
+Splink (``bench_linkage_external.py``) is in what the comparisons can see, not in how
+they were trained. (It is not a strict bound on F1 at one threshold: a model calibrated
+to the truth can link a little less than a miscalibrated one that happens to suit the
+threshold, as on fake_1000.) Pairwise precision, recall and F1 at the default threshold
+(0.8), as ``bench_linkage_external.py`` counts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_linkage_external import _columns, _datasets
+from external_data import LabelledDataset, load_external
+from external_runners import RunResult, _trelink
+from generator_scenarios import SCENARIOS, scenario_dataset
+
+import linkage.run
+from linkage.job import LinkJob
+from linkage.training import _u_without_matches
+
+THRESHOLD = 0.8
+DEFAULT_DATASETS = (
+    "febrl1",
+    "fake_1000",
+    "gen_default_names_dob",
+    "gen_translit_none",
+    "gen_translit_high",
+    "gen_hard_names_dob",
+)
+
+
+def _true_pairs(dataset: LabelledDataset, work: Path) -> pa.Table:
+    """Every true pair the run could score, as Splink's label table in token ids."""
+    connection = duckdb.connect()
+    connection.register("truth", dataset.truth)
+    lookups = " UNION ALL ".join(
+        f"SELECT '{file}' AS file, record_id, record_pid "
+        f"FROM read_parquet('{work / 'tokens' / file / 'lookup.parquet'}')"
+        for file in dataset.files
+    )
+    allowed = "l.file <> r.file" if dataset.link_type == "link_only" else "l.file = r.file"
+    labels = connection.sql(
+        f"WITH lookup AS ({lookups}) "
+        "SELECT a.file AS source_dataset_l, a.record_pid AS record_pid_l, "
+        "b.file AS source_dataset_r, b.record_pid AS record_pid_r "
+        "FROM truth l JOIN truth r ON l.cluster = r.cluster "
+        f"AND (l.file, l.record_id) < (r.file, r.record_id) AND {allowed} "
+        "JOIN lookup a ON a.file = l.file AND a.record_id = l.record_id "
+        "JOIN lookup b ON b.file = r.file AND b.record_id = r.record_id"
+    ).to_arrow_table()
+    connection.close()
+    return labels
+
+
+def _record_pairs(dataset: LabelledDataset) -> int:
+    sizes = [table.num_rows for table in dataset.files.values()]
+    if dataset.link_type == "link_only":
+        return sum(a * b for i, a in enumerate(sizes) for b in sizes[i + 1 :])
+    return sum(size * (size - 1) // 2 for size in sizes)
+
+
+def _from_labels(dataset: LabelledDataset, work: Path) -> Callable[..., Any]:
+    """``linkage.run.train_model`` followed by m, prior and u from the truth."""
+    train_model = linkage.run.train_model
+
+    def train(linker: Any, *args: Any, **kwargs: Any) -> Any:
+        notes = train_model(linker, *args, **kwargs)
+        labels = _true_pairs(dataset, work)
+        for comparison in linker._settings_obj.comparisons:
+            for level in comparison._comparison_levels_excluding_null:
+                level._trained_m_probabilities = []
+        linker.table_management.register_table(labels, "ceiling_labels", overwrite=True)
+        linker.training.estimate_m_from_pairwise_labels("ceiling_labels")
+        settings = linker._settings_obj
+        settings._probability_two_random_records_match = labels.num_rows / _record_pairs(dataset)
+        # Splink put u back as random sampling left it; correct it as training does.
+        _u_without_matches(linker, floor=1.0 / LinkJob().training.u_max_pairs)
+        return notes
+
+    return train
+
+
+def _run(dataset: LabelledDataset, field_set: str, *, labels: bool, root: Path) -> RunResult:
+    columns, _notes = _columns(dataset, field_set, "identifiers")
+    with tempfile.TemporaryDirectory(prefix="ceiling-", dir=root) as folder:
+        work = Path(folder)
+        original = linkage.run.train_model
+        if labels:
+            linkage.run.train_model = _from_labels(dataset, work)
+        try:
+            return _trelink(dataset, columns, "identifiers", THRESHOLD, work)
+        finally:
+            linkage.run.train_model = original
+
+
+def _dataset(name: str, arguments: argparse.Namespace) -> tuple[LabelledDataset, str]:
+    scenarios = {scenario.name: scenario for scenario in SCENARIOS}
+    if name in scenarios:
+        scenario = scenarios[name]
+        dataset = scenario_dataset(
+            scenario, records=arguments.records, seed=arguments.seed, cache=arguments.cache
+        )
+        return dataset, scenario.fields
+    return load_external(name), "all"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DEFAULT_DATASETS))
+    parser.add_argument("--records", type=int, default=2000, help="generator records per side")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=Path("out/bench/external"))
+    arguments = parser.parse_args()
+    arguments.cache.mkdir(parents=True, exist_ok=True)
+    print("| dataset | fields | EM P / R / F1 | labels P / R / F1 | F1 EM - labels |")
+    print("|---|---|---|---|---|")
+    for name in _datasets(arguments.datasets):
+        dataset, field_set = _dataset(name, arguments)
+        found = [
+            _run(dataset, field_set, labels=labels, root=arguments.cache)
+            for labels in (False, True)
+        ]
+        cells = [
+            result.error or f"{result.precision:.3f} / {result.recall:.3f} / {result.f1:.3f}"
+            for result in found
+        ]
+        difference = found[0].f1 - found[1].f1
+        print(f"| {name} | {field_set} | {cells[0]} | {cells[1]} | {difference:+.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
