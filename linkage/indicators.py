@@ -140,13 +140,25 @@ def subgroup_indicators(
         f"CREATE OR REPLACE TEMP TABLE indicator_pairs AS SELECT row_number() OVER () AS pair, "
         f"* FROM ({candidate_pairs_sql()})"
     )
-    # Two equi-joins and a UNION, not one join on "left OR right": a join condition
-    # with OR cannot be hashed, and at 1M x 1M it compared every pair with every record.
-    touching = " UNION ".join(
-        "SELECT p.pair, g.dataset, g.subgroup, g.value FROM {pairs} p "
-        f"JOIN indicator_groups g ON g.dataset = p.dataset_{side} "
-        f"AND g.record_pid = p.record_pid_{side}"
-        for side in "lr"
+    # Two equi-joins, not one join on "left OR right": a join condition with OR cannot
+    # be hashed, and at 1M x 1M it compared every pair with every record. A pair
+    # touches a group once even where both its records belong to it; that can only
+    # happen within one dataset, so only those pairs' second side is checked against
+    # the first (a UNION deduplicating every row cost seconds at 1M x 1M).
+    side = (
+        "SELECT p.pair, g.dataset, g.subgroup, g.value FROM {{pairs}} p "
+        "JOIN indicator_groups g ON g.dataset = p.dataset_{side} "
+        "AND g.record_pid = p.record_pid_{side}"
+    )
+    touching = " UNION ALL ".join(
+        [
+            side.format(side="l"),
+            side.format(side="r") + " WHERE p.dataset_l <> p.dataset_r",
+            side.format(side="r") + " WHERE p.dataset_l = p.dataset_r AND NOT EXISTS ("
+            "SELECT 1 FROM indicator_groups o WHERE o.dataset = p.dataset_l "
+            "AND o.record_pid = p.record_pid_l AND o.subgroup = g.subgroup "
+            "AND o.value = g.value)",
+        ]
     )
     # Expected figures per group, from the candidate pairs touching its records.
     expected = {

@@ -98,6 +98,35 @@ def test_expected_figures_and_shares_per_subgroup() -> None:
     assert men_b.uncertain_share == pytest.approx(0.0)  # type: ignore[attr-defined]
 
 
+def test_a_pair_within_one_group_counts_once_when_deduplicating() -> None:
+    # One dataset: a1-a2 (0.9) joins two women, a1-a3 (0.5) a woman and a man.
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE scored_pairs AS SELECT * FROM (VALUES "
+        "('a', 'a1', 'a', 'a2', 0.9), ('a', 'a1', 'a', 'a3', 0.5)) "
+        "AS t(dataset_l, record_pid_l, dataset_r, record_pid_r, match_probability)"
+    )
+    connection.execute(
+        "CREATE TABLE held_back AS SELECT *, 'twins' AS rule FROM scored_pairs WHERE false"
+    )
+    connection.execute(
+        "CREATE TABLE attributes_a AS SELECT * FROM (VALUES ('a1', 'F'), ('a2', 'F'), "
+        "('a3', 'M')) AS t(record_pid, sex)"
+    )
+    rows = subgroup_indicators(
+        connection,
+        attributes={"a": "attributes_a"},
+        subgroups=("sex",),
+        threshold=0.8,
+        band=(0.2, 0.8),
+        with_truth=False,
+    )
+    found = {row.value: row for row in rows}
+    assert found["F"].candidate_pairs == 2 and found["M"].candidate_pairs == 1
+    assert found["F"].expected_precision == pytest.approx(0.9)
+    assert found["F"].expected_recall == pytest.approx(0.9 / 1.4)
+
+
 def test_measured_figures_sit_beside_the_expected_ones_where_truth_exists() -> None:
     connection = duckdb.connect()
     _work_tables(connection, with_truth=True)
