@@ -24,6 +24,8 @@ threshold, as on fake_1000.) Pairwise precision, recall and F1 at the default th
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 import tempfile
 from collections.abc import Callable
@@ -144,7 +146,10 @@ def _from_labels(dataset: LabelledDataset, work: Path) -> Callable[..., Any]:
     return train
 
 
-def _run(dataset: LabelledDataset, field_set: str, *, labels: bool, root: Path) -> RunResult:
+def _run(
+    dataset: LabelledDataset, field_set: str, *, labels: bool, root: Path
+) -> tuple[RunResult, dict[tuple[str, str], float]]:
+    """One run, and the m of each (comparison, level label) of the model it scored with."""
     columns, _notes = _columns(dataset, field_set, "identifiers")
     with tempfile.TemporaryDirectory(prefix="ceiling-", dir=root) as folder:
         work = Path(folder)
@@ -152,9 +157,33 @@ def _run(dataset: LabelledDataset, field_set: str, *, labels: bool, root: Path) 
         if labels:
             linkage.run.train_model = _from_labels(dataset, work)
         try:
-            return _trelink(dataset, columns, "identifiers", THRESHOLD, work)
+            result = _trelink(dataset, columns, "identifiers", THRESHOLD, work)
         finally:
             linkage.run.train_model = original
+        model_path = work / "link" / "model.json"
+        m: dict[tuple[str, str], float] = {}
+        if model_path.exists():
+            model = json.loads(model_path.read_text(encoding="utf-8"))
+            for comparison in model["comparisons"]:
+                for level in comparison["comparison_levels"]:
+                    value = level.get("m_probability")
+                    if isinstance(value, float) and not level.get("is_null_level"):
+                        label = level.get("label_for_charts", level["sql_condition"])
+                        m[comparison["output_column_name"], label] = value
+        return result, m
+
+
+def _furthest(
+    em: dict[tuple[str, str], float], labels: dict[tuple[str, str], float], count: int = 2
+) -> str:
+    """The levels whose m differs most between the two models (by ratio, m >= 0.01 in
+    either), as 'comparison level: EM m / labels m'."""
+    shared = [key for key in em if key in labels and max(em[key], labels[key]) >= 0.01]
+    shared.sort(key=lambda key: -abs(math.log(max(em[key], 1e-6) / max(labels[key], 1e-6))))
+    return "; ".join(
+        f"{name} {label}: {em[name, label]:.3f} / {labels[name, label]:.3f}"
+        for name, label in shared[:count]
+    )
 
 
 def _dataset(name: str, arguments: argparse.Namespace) -> tuple[LabelledDataset, str]:
@@ -178,15 +207,16 @@ def main() -> None:
     arguments.cache.mkdir(parents=True, exist_ok=True)
     print(
         "| dataset | fields | EM P / R / F1 | labels P / R / F1 | F1 EM - labels "
-        "| name dependence |"
+        "| name dependence | m furthest apart (EM / labels) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name in _datasets(arguments.datasets):
         dataset, field_set = _dataset(name, arguments)
-        found = [
+        runs = [
             _run(dataset, field_set, labels=labels, root=arguments.cache)
             for labels in (False, True)
         ]
+        found = [result for result, _m in runs]
         cells = [
             result.error or f"{result.precision:.3f} / {result.recall:.3f} / {result.f1:.3f}"
             for result in found
@@ -195,7 +225,8 @@ def main() -> None:
         dependence = name_dependence(dataset)
         shown = "" if dependence is None else f"{dependence:.1f}"
         print(
-            f"| {name} | {field_set} | {cells[0]} | {cells[1]} | {difference:+.3f} | {shown} |",
+            f"| {name} | {field_set} | {cells[0]} | {cells[1]} | {difference:+.3f} | {shown} "
+            f"| {_furthest(runs[0][1], runs[1][1])} |",
             flush=True,
         )
 
