@@ -39,6 +39,7 @@ def import_command(
     "linkage_key_id", "forced_older", "other_linkage_keys": {dataset: key id}}``.
     """
     from linkage.importer import import_package, list_datasets
+    from linkage.inputs import manifest_normalisation_version
 
     with note_console().status("verifying and loading"):
         imported = import_package(
@@ -79,6 +80,22 @@ def import_command(
             f"[yellow]warning:[/] datasets made under other linkage keys cannot be linked "
             f"with this one: {others}"
         )
+    version = manifest_normalisation_version(imported.manifest)
+    other_versions = {
+        entry.dataset: found
+        for entry in list_datasets(db)
+        if entry.dataset != imported.dataset
+        and (found := manifest_normalisation_version(entry.manifest)) is not None
+        and version is not None
+        and found != version
+    }
+    if other_versions:
+        console.print(
+            f"[yellow]warning:[/] {imported.dataset} was pseudonymised under normalisation "
+            f"version {version}, and these datasets under others: {other_versions}; one "
+            "identifier can have different tokens in each, so trelink link refuses to link "
+            "them together until their owners re-pseudonymise with the same trelink"
+        )
     if as_json:
         print_json(
             {
@@ -89,6 +106,8 @@ def import_command(
                 "linkage_key_id": imported.linkage_key_id,
                 "forced_older": imported.forced_older,
                 "other_linkage_keys": others,
+                "normalisation_version": version,
+                "other_normalisation_versions": other_versions,
             }
         )
 

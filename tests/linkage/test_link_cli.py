@@ -13,7 +13,9 @@ from linkage.job import load_link_job
 from linkage.run import link_datasets
 from linkage.sources import database_sources
 from pseudonymise import NORMALISATION_VERSION
+from pseudonymise.package import build_package
 from tests.entry_point import trelink_process as _trelink
+from trelink.trust import keys
 
 from .conftest import TokenisedPair, import_into_tre
 
@@ -143,6 +145,42 @@ def test_production_mode_refuses_datasets_of_different_normalisation_versions(
     assert "different normalisation versions" in said and "Traceback" not in said
     assert f"left={NORMALISATION_VERSION}, right={NORMALISATION_VERSION - 1}" in said
     assert not (tmp_path / "o").exists()
+
+
+def test_import_warns_when_the_registry_holds_another_normalisation_version(
+    tokenised_pair: TokenisedPair, tmp_path: Path
+) -> None:
+    """The custodian hears of the mismatch at import, not only when a link is refused."""
+    older = tmp_path / "older"
+    shutil.copytree(tokenised_pair.right, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    manifest["normalisation_version"] = NORMALISATION_VERSION - 1
+    (older / "manifest.json").write_text(json.dumps(manifest))
+    root = tmp_path / "tre"
+    database = import_into_tre(root, {"left": tokenised_pair.left})
+    recipient = keys.load_recipient_public_key(keys.public_key_path(root / "tre"))
+    signer = keys.load_signing_private_key(keys.private_key_path(root / "owner"))
+    build_package(older, recipient=recipient, signing_key=signer, out=tmp_path / "right.tlp")
+    done = _trelink(
+        "import", str(tmp_path / "right.tlp"),
+        "--private-key", str(keys.private_key_path(root / "tre")),
+        "--trust", str(keys.public_key_path(root / "owner")),
+        "--db", str(database), "--dataset", "right", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "normalisation version" in said and f"'left': {NORMALISATION_VERSION}" in said
+    document = json.loads(done.stdout)
+    assert document["normalisation_version"] == NORMALISATION_VERSION - 1
+    assert document["other_normalisation_versions"] == {"left": NORMALISATION_VERSION}
+    # The same version raises nothing.
+    again = _trelink(
+        "import", str(tmp_path / "right.tlp"),
+        "--private-key", str(keys.private_key_path(root / "tre")),
+        "--trust", str(keys.public_key_path(root / "owner")),
+        "--db", str(tmp_path / "fresh.duckdb"), "--dataset", "right", "--json",
+    )  # fmt: skip
+    assert again.returncode == 0 and json.loads(again.stdout)["other_normalisation_versions"] == {}
 
 
 def test_one_folder_is_deduplicated_with_a_model_trained_on_more_data(
