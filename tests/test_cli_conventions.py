@@ -137,6 +137,7 @@ def test_import_overwrite_and_its_old_spelling(
         signer_key_id="s",
         linkage_key_id="k",
         forced_older=False,
+        manifest={},
     )
     seen = _fake_engine(
         monkeypatch,
