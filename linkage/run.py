@@ -380,8 +380,13 @@ def _make_linker(
     ]
     linker = Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.ERROR)
     if trained:
+        # Counted in the same tables as the run's own (frequency_tables given): the
+        # tables that run made are registered again, not counted again.
         register_pair_excluded_term_frequencies(
-            linker, backend, frequency_tables or prepared.tables
+            linker,
+            backend,
+            frequency_tables or prepared.tables,
+            reuse=frequency_tables is not None,
         )
     return linker, trained
 
@@ -411,9 +416,12 @@ def _unlinkables_linker(
     for dataset, table in prepared.tables.items():
         rows = max(1, round(UNLINKABLES_SAMPLE * counts[dataset] / total))
         name = f"{table}_unlinkables_sample"
+        # Drawn on the record ids alone, then joined: sampling the wide table itself
+        # took twice as long at 1M records.
         connection.execute(
-            f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {table} "
-            f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE ({job.training.seed})"
+            f"CREATE OR REPLACE TABLE {name} AS SELECT t.* FROM {table} t SEMI JOIN ("
+            f"SELECT record_pid FROM {table} USING SAMPLE reservoir({rows} ROWS) "
+            f"REPEATABLE ({job.training.seed})) drawn USING (record_pid)"
         )
         sampled[dataset] = name
         drawn += min(rows, counts[dataset])

@@ -48,15 +48,23 @@ def _adjusted_levels(linker: Linker) -> dict[str, list[tuple[Any, list[Any]]]]:
 
 
 def register_pair_excluded_term_frequencies(
-    linker: Linker, backend: Backend, tables: Mapping[str, str]
+    linker: Linker, backend: Backend, tables: Mapping[str, str], *, reuse: bool = False
 ) -> int:
     """Give ``linker`` term-frequency tables that leave the scored pair out (see module).
 
     ``tables`` are the run's work tables (dataset -> table) in ``backend.connection``;
-    call after u is estimated (the floors read it) and before scoring. Returns the
-    number of columns adjusted.
+    call after u is estimated (the floors read it) and before scoring. With ``reuse``,
+    frequency tables an earlier call made in the connection from the same ``tables``
+    are registered as they are instead of being counted again. Returns the number of
+    columns adjusted.
     """
     connection = backend.connection
+    made = {
+        str(row[0])
+        for row in connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'tf_excluding_pair_%'"
+        ).fetchall()
+    }
     adjusted = _adjusted_levels(linker)
     for column, entries in adjusted.items():
         name = quote_identifier(column)
@@ -67,12 +75,13 @@ def register_pair_excluded_term_frequencies(
         if not total:
             continue
         work = f"tf_excluding_pair_{column}"
-        connection.execute(
-            f"CREATE OR REPLACE TABLE {quote_identifier(work)} AS "
-            f"SELECT v AS {name}, greatest(count(*) - {PAIR}, 0)::DOUBLE / {total} "
-            f"AS {quote_identifier('tf_' + column)} "
-            f"FROM ({values}) WHERE v IS NOT NULL GROUP BY v"
-        )
+        if not (reuse and work in made):
+            connection.execute(
+                f"CREATE OR REPLACE TABLE {quote_identifier(work)} AS "
+                f"SELECT v AS {name}, greatest(count(*) - {PAIR}, 0)::DOUBLE / {total} "
+                f"AS {quote_identifier('tf_' + column)} "
+                f"FROM ({values}) WHERE v IS NOT NULL GROUP BY v"
+            )
         frame = backend.register(work, dataset=work)
         linker.table_management.register_term_frequency_lookup(frame, column)
         resolution = 1.0 / total

@@ -17,9 +17,14 @@ RECORDS = 100  # per side: one RARE, 20 COMMON, the rest values no other record 
 COMMON_PER_SIDE = 20
 
 
-def _linker(exact_u: float) -> tuple[Linker, Backend]:
-    connection = duckdb.connect()
-    for table, offset in (("left_side", 1_000), ("right_side", 5_000)):
+def _linker(
+    exact_u: float, *, connection: duckdb.DuckDBPyConnection | None = None
+) -> tuple[Linker, Backend]:
+    """A linker over two sides; given ``connection``, over the sides already in it
+    (a second linker with a database API of its own)."""
+    made = connection is not None
+    connection = connection if connection is not None else duckdb.connect()
+    for table, offset in (("left_side", 1_000), ("right_side", 5_000)) if not made else ():
         connection.execute(
             f"CREATE TABLE {table} AS SELECT i AS unique_id, CASE WHEN i = 0 THEN {RARE} "
             f"WHEN i <= {COMMON_PER_SIDE} THEN {COMMON} ELSE {offset} + i END AS fn_sn "
@@ -106,3 +111,22 @@ def test_a_rare_value_gains_no_more_than_one_record_in_n() -> None:
     linker, backend = _linker(exact_u=0.05)
     _register(linker, backend)
     assert _adjustment(linker, RARE) == pytest.approx(math.log2(0.05) - math.log2(1 / 200))
+
+
+def test_a_second_linker_can_reuse_the_frequencies_counted_for_the_first() -> None:
+    # The report's sample linker counts in the same tables as the run's linker: with
+    # reuse it registers the tables the run made instead of counting again (a changed
+    # table shows which happened).
+    linker, backend = _linker(exact_u=1e-3)
+    _register(linker, backend)
+    backend.connection.execute(f"UPDATE left_side SET fn_sn = {COMMON} WHERE fn_sn > {COMMON}")
+    tables = {"left_side": "left_side", "right_side": "right_side"}
+    others = 2 * COMMON_PER_SIDE - 2
+    expected = math.log2(1e-3) - math.log2(others / (2 * RECORDS))
+    reusing, second = _linker(exact_u=1e-3, connection=backend.connection)
+    register_pair_excluded_term_frequencies(reusing, second, tables, reuse=True)
+    assert _adjustment(reusing, COMMON) == pytest.approx(expected)
+    # Counted again, the common value is now far commoner.
+    counting, third = _linker(exact_u=1e-3, connection=backend.connection)
+    register_pair_excluded_term_frequencies(counting, third, tables)
+    assert _adjustment(counting, COMMON) < expected - 1
