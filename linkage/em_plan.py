@@ -185,7 +185,11 @@ def plan_sessions(
     if need_active == 1 and sessions:
         notes.append(
             "fewer than three comparisons have data, so each EM session estimates one "
-            "comparison alone; its estimates are less certain"
+            "comparison alone; its estimates are less certain: with names and a date of "
+            "birth alone EM cannot tell how many matches differ on a field, nor twins "
+            "from one person with a misrecorded forename. Another field the owners "
+            "declare helps: a postcode or an identifier is a third comparison, and a sex "
+            "column lets the twins hold-back test apply (docs/tre-researcher.md)"
         )
     return EmPlan(
         sessions=tuple(sessions),
