@@ -70,9 +70,10 @@ def import_command(
             f"[yellow]warning:[/] {imported.dataset} now holds an OLDER package than the one "
             "it replaced (--allow-older); this is recorded in trelink_import_history"
         )
+    registry = list_datasets(db)
     others = {
         entry.dataset: entry.linkage_key_id
-        for entry in list_datasets(db)
+        for entry in registry
         if entry.linkage_key_id != imported.linkage_key_id
     }
     if others:
@@ -81,13 +82,11 @@ def import_command(
             f"with this one: {others}"
         )
     version = manifest_normalisation_version(imported.manifest)
+    recorded = {entry.dataset: manifest_normalisation_version(entry.manifest) for entry in registry}
     other_versions = {
-        entry.dataset: found
-        for entry in list_datasets(db)
-        if entry.dataset != imported.dataset
-        and (found := manifest_normalisation_version(entry.manifest)) is not None
-        and version is not None
-        and found != version
+        dataset: found
+        for dataset, found in recorded.items()
+        if version is not None and found is not None and found != version
     }
     if other_versions:
         console.print(

@@ -404,10 +404,7 @@ def _unlinkables_linker(
     """A linker with the run's model over a random sample of its records, and the
     sample's size; None when the run is small enough to score every record."""
     connection = backend.connection
-    counts = {
-        dataset: int(connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-        for dataset, table in prepared.tables.items()
-    }
+    counts = prepared.record_counts  # the work tables' rows: one per linkage record
     total = sum(counts.values())
     if total <= UNLINKABLES_SAMPLE:
         return None
