@@ -43,6 +43,7 @@ from external_runners import RunResult, _trelink
 from generator_scenarios import SCENARIOS, scenario_dataset
 
 import linkage.run
+from linkage.clerical import record_pairs
 from linkage.job import LinkJob
 from linkage.training import _u_without_matches
 
@@ -118,13 +119,6 @@ def name_dependence(dataset: LabelledDataset) -> float | None:
     return sum(found) / len(found) if found else None
 
 
-def _record_pairs(dataset: LabelledDataset) -> int:
-    sizes = [table.num_rows for table in dataset.files.values()]
-    if dataset.link_type == "link_only":
-        return sum(a * b for i, a in enumerate(sizes) for b in sizes[i + 1 :])
-    return sum(size * (size - 1) // 2 for size in sizes)
-
-
 def _from_labels(dataset: LabelledDataset, work: Path) -> Callable[..., Any]:
     """``linkage.run.train_model`` followed by m, prior and u from the truth."""
     train_model = linkage.run.train_model
@@ -138,7 +132,10 @@ def _from_labels(dataset: LabelledDataset, work: Path) -> Callable[..., Any]:
         linker.table_management.register_table(labels, "ceiling_labels", overwrite=True)
         linker.training.estimate_m_from_pairwise_labels("ceiling_labels")
         settings = linker._settings_obj
-        settings._probability_two_random_records_match = labels.num_rows / _record_pairs(dataset)
+        sizes = {file: table.num_rows for file, table in dataset.files.items()}
+        settings._probability_two_random_records_match = labels.num_rows / record_pairs(
+            sizes, dataset.link_type
+        )
         # Splink put u back as random sampling left it; correct it as training does.
         _u_without_matches(linker, floor=1.0 / LinkJob().training.u_max_pairs)
         return notes
@@ -204,13 +201,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("out/bench/external"))
     arguments = parser.parse_args()
+    names = _datasets(arguments.datasets)  # unknown names end the run before any output
     arguments.cache.mkdir(parents=True, exist_ok=True)
     print(
         "| dataset | fields | EM P / R / F1 | labels P / R / F1 | F1 EM - labels "
         "| name dependence | m furthest apart (EM / labels) |"
     )
     print("|---|---|---|---|---|---|---|")
-    for name in _datasets(arguments.datasets):
+    for name in names:
         dataset, field_set = _dataset(name, arguments)
         runs = [
             _run(dataset, field_set, labels=labels, root=arguments.cache)
